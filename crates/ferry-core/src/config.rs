@@ -1,0 +1,473 @@
+//! Configuration as code: the `ferry.toml` file.
+//!
+//! [`parse`] reads the file into a [`Config`] and reports the first problem
+//! with its place in the file (byte span, turned into line and column by
+//! [`ConfigError::render`]). [`Config::validate`] checks the rules that span
+//! several entries (unique names, references between them); the server runs it
+//! again on configurations sent over the API.
+//!
+//! References are resolved within one file: a lifecycle names environments of
+//! the same file, a service names a lifecycle of the same file (`default` when
+//! it names none).
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::environment::{EnvironmentSpec, Policy, Window};
+use crate::freeze::FreezeSpec;
+use crate::lifecycle::{LifecycleSpec, Phase};
+use crate::service::ServiceSpec;
+use crate::{Name, Tier};
+
+/// The lifecycle a service follows when it names none.
+pub const DEFAULT_LIFECYCLE: &str = "default";
+
+/// A whole configuration: what `ferry apply` makes true.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Environments.
+    #[serde(default)]
+    pub environments: Vec<EnvironmentSpec>,
+    /// Lifecycles.
+    #[serde(default)]
+    pub lifecycles: Vec<LifecycleSpec>,
+    /// Services.
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
+    /// Freeze periods.
+    #[serde(default)]
+    pub freezes: Vec<FreezeSpec>,
+}
+
+/// Which entry of a [`Config`] a problem is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// The environment at this index.
+    Environment(usize),
+    /// The lifecycle at this index.
+    Lifecycle(usize),
+    /// The service at this index.
+    Service(usize),
+    /// The freeze at this index.
+    Freeze(usize),
+}
+
+/// A rule of the configuration that is broken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    /// Where.
+    pub place: Place,
+    /// What is wrong and what is expected.
+    pub message: String,
+}
+
+impl Config {
+    /// Checks unique names and references between entries.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut environments = HashSet::new();
+        for (index, environment) in self.environments.iter().enumerate() {
+            if !environments.insert(&environment.name) {
+                return Err(Invalid {
+                    place: Place::Environment(index),
+                    message: format!("environment {:?} is defined twice", environment.name.as_str()),
+                });
+            }
+        }
+        let mut lifecycles = HashSet::new();
+        for (index, lifecycle) in self.lifecycles.iter().enumerate() {
+            let place = Place::Lifecycle(index);
+            let lifecycle_name = lifecycle.name.as_str();
+            if !lifecycles.insert(&lifecycle.name) {
+                let message = format!("lifecycle {lifecycle_name:?} is defined twice");
+                return Err(Invalid { place, message });
+            }
+            if lifecycle.phases.is_empty() {
+                let message = format!("lifecycle {lifecycle_name:?} has no phases; expected phases = [[\"dev\"], [\"prod\"]]");
+                return Err(Invalid { place, message });
+            }
+            let mut seen = HashSet::new();
+            for (phase_index, phase) in lifecycle.phases.iter().enumerate() {
+                let phase_number = phase_index + 1;
+                if phase.environments.is_empty() {
+                    let message = format!("phase {phase_number} of lifecycle {lifecycle_name:?} has no environments");
+                    return Err(Invalid { place, message });
+                }
+                for environment in &phase.environments {
+                    if !environments.contains(environment) {
+                        let message = format!(
+                            "phase {phase_number} of lifecycle {lifecycle_name:?} names environment {:?}, which this file does not define",
+                            environment.as_str()
+                        );
+                        return Err(Invalid { place, message });
+                    }
+                    if !seen.insert(environment) {
+                        let message = format!(
+                            "lifecycle {lifecycle_name:?} names environment {:?} in more than one place",
+                            environment.as_str()
+                        );
+                        return Err(Invalid { place, message });
+                    }
+                }
+            }
+        }
+        let mut services = HashSet::new();
+        for (index, service) in self.services.iter().enumerate() {
+            let place = Place::Service(index);
+            if !services.insert(&service.name) {
+                let message = format!("service {:?} is defined twice", service.name.as_str());
+                return Err(Invalid { place, message });
+            }
+            if !lifecycles.contains(&service.lifecycle) {
+                let message = format!(
+                    "service {:?} follows lifecycle {:?}, which this file does not define",
+                    service.name.as_str(),
+                    service.lifecycle.as_str()
+                );
+                return Err(Invalid { place, message });
+            }
+        }
+        let mut freezes = HashSet::new();
+        for (index, freeze) in self.freezes.iter().enumerate() {
+            let place = Place::Freeze(index);
+            if !freezes.insert(&freeze.name) {
+                let message = format!("freeze {:?} is defined twice", freeze.name.as_str());
+                return Err(Invalid { place, message });
+            }
+            freeze.validate().map_err(|message| Invalid { place, message })?;
+            if let Some(unknown) = freeze.environments.iter().find(|e| !environments.contains(e)) {
+                let message = format!(
+                    "freeze {:?} names environment {:?}, which this file does not define",
+                    freeze.name.as_str(),
+                    unknown.as_str()
+                );
+                return Err(Invalid { place, message });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A problem in a configuration file, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    /// What is wrong and what is expected.
+    pub message: String,
+    /// The bytes of the file it is about, when known.
+    pub span: Option<Range<usize>>,
+}
+
+impl ConfigError {
+    /// The 1-based line and column where the problem starts.
+    pub fn line_column(&self, source: &str) -> Option<(usize, usize)> {
+        let start = self.span.as_ref()?.start.min(source.len());
+        let before = &source[..start];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = source[line_start..start].chars().count() + 1;
+        Some((line, column))
+    }
+
+    /// `FILE:LINE:COLUMN: message`, followed by the line and a caret.
+    pub fn render(&self, file: &str, source: &str) -> String {
+        let Some((line, column)) = self.line_column(source) else {
+            return format!("{file}: {}", self.message);
+        };
+        let text = source.lines().nth(line - 1).unwrap_or("");
+        let caret = format!("{}^", " ".repeat(column - 1));
+        format!("{file}:{line}:{column}: {}\n  {line:>4} | {text}\n       | {caret}", self.message)
+    }
+}
+
+/// Reads a `ferry.toml` file.
+pub fn parse(source: &str) -> Result<Config, ConfigError> {
+    let raw: RawConfig = toml::from_str(source).map_err(|error| ConfigError {
+        message: error.message().trim_end().to_owned(),
+        span: error.span(),
+    })?;
+    let mut spans = Spans::default();
+    let config = raw.into_config(&mut spans)?;
+    config.validate().map_err(|invalid| ConfigError {
+        message: invalid.message,
+        span: spans.of(invalid.place),
+    })?;
+    Ok(config)
+}
+
+/// Where each entry's name stands in the file.
+#[derive(Default)]
+struct Spans {
+    environments: Vec<Range<usize>>,
+    lifecycles: Vec<Range<usize>>,
+    services: Vec<Range<usize>>,
+    freezes: Vec<Range<usize>>,
+}
+
+impl Spans {
+    fn of(&self, place: Place) -> Option<Range<usize>> {
+        match place {
+            Place::Environment(i) => self.environments.get(i),
+            Place::Lifecycle(i) => self.lifecycles.get(i),
+            Place::Service(i) => self.services.get(i),
+            Place::Freeze(i) => self.freezes.get(i),
+        }
+        .cloned()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    environment: Vec<RawEnvironment>,
+    #[serde(default)]
+    lifecycle: BTreeMap<String, Spanned<RawLifecycle>>,
+    #[serde(default)]
+    service: Vec<RawService>,
+    #[serde(default)]
+    freeze: Vec<Spanned<FreezeSpec>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    name: Spanned<Name>,
+    tier: Tier,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    policy: Policy,
+    #[serde(default)]
+    windows: Vec<Window>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLifecycle {
+    phases: Vec<RawPhase>,
+}
+
+/// A phase is written either as a list of environments or as a table.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "a list of environment names, or a table { environments = [...], auto = true }")]
+enum RawPhase {
+    Environments(Vec<Name>),
+    Table {
+        environments: Vec<Name>,
+        #[serde(default)]
+        auto: bool,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: Spanned<Name>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    lifecycle: Option<Name>,
+    #[serde(default)]
+    repo: String,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    deploy: Option<toml::Table>,
+}
+
+impl RawConfig {
+    fn into_config(self, spans: &mut Spans) -> Result<Config, ConfigError> {
+        let environments = self
+            .environment
+            .into_iter()
+            .map(|raw| {
+                spans.environments.push(raw.name.span());
+                EnvironmentSpec {
+                    name: raw.name.into_inner(),
+                    tier: raw.tier,
+                    description: raw.description,
+                    policy: raw.policy,
+                    windows: raw.windows,
+                }
+            })
+            .collect();
+        let mut lifecycles = Vec::new();
+        for (key, raw) in self.lifecycle {
+            let span = raw.span();
+            let name = Name::parse(&key).map_err(|error| ConfigError {
+                message: format!("lifecycle [lifecycle.{key}]: {error}"),
+                span: Some(span.clone()),
+            })?;
+            spans.lifecycles.push(span);
+            let phases = raw
+                .into_inner()
+                .phases
+                .into_iter()
+                .map(|phase| match phase {
+                    RawPhase::Environments(environments) => Phase { environments, auto: false },
+                    RawPhase::Table { environments, auto } => Phase { environments, auto },
+                })
+                .collect();
+            lifecycles.push(LifecycleSpec { name, phases });
+        }
+        let services = self
+            .service
+            .into_iter()
+            .map(|raw| {
+                spans.services.push(raw.name.span());
+                ServiceSpec {
+                    name: raw.name.into_inner(),
+                    description: raw.description,
+                    lifecycle: raw.lifecycle.unwrap_or_else(default_lifecycle),
+                    repo: raw.repo,
+                    paths: raw.paths,
+                    deploy: raw
+                        .deploy
+                        .map(|table| serde_json::to_value(table).unwrap_or_default())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let freezes = self
+            .freeze
+            .into_iter()
+            .map(|raw| {
+                spans.freezes.push(raw.span());
+                raw.into_inner()
+            })
+            .collect();
+        Ok(Config { environments, lifecycles, services, freezes })
+    }
+}
+
+fn default_lifecycle() -> Name {
+    Name::parse(DEFAULT_LIFECYCLE).expect("the default lifecycle's name is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+
+[[environment]]
+name = "prod"
+tier = "production"
+policy = { approvals = 2, evidence = ["unit", "e2e"], change_request = true, max_risk = "high" }
+windows = [{ rrule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH;BYHOUR=9", duration = "8h", timezone = "Europe/Berlin" }]
+
+[[freeze]]
+name = "year-end"
+start = "2026-12-20T00:00:00Z"
+end = "2027-01-04T00:00:00Z"
+environments = ["prod"]
+
+[lifecycle.default]
+phases = [["dev"], { environments = ["prod"], auto = false }]
+
+[[service]]
+name = "api"
+repo = "."
+paths = ["services/api/**"]
+deploy.strategy = { kind = "rolling", batch = "25%" }
+deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
+"#;
+
+    fn error_at(source: &str) -> (String, (usize, usize)) {
+        let error = parse(source).unwrap_err();
+        let place = error.line_column(source).expect("the error has a place");
+        (error.message, place)
+    }
+
+    #[test]
+    fn reads_the_design_sample() {
+        let config = parse(SAMPLE).unwrap();
+        assert_eq!(config.environments.len(), 2);
+        let prod = &config.environments[1];
+        assert_eq!(prod.tier, Tier::Production);
+        assert_eq!(prod.policy.approvals, 2);
+        assert_eq!(prod.policy.evidence, ["unit", "e2e"]);
+        assert_eq!(prod.windows[0].timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(config.lifecycles[0].phases.len(), 2);
+        let api = &config.services[0];
+        assert_eq!(api.lifecycle.as_str(), "default");
+        assert_eq!(api.deploy["strategy"]["batch"], "25%");
+        assert_eq!(api.deploy["steps"][0]["name"], "install");
+        assert_eq!(config.freezes[0].environments[0].as_str(), "prod");
+    }
+
+    #[test]
+    fn a_syntax_error_has_its_line_and_column() {
+        let (message, place) = error_at("[[environment]]\nname = \"dev\"\ntier = \n");
+        assert_eq!(place.0, 3, "{message}");
+        assert!(!message.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let (message, place) = error_at("[[environment]]\nname = \"dev\"\ntier = \"development\"\ncolour = \"red\"\n");
+        assert!(message.contains("colour"), "{message}");
+        assert_eq!(place, (4, 1));
+    }
+
+    #[test]
+    fn a_bad_tier_lists_the_good_ones() {
+        let (message, place) = error_at("[[environment]]\nname = \"dev\"\ntier = \"prod\"\n");
+        assert!(message.contains("production"), "{message}");
+        assert_eq!(place.0, 3);
+    }
+
+    #[test]
+    fn a_bad_name_says_what_is_allowed() {
+        let (message, place) = error_at("[[environment]]\nname = \"Dev\"\ntier = \"development\"\n");
+        assert!(message.contains("lower-case"), "{message}");
+        assert_eq!(place, (2, 8));
+    }
+
+    #[test]
+    fn an_unknown_environment_in_a_lifecycle_points_at_the_lifecycle() {
+        let source = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\n[lifecycle.default]\nphases = [[\"dev\"], [\"qa\"]]\n";
+        let (message, place) = error_at(source);
+        assert!(message.contains("\"qa\"") && message.contains("phase 2"), "{message}");
+        assert_eq!(place.0, 5, "the lifecycle's header");
+    }
+
+    #[test]
+    fn a_service_without_its_lifecycle_is_refused() {
+        let source = "[[service]]\nname = \"api\"\n";
+        let (message, place) = error_at(source);
+        assert!(message.contains("lifecycle \"default\""), "{message}");
+        assert_eq!(place, (2, 8));
+    }
+
+    #[test]
+    fn duplicates_are_refused_at_the_second() {
+        let source = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[environment]]\nname = \"dev\"\ntier = \"testing\"\n";
+        let (message, place) = error_at(source);
+        assert!(message.contains("defined twice"), "{message}");
+        assert_eq!(place, (5, 8));
+    }
+
+    #[test]
+    fn render_shows_file_line_column_and_caret() {
+        let source = "[[environment]]\nname = \"Dev\"\ntier = \"development\"\n";
+        let rendered = parse(source).unwrap_err().render("ferry.toml", source);
+        assert!(rendered.starts_with("ferry.toml:2:8: "), "{rendered}");
+        assert!(rendered.contains("name = \"Dev\""), "{rendered}");
+        assert!(rendered.ends_with("       ^"), "{rendered}");
+    }
+
+    #[test]
+    fn an_empty_file_is_an_empty_config() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+}

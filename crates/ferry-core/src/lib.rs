@@ -1,0 +1,26 @@
+//! The domain of ferry, a release manager: what services, environments,
+//! lifecycles, releases and deployments are, the rules they keep, and the
+//! tamper-evident audit chain.
+//!
+//! This crate does no I/O: no files, no network, no database, no clock. Every
+//! function takes what it needs (including "now") and returns a value, so each
+//! rule is unit-tested on its own. Storage, the server and the CLI import it;
+//! it imports none of them.
+
+pub mod audit;
+pub mod config;
+pub mod deployment;
+pub mod environment;
+pub mod freeze;
+pub mod lifecycle;
+pub mod name;
+pub mod plan;
+pub mod release;
+pub mod service;
+pub mod status;
+pub mod time;
+
+pub use deployment::DeploymentStatus;
+pub use environment::Tier;
+pub use name::{Name, NameError};
+pub use release::{ReleaseRef, ReleaseState};

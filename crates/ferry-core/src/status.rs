@@ -1,0 +1,145 @@
+//! The status matrix: which version of each service is in each environment.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DeploymentStatus, Name, Tier};
+
+/// One deployment, as the matrix needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentFact {
+    /// The deployment's id.
+    pub id: i64,
+    /// The service deployed.
+    pub service: Name,
+    /// The environment deployed to.
+    pub environment: Name,
+    /// The version deployed.
+    pub version: String,
+    /// Its status.
+    pub status: DeploymentStatus,
+    /// When it last changed, as [`crate::time::format_time`] writes it.
+    pub updated_at: String,
+}
+
+/// A version in a cell, with the deployment that put it there.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CellDeployment {
+    /// The version.
+    pub version: String,
+    /// The deployment's status.
+    pub status: DeploymentStatus,
+    /// The deployment's id.
+    pub deployment_id: i64,
+    /// When it last changed.
+    pub at: String,
+}
+
+/// One service in one environment.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cell {
+    /// The service.
+    pub service: Name,
+    /// The environment.
+    pub environment: Name,
+    /// The version running there: the last deployment that succeeded.
+    pub current: Option<CellDeployment>,
+    /// The newest deployment when it is not the current one (in progress,
+    /// failed, cancelled…), so the matrix shows what is under way or went wrong.
+    pub latest: Option<CellDeployment>,
+}
+
+/// Orders environments from the least to the most critical tier, then by name.
+pub fn order_environments(environments: &mut [(Name, Tier)]) {
+    environments.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+}
+
+/// Builds one cell per service and environment from the deployments.
+/// `deployments` may come in any order; the newest by `(updated_at, id)` wins.
+pub fn matrix(services: &[Name], environments: &[Name], deployments: &[DeploymentFact]) -> Vec<Cell> {
+    let mut cells = Vec::with_capacity(services.len() * environments.len());
+    for service in services {
+        for environment in environments {
+            let here = deployments
+                .iter()
+                .filter(|d| &d.service == service && &d.environment == environment);
+            let newest = |filter: &dyn Fn(&DeploymentFact) -> bool| {
+                here.clone()
+                    .filter(|d| filter(d))
+                    .max_by(|a, b| (&a.updated_at, a.id).cmp(&(&b.updated_at, b.id)))
+                    .map(|d| CellDeployment {
+                        version: d.version.clone(),
+                        status: d.status,
+                        deployment_id: d.id,
+                        at: d.updated_at.clone(),
+                    })
+            };
+            let current = newest(&|d| d.status == DeploymentStatus::Succeeded);
+            let latest = newest(&|_| true).filter(|latest| {
+                current.as_ref().is_none_or(|current| current.deployment_id != latest.deployment_id)
+            });
+            cells.push(Cell {
+                service: service.clone(),
+                environment: environment.clone(),
+                current,
+                latest,
+            });
+        }
+    }
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(s: &str) -> Name {
+        Name::parse(s).unwrap()
+    }
+
+    fn fact(id: i64, env: &str, version: &str, status: DeploymentStatus, at: &str) -> DeploymentFact {
+        DeploymentFact {
+            id,
+            service: name("api"),
+            environment: name(env),
+            version: version.into(),
+            status,
+            updated_at: at.into(),
+        }
+    }
+
+    #[test]
+    fn current_is_the_last_success_and_latest_shows_what_followed() {
+        use DeploymentStatus::*;
+        let deployments = [
+            fact(1, "dev", "1.0.0", Succeeded, "2026-01-01T00:00:00.000000Z"),
+            fact(2, "dev", "1.1.0", Succeeded, "2026-01-02T00:00:00.000000Z"),
+            fact(3, "dev", "1.2.0", Failed, "2026-01-03T00:00:00.000000Z"),
+            fact(4, "prod", "1.0.0", Succeeded, "2026-01-02T00:00:00.000000Z"),
+        ];
+        let cells = matrix(&[name("api")], &[name("dev"), name("prod"), name("qa")], &deployments);
+        assert_eq!(cells.len(), 3);
+        let dev = &cells[0];
+        assert_eq!(dev.current.as_ref().unwrap().version, "1.1.0");
+        assert_eq!(dev.latest.as_ref().map(|l| (l.version.as_str(), l.status)), Some(("1.2.0", Failed)));
+        let prod = &cells[1];
+        assert_eq!(prod.current.as_ref().unwrap().version, "1.0.0");
+        assert_eq!(prod.latest, None);
+        let qa = &cells[2];
+        assert_eq!((qa.current.clone(), qa.latest.clone()), (None, None));
+    }
+
+    #[test]
+    fn environments_order_by_tier_then_name() {
+        let mut envs = vec![
+            (name("prod"), Tier::Production),
+            (name("dev"), Tier::Development),
+            (name("staging"), Tier::Staging),
+            (name("a-dev"), Tier::Development),
+        ];
+        order_environments(&mut envs);
+        let names: Vec<_> = envs.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a-dev", "dev", "staging", "prod"]);
+    }
+}
