@@ -56,7 +56,8 @@ pub fn order_environments(environments: &mut [(Name, Tier)]) {
 }
 
 /// Builds one cell per service and environment from the deployments.
-/// `deployments` may come in any order; the newest by `(updated_at, id)` wins.
+/// `deployments` may come in any order; the newest (highest id) wins, since
+/// deployments to one place are recorded one after the other.
 pub fn matrix(services: &[Name], environments: &[Name], deployments: &[DeploymentFact]) -> Vec<Cell> {
     let mut cells = Vec::with_capacity(services.len() * environments.len());
     for service in services {
@@ -67,7 +68,7 @@ pub fn matrix(services: &[Name], environments: &[Name], deployments: &[Deploymen
             let newest = |filter: &dyn Fn(&DeploymentFact) -> bool| {
                 here.clone()
                     .filter(|d| filter(d))
-                    .max_by(|a, b| (&a.updated_at, a.id).cmp(&(&b.updated_at, b.id)))
+                    .max_by_key(|d| d.id)
                     .map(|d| CellDeployment {
                         version: d.version.clone(),
                         status: d.status,

@@ -1,1 +1,158 @@
-//! placeholder
+//! ferry's HTTP server: the JSON API under `/api/v1` with its OpenAPI
+//! document, token authentication, RFC 9457 problem details for every error,
+//! health checks, the first-start bootstrap and the demo data.
+//!
+//! Handlers only translate: they check what the request says, call the store,
+//! and turn the result into wire types. Rules live in `ferry-core`, data in
+//! `ferry-store`.
+
+mod auth;
+mod convert;
+mod demo;
+mod error;
+mod extract;
+mod routes;
+mod state;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferry_store::Store;
+use ferry_store::auth::NewUser;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use routes::openapi_document;
+pub use state::AppState;
+
+/// The settings of `ferry serve`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address to listen on, such as `127.0.0.1:8740` (port 0 picks one).
+    pub listen: String,
+    /// The database URL; `None` means the SQLite file `ferry.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// Where ferry keeps its files.
+    pub data_dir: PathBuf,
+    /// Load sample data into an empty database.
+    pub demo: bool,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data directory could not be created or written.
+    #[error("cannot use data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] ferry_store::StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Start-up data (bootstrap, demo) could not be written.
+    #[error("{0}")]
+    Startup(String),
+    /// The server failed while serving.
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The largest request body accepted.
+const BODY_LIMIT: usize = 16 << 20;
+
+/// The longest a request may take before it is answered 408.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> Result<(), Error> {
+    let data_dir_error = |source| Error::DataDir { path: settings.data_dir.clone(), source };
+    std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_error)?;
+    let url = match &settings.database_url {
+        Some(url) => url.clone(),
+        None => format!("sqlite://{}", settings.data_dir.join("ferry.db").display()),
+    };
+    let store = Store::connect(&url).await?;
+    if let Some(secret) = bootstrap(&store).await? {
+        write_bootstrap_token(&settings.data_dir, &secret).map_err(data_dir_error)?;
+        println!("bootstrap token: {secret}");
+        println!(
+            "  (shown once; also in {}; it belongs to user \"admin\")",
+            settings.data_dir.join("bootstrap-token").display()
+        );
+    }
+    if settings.demo {
+        demo::load(&store).await.map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
+    }
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|source| Error::Listen { address: settings.listen.clone(), source })?;
+    let address = listener.local_addr().map_err(Error::Serve)?;
+    println!("listening on http://{address}");
+    if settings.demo {
+        println!("demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`", settings.data_dir.join("bootstrap-token").display());
+    }
+    tracing::info!(%address, database = ?store.backend(), "ferry is serving");
+    let app = routes::router(AppState { store: store.clone() })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(Error::Serve)?;
+    store.close().await;
+    tracing::info!("ferry stopped");
+    Ok(())
+}
+
+/// On an empty database, creates the `admin` user and returns its token's
+/// secret (once: a restart finds the user and returns `None`).
+async fn bootstrap(store: &Store) -> Result<Option<String>, Error> {
+    let secret = auth::Secret::generate().map_err(|e| Error::Startup(e.to_string()))?;
+    let admin = ferry_core::Name::parse("admin").expect("\"admin\" is a valid name");
+    let new = NewUser { name: &admin, email: None, admin: true, token: secret.new_token("bootstrap") };
+    Ok(store.bootstrap_admin(new).await?.map(|_| secret.secret))
+}
+
+fn write_bootstrap_token(data_dir: &std::path::Path, secret: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = data_dir.join("bootstrap-token");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    writeln!(file, "{secret}")
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests under way");
+}

@@ -1,0 +1,99 @@
+//! Who is calling: bearer tokens, their secrets and their hashes.
+//!
+//! A token's secret is `ferry_` and 64 hex digits of randomness. Only its
+//! SHA-256 is stored: the secret is high-entropy, so a slow hash would add
+//! nothing but latency to every request.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use ferry_store::auth::{NewToken, UserRecord};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The prefix every secret starts with, so scanners recognise leaked ones.
+pub const TOKEN_PREFIX: &str = "ferry_";
+
+/// A fresh secret with its hash and display prefix.
+pub struct Secret {
+    /// The secret, shown once.
+    pub secret: String,
+    /// Its hash, stored.
+    pub hash: String,
+}
+
+impl Secret {
+    /// Generates a secret from the operating system's randomness.
+    pub fn generate() -> Result<Self, ApiError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+        let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+        let hash = hash_secret(&secret);
+        Ok(Self { secret, hash })
+    }
+
+    /// The token to store, named `name`.
+    pub fn new_token<'a>(&'a self, name: &'a str) -> NewToken<'a> {
+        NewToken { name, secret_hash: &self.hash, prefix: &self.secret[..TOKEN_PREFIX.len() + 6] }
+    }
+}
+
+/// The stored form of a secret.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub UserRecord);
+
+impl Caller {
+    /// Refuses callers who are not administrators.
+    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
+        if self.0.admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("only administrators may {what}; {:?} is not one", self.0.name)))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized(
+                "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)".into(),
+            ));
+        };
+        let secret = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+        match state.store.authenticate(&hash_secret(secret)).await? {
+            Some(user) => Ok(Caller(user)),
+            None => Err(ApiError::Unauthorized("the API token is unknown or revoked".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_prefixed_random_and_hashed() {
+        let a = Secret::generate().unwrap();
+        let b = Secret::generate().unwrap();
+        assert!(a.secret.starts_with("ferry_") && a.secret.len() == 6 + 64);
+        assert_ne!(a.secret, b.secret);
+        assert_eq!(a.hash, hash_secret(&a.secret));
+        assert_ne!(a.hash, a.secret);
+        assert_eq!(a.new_token("x").prefix, &a.secret[..12]);
+    }
+}

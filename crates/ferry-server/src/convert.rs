@@ -1,0 +1,88 @@
+//! From stored records to wire types.
+
+use ferry_api as api;
+use ferry_store::auth::{TokenRecord, UserRecord};
+use ferry_store::config::Stored;
+use ferry_store::deployments::DeploymentRecord;
+use ferry_store::releases::ReleaseRecord;
+
+use crate::error::ApiError;
+
+pub fn environment(stored: Stored<api::EnvironmentSpec>) -> api::Environment {
+    api::Environment { spec: stored.spec, created_at: stored.created_at, updated_at: stored.updated_at }
+}
+
+pub fn lifecycle(stored: Stored<api::LifecycleSpec>) -> api::Lifecycle {
+    api::Lifecycle { spec: stored.spec, created_at: stored.created_at, updated_at: stored.updated_at }
+}
+
+pub fn service(stored: Stored<api::ServiceSpec>) -> api::Service {
+    api::Service { spec: stored.spec, created_at: stored.created_at, updated_at: stored.updated_at }
+}
+
+pub fn release(record: ReleaseRecord) -> api::Release {
+    api::Release {
+        id: record.id,
+        service: record.service,
+        version: record.version,
+        state: record.state,
+        notes: record.notes,
+        created_by: record.created_by,
+        created_at: record.created_at,
+    }
+}
+
+pub fn deployment(record: DeploymentRecord) -> api::Deployment {
+    api::Deployment {
+        id: record.id,
+        service: record.service,
+        version: record.version,
+        environment: record.environment,
+        status: record.status,
+        created_by: record.created_by,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    }
+}
+
+pub fn user(record: UserRecord) -> api::User {
+    api::User { name: record.name, email: record.email, admin: record.admin, created_at: record.created_at }
+}
+
+pub fn token(record: TokenRecord) -> api::Token {
+    api::Token {
+        id: record.id,
+        name: record.name,
+        user: record.user,
+        prefix: record.prefix,
+        created_at: record.created_at,
+        last_used_at: record.last_used_at,
+        revoked_at: record.revoked_at,
+    }
+}
+
+pub fn audit_event(record: ferry_core::audit::AuditRecord) -> api::AuditEvent {
+    // Details were written by the store as JSON; an unreadable one is shown as
+    // the text it is rather than hidden, since this is the audit trail.
+    let details = serde_json::from_str(&record.details).unwrap_or(serde_json::Value::String(record.details));
+    api::AuditEvent {
+        seq: record.seq,
+        time: record.time,
+        actor: record.actor,
+        action: record.action,
+        object: record.object,
+        details,
+        prev_hash: record.prev_hash,
+        hash: record.hash,
+    }
+}
+
+/// A name from a path or body, or a 400 saying what is wrong with it.
+pub fn name(what: &str, text: &str) -> Result<ferry_core::Name, ApiError> {
+    ferry_core::Name::parse(text).map_err(|error| ApiError::BadRequest(format!("invalid {what} name: {error}")))
+}
+
+/// A version from a path or body, or a 400 saying what is wrong with it.
+pub fn version(text: &str) -> Result<semver::Version, ApiError> {
+    ferry_core::release::parse_version(text).map_err(ApiError::BadRequest)
+}

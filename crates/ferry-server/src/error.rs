@@ -1,0 +1,117 @@
+//! The one error type of the API, and how each kind is shown to a client:
+//! RFC 9457 problem details with a stable `type`, an explicit status, and a
+//! sentence that says what was wrong and what is expected. Internal failures
+//! are logged with their cause and shown only as a generic message with an id
+//! to find that log line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferry_api::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
+use ferry_store::StoreError;
+
+/// An error a handler returns.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed: its JSON, a parameter, a name or a version.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request body is not JSON, or not JSON of the expected shape.
+    #[error("{0}")]
+    InvalidJson(String),
+    /// No valid token was sent.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The method is not offered on this path.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The request conflicts with what exists (a duplicate).
+    #[error("{0}")]
+    Conflict(String),
+    /// The request is well-formed but breaks a rule.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The server is not ready (database unreachable).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Something failed inside the server.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
+            ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid-json", "Invalid JSON body"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            ApiError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed")
+            }
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
+            ApiError::Unprocessable(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "The request breaks a rule")
+            }
+            ApiError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
+            }
+            ApiError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(message) => ApiError::NotFound(message),
+            StoreError::Conflict(message) => ApiError::Conflict(message),
+            StoreError::Invalid(message) => ApiError::Unprocessable(message),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Numbers internal errors so a client's report can be matched to the log.
+static INCIDENTS: AtomicU64 = AtomicU64::new(1);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, slug, title) = self.parts();
+        let (detail, request_id) = match &self {
+            ApiError::Internal(cause) => {
+                let id = format!("{:x}-{}", std::process::id(), INCIDENTS.fetch_add(1, Ordering::Relaxed));
+                tracing::error!(error.id = %id, %cause, "internal error");
+                (format!("the server failed to handle the request; quote error id {id} to its operator"), Some(id))
+            }
+            other => (other.to_string(), None),
+        };
+        let problem = Problem {
+            kind: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail,
+            request_id,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// A handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,145 @@
+//! The HTTP routes, one module per area, gathered into one router whose
+//! OpenAPI document is generated from the handlers' annotations.
+
+mod access;
+mod audit;
+mod config;
+mod deployments;
+mod health;
+mod releases;
+mod status;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use ferry_api::Page;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ferry",
+        description = "The API of ferry, a self-hosted release manager. Errors are RFC 9457 problem details (application/problem+json) with a stable `type`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "configuration", description = "Environments, lifecycles and services, applied from ferry.toml"),
+        (name = "releases", description = "service@version, immutable once created"),
+        (name = "deployments", description = "Releases going to environments, and where each version is"),
+        (name = "audit", description = "The hash-chained audit trail"),
+        (name = "access", description = "Users and API tokens"),
+        (name = "health", description = "Liveness and readiness")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// Every documented route, listed once.
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(access::whoami))
+        .routes(routes!(access::list_tokens, access::create_token))
+        .routes(routes!(access::revoke_token))
+        .routes(routes!(access::list_users, access::create_user))
+        .routes(routes!(config::apply))
+        .routes(routes!(config::list_environments))
+        .routes(routes!(config::get_environment))
+        .routes(routes!(config::list_lifecycles))
+        .routes(routes!(config::get_lifecycle))
+        .routes(routes!(config::list_services))
+        .routes(routes!(config::get_service))
+        .routes(routes!(releases::list_releases, releases::create_release))
+        .routes(routes!(releases::list_all_releases))
+        .routes(routes!(releases::get_release))
+        .routes(routes!(releases::abandon_release))
+        .routes(routes!(deployments::list_deployments))
+        .routes(routes!(deployments::get_deployment))
+        .routes(routes!(status::status))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(audit::verify_audit))
+        .routes(routes!(audit::export_audit))
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let (router, openapi) = api_router().split_for_parts();
+    let document = openapi.to_pretty_json().unwrap_or_default();
+    router
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move |_: crate::auth::Caller| async move {
+                ([(axum::http::header::CONTENT_TYPE, "application/json")], document.clone())
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// The OpenAPI document, for tests and tools.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
+    ApiError::NotFound(format!("there is nothing at {}; the API lives under /api/v1 (see /api/v1/openapi.json)", uri.path()))
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> impl IntoResponse {
+    ApiError::MethodNotAllowed(format!("{} does not accept {method}", uri.path()))
+}
+
+/// The limit and cursor of a list request, checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paging {
+    pub limit: i64,
+    pub before: Option<i64>,
+}
+
+impl Paging {
+    pub(crate) fn parse(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, ApiError> {
+        let limit = match limit {
+            None => 100,
+            Some(n @ 1..=1000) => i64::from(n),
+            Some(n) => return Err(ApiError::BadRequest(format!("limit must be between 1 and 1000, not {n}"))),
+        };
+        let before = cursor
+            .map(|c| c.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}: pass the next_cursor of the previous page"))))
+            .transpose()?;
+        Ok(Self { limit, before })
+    }
+
+    /// One more than the limit is fetched, to know whether a next page exists.
+    pub(crate) fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// Cuts the extra item and sets the cursor from the last kept one.
+    pub(crate) fn page<T>(&self, mut items: Vec<T>, cursor: impl Fn(&T) -> i64) -> Page<T> {
+        let more = items.len() as i64 > self.limit;
+        items.truncate(self.limit as usize);
+        let next_cursor = if more { items.last().map(|item| cursor(item).to_string()) } else { None };
+        Page { items, next_cursor }
+    }
+}
+
+/// A list that is not paginated (it is small), as a single page.
+pub(crate) fn whole<T>(items: Vec<T>) -> Page<T> {
+    Page { items, next_cursor: None }
+}

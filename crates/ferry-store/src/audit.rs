@@ -1,0 +1,132 @@
+//! The audit trail: appended in the transaction of every change, hash-chained
+//! (see [`ferry_core::audit`]), read back in pages and verified.
+
+use ferry_core::audit::{AuditRecord, ChainBreak, ChainVerifier, EventFields, event_hash};
+use sqlx::any::AnyRow;
+
+use crate::rows::{int, now, text};
+use crate::{Backend, Result, Store, Tx};
+
+/// The outcome of [`Store::verify_audit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// Every event up to the head is as written.
+    Intact {
+        /// How many events.
+        events: i64,
+        /// The last event's hash.
+        head_hash: String,
+    },
+    /// The chain is broken.
+    Broken {
+        /// How many events verified before the break.
+        events: i64,
+        /// Where and why.
+        break_at: ChainBreak,
+    },
+}
+
+/// Appends an event inside `tx`, after the change it records.
+pub(crate) async fn append(
+    tx: &mut Tx,
+    backend: Backend,
+    actor: &str,
+    action: &str,
+    object: &str,
+    details: serde_json::Value,
+) -> Result<i64> {
+    // Locking the head orders concurrent writers on PostgreSQL; SQLite's
+    // IMMEDIATE transaction already holds the only write lock.
+    let head_sql = match backend {
+        Backend::Sqlite => "SELECT seq, hash FROM audit_head WHERE id = 1",
+        Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+    };
+    let head = sqlx::query(head_sql).fetch_one(&mut **tx).await?;
+    let seq = int(&head, "seq")? + 1;
+    let prev_hash = text(&head, "hash")?;
+    let time = now();
+    let details = details.to_string();
+    let hash = event_hash(
+        &prev_hash,
+        EventFields { seq, time: &time, actor, action, object, details: &details },
+    );
+    sqlx::query(
+        "INSERT INTO audit_events (seq, time, actor, action, object, details, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(seq)
+    .bind(&time)
+    .bind(actor)
+    .bind(action)
+    .bind(object)
+    .bind(&details)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(seq)
+}
+
+fn record(row: &AnyRow) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: int(row, "seq")?,
+        time: text(row, "time")?,
+        actor: text(row, "actor")?,
+        action: text(row, "action")?,
+        object: text(row, "object")?,
+        details: text(row, "details")?,
+        prev_hash: text(row, "prev_hash")?,
+        hash: text(row, "hash")?,
+    })
+}
+
+impl Store {
+    /// Events with `seq > after`, oldest first, at most `limit`.
+    pub async fn audit_events(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, time, actor, action, object, details, prev_hash, hash \
+             FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// Walks the whole trail in pages and checks every link and hash.
+    pub async fn verify_audit(&self) -> Result<Verification> {
+        // The head is read first: events appended while we walk lie beyond it
+        // and are left for the next verification.
+        let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await?;
+        let (head_seq, head_hash) = (int(&head, "seq")?, text(&head, "hash")?);
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0;
+        let mut events = 0;
+        'pages: loop {
+            let page = self.audit_events(after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for event in &page {
+                if event.seq > head_seq && event.seq == events + 1 {
+                    break 'pages;
+                }
+                if let Err(break_at) = verifier.push(event) {
+                    return Ok(Verification::Broken { events, break_at });
+                }
+                events += 1;
+            }
+        }
+        Ok(match verifier.finish(head_seq, &head_hash) {
+            Ok(events) => Verification::Intact { events, head_hash },
+            Err(break_at) => Verification::Broken { events, break_at },
+        })
+    }
+}

@@ -1,0 +1,235 @@
+//! Environments, lifecycles, services and freezes: what `ferry apply` writes.
+
+use chrono::{DateTime, Utc};
+use ferry_core::Tier;
+use ferry_core::config::Config;
+use ferry_core::environment::EnvironmentSpec;
+use ferry_core::freeze::FreezeSpec;
+use ferry_core::lifecycle::LifecycleSpec;
+use ferry_core::plan::{self, Action, Change, Kind};
+use ferry_core::service::ServiceSpec;
+use serde::Serialize;
+use serde_json::json;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::audit::append;
+use crate::rows::{json, name, now, text, time};
+use crate::{Result, Store, StoreError, Tx};
+
+/// A configured entry with its timestamps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    /// As configured.
+    pub spec: T,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+fn stored<T>(row: &AnyRow, spec: T) -> Result<Stored<T>> {
+    Ok(Stored { spec, created_at: time(row, "created_at")?, updated_at: time(row, "updated_at")? })
+}
+
+fn environment(row: &AnyRow) -> Result<Stored<EnvironmentSpec>> {
+    let tier = text(row, "tier")?;
+    let spec = EnvironmentSpec {
+        name: name(row, "name")?,
+        tier: Tier::parse(&tier).map_err(StoreError::Corrupt)?,
+        description: text(row, "description")?,
+        policy: json(row, "policy")?,
+        windows: json(row, "windows")?,
+    };
+    stored(row, spec)
+}
+
+fn lifecycle(row: &AnyRow) -> Result<Stored<LifecycleSpec>> {
+    let spec = LifecycleSpec { name: name(row, "name")?, phases: json(row, "phases")? };
+    stored(row, spec)
+}
+
+fn service(row: &AnyRow) -> Result<Stored<ServiceSpec>> {
+    let spec = ServiceSpec {
+        name: name(row, "name")?,
+        description: text(row, "description")?,
+        lifecycle: name(row, "lifecycle")?,
+        repo: text(row, "repo")?,
+        paths: json(row, "paths")?,
+        deploy: json(row, "deploy")?,
+    };
+    stored(row, spec)
+}
+
+fn freeze(row: &AnyRow) -> Result<Stored<FreezeSpec>> {
+    stored(row, json(row, "spec")?)
+}
+
+async fn load<T>(
+    connection: &mut AnyConnection,
+    sql: &'static str,
+    decode: fn(&AnyRow) -> Result<Stored<T>>,
+) -> Result<Vec<Stored<T>>> {
+    sqlx::query(sql).fetch_all(connection).await?.iter().map(decode).collect()
+}
+
+const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, created_at, updated_at FROM environments ORDER BY name";
+const LIFECYCLES: &str = "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
+const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, deploy, created_at, updated_at FROM services ORDER BY name";
+const FREEZES: &str = "SELECT name, spec, created_at, updated_at FROM freezes ORDER BY name";
+
+fn specs<T>(stored: Vec<Stored<T>>) -> Vec<T> {
+    stored.into_iter().map(|s| s.spec).collect()
+}
+
+async fn load_config(connection: &mut AnyConnection) -> Result<Config> {
+    Ok(Config {
+        environments: specs(load(connection, ENVIRONMENTS, environment).await?),
+        lifecycles: specs(load(connection, LIFECYCLES, lifecycle).await?),
+        services: specs(load(connection, SERVICES, service).await?),
+        freezes: specs(load(connection, FREEZES, freeze).await?),
+    })
+}
+
+impl Store {
+    /// Every environment, by name.
+    pub async fn environments(&self) -> Result<Vec<Stored<EnvironmentSpec>>> {
+        load(&mut *self.pool().acquire().await?, ENVIRONMENTS, environment).await
+    }
+
+    /// Every lifecycle, by name.
+    pub async fn lifecycles(&self) -> Result<Vec<Stored<LifecycleSpec>>> {
+        load(&mut *self.pool().acquire().await?, LIFECYCLES, lifecycle).await
+    }
+
+    /// Every service, by name.
+    pub async fn services(&self) -> Result<Vec<Stored<ServiceSpec>>> {
+        load(&mut *self.pool().acquire().await?, SERVICES, service).await
+    }
+
+    /// Every freeze, by name.
+    pub async fn freezes(&self) -> Result<Vec<Stored<FreezeSpec>>> {
+        load(&mut *self.pool().acquire().await?, FREEZES, freeze).await
+    }
+
+    /// The configuration as stored.
+    pub async fn config(&self) -> Result<Config> {
+        load_config(&mut *self.pool().acquire().await?).await
+    }
+
+    /// Makes the stored configuration match `desired` (which must have passed
+    /// [`Config::validate`]): creates and updates, never deletes. With
+    /// `dry_run` nothing is written. Returns the plan either way.
+    pub async fn apply(&self, actor: &str, desired: &Config, dry_run: bool) -> Result<Vec<Change>> {
+        desired.validate().map_err(|invalid| StoreError::Invalid(invalid.message))?;
+        let mut tx = self.write().await?;
+        let current = load_config(&mut tx).await?;
+        let changes = plan::plan(&current, desired);
+        if dry_run || !plan::changes_anything(&changes) {
+            tx.rollback().await?;
+            return Ok(changes);
+        }
+        for change in changes.iter().filter(|c| c.action != Action::Unchanged) {
+            let name = change.name.as_str();
+            match change.kind {
+                Kind::Environment => {
+                    let spec = desired.environments.iter().find(|e| e.name == change.name);
+                    let before = current.environments.iter().find(|e| e.name == change.name);
+                    self.write_environment(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                }
+                Kind::Lifecycle => {
+                    let spec = desired.lifecycles.iter().find(|l| l.name == change.name);
+                    let before = current.lifecycles.iter().find(|l| l.name == change.name);
+                    self.write_lifecycle(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                }
+                Kind::Service => {
+                    let spec = desired.services.iter().find(|s| s.name == change.name);
+                    let before = current.services.iter().find(|s| s.name == change.name);
+                    self.write_service(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                }
+                Kind::Freeze => {
+                    let spec = desired.freezes.iter().find(|f| f.name == change.name);
+                    let before = current.freezes.iter().find(|f| f.name == change.name);
+                    self.write_freeze(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                }
+            }
+            tracing::debug!(kind = ?change.kind, name, action = ?change.action, "applied");
+        }
+        tx.commit().await?;
+        Ok(changes)
+    }
+
+    async fn write_environment(&self, tx: &mut Tx, actor: &str, spec: &EnvironmentSpec, before: Option<&EnvironmentSpec>) -> Result<()> {
+        let sql = if before.is_some() {
+            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6 WHERE name = $1"
+        } else {
+            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+        };
+        sqlx::query(sql)
+            .bind(spec.name.as_str())
+            .bind(spec.tier.as_str())
+            .bind(&spec.description)
+            .bind(serde_json::to_string(&spec.policy)?)
+            .bind(serde_json::to_string(&spec.windows)?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_change(tx, actor, "environment", spec.name.as_str(), before, spec).await
+    }
+
+    async fn write_lifecycle(&self, tx: &mut Tx, actor: &str, spec: &LifecycleSpec, before: Option<&LifecycleSpec>) -> Result<()> {
+        let sql = if before.is_some() {
+            "UPDATE lifecycles SET phases = $2, updated_at = $3 WHERE name = $1"
+        } else {
+            "INSERT INTO lifecycles (name, phases, created_at, updated_at) VALUES ($1, $2, $3, $3)"
+        };
+        sqlx::query(sql)
+            .bind(spec.name.as_str())
+            .bind(serde_json::to_string(&spec.phases)?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_change(tx, actor, "lifecycle", spec.name.as_str(), before, spec).await
+    }
+
+    async fn write_service(&self, tx: &mut Tx, actor: &str, spec: &ServiceSpec, before: Option<&ServiceSpec>) -> Result<()> {
+        let sql = if before.is_some() {
+            "UPDATE services SET description = $2, lifecycle = $3, repo = $4, paths = $5, deploy = $6, updated_at = $7 WHERE name = $1"
+        } else {
+            "INSERT INTO services (name, description, lifecycle, repo, paths, deploy, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+        };
+        sqlx::query(sql)
+            .bind(spec.name.as_str())
+            .bind(&spec.description)
+            .bind(spec.lifecycle.as_str())
+            .bind(&spec.repo)
+            .bind(serde_json::to_string(&spec.paths)?)
+            .bind(spec.deploy.to_string())
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_change(tx, actor, "service", spec.name.as_str(), before, spec).await
+    }
+
+    async fn write_freeze(&self, tx: &mut Tx, actor: &str, spec: &FreezeSpec, before: Option<&FreezeSpec>) -> Result<()> {
+        let sql = if before.is_some() {
+            "UPDATE freezes SET spec = $2, updated_at = $3 WHERE name = $1"
+        } else {
+            "INSERT INTO freezes (name, spec, created_at, updated_at) VALUES ($1, $2, $3, $3)"
+        };
+        sqlx::query(sql)
+            .bind(spec.name.as_str())
+            .bind(serde_json::to_string(spec)?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_change(tx, actor, "freeze", spec.name.as_str(), before, spec).await
+    }
+
+    async fn audit_change<T: Serialize>(&self, tx: &mut Tx, actor: &str, kind: &str, name: &str, before: Option<&T>, after: &T) -> Result<()> {
+        let verb = if before.is_some() { "update" } else { "create" };
+        let details = json!({ "before": before, "after": after });
+        append(tx, self.backend(), actor, &format!("{kind}.{verb}"), &format!("{kind}:{name}"), details).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Deployments: a release going to an environment, moving by the state
+//! machine of [`ferry_core::deployment`].
+
+use chrono::{DateTime, Utc};
+use ferry_core::{DeploymentStatus, Name};
+use serde_json::json;
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+
+use crate::audit::append;
+use crate::releases::service_id;
+use crate::rows::{int, now, text, time};
+use crate::{Result, Store, StoreError};
+
+/// A deployment as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRecord {
+    /// Row id.
+    pub id: i64,
+    /// The service.
+    pub service: String,
+    /// The version.
+    pub version: String,
+    /// The environment.
+    pub environment: String,
+    /// Where it stands.
+    pub status: DeploymentStatus,
+    /// Who started it.
+    pub created_by: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When its status last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters of [`Store::deployments`].
+#[derive(Debug, Clone, Default)]
+pub struct DeploymentFilter<'a> {
+    /// Only this service's.
+    pub service: Option<&'a Name>,
+    /// Only into this environment.
+    pub environment: Option<&'a Name>,
+}
+
+const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
+     d.created_by, d.created_at, d.updated_at \
+     FROM deployments d JOIN releases r ON r.id = d.release_id \
+     JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id";
+
+fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
+    let status = text(row, "status")?;
+    Ok(DeploymentRecord {
+        id: int(row, "id")?,
+        service: text(row, "service")?,
+        version: text(row, "version")?,
+        environment: text(row, "environment")?,
+        status: DeploymentStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("deployment status {status:?}")))?,
+        created_by: text(row, "created_by")?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+impl Store {
+    /// Records a queued deployment of `service@version` to `environment`.
+    pub async fn create_deployment(
+        &self,
+        actor: &str,
+        service: &Name,
+        version: &semver::Version,
+        environment: &Name,
+    ) -> Result<DeploymentRecord> {
+        let mut tx = self.write().await?;
+        let service_id = service_id(&mut tx, service).await?;
+        let release = sqlx::query("SELECT id, state FROM releases WHERE service_id = $1 AND version = $2")
+            .bind(service_id)
+            .bind(version.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no release {service}@{version}")))?;
+        if text(&release, "state")? != ferry_core::ReleaseState::Active.as_str() {
+            return Err(StoreError::Invalid(format!("release {service}@{version} is abandoned")));
+        }
+        let environment_id = sqlx::query("SELECT id FROM environments WHERE name = $1")
+            .bind(environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no environment {:?}", environment.as_str())))?;
+        let stamp = now();
+        let id = sqlx::query(
+            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(int(&release, "id")?)
+        .bind(int(&environment_id, "id")?)
+        .bind(DeploymentStatus::Queued.as_str())
+        .bind(actor)
+        .bind(&stamp)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = int(&id, "id")?;
+        let details = json!({ "after": { "release": format!("{service}@{version}"), "environment": environment, "status": DeploymentStatus::Queued } });
+        append(&mut tx, self.backend(), actor, "deployment.create", &format!("deployment:{id}"), details).await?;
+        let created = deployment(&sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1"))).bind(id).fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Moves deployment `id` to `to`, if the state machine allows it.
+    pub async fn set_deployment_status(&self, actor: &str, id: i64, to: DeploymentStatus) -> Result<DeploymentRecord> {
+        let mut tx = self.write().await?;
+        let current = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no deployment {id}")))?;
+        let current = deployment(&current)?;
+        current.status.transition(to).map_err(|illegal| StoreError::Invalid(illegal.to_string()))?;
+        let stamp = now();
+        sqlx::query("UPDATE deployments SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(to.as_str())
+            .bind(&stamp)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let details = json!({ "before": { "status": current.status }, "after": { "status": to } });
+        append(&mut tx, self.backend(), actor, "deployment.status", &format!("deployment:{id}"), details).await?;
+        tx.commit().await?;
+        let updated_at = ferry_core::time::parse_time(&stamp).map_err(StoreError::Corrupt)?;
+        Ok(DeploymentRecord { status: to, updated_at, ..current })
+    }
+
+    /// Deployments, newest first, with `id < before`.
+    pub async fn deployments(&self, filter: DeploymentFilter<'_>, before: Option<i64>, limit: i64) -> Result<Vec<DeploymentRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT} WHERE ($1 = '' OR s.name = $1) AND ($2 = '' OR e.name = $2) AND d.id < $3 \
+             ORDER BY d.id DESC LIMIT $4"
+        )))
+        .bind(filter.service.map_or("", Name::as_str))
+        .bind(filter.environment.map_or("", Name::as_str))
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(deployment).collect()
+    }
+
+    /// One deployment.
+    pub async fn deployment(&self, id: i64) -> Result<DeploymentRecord> {
+        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no deployment {id}")))?;
+        deployment(&row)
+    }
+}

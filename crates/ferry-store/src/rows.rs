@@ -1,0 +1,50 @@
+//! Reading typed values out of rows, with "unreadable" errors that name the column.
+
+use chrono::{DateTime, Utc};
+use ferry_core::Name;
+use serde::de::DeserializeOwned;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, StoreError};
+
+pub(crate) fn text(row: &AnyRow, column: &str) -> Result<String> {
+    Ok(row.try_get::<String, _>(column)?)
+}
+
+pub(crate) fn opt_text(row: &AnyRow, column: &str) -> Result<Option<String>> {
+    Ok(row.try_get::<Option<String>, _>(column)?)
+}
+
+pub(crate) fn int(row: &AnyRow, column: &str) -> Result<i64> {
+    Ok(row.try_get::<i64, _>(column)?)
+}
+
+pub(crate) fn time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>> {
+    let text = text(row, column)?;
+    ferry_core::time::parse_time(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn opt_time(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>> {
+    opt_text(row, column)?
+        .map(|text| {
+            ferry_core::time::parse_time(&text)
+                .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+        })
+        .transpose()
+}
+
+pub(crate) fn json<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T> {
+    let text = text(row, column)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+pub(crate) fn name(row: &AnyRow, column: &str) -> Result<Name> {
+    let text = text(row, column)?;
+    Name::parse(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+/// Now, as stored.
+pub(crate) fn now() -> String {
+    ferry_core::time::format_time(Utc::now())
+}
