@@ -1,1 +1,348 @@
-//! placeholder
+//! The JSON wire types of ferry's HTTP API (`/api/v1`), shared by the server,
+//! the typed client and the CLI, so the three cannot disagree.
+//!
+//! Rules kept here: times are RFC 3339 UTC strings; lists come as
+//! [`Page`]s with an opaque `next_cursor`; errors are [`Problem`]s
+//! (RFC 9457) whose `type` is stable; request bodies refuse unknown fields.
+//! These shapes are also what `--output json` prints, so they only grow.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use ferry_core::config::Config;
+pub use ferry_core::environment::EnvironmentSpec;
+pub use ferry_core::lifecycle::LifecycleSpec;
+pub use ferry_core::plan::{Action, Change, Kind};
+pub use ferry_core::service::ServiceSpec;
+pub use ferry_core::status::Cell;
+pub use ferry_core::{DeploymentStatus, ReleaseState, Tier};
+
+/// The media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The prefix of every problem `type`.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:ferry:problem:";
+
+/// An error, as RFC 9457 problem details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A stable identifier of the kind of problem, such as
+    /// `urn:ferry:problem:not-found`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong this time, and what is expected.
+    pub detail: String,
+    /// The request's id, to find it in the server's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl Problem {
+    /// The short name of the problem's type (`not-found` for
+    /// `urn:ferry:problem:not-found`).
+    pub fn slug(&self) -> &str {
+        self.kind.strip_prefix(PROBLEM_TYPE_PREFIX).unwrap_or(&self.kind)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Query parameters of paginated lists.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// At most this many items (1 to 1000, default 100).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// An environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Environment {
+    /// As configured.
+    #[serde(flatten)]
+    pub spec: EnvironmentSpec,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A lifecycle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Lifecycle {
+    /// As configured.
+    #[serde(flatten)]
+    pub spec: LifecycleSpec,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Service {
+    /// As configured.
+    #[serde(flatten)]
+    pub spec: ServiceSpec,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A release: `service@version`, immutable once created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Release {
+    /// Its id.
+    pub id: i64,
+    /// The service released.
+    pub service: String,
+    /// Its semantic version.
+    pub version: String,
+    /// Active, or abandoned.
+    pub state: ReleaseState,
+    /// Release notes (Markdown).
+    pub notes: String,
+    /// Who created it.
+    pub created_by: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/services/{service}/releases`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRelease {
+    /// The version, Semantic Versioning 2.0.0 (a leading `v` is dropped).
+    pub version: String,
+    /// Release notes (Markdown).
+    #[serde(default)]
+    pub notes: String,
+}
+
+/// A deployment: a release going to an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Deployment {
+    /// Its id.
+    pub id: i64,
+    /// The service deployed.
+    pub service: String,
+    /// The version deployed.
+    pub version: String,
+    /// Where to.
+    pub environment: String,
+    /// Where it stands.
+    pub status: DeploymentStatus,
+    /// Who started it.
+    pub created_by: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+    /// When its status last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An environment as a column of the status matrix.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StatusEnvironment {
+    /// Its name.
+    pub name: String,
+    /// Its tier.
+    pub tier: Tier,
+}
+
+/// The environment × service matrix: which version is where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Status {
+    /// The environments, least critical tier first.
+    pub environments: Vec<StatusEnvironment>,
+    /// The services, by name.
+    pub services: Vec<String>,
+    /// One cell per service and environment, services outer, environments inner.
+    pub cells: Vec<Cell>,
+}
+
+/// An event of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    /// Position in the trail, from 1.
+    pub seq: i64,
+    /// When it happened (RFC 3339 UTC, microseconds).
+    pub time: String,
+    /// Who did it.
+    pub actor: String,
+    /// What was done, such as `release.create`.
+    pub action: String,
+    /// What it was done to, such as `release:api@1.2.0`.
+    pub object: String,
+    /// Details: the state before and after.
+    pub details: serde_json::Value,
+    /// The hash of the previous event.
+    pub prev_hash: String,
+    /// This event's hash (SHA-256, hex).
+    pub hash: String,
+}
+
+/// The result of checking the audit trail's hash chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerification {
+    /// Whether every event is as written and none is missing.
+    pub intact: bool,
+    /// How many events were checked and found good.
+    pub events: i64,
+    /// The first event that failed, when not intact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_bad_seq: Option<i64>,
+    /// What is wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The hash of the last event when intact: keep it to prove later that
+    /// nothing before it changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head_hash: Option<String>,
+}
+
+/// The body of `POST /api/v1/apply`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyRequest {
+    /// The configuration to make true.
+    pub config: Config,
+    /// Only compute the plan.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What `POST /api/v1/apply` did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ApplyResult {
+    /// One entry per environment, lifecycle, service and freeze of the file.
+    pub changes: Vec<Change>,
+    /// Whether anything was written.
+    pub applied: bool,
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    /// The user's name.
+    pub name: String,
+    /// Their e-mail address, if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether they administer this ferry.
+    pub admin: bool,
+    /// When the user was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// The new user's name (lower-case letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// Their e-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A user just created, with the first token to hand them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedUser {
+    /// The user.
+    pub user: User,
+    /// Their first API token, shown this once.
+    pub token: CreatedToken,
+}
+
+/// An API token (never its secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Token {
+    /// Its id, to revoke it.
+    pub id: i64,
+    /// What it is for.
+    pub name: String,
+    /// Whose it is.
+    pub user: String,
+    /// The first characters of the secret, to recognise it.
+    pub prefix: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was last used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// When it was revoked; a revoked token is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The body of `POST /api/v1/tokens`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// What the token is for, such as `ci` or `laptop`.
+    pub name: String,
+}
+
+/// A token just created: the secret is shown this once and stored only hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    /// The token.
+    #[serde(flatten)]
+    pub token: Token,
+    /// The secret to send as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+/// Who the caller is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Whoami {
+    /// The user the token belongs to.
+    pub user: User,
+    /// The ferry server's version.
+    pub server_version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_use_the_rfc_9457_member_names() {
+        let problem = Problem {
+            kind: format!("{PROBLEM_TYPE_PREFIX}not-found"),
+            title: "Not found".into(),
+            status: 404,
+            detail: "no service \"web\"".into(),
+            request_id: None,
+        };
+        let json = serde_json::to_value(&problem).unwrap();
+        assert_eq!(json["type"], "urn:ferry:problem:not-found");
+        assert_eq!(problem.slug(), "not-found");
+        assert!(json.get("request_id").is_none());
+    }
+
+    #[test]
+    fn request_bodies_refuse_unknown_fields() {
+        let error = serde_json::from_str::<CreateRelease>(r#"{"version":"1.0.0","verison":"x"}"#)
+            .unwrap_err();
+        assert!(error.to_string().contains("verison"), "{error}");
+    }
+}
