@@ -23,6 +23,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use auth::hash_secret;
 pub use error::ApiError;
 pub use routes::openapi_document;
 pub use state::AppState;
@@ -70,6 +71,14 @@ pub enum Error {
     Serve(std::io::Error),
 }
 
+/// The application with its middleware, over `store`.
+pub fn app(store: Store) -> axum::Router {
+    routes::router(AppState { store })
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+}
+
 /// The largest request body accepted.
 const BODY_LIMIT: usize = 16 << 20;
 
@@ -105,10 +114,7 @@ pub async fn run(settings: Settings) -> Result<(), Error> {
         println!("demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`", settings.data_dir.join("bootstrap-token").display());
     }
     tracing::info!(%address, database = ?store.backend(), "ferry is serving");
-    let app = routes::router(AppState { store: store.clone() })
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
-        .layer(TraceLayer::new_for_http());
+    let app = app(store.clone());
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(Error::Serve)?;
     store.close().await;
     tracing::info!("ferry stopped");
