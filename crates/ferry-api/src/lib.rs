@@ -46,7 +46,9 @@ impl Problem {
     /// The short name of the problem's type (`not-found` for
     /// `urn:ferry:problem:not-found`).
     pub fn slug(&self) -> &str {
-        self.kind.strip_prefix(PROBLEM_TYPE_PREFIX).unwrap_or(&self.kind)
+        self.kind
+            .strip_prefix(PROBLEM_TYPE_PREFIX)
+            .unwrap_or(&self.kind)
     }
 }
 

@@ -56,9 +56,15 @@ pub struct EventFields<'a> {
 pub fn event_hash(prev_hash: &str, event: EventFields<'_>) -> String {
     let mut hasher = Sha256::new();
     let seq = event.seq.to_string();
-    for field in
-        [prev_hash, &seq, event.time, event.actor, event.action, event.object, event.details]
-    {
+    for field in [
+        prev_hash,
+        &seq,
+        event.time,
+        event.actor,
+        event.action,
+        event.object,
+        event.details,
+    ] {
         hasher.update((field.len() as u64).to_le_bytes());
         hasher.update(field.as_bytes());
     }
@@ -85,7 +91,10 @@ pub struct ChainVerifier {
 
 impl Default for ChainVerifier {
     fn default() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS_HASH.to_owned() }
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS_HASH.to_owned(),
+        }
     }
 }
 
@@ -95,9 +104,15 @@ impl ChainVerifier {
         let seq = self.expected_seq;
         if record.seq != seq {
             let reason = if record.seq > seq {
-                format!("expected event {seq} next, found {}: events were removed", record.seq)
+                format!(
+                    "expected event {seq} next, found {}: events were removed",
+                    record.seq
+                )
             } else {
-                format!("expected event {seq} next, found {}: events were reordered", record.seq)
+                format!(
+                    "expected event {seq} next, found {}: events were reordered",
+                    record.seq
+                )
             };
             return Err(ChainBreak { seq, reason });
         }
@@ -252,11 +267,25 @@ mod tests {
     fn fields_cannot_be_shifted_into_each_other() {
         let a = event_hash(
             GENESIS_HASH,
-            EventFields { seq: 1, time: "t", actor: "ab", action: "c", object: "", details: "" },
+            EventFields {
+                seq: 1,
+                time: "t",
+                actor: "ab",
+                action: "c",
+                object: "",
+                details: "",
+            },
         );
         let b = event_hash(
             GENESIS_HASH,
-            EventFields { seq: 1, time: "t", actor: "a", action: "bc", object: "", details: "" },
+            EventFields {
+                seq: 1,
+                time: "t",
+                actor: "a",
+                action: "bc",
+                object: "",
+                details: "",
+            },
         );
         assert_ne!(a, b);
     }

@@ -75,7 +75,10 @@ impl Config {
             if !environments.insert(&environment.name) {
                 return Err(Invalid {
                     place: Place::Environment(index),
-                    message: format!("environment {:?} is defined twice", environment.name.as_str()),
+                    message: format!(
+                        "environment {:?} is defined twice",
+                        environment.name.as_str()
+                    ),
                 });
             }
         }
@@ -88,14 +91,18 @@ impl Config {
                 return Err(Invalid { place, message });
             }
             if lifecycle.phases.is_empty() {
-                let message = format!("lifecycle {lifecycle_name:?} has no phases; expected phases = [[\"dev\"], [\"prod\"]]");
+                let message = format!(
+                    "lifecycle {lifecycle_name:?} has no phases; expected phases = [[\"dev\"], [\"prod\"]]"
+                );
                 return Err(Invalid { place, message });
             }
             let mut seen = HashSet::new();
             for (phase_index, phase) in lifecycle.phases.iter().enumerate() {
                 let phase_number = phase_index + 1;
                 if phase.environments.is_empty() {
-                    let message = format!("phase {phase_number} of lifecycle {lifecycle_name:?} has no environments");
+                    let message = format!(
+                        "phase {phase_number} of lifecycle {lifecycle_name:?} has no environments"
+                    );
                     return Err(Invalid { place, message });
                 }
                 for environment in &phase.environments {
@@ -139,8 +146,14 @@ impl Config {
                 let message = format!("freeze {:?} is defined twice", freeze.name.as_str());
                 return Err(Invalid { place, message });
             }
-            freeze.validate().map_err(|message| Invalid { place, message })?;
-            if let Some(unknown) = freeze.environments.iter().find(|e| !environments.contains(e)) {
+            freeze
+                .validate()
+                .map_err(|message| Invalid { place, message })?;
+            if let Some(unknown) = freeze
+                .environments
+                .iter()
+                .find(|e| !environments.contains(e))
+            {
                 let message = format!(
                     "freeze {:?} names environment {:?}, which this file does not define",
                     freeze.name.as_str(),
@@ -181,7 +194,10 @@ impl ConfigError {
         };
         let text = source.lines().nth(line - 1).unwrap_or("");
         let caret = format!("{}^", " ".repeat(column - 1));
-        format!("{file}:{line}:{column}: {}\n  {line:>4} | {text}\n       | {caret}", self.message)
+        format!(
+            "{file}:{line}:{column}: {}\n  {line:>4} | {text}\n       | {caret}",
+            self.message
+        )
     }
 }
 
@@ -255,7 +271,10 @@ struct RawLifecycle {
 
 /// A phase is written either as a list of environments or as a table.
 #[derive(Deserialize)]
-#[serde(untagged, expecting = "a list of environment names, or a table { environments = [...], auto = true }")]
+#[serde(
+    untagged,
+    expecting = "a list of environment names, or a table { environments = [...], auto = true }"
+)]
 enum RawPhase {
     Environments(Vec<Name>),
     Table {
@@ -310,7 +329,10 @@ impl RawConfig {
                 .phases
                 .into_iter()
                 .map(|phase| match phase {
-                    RawPhase::Environments(environments) => Phase { environments, auto: false },
+                    RawPhase::Environments(environments) => Phase {
+                        environments,
+                        auto: false,
+                    },
                     RawPhase::Table { environments, auto } => Phase { environments, auto },
                 })
                 .collect();
@@ -342,7 +364,12 @@ impl RawConfig {
                 raw.into_inner()
             })
             .collect();
-        Ok(Config { environments, lifecycles, services, freezes })
+        Ok(Config {
+            environments,
+            lifecycles,
+            services,
+            freezes,
+        })
     }
 }
 
@@ -414,7 +441,8 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
 
     #[test]
     fn an_unknown_field_is_named() {
-        let (message, place) = error_at("[[environment]]\nname = \"dev\"\ntier = \"development\"\ncolour = \"red\"\n");
+        let (message, place) =
+            error_at("[[environment]]\nname = \"dev\"\ntier = \"development\"\ncolour = \"red\"\n");
         assert!(message.contains("colour"), "{message}");
         assert_eq!(place, (4, 1));
     }
@@ -428,7 +456,8 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
 
     #[test]
     fn a_bad_name_says_what_is_allowed() {
-        let (message, place) = error_at("[[environment]]\nname = \"Dev\"\ntier = \"development\"\n");
+        let (message, place) =
+            error_at("[[environment]]\nname = \"Dev\"\ntier = \"development\"\n");
         assert!(message.contains("lower-case"), "{message}");
         assert_eq!(place, (2, 8));
     }
@@ -437,7 +466,10 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
     fn an_unknown_environment_in_a_lifecycle_points_at_the_lifecycle() {
         let source = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\n[lifecycle.default]\nphases = [[\"dev\"], [\"qa\"]]\n";
         let (message, place) = error_at(source);
-        assert!(message.contains("\"qa\"") && message.contains("phase 2"), "{message}");
+        assert!(
+            message.contains("\"qa\"") && message.contains("phase 2"),
+            "{message}"
+        );
         assert_eq!(place.0, 5, "the lifecycle's header");
     }
 

@@ -109,9 +109,17 @@ impl DeploymentStatus {
         }
         let allowed = match self.next() {
             [] => "nothing: it is final".to_owned(),
-            next => next.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            next => next
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         };
-        Err(IllegalTransition { from: self, to, allowed })
+        Err(IllegalTransition {
+            from: self,
+            to,
+            allowed,
+        })
     }
 }
 
@@ -162,7 +170,10 @@ mod tests {
             "a deployment that is queued cannot become succeeded; from queued it can become waiting, running, failed, cancelled"
         );
         let error = Succeeded.transition(Running).unwrap_err();
-        assert!(error.to_string().ends_with("nothing: it is final"), "{error}");
+        assert!(
+            error.to_string().ends_with("nothing: it is final"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -175,7 +186,10 @@ mod tests {
 
     #[test]
     fn finished_statuses() {
-        let finished: Vec<_> = DeploymentStatus::ALL.into_iter().filter(|s| s.is_finished()).collect();
+        let finished: Vec<_> = DeploymentStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_finished())
+            .collect();
         assert_eq!(finished, [Succeeded, Failed, RolledBack, Cancelled]);
     }
 }

@@ -22,7 +22,12 @@ pub enum Tier {
 
 impl Tier {
     /// Every tier, from the least to the most critical.
-    pub const ALL: [Tier; 4] = [Tier::Development, Tier::Testing, Tier::Staging, Tier::Production];
+    pub const ALL: [Tier; 4] = [
+        Tier::Development,
+        Tier::Testing,
+        Tier::Staging,
+        Tier::Production,
+    ];
 
     /// The tier's name as written in configuration and on the wire.
     pub fn as_str(self) -> &'static str {
@@ -36,9 +41,14 @@ impl Tier {
 
     /// Parses a tier name, naming the accepted ones when it is not one.
     pub fn parse(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|tier| tier.as_str() == s).ok_or_else(|| {
-            format!("unknown tier {s:?}; expected one of development, testing, staging, production")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|tier| tier.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown tier {s:?}; expected one of development, testing, staging, production"
+                )
+            })
     }
 }
 
@@ -107,7 +117,10 @@ mod tests {
             assert_eq!(Tier::parse(tier.as_str()), Ok(tier));
         }
         let error = Tier::parse("prod").unwrap_err();
-        assert!(error.contains("\"prod\"") && error.contains("production"), "{error}");
+        assert!(
+            error.contains("\"prod\"") && error.contains("production"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -42,7 +42,10 @@ impl FreezeSpec {
                 let start_at = crate::time::parse_time(start)?;
                 let end_at = crate::time::parse_time(end)?;
                 if end_at <= start_at {
-                    return Err(format!("freeze {:?} ends ({end}) before it starts ({start})", self.name.as_str()));
+                    return Err(format!(
+                        "freeze {:?} ends ({end}) before it starts ({start})",
+                        self.name.as_str()
+                    ));
                 }
             }
             (None, None, Some(_), Some(_)) => {}
@@ -54,7 +57,10 @@ impl FreezeSpec {
             }
         }
         if self.environments.is_empty() {
-            return Err(format!("freeze {:?} names no environments", self.name.as_str()));
+            return Err(format!(
+                "freeze {:?} names no environments",
+                self.name.as_str()
+            ));
         }
         Ok(())
     }
@@ -92,11 +98,29 @@ mod tests {
 
     #[test]
     fn bad_freezes_say_why() {
-        let backwards = FreezeSpec { end: Some("2026-12-01T00:00:00Z".into()), ..freeze() };
-        assert!(backwards.validate().unwrap_err().contains("before it starts"));
-        let half = FreezeSpec { end: None, ..freeze() };
-        assert!(half.validate().unwrap_err().contains("either `start` and `end`"));
-        let nowhere = FreezeSpec { environments: vec![], ..freeze() };
+        let backwards = FreezeSpec {
+            end: Some("2026-12-01T00:00:00Z".into()),
+            ..freeze()
+        };
+        assert!(
+            backwards
+                .validate()
+                .unwrap_err()
+                .contains("before it starts")
+        );
+        let half = FreezeSpec {
+            end: None,
+            ..freeze()
+        };
+        assert!(
+            half.validate()
+                .unwrap_err()
+                .contains("either `start` and `end`")
+        );
+        let nowhere = FreezeSpec {
+            environments: vec![],
+            ..freeze()
+        };
         assert!(nowhere.validate().unwrap_err().contains("no environments"));
     }
 }

@@ -32,12 +32,16 @@ pub struct LifecycleSpec {
 impl LifecycleSpec {
     /// The index of the phase holding `environment`, if any.
     pub fn phase_of(&self, environment: &Name) -> Option<usize> {
-        self.phases.iter().position(|phase| phase.environments.contains(environment))
+        self.phases
+            .iter()
+            .position(|phase| phase.environments.contains(environment))
     }
 
     /// Every environment of the lifecycle, in phase order.
     pub fn environments(&self) -> impl Iterator<Item = &Name> {
-        self.phases.iter().flat_map(|phase| phase.environments.iter())
+        self.phases
+            .iter()
+            .flat_map(|phase| phase.environments.iter())
     }
 }
 
@@ -54,9 +58,18 @@ mod tests {
         let lifecycle = LifecycleSpec {
             name: name("default"),
             phases: vec![
-                Phase { environments: vec![name("dev")], auto: false },
-                Phase { environments: vec![name("qa"), name("staging")], auto: true },
-                Phase { environments: vec![name("prod")], auto: false },
+                Phase {
+                    environments: vec![name("dev")],
+                    auto: false,
+                },
+                Phase {
+                    environments: vec![name("qa"), name("staging")],
+                    auto: true,
+                },
+                Phase {
+                    environments: vec![name("prod")],
+                    auto: false,
+                },
             ],
         };
         assert_eq!(lifecycle.phase_of(&name("dev")), Some(0));

@@ -110,18 +110,33 @@ mod tests {
     #[test]
     fn rejects_with_the_reason() {
         assert_eq!(Name::parse(""), Err(NameError::Empty));
-        assert!(matches!(Name::parse(&"a".repeat(64)), Err(NameError::TooLong(_))));
+        assert!(matches!(
+            Name::parse(&"a".repeat(64)),
+            Err(NameError::TooLong(_))
+        ));
         assert_eq!(
             Name::parse("Prod"),
-            Err(NameError::BadCharacter { name: "Prod".into(), found: 'P', position: 1 })
+            Err(NameError::BadCharacter {
+                name: "Prod".into(),
+                found: 'P',
+                position: 1
+            })
         );
         assert!(matches!(
             Name::parse("-api"),
-            Err(NameError::BadCharacter { found: '-', position: 1, .. })
+            Err(NameError::BadCharacter {
+                found: '-',
+                position: 1,
+                ..
+            })
         ));
         assert!(matches!(
             Name::parse("my api"),
-            Err(NameError::BadCharacter { found: ' ', position: 3, .. })
+            Err(NameError::BadCharacter {
+                found: ' ',
+                position: 3,
+                ..
+            })
         ));
         let message = Name::parse("a/b").unwrap_err().to_string();
         assert!(message.contains("expected lower-case letters"), "{message}");

@@ -55,16 +55,42 @@ pub struct Change {
 /// Compares what is stored with what the file says, entry by entry.
 pub fn plan(current: &Config, desired: &Config) -> Vec<Change> {
     let mut changes = Vec::new();
-    diff(Kind::Environment, &current.environments, &desired.environments, |e| &e.name, &mut changes);
-    diff(Kind::Lifecycle, &current.lifecycles, &desired.lifecycles, |l| &l.name, &mut changes);
-    diff(Kind::Service, &current.services, &desired.services, |s| &s.name, &mut changes);
-    diff(Kind::Freeze, &current.freezes, &desired.freezes, |f| &f.name, &mut changes);
+    diff(
+        Kind::Environment,
+        &current.environments,
+        &desired.environments,
+        |e| &e.name,
+        &mut changes,
+    );
+    diff(
+        Kind::Lifecycle,
+        &current.lifecycles,
+        &desired.lifecycles,
+        |l| &l.name,
+        &mut changes,
+    );
+    diff(
+        Kind::Service,
+        &current.services,
+        &desired.services,
+        |s| &s.name,
+        &mut changes,
+    );
+    diff(
+        Kind::Freeze,
+        &current.freezes,
+        &desired.freezes,
+        |f| &f.name,
+        &mut changes,
+    );
     changes
 }
 
 /// Whether applying the plan would write anything.
 pub fn changes_anything(changes: &[Change]) -> bool {
-    changes.iter().any(|change| change.action != Action::Unchanged)
+    changes
+        .iter()
+        .any(|change| change.action != Action::Unchanged)
 }
 
 fn diff<T: Serialize>(
@@ -80,11 +106,20 @@ fn diff<T: Serialize>(
             None => (Action::Create, Vec::new()),
             Some(have) => {
                 let fields = changed_fields(have, wanted);
-                let action = if fields.is_empty() { Action::Unchanged } else { Action::Update };
+                let action = if fields.is_empty() {
+                    Action::Unchanged
+                } else {
+                    Action::Update
+                };
                 (action, fields)
             }
         };
-        changes.push(Change { kind, name: entry_name.clone(), action, fields });
+        changes.push(Change {
+            kind,
+            name: entry_name.clone(),
+            action,
+            fields,
+        });
     }
 }
 
@@ -99,7 +134,11 @@ fn changed_fields<T: Serialize>(have: &T, wanted: &T) -> Vec<String> {
         .iter()
         .filter(|(key, value)| have.get(*key) != Some(value))
         .map(|(key, _)| key.clone())
-        .chain(have.keys().filter(|key| !wanted.contains_key(*key)).cloned())
+        .chain(
+            have.keys()
+                .filter(|key| !wanted.contains_key(*key))
+                .cloned(),
+        )
         .collect();
     fields.sort();
     fields.dedup();
@@ -127,7 +166,10 @@ name = "api"
     #[test]
     fn everything_is_created_on_an_empty_server() {
         let changes = plan(&Config::default(), &parse(BASE).unwrap());
-        let summary: Vec<_> = changes.iter().map(|c| (c.kind, c.name.as_str(), c.action)).collect();
+        let summary: Vec<_> = changes
+            .iter()
+            .map(|c| (c.kind, c.name.as_str(), c.action))
+            .collect();
         assert_eq!(
             summary,
             [
@@ -151,7 +193,11 @@ name = "api"
     #[test]
     fn an_update_names_the_fields() {
         let current = parse(BASE).unwrap();
-        let desired = parse(&BASE.replace("tier = \"production\"", "tier = \"production\"\ndescription = \"live\"\npolicy = { approvals = 1 }")).unwrap();
+        let desired = parse(&BASE.replace(
+            "tier = \"production\"",
+            "tier = \"production\"\ndescription = \"live\"\npolicy = { approvals = 1 }",
+        ))
+        .unwrap();
         let changes = plan(&current, &desired);
         let prod = changes.iter().find(|c| c.name.as_str() == "prod").unwrap();
         assert_eq!(prod.action, Action::Update);

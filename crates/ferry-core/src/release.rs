@@ -37,7 +37,10 @@ impl ReleaseState {
 
     /// Whether a release may go from `self` to `next`.
     pub fn can_become(self, next: ReleaseState) -> bool {
-        matches!((self, next), (ReleaseState::Active, ReleaseState::Abandoned))
+        matches!(
+            (self, next),
+            (ReleaseState::Active, ReleaseState::Abandoned)
+        )
     }
 }
 
@@ -86,12 +89,17 @@ pub enum ReleaseRefError {
 impl std::str::FromStr for ReleaseRef {
     type Err = ReleaseRefError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (service, version) =
-            s.split_once('@').ok_or_else(|| ReleaseRefError::MissingAt(s.to_owned()))?;
-        let service = Name::parse(service)
-            .map_err(|source| ReleaseRefError::Service { input: s.to_owned(), source })?;
-        let version = parse_version(version)
-            .map_err(|reason| ReleaseRefError::Version { input: s.to_owned(), reason })?;
+        let (service, version) = s
+            .split_once('@')
+            .ok_or_else(|| ReleaseRefError::MissingAt(s.to_owned()))?;
+        let service = Name::parse(service).map_err(|source| ReleaseRefError::Service {
+            input: s.to_owned(),
+            source,
+        })?;
+        let version = parse_version(version).map_err(|reason| ReleaseRefError::Version {
+            input: s.to_owned(),
+            reason,
+        })?;
         Ok(Self { service, version })
     }
 }
@@ -122,8 +130,14 @@ mod tests {
     #[test]
     fn versions_follow_semver() {
         assert_eq!(parse_version("1.2.3").unwrap().to_string(), "1.2.3");
-        assert_eq!(parse_version("v2.0.0-rc.1").unwrap().to_string(), "2.0.0-rc.1");
-        assert_eq!(parse_version("1.0.0+build.7").unwrap().to_string(), "1.0.0+build.7");
+        assert_eq!(
+            parse_version("v2.0.0-rc.1").unwrap().to_string(),
+            "2.0.0-rc.1"
+        );
+        assert_eq!(
+            parse_version("1.0.0+build.7").unwrap().to_string(),
+            "1.0.0+build.7"
+        );
         for bad in ["1.2", "1.02.3", "latest", "", "1.2.3-"] {
             let error = parse_version(bad).unwrap_err();
             assert!(error.contains("not a semantic version"), "{bad}: {error}");
@@ -135,8 +149,17 @@ mod tests {
         let parsed: ReleaseRef = "api@1.4.0".parse().unwrap();
         assert_eq!(parsed.service.as_str(), "api");
         assert_eq!(parsed.to_string(), "api@1.4.0");
-        assert!(matches!("api".parse::<ReleaseRef>(), Err(ReleaseRefError::MissingAt(_))));
-        assert!(matches!("API@1.0.0".parse::<ReleaseRef>(), Err(ReleaseRefError::Service { .. })));
-        assert!(matches!("api@one".parse::<ReleaseRef>(), Err(ReleaseRefError::Version { .. })));
+        assert!(matches!(
+            "api".parse::<ReleaseRef>(),
+            Err(ReleaseRefError::MissingAt(_))
+        ));
+        assert!(matches!(
+            "API@1.0.0".parse::<ReleaseRef>(),
+            Err(ReleaseRefError::Service { .. })
+        ));
+        assert!(matches!(
+            "api@one".parse::<ReleaseRef>(),
+            Err(ReleaseRefError::Version { .. })
+        ));
     }
 }

@@ -58,7 +58,11 @@ pub fn order_environments(environments: &mut [(Name, Tier)]) {
 /// Builds one cell per service and environment from the deployments.
 /// `deployments` may come in any order; the newest (highest id) wins, since
 /// deployments to one place are recorded one after the other.
-pub fn matrix(services: &[Name], environments: &[Name], deployments: &[DeploymentFact]) -> Vec<Cell> {
+pub fn matrix(
+    services: &[Name],
+    environments: &[Name],
+    deployments: &[DeploymentFact],
+) -> Vec<Cell> {
     let mut cells = Vec::with_capacity(services.len() * environments.len());
     for service in services {
         for environment in environments {
@@ -78,7 +82,9 @@ pub fn matrix(services: &[Name], environments: &[Name], deployments: &[Deploymen
             };
             let current = newest(&|d| d.status == DeploymentStatus::Succeeded);
             let latest = newest(&|_| true).filter(|latest| {
-                current.as_ref().is_none_or(|current| current.deployment_id != latest.deployment_id)
+                current
+                    .as_ref()
+                    .is_none_or(|current| current.deployment_id != latest.deployment_id)
             });
             cells.push(Cell {
                 service: service.clone(),
@@ -99,7 +105,13 @@ mod tests {
         Name::parse(s).unwrap()
     }
 
-    fn fact(id: i64, env: &str, version: &str, status: DeploymentStatus, at: &str) -> DeploymentFact {
+    fn fact(
+        id: i64,
+        env: &str,
+        version: &str,
+        status: DeploymentStatus,
+        at: &str,
+    ) -> DeploymentFact {
         DeploymentFact {
             id,
             service: name("api"),
@@ -119,11 +131,18 @@ mod tests {
             fact(3, "dev", "1.2.0", Failed, "2026-01-03T00:00:00.000000Z"),
             fact(4, "prod", "1.0.0", Succeeded, "2026-01-02T00:00:00.000000Z"),
         ];
-        let cells = matrix(&[name("api")], &[name("dev"), name("prod"), name("qa")], &deployments);
+        let cells = matrix(
+            &[name("api")],
+            &[name("dev"), name("prod"), name("qa")],
+            &deployments,
+        );
         assert_eq!(cells.len(), 3);
         let dev = &cells[0];
         assert_eq!(dev.current.as_ref().unwrap().version, "1.1.0");
-        assert_eq!(dev.latest.as_ref().map(|l| (l.version.as_str(), l.status)), Some(("1.2.0", Failed)));
+        assert_eq!(
+            dev.latest.as_ref().map(|l| (l.version.as_str(), l.status)),
+            Some(("1.2.0", Failed))
+        );
         let prod = &cells[1];
         assert_eq!(prod.current.as_ref().unwrap().version, "1.0.0");
         assert_eq!(prod.latest, None);

@@ -28,7 +28,8 @@ impl Secret {
     /// Generates a secret from the operating system's randomness.
     pub fn generate() -> Result<Self, ApiError> {
         let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
         let hash = hash_secret(&secret);
         Ok(Self { secret, hash })
@@ -36,7 +37,11 @@ impl Secret {
 
     /// The token to store, named `name`.
     pub fn new_token<'a>(&'a self, name: &'a str) -> NewToken<'a> {
-        NewToken { name, secret_hash: &self.hash, prefix: &self.secret[..TOKEN_PREFIX.len() + 6] }
+        NewToken {
+            name,
+            secret_hash: &self.hash,
+            prefix: &self.secret[..TOKEN_PREFIX.len() + 6],
+        }
     }
 }
 
@@ -55,7 +60,10 @@ impl Caller {
         if self.0.admin {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("only administrators may {what}; {:?} is not one", self.0.name)))
+            Err(ApiError::Forbidden(format!(
+                "only administrators may {what}; {:?} is not one",
+                self.0.name
+            )))
         }
     }
 }
@@ -63,7 +71,10 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
             return Err(ApiError::Unauthorized(
                 "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)".into(),
@@ -72,12 +83,19 @@ impl FromRequestParts<AppState> for Caller {
         let secret = value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
-            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+            })?;
         match state.store.authenticate(&hash_secret(secret)).await? {
             Some(user) => Ok(Caller(user)),
-            None => Err(ApiError::Unauthorized("the API token is unknown or revoked".into())),
+            None => Err(ApiError::Unauthorized(
+                "the API token is unknown or revoked".into(),
+            )),
         }
     }
 }

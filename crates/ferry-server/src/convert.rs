@@ -9,15 +9,27 @@ use ferry_store::releases::ReleaseRecord;
 use crate::error::ApiError;
 
 pub fn environment(stored: Stored<api::EnvironmentSpec>) -> api::Environment {
-    api::Environment { spec: stored.spec, created_at: stored.created_at, updated_at: stored.updated_at }
+    api::Environment {
+        spec: stored.spec,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+    }
 }
 
 pub fn lifecycle(stored: Stored<api::LifecycleSpec>) -> api::Lifecycle {
-    api::Lifecycle { spec: stored.spec, created_at: stored.created_at, updated_at: stored.updated_at }
+    api::Lifecycle {
+        spec: stored.spec,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+    }
 }
 
 pub fn service(stored: Stored<api::ServiceSpec>) -> api::Service {
-    api::Service { spec: stored.spec, created_at: stored.created_at, updated_at: stored.updated_at }
+    api::Service {
+        spec: stored.spec,
+        created_at: stored.created_at,
+        updated_at: stored.updated_at,
+    }
 }
 
 pub fn release(record: ReleaseRecord) -> api::Release {
@@ -46,7 +58,12 @@ pub fn deployment(record: DeploymentRecord) -> api::Deployment {
 }
 
 pub fn user(record: UserRecord) -> api::User {
-    api::User { name: record.name, email: record.email, admin: record.admin, created_at: record.created_at }
+    api::User {
+        name: record.name,
+        email: record.email,
+        admin: record.admin,
+        created_at: record.created_at,
+    }
 }
 
 pub fn token(record: TokenRecord) -> api::Token {
@@ -64,7 +81,8 @@ pub fn token(record: TokenRecord) -> api::Token {
 pub fn audit_event(record: ferry_core::audit::AuditRecord) -> api::AuditEvent {
     // Details were written by the store as JSON; an unreadable one is shown as
     // the text it is rather than hidden, since this is the audit trail.
-    let details = serde_json::from_str(&record.details).unwrap_or(serde_json::Value::String(record.details));
+    let details =
+        serde_json::from_str(&record.details).unwrap_or(serde_json::Value::String(record.details));
     api::AuditEvent {
         seq: record.seq,
         time: record.time,
@@ -79,7 +97,8 @@ pub fn audit_event(record: ferry_core::audit::AuditRecord) -> api::AuditEvent {
 
 /// A name from a path or body, or a 400 saying what is wrong with it.
 pub fn name(what: &str, text: &str) -> Result<ferry_core::Name, ApiError> {
-    ferry_core::Name::parse(text).map_err(|error| ApiError::BadRequest(format!("invalid {what} name: {error}")))
+    ferry_core::Name::parse(text)
+        .map_err(|error| ApiError::BadRequest(format!("invalid {what} name: {error}")))
 }
 
 /// A version from a path or body, or a 400 saying what is wrong with it.

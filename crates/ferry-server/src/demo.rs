@@ -50,14 +50,66 @@ description = "Background jobs"
 repo = "https://git.example.com/shop/worker.git"
 "#;
 
-/// `(service, version, notes, [(environment, final status)])`, oldest first.
-const HISTORY: &[(&str, &str, &str, &[(&str, DeploymentStatus)])] = &[
-    ("api", "1.4.0", "Features: order search.", &[("dev", DeploymentStatus::Succeeded), ("staging", DeploymentStatus::Succeeded), ("prod", DeploymentStatus::Succeeded)]),
-    ("api", "1.5.0", "Features: refunds. Bug fixes: rounding of totals.", &[("dev", DeploymentStatus::Succeeded), ("staging", DeploymentStatus::Succeeded)]),
-    ("api", "1.5.1", "Bug fixes: refund e-mails.", &[("dev", DeploymentStatus::Running)]),
-    ("web", "2.3.0", "Features: new checkout.", &[("dev", DeploymentStatus::Succeeded), ("staging", DeploymentStatus::Succeeded), ("prod", DeploymentStatus::Succeeded)]),
-    ("web", "2.4.0", "Features: dark mode.", &[("dev", DeploymentStatus::Succeeded), ("staging", DeploymentStatus::Failed)]),
-    ("worker", "0.9.0", "First release.", &[("dev", DeploymentStatus::Succeeded)]),
+/// A sample release: `(service, version, notes, [(environment, final status)])`.
+type SampleRelease = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, DeploymentStatus)],
+);
+
+/// The sample history, oldest first.
+const HISTORY: &[SampleRelease] = &[
+    (
+        "api",
+        "1.4.0",
+        "Features: order search.",
+        &[
+            ("dev", DeploymentStatus::Succeeded),
+            ("staging", DeploymentStatus::Succeeded),
+            ("prod", DeploymentStatus::Succeeded),
+        ],
+    ),
+    (
+        "api",
+        "1.5.0",
+        "Features: refunds. Bug fixes: rounding of totals.",
+        &[
+            ("dev", DeploymentStatus::Succeeded),
+            ("staging", DeploymentStatus::Succeeded),
+        ],
+    ),
+    (
+        "api",
+        "1.5.1",
+        "Bug fixes: refund e-mails.",
+        &[("dev", DeploymentStatus::Running)],
+    ),
+    (
+        "web",
+        "2.3.0",
+        "Features: new checkout.",
+        &[
+            ("dev", DeploymentStatus::Succeeded),
+            ("staging", DeploymentStatus::Succeeded),
+            ("prod", DeploymentStatus::Succeeded),
+        ],
+    ),
+    (
+        "web",
+        "2.4.0",
+        "Features: dark mode.",
+        &[
+            ("dev", DeploymentStatus::Succeeded),
+            ("staging", DeploymentStatus::Failed),
+        ],
+    ),
+    (
+        "worker",
+        "0.9.0",
+        "First release.",
+        &[("dev", DeploymentStatus::Succeeded)],
+    ),
 ];
 
 /// Loads the sample into a database that has no environments yet; leaves any
@@ -67,22 +119,36 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
         tracing::info!("demo: the database has data already; not loading the sample");
         return Ok(());
     }
-    let config = ferry_core::config::parse(DEMO_CONFIG).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let config =
+        ferry_core::config::parse(DEMO_CONFIG).map_err(|e| StoreError::Invalid(e.to_string()))?;
     store.apply("demo", &config, false).await?;
     for &(service, version, notes, deployments) in HISTORY {
         let service = Name::parse(service).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let version = semver::Version::parse(version).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        store.create_release("demo", &service, &version, notes).await?;
+        let version =
+            semver::Version::parse(version).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        store
+            .create_release("demo", &service, &version, notes)
+            .await?;
         for &(environment, outcome) in deployments {
-            let environment = Name::parse(environment).map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let deployment = store.create_deployment("demo", &service, &version, &environment).await?;
-            store.set_deployment_status("demo", deployment.id, DeploymentStatus::Running).await?;
+            let environment =
+                Name::parse(environment).map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let deployment = store
+                .create_deployment("demo", &service, &version, &environment)
+                .await?;
+            store
+                .set_deployment_status("demo", deployment.id, DeploymentStatus::Running)
+                .await?;
             if outcome != DeploymentStatus::Running {
-                store.set_deployment_status("demo", deployment.id, outcome).await?;
+                store
+                    .set_deployment_status("demo", deployment.id, outcome)
+                    .await?;
             }
         }
     }
-    tracing::info!("demo: loaded 3 environments, 3 services, {} releases", HISTORY.len());
+    tracing::info!(
+        "demo: loaded 3 environments, 3 services, {} releases",
+        HISTORY.len()
+    );
     Ok(())
 }
 

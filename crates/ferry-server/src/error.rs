@@ -50,23 +50,37 @@ impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
-            ApiError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid-json", "Invalid JSON body"),
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Authentication required"),
+            ApiError::InvalidJson(_) => {
+                (StatusCode::BAD_REQUEST, "invalid-json", "Invalid JSON body")
+            }
+            ApiError::Unauthorized(_) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Authentication required",
+            ),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
-            ApiError::MethodNotAllowed(_) => {
-                (StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed")
-            }
+            ApiError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
-            ApiError::Unprocessable(_) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "The request breaks a rule")
-            }
-            ApiError::Unavailable(_) => {
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Service unavailable")
-            }
-            ApiError::Internal(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal server error")
-            }
+            ApiError::Unprocessable(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "The request breaks a rule",
+            ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal server error",
+            ),
         }
     }
 }
@@ -90,9 +104,18 @@ impl IntoResponse for ApiError {
         let (status, slug, title) = self.parts();
         let (detail, request_id) = match &self {
             ApiError::Internal(cause) => {
-                let id = format!("{:x}-{}", std::process::id(), INCIDENTS.fetch_add(1, Ordering::Relaxed));
+                let id = format!(
+                    "{:x}-{}",
+                    std::process::id(),
+                    INCIDENTS.fetch_add(1, Ordering::Relaxed)
+                );
                 tracing::error!(error.id = %id, %cause, "internal error");
-                (format!("the server failed to handle the request; quote error id {id} to its operator"), Some(id))
+                (
+                    format!(
+                        "the server failed to handle the request; quote error id {id} to its operator"
+                    ),
+                    Some(id),
+                )
             }
             other => (other.to_string(), None),
         };
@@ -105,9 +128,13 @@ impl IntoResponse for ApiError {
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }

@@ -31,12 +31,14 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => ApiError::InvalidJson(
             "the body must be JSON, sent with Content-Type: application/json".into(),
         ),
-        JsonRejection::JsonSyntaxError(error) => {
-            ApiError::InvalidJson(format!("the body is not valid JSON: {}", source_text(&error)))
-        }
-        JsonRejection::JsonDataError(error) => {
-            ApiError::InvalidJson(format!("the body does not have the expected shape: {}", source_text(&error)))
-        }
+        JsonRejection::JsonSyntaxError(error) => ApiError::InvalidJson(format!(
+            "the body is not valid JSON: {}",
+            source_text(&error)
+        )),
+        JsonRejection::JsonDataError(error) => ApiError::InvalidJson(format!(
+            "the body does not have the expected shape: {}",
+            source_text(&error)
+        )),
         other => ApiError::InvalidJson(other.body_text()),
     }
 }
@@ -64,9 +66,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(error)) => Err(ApiError::BadRequest(
-                format!("invalid query parameters: {}", source_text(&error)),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(error)) => Err(
+                ApiError::BadRequest(format!("invalid query parameters: {}", source_text(&error))),
+            ),
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
         }
     }

@@ -75,7 +75,10 @@ pub enum Error {
 pub fn app(store: Store) -> axum::Router {
     routes::router(AppState { store })
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -87,7 +90,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> Result<(), Error> {
-    let data_dir_error = |source| Error::DataDir { path: settings.data_dir.clone(), source };
+    let data_dir_error = |source| Error::DataDir {
+        path: settings.data_dir.clone(),
+        source,
+    };
     std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_error)?;
     let url = match &settings.database_url {
         Some(url) => url.clone(),
@@ -103,19 +109,30 @@ pub async fn run(settings: Settings) -> Result<(), Error> {
         );
     }
     if settings.demo {
-        demo::load(&store).await.map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
+        demo::load(&store)
+            .await
+            .map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
     }
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
-        .map_err(|source| Error::Listen { address: settings.listen.clone(), source })?;
+        .map_err(|source| Error::Listen {
+            address: settings.listen.clone(),
+            source,
+        })?;
     let address = listener.local_addr().map_err(Error::Serve)?;
     println!("listening on http://{address}");
     if settings.demo {
-        println!("demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`", settings.data_dir.join("bootstrap-token").display());
+        println!(
+            "demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`",
+            settings.data_dir.join("bootstrap-token").display()
+        );
     }
     tracing::info!(%address, database = ?store.backend(), "ferry is serving");
     let app = app(store.clone());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(Error::Serve)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(Error::Serve)?;
     store.close().await;
     tracing::info!("ferry stopped");
     Ok(())
@@ -126,7 +143,12 @@ pub async fn run(settings: Settings) -> Result<(), Error> {
 async fn bootstrap(store: &Store) -> Result<Option<String>, Error> {
     let secret = auth::Secret::generate().map_err(|e| Error::Startup(e.to_string()))?;
     let admin = ferry_core::Name::parse("admin").expect("\"admin\" is a valid name");
-    let new = NewUser { name: &admin, email: None, admin: true, token: secret.new_token("bootstrap") };
+    let new = NewUser {
+        name: &admin,
+        email: None,
+        admin: true,
+        token: secret.new_token("bootstrap"),
+    };
     Ok(store.bootstrap_admin(new).await?.map(|_| secret.secret))
 }
 

@@ -28,15 +28,41 @@ struct Reply {
 impl Api {
     async fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!("sqlite://{}", dir.path().join("ferry.db").display())).await.unwrap();
+        let store = Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("ferry.db").display()
+        ))
+        .await
+        .unwrap();
         let admin = Name::parse("admin").unwrap();
         let hash = ferry_server::hash_secret(ADMIN_TOKEN);
-        let token = NewToken { name: "bootstrap", secret_hash: &hash, prefix: "ferry_admin_" };
-        store.bootstrap_admin(NewUser { name: &admin, email: None, admin: true, token }).await.unwrap();
-        Self { app: ferry_server::app(store), _dir: dir }
+        let token = NewToken {
+            name: "bootstrap",
+            secret_hash: &hash,
+            prefix: "ferry_admin_",
+        };
+        store
+            .bootstrap_admin(NewUser {
+                name: &admin,
+                email: None,
+                admin: true,
+                token,
+            })
+            .await
+            .unwrap();
+        Self {
+            app: ferry_server::app(store),
+            _dir: dir,
+        }
     }
 
-    async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -44,14 +70,25 @@ impl Api {
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
         }
-        let request = request.body(Body::from(body.unwrap_or("").to_owned())).unwrap();
+        let request = request
+            .body(Body::from(body.unwrap_or("").to_owned()))
+            .unwrap();
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply { status, content_type, headers, body }
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            content_type,
+            headers,
+            body,
+        }
     }
 
     async fn get(&self, path: &str) -> Reply {
@@ -59,7 +96,8 @@ impl Api {
     }
 
     async fn post(&self, path: &str, body: &str) -> Reply {
-        self.send(Method::POST, path, Some(ADMIN_TOKEN), Some(body)).await
+        self.send(Method::POST, path, Some(ADMIN_TOKEN), Some(body))
+            .await
     }
 
     async fn with_config(self) -> Self {
@@ -68,7 +106,10 @@ impl Api {
         )
         .unwrap();
         let body = serde_json::to_string(&json!({ "config": config })).unwrap();
-        assert_eq!(self.post("/api/v1/apply", &body).await.status, StatusCode::OK);
+        assert_eq!(
+            self.post("/api/v1/apply", &body).await.status,
+            StatusCode::OK
+        );
         self
     }
 }
@@ -77,7 +118,12 @@ impl Api {
 fn problem(reply: &Reply, status: StatusCode, slug: &str) -> String {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(reply.body["type"], format!("urn:ferry:problem:{slug}"), "{:?}", reply.body);
+    assert_eq!(
+        reply.body["type"],
+        format!("urn:ferry:problem:{slug}"),
+        "{:?}",
+        reply.body
+    );
     assert_eq!(reply.body["status"], status.as_u16());
     assert!(reply.body["title"].as_str().is_some_and(|t| !t.is_empty()));
     reply.body["detail"].as_str().unwrap().to_owned()
@@ -95,20 +141,31 @@ async fn health_checks_need_no_token() {
 #[tokio::test]
 async fn every_other_endpoint_needs_a_token() {
     let api = Api::new().await;
-    for path in ["/api/v1/services", "/api/v1/status", "/api/v1/audit", "/api/v1/openapi.json"] {
+    for path in [
+        "/api/v1/services",
+        "/api/v1/status",
+        "/api/v1/audit",
+        "/api/v1/openapi.json",
+    ] {
         let reply = api.send(Method::GET, path, None, None).await;
         let detail = problem(&reply, StatusCode::UNAUTHORIZED, "unauthorized");
         assert!(detail.contains("Authorization: Bearer"), "{detail}");
         assert_eq!(reply.headers[header::WWW_AUTHENTICATE], "Bearer");
     }
-    let wrong = api.send(Method::GET, "/api/v1/status", Some("ferry_wrong"), None).await;
-    assert!(problem(&wrong, StatusCode::UNAUTHORIZED, "unauthorized").contains("unknown or revoked"));
+    let wrong = api
+        .send(Method::GET, "/api/v1/status", Some("ferry_wrong"), None)
+        .await;
+    assert!(
+        problem(&wrong, StatusCode::UNAUTHORIZED, "unauthorized").contains("unknown or revoked")
+    );
 }
 
 #[tokio::test]
 async fn malformed_json_is_a_400_problem() {
     let api = Api::new().await.with_config().await;
-    let reply = api.post("/api/v1/services/api/releases", "{\"version\": ").await;
+    let reply = api
+        .post("/api/v1/services/api/releases", "{\"version\": ")
+        .await;
     let detail = problem(&reply, StatusCode::BAD_REQUEST, "invalid-json");
     assert!(detail.contains("not valid JSON"), "{detail}");
 }
@@ -116,7 +173,12 @@ async fn malformed_json_is_a_400_problem() {
 #[tokio::test]
 async fn unknown_fields_are_named() {
     let api = Api::new().await.with_config().await;
-    let reply = api.post("/api/v1/services/api/releases", r#"{"version":"1.0.0","colour":"red"}"#).await;
+    let reply = api
+        .post(
+            "/api/v1/services/api/releases",
+            r#"{"version":"1.0.0","colour":"red"}"#,
+        )
+        .await;
     let detail = problem(&reply, StatusCode::BAD_REQUEST, "invalid-json");
     assert!(detail.contains("colour"), "{detail}");
 }
@@ -124,7 +186,9 @@ async fn unknown_fields_are_named() {
 #[tokio::test]
 async fn an_invalid_version_says_why() {
     let api = Api::new().await.with_config().await;
-    let reply = api.post("/api/v1/services/api/releases", r#"{"version":"1.2"}"#).await;
+    let reply = api
+        .post("/api/v1/services/api/releases", r#"{"version":"1.2"}"#)
+        .await;
     let detail = problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
     assert!(detail.contains("not a semantic version"), "{detail}");
 }
@@ -132,14 +196,34 @@ async fn an_invalid_version_says_why() {
 #[tokio::test]
 async fn releases_are_created_once_and_never_for_unknown_services() {
     let api = Api::new().await.with_config().await;
-    let created = api.post("/api/v1/services/api/releases", r#"{"version":"v1.0.0","notes":"first"}"#).await;
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            r#"{"version":"v1.0.0","notes":"first"}"#,
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED);
-    assert_eq!((created.body["version"].as_str(), created.body["created_by"].as_str()), (Some("1.0.0"), Some("admin")));
-    let again = api.post("/api/v1/services/api/releases", r#"{"version":"1.0.0"}"#).await;
+    assert_eq!(
+        (
+            created.body["version"].as_str(),
+            created.body["created_by"].as_str()
+        ),
+        (Some("1.0.0"), Some("admin"))
+    );
+    let again = api
+        .post("/api/v1/services/api/releases", r#"{"version":"1.0.0"}"#)
+        .await;
     assert!(problem(&again, StatusCode::CONFLICT, "conflict").contains("exists already"));
-    let unknown = api.post("/api/v1/services/nope/releases", r#"{"version":"1.0.0"}"#).await;
+    let unknown = api
+        .post("/api/v1/services/nope/releases", r#"{"version":"1.0.0"}"#)
+        .await;
     assert!(problem(&unknown, StatusCode::NOT_FOUND, "not-found").contains("no service \"nope\""));
-    let bad_name = api.post("/api/v1/services/No%20Pe/releases", r#"{"version":"1.0.0"}"#).await;
+    let bad_name = api
+        .post(
+            "/api/v1/services/No%20Pe/releases",
+            r#"{"version":"1.0.0"}"#,
+        )
+        .await;
     problem(&bad_name, StatusCode::BAD_REQUEST, "bad-request");
     let shown = api.get("/api/v1/services/api/releases/1.0.0").await;
     assert_eq!(shown.body["notes"], "first");
@@ -149,13 +233,28 @@ async fn releases_are_created_once_and_never_for_unknown_services() {
 async fn lists_are_paginated_by_cursor() {
     let api = Api::new().await.with_config().await;
     for patch in 0..5 {
-        api.post("/api/v1/services/api/releases", &format!(r#"{{"version":"1.0.{patch}"}}"#)).await;
+        api.post(
+            "/api/v1/services/api/releases",
+            &format!(r#"{{"version":"1.0.{patch}"}}"#),
+        )
+        .await;
     }
     let first = api.get("/api/v1/services/api/releases?limit=2").await;
-    let versions = |reply: &Reply| reply.body["items"].as_array().unwrap().iter().map(|r| r["version"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let versions = |reply: &Reply| {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["version"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(versions(&first), ["1.0.4", "1.0.3"]);
     let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
-    let second = api.get(&format!("/api/v1/services/api/releases?limit=2&cursor={cursor}")).await;
+    let second = api
+        .get(&format!(
+            "/api/v1/services/api/releases?limit=2&cursor={cursor}"
+        ))
+        .await;
     assert_eq!(versions(&second), ["1.0.2", "1.0.1"]);
     let bad = api.get("/api/v1/services/api/releases?limit=0").await;
     assert!(problem(&bad, StatusCode::BAD_REQUEST, "bad-request").contains("between 1 and 1000"));
@@ -178,21 +277,41 @@ async fn an_invalid_configuration_is_unprocessable_and_changes_nothing() {
 #[tokio::test]
 async fn unknown_paths_and_methods_are_problems() {
     let api = Api::new().await;
-    problem(&api.get("/api/v1/nothing-here").await, StatusCode::NOT_FOUND, "not-found");
-    let reply = api.send(Method::DELETE, "/api/v1/status", Some(ADMIN_TOKEN), None).await;
+    problem(
+        &api.get("/api/v1/nothing-here").await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    );
+    let reply = api
+        .send(Method::DELETE, "/api/v1/status", Some(ADMIN_TOKEN), None)
+        .await;
     problem(&reply, StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed");
 }
 
 #[tokio::test]
 async fn only_admins_create_users_and_new_users_can_act() {
     let api = Api::new().await;
-    let created = api.post("/api/v1/users", r#"{"name":"carol","email":"carol@example.com"}"#).await;
+    let created = api
+        .post(
+            "/api/v1/users",
+            r#"{"name":"carol","email":"carol@example.com"}"#,
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let secret = created.body["token"]["secret"].as_str().unwrap().to_owned();
     assert!(secret.starts_with("ferry_"));
-    let whoami = api.send(Method::GET, "/api/v1/whoami", Some(&secret), None).await;
+    let whoami = api
+        .send(Method::GET, "/api/v1/whoami", Some(&secret), None)
+        .await;
     assert_eq!(whoami.body["user"]["name"], "carol");
-    let refused = api.send(Method::POST, "/api/v1/users", Some(&secret), Some(r#"{"name":"dave"}"#)).await;
+    let refused = api
+        .send(
+            Method::POST,
+            "/api/v1/users",
+            Some(&secret),
+            Some(r#"{"name":"dave"}"#),
+        )
+        .await;
     problem(&refused, StatusCode::FORBIDDEN, "forbidden");
     let duplicate = api.post("/api/v1/users", r#"{"name":"carol"}"#).await;
     problem(&duplicate, StatusCode::CONFLICT, "conflict");
@@ -204,12 +323,29 @@ async fn the_openapi_document_describes_the_api() {
     let reply = api.get("/api/v1/openapi.json").await;
     assert_eq!(reply.status, StatusCode::OK);
     let document = &reply.body;
-    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"), "{}", document["openapi"]);
-    for path in ["/api/v1/apply", "/api/v1/services/{service}/releases", "/api/v1/status", "/api/v1/audit/verify", "/api/v1/tokens"] {
-        assert!(document["paths"].get(path).is_some(), "{path} is not documented");
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        document["openapi"]
+    );
+    for path in [
+        "/api/v1/apply",
+        "/api/v1/services/{service}/releases",
+        "/api/v1/status",
+        "/api/v1/audit/verify",
+        "/api/v1/tokens",
+    ] {
+        assert!(
+            document["paths"].get(path).is_some(),
+            "{path} is not documented"
+        );
     }
     assert!(document["components"]["schemas"].get("Problem").is_some());
-    assert!(document["components"]["securitySchemes"].get("bearer").is_some());
+    assert!(
+        document["components"]["securitySchemes"]
+            .get("bearer")
+            .is_some()
+    );
     // Every route the router serves under /api/v1 is in the document.
     let documented = document["paths"].as_object().unwrap().len();
     assert!(documented >= 20, "{documented} paths");
@@ -218,10 +354,25 @@ async fn the_openapi_document_describes_the_api() {
 #[tokio::test]
 async fn the_audit_trail_records_api_writes() {
     let api = Api::new().await.with_config().await;
-    api.post("/api/v1/services/api/releases", r#"{"version":"1.0.0"}"#).await;
-    let events = api.get("/api/v1/audit?limit=1000").await.body["items"].as_array().unwrap().clone();
+    api.post("/api/v1/services/api/releases", r#"{"version":"1.0.0"}"#)
+        .await;
+    let events = api.get("/api/v1/audit?limit=1000").await.body["items"]
+        .as_array()
+        .unwrap()
+        .clone();
     let last = events.last().unwrap();
-    assert_eq!((last["actor"].as_str(), last["action"].as_str(), last["object"].as_str()), (Some("admin"), Some("release.create"), Some("release:api@1.0.0")));
+    assert_eq!(
+        (
+            last["actor"].as_str(),
+            last["action"].as_str(),
+            last["object"].as_str()
+        ),
+        (
+            Some("admin"),
+            Some("release.create"),
+            Some("release:api@1.0.0")
+        )
+    );
     let verify = api.get("/api/v1/audit/verify").await;
     assert_eq!(verify.body["intact"], true);
     assert_eq!(verify.body["events"], events.len());

@@ -48,7 +48,14 @@ pub(crate) async fn append(
     let details = details.to_string();
     let hash = event_hash(
         &prev_hash,
-        EventFields { seq, time: &time, actor, action, object, details: &details },
+        EventFields {
+            seq,
+            time: &time,
+            actor,
+            action,
+            object,
+            details: &details,
+        },
     );
     sqlx::query(
         "INSERT INTO audit_events (seq, time, actor, action, object, details, prev_hash, hash) \

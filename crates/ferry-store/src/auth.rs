@@ -67,7 +67,6 @@ pub struct NewUser<'a> {
     pub token: NewToken<'a>,
 }
 
-
 fn user(row: &AnyRow) -> Result<UserRecord> {
     Ok(UserRecord {
         id: int(row, "id")?,
@@ -93,9 +92,17 @@ fn token(row: &AnyRow) -> Result<TokenRecord> {
 impl Store {
     /// Creates the first administrator, only if there is no user at all.
     /// Returns `None` when users exist (a restart, or another replica won).
-    pub async fn bootstrap_admin(&self, new: NewUser<'_>) -> Result<Option<(UserRecord, TokenRecord)>> {
+    pub async fn bootstrap_admin(
+        &self,
+        new: NewUser<'_>,
+    ) -> Result<Option<(UserRecord, TokenRecord)>> {
         let mut tx = self.write().await?;
-        let users = int(&sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&mut *tx).await?, "n")?;
+        let users = int(
+            &sqlx::query("SELECT COUNT(*) AS n FROM users")
+                .fetch_one(&mut *tx)
+                .await?,
+            "n",
+        )?;
         if users > 0 {
             return Ok(None);
         }
@@ -105,21 +112,33 @@ impl Store {
     }
 
     /// Creates a user with their first token.
-    pub async fn create_user(&self, actor: &str, new: NewUser<'_>) -> Result<(UserRecord, TokenRecord)> {
+    pub async fn create_user(
+        &self,
+        actor: &str,
+        new: NewUser<'_>,
+    ) -> Result<(UserRecord, TokenRecord)> {
         let mut tx = self.write().await?;
         let exists = sqlx::query("SELECT id FROM users WHERE name = $1")
             .bind(new.name.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_some() {
-            return Err(StoreError::Conflict(format!("user {:?} exists already", new.name.as_str())));
+            return Err(StoreError::Conflict(format!(
+                "user {:?} exists already",
+                new.name.as_str()
+            )));
         }
         let created = self.insert_user(&mut tx, actor, new).await?;
         tx.commit().await?;
         Ok(created)
     }
 
-    async fn insert_user(&self, tx: &mut Tx, actor: &str, new: NewUser<'_>) -> Result<(UserRecord, TokenRecord)> {
+    async fn insert_user(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        new: NewUser<'_>,
+    ) -> Result<(UserRecord, TokenRecord)> {
         let row = sqlx::query(
             "INSERT INTO users (name, email, admin, created_at) VALUES ($1, $2, $3, $4) \
              RETURNING id, name, email, admin, created_at",
@@ -131,13 +150,28 @@ impl Store {
         .fetch_one(&mut **tx)
         .await?;
         let user = user(&row)?;
-        let details = json!({ "after": { "name": user.name, "email": user.email, "admin": user.admin } });
-        append(tx, self.backend(), actor, "user.create", &format!("user:{}", user.name), details).await?;
+        let details =
+            json!({ "after": { "name": user.name, "email": user.email, "admin": user.admin } });
+        append(
+            tx,
+            self.backend(),
+            actor,
+            "user.create",
+            &format!("user:{}", user.name),
+            details,
+        )
+        .await?;
         let token = self.insert_token(tx, actor, &user, new.token).await?;
         Ok((user, token))
     }
 
-    async fn insert_token(&self, tx: &mut Tx, actor: &str, owner: &UserRecord, new: NewToken<'_>) -> Result<TokenRecord> {
+    async fn insert_token(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        owner: &UserRecord,
+        new: NewToken<'_>,
+    ) -> Result<TokenRecord> {
         let id = int(
             &sqlx::query(
                 "INSERT INTO api_tokens (user_id, name, prefix, secret_hash, created_at) \
@@ -152,9 +186,21 @@ impl Store {
             .await?,
             "id",
         )?;
-        let details = json!({ "after": { "user": owner.name, "name": new.name, "prefix": new.prefix } });
-        append(tx, self.backend(), actor, "token.create", &format!("token:{id}"), details).await?;
-        let row = sqlx::query(TOKEN_SELECT_BY_ID).bind(id).fetch_one(&mut **tx).await?;
+        let details =
+            json!({ "after": { "user": owner.name, "name": new.name, "prefix": new.prefix } });
+        append(
+            tx,
+            self.backend(),
+            actor,
+            "token.create",
+            &format!("token:{id}"),
+            details,
+        )
+        .await?;
+        let row = sqlx::query(TOKEN_SELECT_BY_ID)
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
         token(&row)
     }
 
@@ -206,7 +252,10 @@ impl Store {
     /// Revokes token `id`; only its owner or an administrator may.
     pub async fn revoke_token(&self, actor: &UserRecord, id: i64) -> Result<TokenRecord> {
         let mut tx = self.write().await?;
-        let row = sqlx::query(TOKEN_SELECT_BY_ID).bind(id).fetch_optional(&mut *tx).await?;
+        let row = sqlx::query(TOKEN_SELECT_BY_ID)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
         let found = row.as_ref().map(token).transpose()?;
         let Some(found) = found.filter(|t| actor.admin || t.user == actor.name) else {
             return Err(StoreError::NotFound(format!("no token {id} of yours")));
@@ -220,17 +269,29 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let details = json!({ "user": found.user, "name": found.name, "prefix": found.prefix });
-        append(&mut tx, self.backend(), &actor.name, "token.revoke", &format!("token:{id}"), details).await?;
-        let row = sqlx::query(TOKEN_SELECT_BY_ID).bind(id).fetch_one(&mut *tx).await?;
+        append(
+            &mut tx,
+            self.backend(),
+            &actor.name,
+            "token.revoke",
+            &format!("token:{id}"),
+            details,
+        )
+        .await?;
+        let row = sqlx::query(TOKEN_SELECT_BY_ID)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         token(&row)
     }
 
     /// Every user, by name.
     pub async fn users(&self) -> Result<Vec<UserRecord>> {
-        let rows = sqlx::query("SELECT id, name, email, admin, created_at FROM users ORDER BY name")
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, email, admin, created_at FROM users ORDER BY name")
+                .fetch_all(self.pool())
+                .await?;
         rows.iter().map(user).collect()
     }
 }

@@ -29,7 +29,11 @@ pub struct Stored<T> {
 }
 
 fn stored<T>(row: &AnyRow, spec: T) -> Result<Stored<T>> {
-    Ok(Stored { spec, created_at: time(row, "created_at")?, updated_at: time(row, "updated_at")? })
+    Ok(Stored {
+        spec,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
 }
 
 fn environment(row: &AnyRow) -> Result<Stored<EnvironmentSpec>> {
@@ -45,7 +49,10 @@ fn environment(row: &AnyRow) -> Result<Stored<EnvironmentSpec>> {
 }
 
 fn lifecycle(row: &AnyRow) -> Result<Stored<LifecycleSpec>> {
-    let spec = LifecycleSpec { name: name(row, "name")?, phases: json(row, "phases")? };
+    let spec = LifecycleSpec {
+        name: name(row, "name")?,
+        phases: json(row, "phases")?,
+    };
     stored(row, spec)
 }
 
@@ -70,11 +77,17 @@ async fn load<T>(
     sql: &'static str,
     decode: fn(&AnyRow) -> Result<Stored<T>>,
 ) -> Result<Vec<Stored<T>>> {
-    sqlx::query(sql).fetch_all(connection).await?.iter().map(decode).collect()
+    sqlx::query(sql)
+        .fetch_all(connection)
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
 }
 
 const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, created_at, updated_at FROM environments ORDER BY name";
-const LIFECYCLES: &str = "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
+const LIFECYCLES: &str =
+    "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
 const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, deploy, created_at, updated_at FROM services ORDER BY name";
 const FREEZES: &str = "SELECT name, spec, created_at, updated_at FROM freezes ORDER BY name";
 
@@ -94,7 +107,12 @@ async fn load_config(connection: &mut AnyConnection) -> Result<Config> {
 impl Store {
     /// Every environment, by name.
     pub async fn environments(&self) -> Result<Vec<Stored<EnvironmentSpec>>> {
-        load(&mut *self.pool().acquire().await?, ENVIRONMENTS, environment).await
+        load(
+            &mut *self.pool().acquire().await?,
+            ENVIRONMENTS,
+            environment,
+        )
+        .await
     }
 
     /// Every lifecycle, by name.
@@ -121,7 +139,9 @@ impl Store {
     /// [`Config::validate`]): creates and updates, never deletes. With
     /// `dry_run` nothing is written. Returns the plan either way.
     pub async fn apply(&self, actor: &str, desired: &Config, dry_run: bool) -> Result<Vec<Change>> {
-        desired.validate().map_err(|invalid| StoreError::Invalid(invalid.message))?;
+        desired
+            .validate()
+            .map_err(|invalid| StoreError::Invalid(invalid.message))?;
         let mut tx = self.write().await?;
         let current = load_config(&mut tx).await?;
         let changes = plan::plan(&current, desired);
@@ -135,22 +155,36 @@ impl Store {
                 Kind::Environment => {
                     let spec = desired.environments.iter().find(|e| e.name == change.name);
                     let before = current.environments.iter().find(|e| e.name == change.name);
-                    self.write_environment(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                    self.write_environment(
+                        &mut tx,
+                        actor,
+                        spec.expect("planned from desired"),
+                        before,
+                    )
+                    .await?;
                 }
                 Kind::Lifecycle => {
                     let spec = desired.lifecycles.iter().find(|l| l.name == change.name);
                     let before = current.lifecycles.iter().find(|l| l.name == change.name);
-                    self.write_lifecycle(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                    self.write_lifecycle(
+                        &mut tx,
+                        actor,
+                        spec.expect("planned from desired"),
+                        before,
+                    )
+                    .await?;
                 }
                 Kind::Service => {
                     let spec = desired.services.iter().find(|s| s.name == change.name);
                     let before = current.services.iter().find(|s| s.name == change.name);
-                    self.write_service(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                    self.write_service(&mut tx, actor, spec.expect("planned from desired"), before)
+                        .await?;
                 }
                 Kind::Freeze => {
                     let spec = desired.freezes.iter().find(|f| f.name == change.name);
                     let before = current.freezes.iter().find(|f| f.name == change.name);
-                    self.write_freeze(&mut tx, actor, spec.expect("planned from desired"), before).await?;
+                    self.write_freeze(&mut tx, actor, spec.expect("planned from desired"), before)
+                        .await?;
                 }
             }
             tracing::debug!(kind = ?change.kind, name, action = ?change.action, "applied");
@@ -159,7 +193,13 @@ impl Store {
         Ok(changes)
     }
 
-    async fn write_environment(&self, tx: &mut Tx, actor: &str, spec: &EnvironmentSpec, before: Option<&EnvironmentSpec>) -> Result<()> {
+    async fn write_environment(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        spec: &EnvironmentSpec,
+        before: Option<&EnvironmentSpec>,
+    ) -> Result<()> {
         let sql = if before.is_some() {
             "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6 WHERE name = $1"
         } else {
@@ -174,10 +214,17 @@ impl Store {
             .bind(now())
             .execute(&mut **tx)
             .await?;
-        self.audit_change(tx, actor, "environment", spec.name.as_str(), before, spec).await
+        self.audit_change(tx, actor, "environment", spec.name.as_str(), before, spec)
+            .await
     }
 
-    async fn write_lifecycle(&self, tx: &mut Tx, actor: &str, spec: &LifecycleSpec, before: Option<&LifecycleSpec>) -> Result<()> {
+    async fn write_lifecycle(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        spec: &LifecycleSpec,
+        before: Option<&LifecycleSpec>,
+    ) -> Result<()> {
         let sql = if before.is_some() {
             "UPDATE lifecycles SET phases = $2, updated_at = $3 WHERE name = $1"
         } else {
@@ -189,10 +236,17 @@ impl Store {
             .bind(now())
             .execute(&mut **tx)
             .await?;
-        self.audit_change(tx, actor, "lifecycle", spec.name.as_str(), before, spec).await
+        self.audit_change(tx, actor, "lifecycle", spec.name.as_str(), before, spec)
+            .await
     }
 
-    async fn write_service(&self, tx: &mut Tx, actor: &str, spec: &ServiceSpec, before: Option<&ServiceSpec>) -> Result<()> {
+    async fn write_service(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        spec: &ServiceSpec,
+        before: Option<&ServiceSpec>,
+    ) -> Result<()> {
         let sql = if before.is_some() {
             "UPDATE services SET description = $2, lifecycle = $3, repo = $4, paths = $5, deploy = $6, updated_at = $7 WHERE name = $1"
         } else {
@@ -208,10 +262,17 @@ impl Store {
             .bind(now())
             .execute(&mut **tx)
             .await?;
-        self.audit_change(tx, actor, "service", spec.name.as_str(), before, spec).await
+        self.audit_change(tx, actor, "service", spec.name.as_str(), before, spec)
+            .await
     }
 
-    async fn write_freeze(&self, tx: &mut Tx, actor: &str, spec: &FreezeSpec, before: Option<&FreezeSpec>) -> Result<()> {
+    async fn write_freeze(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        spec: &FreezeSpec,
+        before: Option<&FreezeSpec>,
+    ) -> Result<()> {
         let sql = if before.is_some() {
             "UPDATE freezes SET spec = $2, updated_at = $3 WHERE name = $1"
         } else {
@@ -223,13 +284,30 @@ impl Store {
             .bind(now())
             .execute(&mut **tx)
             .await?;
-        self.audit_change(tx, actor, "freeze", spec.name.as_str(), before, spec).await
+        self.audit_change(tx, actor, "freeze", spec.name.as_str(), before, spec)
+            .await
     }
 
-    async fn audit_change<T: Serialize>(&self, tx: &mut Tx, actor: &str, kind: &str, name: &str, before: Option<&T>, after: &T) -> Result<()> {
+    async fn audit_change<T: Serialize>(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        kind: &str,
+        name: &str,
+        before: Option<&T>,
+        after: &T,
+    ) -> Result<()> {
         let verb = if before.is_some() { "update" } else { "create" };
         let details = json!({ "before": before, "after": after });
-        append(tx, self.backend(), actor, &format!("{kind}.{verb}"), &format!("{kind}:{name}"), details).await?;
+        append(
+            tx,
+            self.backend(),
+            actor,
+            &format!("{kind}.{verb}"),
+            &format!("{kind}:{name}"),
+            details,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -73,20 +73,30 @@ impl Store {
     ) -> Result<DeploymentRecord> {
         let mut tx = self.write().await?;
         let service_id = service_id(&mut tx, service).await?;
-        let release = sqlx::query("SELECT id, state FROM releases WHERE service_id = $1 AND version = $2")
-            .bind(service_id)
-            .bind(version.to_string())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no release {service}@{version}")))?;
+        let release =
+            sqlx::query("SELECT id, state FROM releases WHERE service_id = $1 AND version = $2")
+                .bind(service_id)
+                .bind(version.to_string())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("there is no release {service}@{version}"))
+                })?;
         if text(&release, "state")? != ferry_core::ReleaseState::Active.as_str() {
-            return Err(StoreError::Invalid(format!("release {service}@{version} is abandoned")));
+            return Err(StoreError::Invalid(format!(
+                "release {service}@{version} is abandoned"
+            )));
         }
         let environment_id = sqlx::query("SELECT id FROM environments WHERE name = $1")
             .bind(environment.as_str())
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no environment {:?}", environment.as_str())))?;
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "there is no environment {:?}",
+                    environment.as_str()
+                ))
+            })?;
         let stamp = now();
         let id = sqlx::query(
             "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, updated_at) \
@@ -101,14 +111,32 @@ impl Store {
         .await?;
         let id = int(&id, "id")?;
         let details = json!({ "after": { "release": format!("{service}@{version}"), "environment": environment, "status": DeploymentStatus::Queued } });
-        append(&mut tx, self.backend(), actor, "deployment.create", &format!("deployment:{id}"), details).await?;
-        let created = deployment(&sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1"))).bind(id).fetch_one(&mut *tx).await?)?;
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "deployment.create",
+            &format!("deployment:{id}"),
+            details,
+        )
+        .await?;
+        let created = deployment(
+            &sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?,
+        )?;
         tx.commit().await?;
         Ok(created)
     }
 
     /// Moves deployment `id` to `to`, if the state machine allows it.
-    pub async fn set_deployment_status(&self, actor: &str, id: i64, to: DeploymentStatus) -> Result<DeploymentRecord> {
+    pub async fn set_deployment_status(
+        &self,
+        actor: &str,
+        id: i64,
+        to: DeploymentStatus,
+    ) -> Result<DeploymentRecord> {
         let mut tx = self.write().await?;
         let current = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
             .bind(id)
@@ -116,7 +144,10 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("there is no deployment {id}")))?;
         let current = deployment(&current)?;
-        current.status.transition(to).map_err(|illegal| StoreError::Invalid(illegal.to_string()))?;
+        current
+            .status
+            .transition(to)
+            .map_err(|illegal| StoreError::Invalid(illegal.to_string()))?;
         let stamp = now();
         sqlx::query("UPDATE deployments SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(to.as_str())
@@ -125,14 +156,31 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let details = json!({ "before": { "status": current.status }, "after": { "status": to } });
-        append(&mut tx, self.backend(), actor, "deployment.status", &format!("deployment:{id}"), details).await?;
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "deployment.status",
+            &format!("deployment:{id}"),
+            details,
+        )
+        .await?;
         tx.commit().await?;
         let updated_at = ferry_core::time::parse_time(&stamp).map_err(StoreError::Corrupt)?;
-        Ok(DeploymentRecord { status: to, updated_at, ..current })
+        Ok(DeploymentRecord {
+            status: to,
+            updated_at,
+            ..current
+        })
     }
 
     /// Deployments, newest first, with `id < before`.
-    pub async fn deployments(&self, filter: DeploymentFilter<'_>, before: Option<i64>, limit: i64) -> Result<Vec<DeploymentRecord>> {
+    pub async fn deployments(
+        &self,
+        filter: DeploymentFilter<'_>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeploymentRecord>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "{SELECT} WHERE ($1 = '' OR s.name = $1) AND ($2 = '' OR e.name = $2) AND d.id < $3 \
              ORDER BY d.id DESC LIMIT $4"

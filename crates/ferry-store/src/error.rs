@@ -14,9 +14,7 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     /// The database URL names no backend ferry has.
-    #[error(
-        "unsupported database URL {0:?}: expected sqlite://PATH or postgres://USER@HOST/DB"
-    )]
+    #[error("unsupported database URL {0:?}: expected sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
     /// The schema could not be brought up to date.
     #[error("database migration failed: {0}")]

@@ -32,6 +32,8 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
             )
         })
         .collect();
-    Migrator::with_migrations(migrations).run(store.pool()).await?;
+    Migrator::with_migrations(migrations)
+        .run(store.pool())
+        .await?;
     Ok(())
 }

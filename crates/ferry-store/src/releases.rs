@@ -98,16 +98,33 @@ impl Store {
             other => other,
         })?;
         let id = int(&id, "id")?;
-        let details = json!({ "after": { "service": service, "version": version, "notes": notes } });
-        append(&mut tx, self.backend(), actor, "release.create", &format!("release:{service}@{version}"), details).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE r.id = $1"))).bind(id).fetch_one(&mut *tx).await;
+        let details =
+            json!({ "after": { "service": service, "version": version, "notes": notes } });
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "release.create",
+            &format!("release:{service}@{version}"),
+            details,
+        )
+        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await;
         let created = release(&row?)?;
         tx.commit().await?;
         Ok(created)
     }
 
     /// Releases, newest first, of one service or all, with `id < before`.
-    pub async fn releases(&self, service: Option<&Name>, before: Option<i64>, limit: i64) -> Result<Vec<ReleaseRecord>> {
+    pub async fn releases(
+        &self,
+        service: Option<&Name>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ReleaseRecord>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "{SELECT} WHERE ($1 = '' OR s.name = $1) AND r.id < $2 ORDER BY r.id DESC LIMIT $3"
         )))
@@ -120,23 +137,39 @@ impl Store {
     }
 
     /// One release.
-    pub async fn release(&self, service: &Name, version: &semver::Version) -> Result<ReleaseRecord> {
-        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE s.name = $1 AND r.version = $2")))
-            .bind(service.as_str())
-            .bind(version.to_string())
-            .fetch_optional(self.pool())
-            .await?;
+    pub async fn release(
+        &self,
+        service: &Name,
+        version: &semver::Version,
+    ) -> Result<ReleaseRecord> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT} WHERE s.name = $1 AND r.version = $2"
+        )))
+        .bind(service.as_str())
+        .bind(version.to_string())
+        .fetch_optional(self.pool())
+        .await?;
         match row {
             Some(row) => release(&row),
-            None => Err(StoreError::NotFound(format!("there is no release {service}@{version}"))),
+            None => Err(StoreError::NotFound(format!(
+                "there is no release {service}@{version}"
+            ))),
         }
     }
 
     /// Abandons a release: it may not be promoted any more.
-    pub async fn abandon_release(&self, actor: &str, service: &Name, version: &semver::Version) -> Result<ReleaseRecord> {
+    pub async fn abandon_release(
+        &self,
+        actor: &str,
+        service: &Name,
+        version: &semver::Version,
+    ) -> Result<ReleaseRecord> {
         let current = self.release(service, version).await?;
         if !current.state.can_become(ReleaseState::Abandoned) {
-            return Err(StoreError::Invalid(format!("release {service}@{version} is {} already", current.state.as_str())));
+            return Err(StoreError::Invalid(format!(
+                "release {service}@{version} is {} already",
+                current.state.as_str()
+            )));
         }
         let mut tx = self.write().await?;
         let updated = sqlx::query("UPDATE releases SET state = $1 WHERE id = $2 AND state = $3")
@@ -146,12 +179,25 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if updated.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!("release {service}@{version} changed meanwhile; try again")));
+            return Err(StoreError::Conflict(format!(
+                "release {service}@{version} changed meanwhile; try again"
+            )));
         }
         let details = json!({ "before": { "state": current.state }, "after": { "state": ReleaseState::Abandoned } });
-        append(&mut tx, self.backend(), actor, "release.abandon", &format!("release:{service}@{version}"), details).await?;
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "release.abandon",
+            &format!("release:{service}@{version}"),
+            details,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(ReleaseRecord { state: ReleaseState::Abandoned, ..current })
+        Ok(ReleaseRecord {
+            state: ReleaseState::Abandoned,
+            ..current
+        })
     }
 }
 

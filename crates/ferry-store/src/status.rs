@@ -43,7 +43,10 @@ impl Store {
             .iter()
             .map(|row| {
                 let tier = text(row, "tier")?;
-                Ok((name(row, "name")?, Tier::parse(&tier).map_err(StoreError::Corrupt)?))
+                Ok((
+                    name(row, "name")?,
+                    Tier::parse(&tier).map_err(StoreError::Corrupt)?,
+                ))
             })
             .collect::<Result<Vec<_>>>()?;
         let services = sqlx::query("SELECT name FROM services ORDER BY name")
@@ -66,6 +69,10 @@ impl Store {
         .iter()
         .map(fact)
         .collect::<Result<Vec<_>>>()?;
-        Ok(StatusFacts { environments, services, deployments })
+        Ok(StatusFacts {
+            environments,
+            services,
+            deployments,
+        })
     }
 }

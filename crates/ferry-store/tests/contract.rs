@@ -26,7 +26,11 @@ async fn sqlite() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
     let store = Store::connect(&url).await.unwrap();
-    Fixture { store, url, _dir: Some(dir) }
+    Fixture {
+        store,
+        url,
+        _dir: Some(dir),
+    }
 }
 
 async fn postgres() -> Option<Fixture> {
@@ -42,12 +46,19 @@ async fn postgres() -> Option<Fixture> {
     getrandom::fill(&mut random).unwrap();
     let schema = format!("ferry_test_{}", hex::encode(random));
     let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&mut admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     admin.close().await.unwrap();
     let separator = if base.contains('?') { '&' } else { '?' };
     let url = format!("{base}{separator}options[search_path]={schema}");
     let store = Store::connect(&url).await.unwrap();
-    Some(Fixture { store, url, _dir: None })
+    Some(Fixture {
+        store,
+        url,
+        _dir: None,
+    })
 }
 
 /// Runs each story once per backend.
@@ -133,26 +144,48 @@ async fn apply_creates_then_changes_nothing(f: Fixture) {
     let changes = f.store.apply("alice", &config(), false).await.unwrap();
     assert_eq!(changes.len(), 6);
     assert!(changes.iter().all(|c| c.action == Action::Create));
-    assert_eq!(f.store.config().await.unwrap(), config(), "what is read back is what was applied");
+    assert_eq!(
+        f.store.config().await.unwrap(),
+        config(),
+        "what is read back is what was applied"
+    );
     let events = audit_count(&f.store).await;
     assert_eq!(events, 6, "one audit event per created entry");
 
     let again = f.store.apply("alice", &config(), false).await.unwrap();
     assert!(again.iter().all(|c| c.action == Action::Unchanged));
-    assert_eq!(audit_count(&f.store).await, events, "a second apply writes nothing");
+    assert_eq!(
+        audit_count(&f.store).await,
+        events,
+        "a second apply writes nothing"
+    );
 }
 
 async fn apply_updates_with_before_and_after(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
-    let changed = parse(&CONFIG.replace("policy = { approvals = 2 }", "policy = { approvals = 3 }")).unwrap();
+    let changed =
+        parse(&CONFIG.replace("policy = { approvals = 2 }", "policy = { approvals = 3 }")).unwrap();
     let changes = f.store.apply("bob", &changed, false).await.unwrap();
     let prod = changes.iter().find(|c| c.name.as_str() == "prod").unwrap();
-    assert_eq!((prod.action, prod.fields.clone()), (Action::Update, vec!["policy".to_owned()]));
+    assert_eq!(
+        (prod.action, prod.fields.clone()),
+        (Action::Update, vec!["policy".to_owned()])
+    );
     let environments = f.store.environments().await.unwrap();
-    let stored = environments.iter().find(|e| e.spec.name.as_str() == "prod").unwrap();
+    let stored = environments
+        .iter()
+        .find(|e| e.spec.name.as_str() == "prod")
+        .unwrap();
     assert_eq!(stored.spec.policy.approvals, 3);
     let last = f.store.audit_events(0, 1000).await.unwrap().pop().unwrap();
-    assert_eq!((last.actor.as_str(), last.action.as_str(), last.object.as_str()), ("bob", "environment.update", "environment:prod"));
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.action.as_str(),
+            last.object.as_str()
+        ),
+        ("bob", "environment.update", "environment:prod")
+    );
     let details: serde_json::Value = serde_json::from_str(&last.details).unwrap();
     assert_eq!(details["before"]["policy"]["approvals"], 2);
     assert_eq!(details["after"]["policy"]["approvals"], 3);
@@ -169,120 +202,340 @@ async fn invalid_config_is_refused_whole(f: Fixture) {
     let mut broken = config();
     broken.lifecycles[0].phases[1].environments.push(name("qa"));
     let error = f.store.apply("alice", &broken, false).await.unwrap_err();
-    assert!(matches!(&error, StoreError::Invalid(m) if m.contains("\"qa\"")), "{error}");
-    assert_eq!(f.store.config().await.unwrap(), Config::default(), "nothing was written");
+    assert!(
+        matches!(&error, StoreError::Invalid(m) if m.contains("\"qa\"")),
+        "{error}"
+    );
+    assert_eq!(
+        f.store.config().await.unwrap(),
+        Config::default(),
+        "nothing was written"
+    );
 }
 
 async fn releases_are_unique_and_listed_newest_first(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
     for v in ["1.0.0", "1.1.0", "2.0.0-rc.1"] {
-        let release = f.store.create_release("alice", &name("api"), &version(v), "notes").await.unwrap();
-        assert_eq!((release.version.as_str(), release.state, release.created_by.as_str()), (v, ReleaseState::Active, "alice"));
+        let release = f
+            .store
+            .create_release("alice", &name("api"), &version(v), "notes")
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                release.version.as_str(),
+                release.state,
+                release.created_by.as_str()
+            ),
+            (v, ReleaseState::Active, "alice")
+        );
     }
-    let duplicate = f.store.create_release("bob", &name("api"), &version("1.1.0"), "").await.unwrap_err();
-    assert!(matches!(&duplicate, StoreError::Conflict(m) if m.contains("api@1.1.0 exists already")), "{duplicate}");
-    let unknown = f.store.create_release("bob", &name("nope"), &version("1.0.0"), "").await.unwrap_err();
-    assert!(matches!(&unknown, StoreError::NotFound(m) if m.contains("no service \"nope\"")), "{unknown}");
+    let duplicate = f
+        .store
+        .create_release("bob", &name("api"), &version("1.1.0"), "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&duplicate, StoreError::Conflict(m) if m.contains("api@1.1.0 exists already")),
+        "{duplicate}"
+    );
+    let unknown = f
+        .store
+        .create_release("bob", &name("nope"), &version("1.0.0"), "")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&unknown, StoreError::NotFound(m) if m.contains("no service \"nope\"")),
+        "{unknown}"
+    );
 
     let page = f.store.releases(Some(&name("api")), None, 2).await.unwrap();
     let versions: Vec<_> = page.iter().map(|r| r.version.as_str()).collect();
     assert_eq!(versions, ["2.0.0-rc.1", "1.1.0"]);
-    let rest = f.store.releases(Some(&name("api")), Some(page[1].id), 2).await.unwrap();
-    assert_eq!(rest.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(), ["1.0.0"]);
-    assert!(f.store.releases(Some(&name("web")), None, 10).await.unwrap().is_empty());
-    assert_eq!(f.store.release(&name("api"), &version("1.0.0")).await.unwrap().notes, "notes");
+    let rest = f
+        .store
+        .releases(Some(&name("api")), Some(page[1].id), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|r| r.version.as_str()).collect::<Vec<_>>(),
+        ["1.0.0"]
+    );
+    assert!(
+        f.store
+            .releases(Some(&name("web")), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.store
+            .release(&name("api"), &version("1.0.0"))
+            .await
+            .unwrap()
+            .notes,
+        "notes"
+    );
 }
 
 async fn abandoned_releases_cannot_be_deployed(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
-    f.store.create_release("alice", &name("api"), &version("1.0.0"), "").await.unwrap();
-    let abandoned = f.store.abandon_release("bob", &name("api"), &version("1.0.0")).await.unwrap();
+    f.store
+        .create_release("alice", &name("api"), &version("1.0.0"), "")
+        .await
+        .unwrap();
+    let abandoned = f
+        .store
+        .abandon_release("bob", &name("api"), &version("1.0.0"))
+        .await
+        .unwrap();
     assert_eq!(abandoned.state, ReleaseState::Abandoned);
-    let again = f.store.abandon_release("bob", &name("api"), &version("1.0.0")).await.unwrap_err();
+    let again = f
+        .store
+        .abandon_release("bob", &name("api"), &version("1.0.0"))
+        .await
+        .unwrap_err();
     assert!(matches!(again, StoreError::Invalid(_)));
-    let deploy = f.store.create_deployment("bob", &name("api"), &version("1.0.0"), &name("dev")).await.unwrap_err();
-    assert!(matches!(&deploy, StoreError::Invalid(m) if m.contains("abandoned")), "{deploy}");
+    let deploy = f
+        .store
+        .create_deployment("bob", &name("api"), &version("1.0.0"), &name("dev"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&deploy, StoreError::Invalid(m) if m.contains("abandoned")),
+        "{deploy}"
+    );
 }
 
 async fn deployments_follow_the_state_machine(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
-    f.store.create_release("alice", &name("api"), &version("1.0.0"), "").await.unwrap();
-    let deployment = f.store.create_deployment("alice", &name("api"), &version("1.0.0"), &name("dev")).await.unwrap();
+    f.store
+        .create_release("alice", &name("api"), &version("1.0.0"), "")
+        .await
+        .unwrap();
+    let deployment = f
+        .store
+        .create_deployment("alice", &name("api"), &version("1.0.0"), &name("dev"))
+        .await
+        .unwrap();
     assert_eq!(deployment.status, DeploymentStatus::Queued);
-    let illegal = f.store.set_deployment_status("alice", deployment.id, DeploymentStatus::Succeeded).await.unwrap_err();
-    assert!(matches!(&illegal, StoreError::Invalid(m) if m.contains("can become waiting, running")), "{illegal}");
-    for status in [DeploymentStatus::Running, DeploymentStatus::Verifying, DeploymentStatus::Succeeded] {
-        assert_eq!(f.store.set_deployment_status("alice", deployment.id, status).await.unwrap().status, status);
+    let illegal = f
+        .store
+        .set_deployment_status("alice", deployment.id, DeploymentStatus::Succeeded)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&illegal, StoreError::Invalid(m) if m.contains("can become waiting, running")),
+        "{illegal}"
+    );
+    for status in [
+        DeploymentStatus::Running,
+        DeploymentStatus::Verifying,
+        DeploymentStatus::Succeeded,
+    ] {
+        assert_eq!(
+            f.store
+                .set_deployment_status("alice", deployment.id, status)
+                .await
+                .unwrap()
+                .status,
+            status
+        );
     }
-    assert_eq!(f.store.deployment(deployment.id).await.unwrap().status, DeploymentStatus::Succeeded);
-    let unknown_env = f.store.create_deployment("alice", &name("api"), &version("1.0.0"), &name("qa")).await.unwrap_err();
+    assert_eq!(
+        f.store.deployment(deployment.id).await.unwrap().status,
+        DeploymentStatus::Succeeded
+    );
+    let unknown_env = f
+        .store
+        .create_deployment("alice", &name("api"), &version("1.0.0"), &name("qa"))
+        .await
+        .unwrap_err();
     assert!(matches!(unknown_env, StoreError::NotFound(_)));
-    let filter = DeploymentFilter { service: Some(&name("api")), environment: Some(&name("prod")) };
-    assert!(f.store.deployments(filter, None, 10).await.unwrap().is_empty());
-    let filter = DeploymentFilter { service: Some(&name("api")), environment: Some(&name("dev")) };
-    assert_eq!(f.store.deployments(filter, None, 10).await.unwrap().len(), 1);
+    let filter = DeploymentFilter {
+        service: Some(&name("api")),
+        environment: Some(&name("prod")),
+    };
+    assert!(
+        f.store
+            .deployments(filter, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let filter = DeploymentFilter {
+        service: Some(&name("api")),
+        environment: Some(&name("dev")),
+    };
+    assert_eq!(
+        f.store.deployments(filter, None, 10).await.unwrap().len(),
+        1
+    );
 }
 
 async fn status_shows_current_and_latest(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
-    for (v, outcome) in [("1.0.0", DeploymentStatus::Succeeded), ("1.1.0", DeploymentStatus::Succeeded), ("1.2.0", DeploymentStatus::Failed)] {
-        f.store.create_release("alice", &name("api"), &version(v), "").await.unwrap();
-        let d = f.store.create_deployment("alice", &name("api"), &version(v), &name("dev")).await.unwrap();
-        f.store.set_deployment_status("alice", d.id, DeploymentStatus::Running).await.unwrap();
-        f.store.set_deployment_status("alice", d.id, outcome).await.unwrap();
+    for (v, outcome) in [
+        ("1.0.0", DeploymentStatus::Succeeded),
+        ("1.1.0", DeploymentStatus::Succeeded),
+        ("1.2.0", DeploymentStatus::Failed),
+    ] {
+        f.store
+            .create_release("alice", &name("api"), &version(v), "")
+            .await
+            .unwrap();
+        let d = f
+            .store
+            .create_deployment("alice", &name("api"), &version(v), &name("dev"))
+            .await
+            .unwrap();
+        f.store
+            .set_deployment_status("alice", d.id, DeploymentStatus::Running)
+            .await
+            .unwrap();
+        f.store
+            .set_deployment_status("alice", d.id, outcome)
+            .await
+            .unwrap();
     }
     let facts = f.store.status_facts().await.unwrap();
     let environments: Vec<_> = facts.environments.iter().map(|(n, _)| n.clone()).collect();
     let cells = ferry_core::status::matrix(&facts.services, &environments, &facts.deployments);
-    let dev = cells.iter().find(|c| c.service.as_str() == "api" && c.environment.as_str() == "dev").unwrap();
+    let dev = cells
+        .iter()
+        .find(|c| c.service.as_str() == "api" && c.environment.as_str() == "dev")
+        .unwrap();
     assert_eq!(dev.current.as_ref().unwrap().version, "1.1.0");
-    assert_eq!(dev.latest.as_ref().map(|l| (l.version.as_str(), l.status)), Some(("1.2.0", DeploymentStatus::Failed)));
-    assert_eq!(facts.deployments.len(), 2, "only the newest and the newest success are read");
-    let web_prod = cells.iter().find(|c| c.service.as_str() == "web" && c.environment.as_str() == "prod").unwrap();
+    assert_eq!(
+        dev.latest.as_ref().map(|l| (l.version.as_str(), l.status)),
+        Some(("1.2.0", DeploymentStatus::Failed))
+    );
+    assert_eq!(
+        facts.deployments.len(),
+        2,
+        "only the newest and the newest success are read"
+    );
+    let web_prod = cells
+        .iter()
+        .find(|c| c.service.as_str() == "web" && c.environment.as_str() == "prod")
+        .unwrap();
     assert!(web_prod.current.is_none() && web_prod.latest.is_none());
 }
 
 fn new_user<'a>(name: &'a Name, hash: &'a str, admin: bool) -> NewUser<'a> {
-    NewUser { name, email: Some("x@example.com"), admin, token: NewToken { name: "first", secret_hash: hash, prefix: "ferry_abcdef" } }
+    NewUser {
+        name,
+        email: Some("x@example.com"),
+        admin,
+        token: NewToken {
+            name: "first",
+            secret_hash: hash,
+            prefix: "ferry_abcdef",
+        },
+    }
 }
 
 async fn tokens_authenticate_until_revoked(f: Fixture) {
-    let (alice, _) = f.store.create_user("system", new_user(&name("alice"), "hash-a", true)).await.unwrap();
-    let (bob, _) = f.store.create_user("alice", new_user(&name("bob"), "hash-b", false)).await.unwrap();
-    let duplicate = f.store.create_user("alice", new_user(&name("bob"), "hash-c", false)).await.unwrap_err();
+    let (alice, _) = f
+        .store
+        .create_user("system", new_user(&name("alice"), "hash-a", true))
+        .await
+        .unwrap();
+    let (bob, _) = f
+        .store
+        .create_user("alice", new_user(&name("bob"), "hash-b", false))
+        .await
+        .unwrap();
+    let duplicate = f
+        .store
+        .create_user("alice", new_user(&name("bob"), "hash-c", false))
+        .await
+        .unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict(_)));
-    assert_eq!(f.store.authenticate("hash-b").await.unwrap().map(|u| u.name), Some("bob".into()));
+    assert_eq!(
+        f.store
+            .authenticate("hash-b")
+            .await
+            .unwrap()
+            .map(|u| u.name),
+        Some("bob".into())
+    );
     assert_eq!(f.store.authenticate("unknown").await.unwrap(), None);
 
-    let second = f.store.create_token(&bob, NewToken { name: "ci", secret_hash: "hash-b2", prefix: "ferry_123456" }).await.unwrap();
+    let second = f
+        .store
+        .create_token(
+            &bob,
+            NewToken {
+                name: "ci",
+                secret_hash: "hash-b2",
+                prefix: "ferry_123456",
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(f.store.tokens(Some("bob")).await.unwrap().len(), 2);
     assert_eq!(f.store.tokens(None).await.unwrap().len(), 3);
     let first_of_alice = f.store.tokens(Some("alice")).await.unwrap()[0].id;
-    let refused = f.store.revoke_token(&bob, first_of_alice).await.unwrap_err();
-    assert!(matches!(refused, StoreError::NotFound(_)), "bob cannot revoke alice's token");
+    let refused = f
+        .store
+        .revoke_token(&bob, first_of_alice)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::NotFound(_)),
+        "bob cannot revoke alice's token"
+    );
     let revoked = f.store.revoke_token(&bob, second.id).await.unwrap();
     assert!(revoked.revoked_at.is_some());
     assert_eq!(f.store.authenticate("hash-b2").await.unwrap(), None);
     assert!(f.store.authenticate("hash-b").await.unwrap().is_some());
-    f.store.revoke_token(&alice, f.store.tokens(Some("bob")).await.unwrap()[0].id).await.unwrap();
-    assert_eq!(f.store.authenticate("hash-b").await.unwrap(), None, "an admin may revoke anyone's token");
+    f.store
+        .revoke_token(&alice, f.store.tokens(Some("bob")).await.unwrap()[0].id)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.authenticate("hash-b").await.unwrap(),
+        None,
+        "an admin may revoke anyone's token"
+    );
 }
 
 async fn bootstrap_happens_once(f: Fixture) {
     let admin = name("admin");
-    let first = f.store.bootstrap_admin(new_user(&admin, "boot-1", true)).await.unwrap();
+    let first = f
+        .store
+        .bootstrap_admin(new_user(&admin, "boot-1", true))
+        .await
+        .unwrap();
     assert!(first.is_some_and(|(user, _)| user.admin));
-    let second = f.store.bootstrap_admin(new_user(&admin, "boot-2", true)).await.unwrap();
+    let second = f
+        .store
+        .bootstrap_admin(new_user(&admin, "boot-2", true))
+        .await
+        .unwrap();
     assert!(second.is_none());
     assert!(f.store.authenticate("boot-2").await.unwrap().is_none());
 }
 
 async fn audit_chain_verifies_and_catches_an_edit(f: Fixture) {
-    assert_eq!(f.store.verify_audit().await.unwrap(), Verification::Intact { events: 0, head_hash: ferry_core::audit::GENESIS_HASH.into() });
+    assert_eq!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact {
+            events: 0,
+            head_hash: ferry_core::audit::GENESIS_HASH.into()
+        }
+    );
     f.store.apply("alice", &config(), false).await.unwrap();
-    let Verification::Intact { events, .. } = f.store.verify_audit().await.unwrap() else { panic!("intact expected") };
+    let Verification::Intact { events, .. } = f.store.verify_audit().await.unwrap() else {
+        panic!("intact expected")
+    };
     assert_eq!(events, 6);
-    tamper(&f.url, "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2").await;
+    tamper(
+        &f.url,
+        "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
+    )
+    .await;
     match f.store.verify_audit().await.unwrap() {
         Verification::Broken { events, break_at } => {
             assert_eq!((events, break_at.seq), (1, 2));
@@ -306,7 +559,16 @@ async fn concurrent_writers_keep_one_chain(f: Fixture) {
     let writers: Vec<_> = (0..20)
         .map(|i| {
             let store = f.store.clone();
-            tokio::spawn(async move { store.create_release(&format!("user{i}"), &name("api"), &version(&format!("1.0.{i}")), "").await })
+            tokio::spawn(async move {
+                store
+                    .create_release(
+                        &format!("user{i}"),
+                        &name("api"),
+                        &version(&format!("1.0.{i}")),
+                        "",
+                    )
+                    .await
+            })
         })
         .collect();
     for writer in writers {
@@ -315,9 +577,16 @@ async fn concurrent_writers_keep_one_chain(f: Fixture) {
     let events = f.store.audit_events(0, 1000).await.unwrap();
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, (1..=26).collect::<Vec<_>>(), "no gap, no duplicate");
-    let actors: HashSet<_> = events.iter().filter(|e| e.action == "release.create").map(|e| e.actor.clone()).collect();
+    let actors: HashSet<_> = events
+        .iter()
+        .filter(|e| e.action == "release.create")
+        .map(|e| e.actor.clone())
+        .collect();
     assert_eq!(actors.len(), 20);
-    assert!(matches!(f.store.verify_audit().await.unwrap(), Verification::Intact { events: 26, .. }));
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { events: 26, .. }
+    ));
 }
 
 /// Changes the database behind the store's back, as an intruder would.
@@ -330,6 +599,13 @@ async fn tamper(url: &str, sql: &'static str) {
 
 #[tokio::test]
 async fn an_unknown_database_scheme_is_refused() {
-    let error = Store::connect("mysql://root@localhost/ferry").await.unwrap_err();
-    assert!(error.to_string().contains("expected sqlite://PATH or postgres://"), "{error}");
+    let error = Store::connect("mysql://root@localhost/ferry")
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("expected sqlite://PATH or postgres://"),
+        "{error}"
+    );
 }

@@ -2,7 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use ferry_api::{CreateToken, CreateUser, CreatedToken, CreatedUser, Page, Problem, Token, User, Whoami};
+use ferry_api::{
+    CreateToken, CreateUser, CreatedToken, CreatedUser, Page, Problem, Token, User, Whoami,
+};
 use ferry_store::auth::NewUser;
 
 use crate::auth::{Caller, Secret};
@@ -18,7 +20,10 @@ use crate::state::AppState;
     (status = 401, body = Problem, content_type = "application/problem+json")
 ))]
 pub async fn whoami(caller: Caller) -> axum::Json<Whoami> {
-    axum::Json(Whoami { user: convert::user(caller.0), server_version: env!("CARGO_PKG_VERSION").into() })
+    axum::Json(Whoami {
+        user: convert::user(caller.0),
+        server_version: env!("CARGO_PKG_VERSION").into(),
+    })
 }
 
 /// The caller's tokens (every token, for administrators).
@@ -26,10 +31,15 @@ pub async fn whoami(caller: Caller) -> axum::Json<Whoami> {
     (status = 200, body = Page<Token>),
     (status = 401, body = Problem, content_type = "application/problem+json")
 ))]
-pub async fn list_tokens(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Page<Token>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Page<Token>>> {
     let owner = (!caller.0.admin).then_some(caller.0.name.as_str());
     let tokens = state.store.tokens(owner).await?;
-    Ok(axum::Json(whole(tokens.into_iter().map(convert::token).collect())))
+    Ok(axum::Json(whole(
+        tokens.into_iter().map(convert::token).collect(),
+    )))
 }
 
 /// Creates a token for the caller. Its secret is in this response only.
@@ -45,11 +55,22 @@ pub async fn create_token(
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
     let token_name = request.name.trim();
     if token_name.is_empty() || token_name.len() > 100 {
-        return Err(ApiError::BadRequest("a token's name must have 1 to 100 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a token's name must have 1 to 100 characters".into(),
+        ));
     }
     let secret = Secret::generate()?;
-    let token = state.store.create_token(&caller.0, secret.new_token(token_name)).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: convert::token(token), secret: secret.secret })))
+    let token = state
+        .store
+        .create_token(&caller.0, secret.new_token(token_name))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token: convert::token(token),
+            secret: secret.secret,
+        }),
+    ))
 }
 
 /// Revokes a token of the caller's (any token, for administrators).
@@ -64,7 +85,9 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Token>> {
-    let id = id.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("token id {id:?} is not a number")))?;
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("token id {id:?} is not a number")))?;
     let token = state.store.revoke_token(&caller.0, id).await?;
     Ok(axum::Json(convert::token(token)))
 }
@@ -74,9 +97,14 @@ pub async fn revoke_token(
     (status = 200, body = Page<User>),
     (status = 401, body = Problem, content_type = "application/problem+json")
 ))]
-pub async fn list_users(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Page<User>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Page<User>>> {
     let users = state.store.users().await?;
-    Ok(axum::Json(whole(users.into_iter().map(convert::user).collect())))
+    Ok(axum::Json(whole(
+        users.into_iter().map(convert::user).collect(),
+    )))
 }
 
 /// Creates a user and their first token (administrators only).
@@ -96,7 +124,9 @@ pub async fn create_user(
     if let Some(email) = &request.email
         && !email.contains('@')
     {
-        return Err(ApiError::BadRequest(format!("{email:?} is not an e-mail address")));
+        return Err(ApiError::BadRequest(format!(
+            "{email:?} is not an e-mail address"
+        )));
     }
     let secret = Secret::generate()?;
     let new = NewUser {
@@ -108,7 +138,10 @@ pub async fn create_user(
     let (user, token) = state.store.create_user(&caller.0.name, new).await?;
     let created = CreatedUser {
         user: convert::user(user),
-        token: CreatedToken { token: convert::token(token), secret: secret.secret },
+        token: CreatedToken {
+            token: convert::token(token),
+            secret: secret.secret,
+        },
     };
     Ok((StatusCode::CREATED, axum::Json(created)))
 }

@@ -24,22 +24,38 @@ pub async fn list_audit(
     let limit = match query.limit {
         None => 100,
         Some(n @ 1..=1000) => i64::from(n),
-        Some(n) => return Err(ApiError::BadRequest(format!("limit must be between 1 and 1000, not {n}"))),
+        Some(n) => {
+            return Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and 1000, not {n}"
+            )));
+        }
     };
     let after = match query.cursor.as_deref() {
         None => 0,
-        Some(c) => c.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))?,
+        Some(c) => c
+            .parse::<i64>()
+            .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))?,
     };
     let mut events = state.store.audit_events(after, limit + 1).await?;
     let more = events.len() as i64 > limit;
     events.truncate(limit as usize);
-    let next_cursor = if more { events.last().map(|e| e.seq.to_string()) } else { None };
-    Ok(axum::Json(Page { items: events.into_iter().map(convert::audit_event).collect(), next_cursor }))
+    let next_cursor = if more {
+        events.last().map(|e| e.seq.to_string())
+    } else {
+        None
+    };
+    Ok(axum::Json(Page {
+        items: events.into_iter().map(convert::audit_event).collect(),
+        next_cursor,
+    }))
 }
 
 /// Checks every event's hash and link. Answers 200 either way: `intact` says.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = AuditVerification)))]
-pub async fn verify_audit(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<AuditVerification>> {
+pub async fn verify_audit(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<AuditVerification>> {
     let result = match state.store.verify_audit().await? {
         Verification::Intact { events, head_hash } => AuditVerification {
             intact: true,
@@ -86,5 +102,9 @@ pub async fn export_audit(State(state): State<AppState>, _caller: Caller) -> Res
             }
         }
     });
-    ([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(pages)).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(pages),
+    )
+        .into_response()
 }

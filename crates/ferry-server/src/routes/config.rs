@@ -23,16 +23,31 @@ pub async fn apply(
     caller: Caller,
     Json(request): Json<ApplyRequest>,
 ) -> ApiResult<axum::Json<ApplyResult>> {
-    request.config.validate().map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
-    let changes = state.store.apply(&caller.0.name, &request.config, request.dry_run).await?;
+    request
+        .config
+        .validate()
+        .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
+    let changes = state
+        .store
+        .apply(&caller.0.name, &request.config, request.dry_run)
+        .await?;
     let applied = !request.dry_run && changes_anything(&changes);
     Ok(axum::Json(ApplyResult { changes, applied }))
 }
 
 /// Every environment.
 #[utoipa::path(get, path = "/api/v1/environments", tag = "configuration", security(("bearer" = [])), responses((status = 200, body = Page<Environment>)))]
-pub async fn list_environments(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Page<Environment>>> {
-    let items = state.store.environments().await?.into_iter().map(convert::environment).collect();
+pub async fn list_environments(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Page<Environment>>> {
+    let items = state
+        .store
+        .environments()
+        .await?
+        .into_iter()
+        .map(convert::environment)
+        .collect();
     Ok(axum::Json(whole(items)))
 }
 
@@ -40,9 +55,18 @@ pub async fn list_environments(State(state): State<AppState>, _caller: Caller) -
 #[utoipa::path(get, path = "/api/v1/environments/{name}", tag = "configuration", security(("bearer" = [])),
     params(("name" = String, Path, description = "The environment's name")),
     responses((status = 200, body = Environment), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_environment(State(state): State<AppState>, _caller: Caller, Path(text): Path<String>) -> ApiResult<axum::Json<Environment>> {
+pub async fn get_environment(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<axum::Json<Environment>> {
     let wanted = name("environment", &text)?;
-    let found = state.store.environments().await?.into_iter().find(|e| e.spec.name == wanted);
+    let found = state
+        .store
+        .environments()
+        .await?
+        .into_iter()
+        .find(|e| e.spec.name == wanted);
     found
         .map(|e| axum::Json(convert::environment(e)))
         .ok_or_else(|| ApiError::NotFound(format!("there is no environment {text:?}")))
@@ -50,8 +74,17 @@ pub async fn get_environment(State(state): State<AppState>, _caller: Caller, Pat
 
 /// Every lifecycle.
 #[utoipa::path(get, path = "/api/v1/lifecycles", tag = "configuration", security(("bearer" = [])), responses((status = 200, body = Page<Lifecycle>)))]
-pub async fn list_lifecycles(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Page<Lifecycle>>> {
-    let items = state.store.lifecycles().await?.into_iter().map(convert::lifecycle).collect();
+pub async fn list_lifecycles(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Page<Lifecycle>>> {
+    let items = state
+        .store
+        .lifecycles()
+        .await?
+        .into_iter()
+        .map(convert::lifecycle)
+        .collect();
     Ok(axum::Json(whole(items)))
 }
 
@@ -59,9 +92,18 @@ pub async fn list_lifecycles(State(state): State<AppState>, _caller: Caller) -> 
 #[utoipa::path(get, path = "/api/v1/lifecycles/{name}", tag = "configuration", security(("bearer" = [])),
     params(("name" = String, Path, description = "The lifecycle's name")),
     responses((status = 200, body = Lifecycle), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_lifecycle(State(state): State<AppState>, _caller: Caller, Path(text): Path<String>) -> ApiResult<axum::Json<Lifecycle>> {
+pub async fn get_lifecycle(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<axum::Json<Lifecycle>> {
     let wanted = name("lifecycle", &text)?;
-    let found = state.store.lifecycles().await?.into_iter().find(|l| l.spec.name == wanted);
+    let found = state
+        .store
+        .lifecycles()
+        .await?
+        .into_iter()
+        .find(|l| l.spec.name == wanted);
     found
         .map(|l| axum::Json(convert::lifecycle(l)))
         .ok_or_else(|| ApiError::NotFound(format!("there is no lifecycle {text:?}")))
@@ -69,8 +111,17 @@ pub async fn get_lifecycle(State(state): State<AppState>, _caller: Caller, Path(
 
 /// Every service.
 #[utoipa::path(get, path = "/api/v1/services", tag = "configuration", security(("bearer" = [])), responses((status = 200, body = Page<Service>)))]
-pub async fn list_services(State(state): State<AppState>, _caller: Caller) -> ApiResult<axum::Json<Page<Service>>> {
-    let items = state.store.services().await?.into_iter().map(convert::service).collect();
+pub async fn list_services(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Page<Service>>> {
+    let items = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .map(convert::service)
+        .collect();
     Ok(axum::Json(whole(items)))
 }
 
@@ -78,9 +129,18 @@ pub async fn list_services(State(state): State<AppState>, _caller: Caller) -> Ap
 #[utoipa::path(get, path = "/api/v1/services/{name}", tag = "configuration", security(("bearer" = [])),
     params(("name" = String, Path, description = "The service's name")),
     responses((status = 200, body = Service), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_service(State(state): State<AppState>, _caller: Caller, Path(text): Path<String>) -> ApiResult<axum::Json<Service>> {
+pub async fn get_service(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<axum::Json<Service>> {
     let wanted = name("service", &text)?;
-    let found = state.store.services().await?.into_iter().find(|s| s.spec.name == wanted);
+    let found = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .find(|s| s.spec.name == wanted);
     found
         .map(|s| axum::Json(convert::service(s)))
         .ok_or_else(|| ApiError::NotFound(format!("there is no service {text:?}")))

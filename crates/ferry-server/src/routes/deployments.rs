@@ -36,18 +36,43 @@ pub async fn list_deployments(
     Query(query): Query<DeploymentQuery>,
 ) -> ApiResult<axum::Json<Page<Deployment>>> {
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    let service = query.service.as_deref().map(|s| name("service", s)).transpose()?;
-    let environment = query.environment.as_deref().map(|e| name("environment", e)).transpose()?;
-    let filter = DeploymentFilter { service: service.as_ref(), environment: environment.as_ref() };
-    let records = state.store.deployments(filter, paging.before, paging.fetch()).await?;
-    Ok(axum::Json(paging.page(records.into_iter().map(convert::deployment).collect(), |d| d.id)))
+    let service = query
+        .service
+        .as_deref()
+        .map(|s| name("service", s))
+        .transpose()?;
+    let environment = query
+        .environment
+        .as_deref()
+        .map(|e| name("environment", e))
+        .transpose()?;
+    let filter = DeploymentFilter {
+        service: service.as_ref(),
+        environment: environment.as_ref(),
+    };
+    let records = state
+        .store
+        .deployments(filter, paging.before, paging.fetch())
+        .await?;
+    Ok(axum::Json(paging.page(
+        records.into_iter().map(convert::deployment).collect(),
+        |d| d.id,
+    )))
 }
 
 /// One deployment.
 #[utoipa::path(get, path = "/api/v1/deployments/{id}", tag = "deployments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The deployment's id")),
     responses((status = 200, body = Deployment), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_deployment(State(state): State<AppState>, _caller: Caller, Path(id): Path<String>) -> ApiResult<axum::Json<Deployment>> {
-    let id = id.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("deployment id {id:?} is not a number")))?;
-    Ok(axum::Json(convert::deployment(state.store.deployment(id).await?)))
+pub async fn get_deployment(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Deployment>> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("deployment id {id:?} is not a number")))?;
+    Ok(axum::Json(convert::deployment(
+        state.store.deployment(id).await?,
+    )))
 }

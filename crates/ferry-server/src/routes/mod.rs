@@ -44,7 +44,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -84,7 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move |_: crate::auth::Caller| async move {
-                ([(axum::http::header::CONTENT_TYPE, "application/json")], document.clone())
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    document.clone(),
+                )
             }),
         )
         .fallback(not_found)
@@ -98,7 +104,10 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 }
 
 async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
-    ApiError::NotFound(format!("there is nothing at {}; the API lives under /api/v1 (see /api/v1/openapi.json)", uri.path()))
+    ApiError::NotFound(format!(
+        "there is nothing at {}; the API lives under /api/v1 (see /api/v1/openapi.json)",
+        uri.path()
+    ))
 }
 
 async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> impl IntoResponse {
@@ -117,10 +126,20 @@ impl Paging {
         let limit = match limit {
             None => 100,
             Some(n @ 1..=1000) => i64::from(n),
-            Some(n) => return Err(ApiError::BadRequest(format!("limit must be between 1 and 1000, not {n}"))),
+            Some(n) => {
+                return Err(ApiError::BadRequest(format!(
+                    "limit must be between 1 and 1000, not {n}"
+                )));
+            }
         };
         let before = cursor
-            .map(|c| c.parse::<i64>().map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}: pass the next_cursor of the previous page"))))
+            .map(|c| {
+                c.parse::<i64>().map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "invalid cursor {c:?}: pass the next_cursor of the previous page"
+                    ))
+                })
+            })
             .transpose()?;
         Ok(Self { limit, before })
     }
@@ -134,12 +153,19 @@ impl Paging {
     pub(crate) fn page<T>(&self, mut items: Vec<T>, cursor: impl Fn(&T) -> i64) -> Page<T> {
         let more = items.len() as i64 > self.limit;
         items.truncate(self.limit as usize);
-        let next_cursor = if more { items.last().map(|item| cursor(item).to_string()) } else { None };
+        let next_cursor = if more {
+            items.last().map(|item| cursor(item).to_string())
+        } else {
+            None
+        };
         Page { items, next_cursor }
     }
 }
 
 /// A list that is not paginated (it is small), as a single page.
 pub(crate) fn whole<T>(items: Vec<T>) -> Page<T> {
-    Page { items, next_cursor: None }
+    Page {
+        items,
+        next_cursor: None,
+    }
 }

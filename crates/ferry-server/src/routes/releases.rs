@@ -22,8 +22,14 @@ pub async fn list_all_releases(
     Query(query): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Page<Release>>> {
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    let records = state.store.releases(None, paging.before, paging.fetch()).await?;
-    Ok(axum::Json(paging.page(records.into_iter().map(convert::release).collect(), |r| r.id)))
+    let records = state
+        .store
+        .releases(None, paging.before, paging.fetch())
+        .await?;
+    Ok(axum::Json(paging.page(
+        records.into_iter().map(convert::release).collect(),
+        |r| r.id,
+    )))
 }
 
 /// Releases of one service, newest first.
@@ -38,11 +44,26 @@ pub async fn list_releases(
 ) -> ApiResult<axum::Json<Page<Release>>> {
     let service = name("service", &service)?;
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    if !state.store.services().await?.iter().any(|s| s.spec.name == service) {
-        return Err(ApiError::NotFound(format!("there is no service {:?}", service.as_str())));
+    if !state
+        .store
+        .services()
+        .await?
+        .iter()
+        .any(|s| s.spec.name == service)
+    {
+        return Err(ApiError::NotFound(format!(
+            "there is no service {:?}",
+            service.as_str()
+        )));
     }
-    let records = state.store.releases(Some(&service), paging.before, paging.fetch()).await?;
-    Ok(axum::Json(paging.page(records.into_iter().map(convert::release).collect(), |r| r.id)))
+    let records = state
+        .store
+        .releases(Some(&service), paging.before, paging.fetch())
+        .await?;
+    Ok(axum::Json(paging.page(
+        records.into_iter().map(convert::release).collect(),
+        |r| r.id,
+    )))
 }
 
 /// Creates a release. Its version must be new for the service.
@@ -64,9 +85,14 @@ pub async fn create_release(
     let service = name("service", &service)?;
     let version = version(&request.version)?;
     if request.notes.len() > NOTES_LIMIT {
-        return Err(ApiError::BadRequest(format!("release notes are limited to {NOTES_LIMIT} bytes")));
+        return Err(ApiError::BadRequest(format!(
+            "release notes are limited to {NOTES_LIMIT} bytes"
+        )));
     }
-    let record = state.store.create_release(&caller.0.name, &service, &version, &request.notes).await?;
+    let record = state
+        .store
+        .create_release(&caller.0.name, &service, &version, &request.notes)
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(convert::release(record))))
 }
 
@@ -79,7 +105,10 @@ pub async fn get_release(
     _caller: Caller,
     Path((service, text)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Release>> {
-    let record = state.store.release(&name("service", &service)?, &version(&text)?).await?;
+    let record = state
+        .store
+        .release(&name("service", &service)?, &version(&text)?)
+        .await?;
     Ok(axum::Json(convert::release(record)))
 }
 
@@ -96,6 +125,13 @@ pub async fn abandon_release(
     caller: Caller,
     Path((service, text)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Release>> {
-    let record = state.store.abandon_release(&caller.0.name, &name("service", &service)?, &version(&text)?).await?;
+    let record = state
+        .store
+        .abandon_release(
+            &caller.0.name,
+            &name("service", &service)?,
+            &version(&text)?,
+        )
+        .await?;
     Ok(axum::Json(convert::release(record)))
 }

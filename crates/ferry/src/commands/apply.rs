@@ -1,0 +1,136 @@
+//! `ferry apply`: reads ferry.toml, checks it locally, and makes the server
+//! match it (or, with `--dry-run`, shows what that would change).
+//!
+//! The file is parsed here first so a mistake is reported with its line and
+//! column without a round trip, and without a server at all.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use ferry_api::{Action, ApplyRequest, ApplyResult, Change, Kind};
+
+use crate::cli::{ApplyArgs, OutputFormat};
+use crate::output::{self, CHANGE, GOOD};
+use crate::profile;
+
+/// Applies (or plans) the configuration file.
+pub async fn run(args: ApplyArgs) -> Result<ExitCode> {
+    let file = args.file.display().to_string();
+    let source = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {file} (name another file with -f FILE)"))?;
+    let config = match ferry_core::config::parse(&source) {
+        Ok(config) => config,
+        Err(error) => {
+            let mut err = anstream::stderr();
+            let _ = writeln!(
+                err,
+                "{}error:{:#} {}",
+                output::BAD,
+                output::BAD,
+                error.render(&file, &source)
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let client = profile::resolve(&args.client)?.client()?;
+    let request = ApplyRequest {
+        config,
+        dry_run: args.dry_run,
+    };
+    let result = client.apply(&request).await?;
+    match args.client.output {
+        OutputFormat::Json => output::json(&result)?,
+        OutputFormat::Table => print_plan(&result, &file, args.dry_run)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_plan(result: &ApplyResult, file: &str, dry_run: bool) -> std::io::Result<()> {
+    let mut out = output::stdout();
+    for change in &result.changes {
+        writeln!(out, "{}", plan_line(change))?;
+    }
+    let count = |action| result.changes.iter().filter(|c| c.action == action).count();
+    let (create, update, unchanged) = (
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::Unchanged),
+    );
+    if create + update == 0 {
+        writeln!(out, "No changes: the server already matches {file}.")?;
+    } else if dry_run || !result.applied {
+        writeln!(
+            out,
+            "Plan: {create} to create, {update} to update, {unchanged} unchanged."
+        )?;
+        writeln!(out, "Dry run: nothing was written.")?;
+    } else {
+        writeln!(
+            out,
+            "Applied: {create} created, {update} updated, {unchanged} unchanged."
+        )?;
+    }
+    out.flush()
+}
+
+/// `+ create environment prod`, `~ update service api (deploy, paths)`,
+/// `  unchanged lifecycle default`.
+fn plan_line(change: &Change) -> String {
+    let kind = kind_name(change.kind);
+    let name = &change.name;
+    match change.action {
+        Action::Create => format!("{GOOD}+ create {kind} {name}{GOOD:#}"),
+        Action::Update if change.fields.is_empty() => {
+            format!("{CHANGE}~ update {kind} {name}{CHANGE:#}")
+        }
+        Action::Update => {
+            format!(
+                "{CHANGE}~ update {kind} {name} ({}){CHANGE:#}",
+                change.fields.join(", ")
+            )
+        }
+        Action::Unchanged => format!("  unchanged {kind} {name}"),
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Environment => "environment",
+        Kind::Lifecycle => "lifecycle",
+        Kind::Service => "service",
+        Kind::Freeze => "freeze",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_lines_say_what_happens() {
+        let change = |kind, action, fields: &[&str]| Change {
+            kind,
+            name: ferry_core::Name::parse("api").unwrap(),
+            action,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+        };
+        let strip = |s: String| anstream::adapter::strip_str(&s).to_string();
+        assert_eq!(
+            strip(plan_line(&change(Kind::Environment, Action::Create, &[]))),
+            "+ create environment api"
+        );
+        assert_eq!(
+            strip(plan_line(&change(
+                Kind::Service,
+                Action::Update,
+                &["deploy", "paths"]
+            ))),
+            "~ update service api (deploy, paths)"
+        );
+        assert_eq!(
+            strip(plan_line(&change(Kind::Lifecycle, Action::Unchanged, &[]))),
+            "  unchanged lifecycle api"
+        );
+    }
+}

@@ -1,0 +1,35 @@
+//! One module per command group; each turns parsed arguments into API calls
+//! and prints the answer as a table or as the API's JSON.
+
+pub mod apply;
+pub mod audit;
+pub mod completions;
+pub mod login;
+pub mod release;
+pub mod serve;
+pub mod status;
+pub mod token;
+pub mod user;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+
+/// Runs a command that talks to a server.
+pub async fn run_client(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Login(args) => login::login(args).await,
+        Command::Whoami(args) => login::whoami(args).await,
+        Command::Apply(args) => apply::run(args).await,
+        Command::Status(args) => status::run(args).await,
+        Command::Release(args) => release::run(args).await,
+        Command::Audit(args) => audit::run(args).await,
+        Command::Token(args) => token::run(args).await,
+        Command::User(args) => user::run(args).await,
+        Command::Serve(_) | Command::Completions(_) => {
+            unreachable!("main runs the commands that need no server itself")
+        }
+    }
+}

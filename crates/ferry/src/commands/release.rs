@@ -1,0 +1,160 @@
+//! `ferry release create|list|show|abandon`.
+//!
+//! Releases are named `service@version` on the command line; a malformed one
+//! is refused by clap as a usage error before anything is sent.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use ferry_api::{CreateRelease, Page, Release};
+use ferry_client::{Client, all_pages};
+use ferry_core::{Name, ReleaseRef};
+
+use crate::cli::{OutputFormat, ReleaseArgs, ReleaseCommand};
+use crate::{output, profile};
+
+/// Runs one release command.
+pub async fn run(args: ReleaseArgs) -> Result<ExitCode> {
+    let client = profile::resolve(&args.client)?.client()?;
+    let format = args.client.output;
+    match args.command {
+        ReleaseCommand::Create {
+            service,
+            version,
+            notes,
+            notes_file,
+        } => {
+            let notes = match (notes, notes_file) {
+                (Some(notes), _) => notes,
+                (None, Some(path)) => read_notes(&path)?,
+                (None, None) => String::new(),
+            };
+            // The server checks the version and says why it refuses one, so
+            // the rule lives in one place.
+            let body = CreateRelease { version, notes };
+            let release = client
+                .create_release(service.as_str(), &body)
+                .await
+                .with_context(|| format!("cannot create {service}@{}", body.version))?;
+            match format {
+                OutputFormat::Json => output::json(&release)?,
+                OutputFormat::Table => writeln!(
+                    output::stdout(),
+                    "Created release {}@{}.",
+                    release.service,
+                    release.version
+                )?,
+            }
+        }
+        ReleaseCommand::List { service } => {
+            let releases = list(&client, service.as_ref()).await?;
+            match format {
+                OutputFormat::Json => output::json(&Page {
+                    items: releases,
+                    next_cursor: None,
+                })?,
+                OutputFormat::Table => print_list(&releases)?,
+            }
+        }
+        ReleaseCommand::Show { release } => {
+            let found = fetch(&client, &release).await?;
+            match format {
+                OutputFormat::Json => output::json(&found)?,
+                OutputFormat::Table => print_release(&found)?,
+            }
+        }
+        ReleaseCommand::Abandon { release } => {
+            let abandoned = client
+                .abandon_release(release.service.as_str(), &release.version.to_string())
+                .await
+                .with_context(|| format!("cannot abandon {release}"))?;
+            match format {
+                OutputFormat::Json => output::json(&abandoned)?,
+                OutputFormat::Table => writeln!(
+                    output::stdout(),
+                    "Abandoned release {}@{}: it can no longer be promoted.",
+                    abandoned.service,
+                    abandoned.version
+                )?,
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The releases of one service, or of every service in the server's order.
+async fn list(client: &Client, service: Option<&Name>) -> Result<Vec<Release>> {
+    let services = match service {
+        Some(service) => vec![service.as_str().to_owned()],
+        None => all_pages(|page| async move { client.services(&page).await })
+            .await?
+            .into_iter()
+            .map(|service| service.spec.name.as_str().to_owned())
+            .collect(),
+    };
+    let mut releases = Vec::new();
+    for service in &services {
+        let page = all_pages(|page| async move { client.releases(service, &page).await }).await?;
+        releases.extend(page);
+    }
+    Ok(releases)
+}
+
+async fn fetch(client: &Client, release: &ReleaseRef) -> Result<Release> {
+    Ok(client
+        .release(release.service.as_str(), &release.version.to_string())
+        .await?)
+}
+
+fn read_notes(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
+        let mut notes = String::new();
+        std::io::stdin()
+            .read_to_string(&mut notes)
+            .context("cannot read the notes from standard input")?;
+        return Ok(notes);
+    }
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the notes from {}", path.display()))
+}
+
+fn print_list(releases: &[Release]) -> std::io::Result<()> {
+    if releases.is_empty() {
+        return writeln!(
+            output::stdout(),
+            "No releases yet: create one with `ferry release create SERVICE --version V`."
+        );
+    }
+    let rows = releases.iter().map(|r| {
+        vec![
+            format!("{}@{}", r.service, r.version),
+            r.state.as_str().to_owned(),
+            output::time(&r.created_at),
+            r.created_by.clone(),
+        ]
+    });
+    output::table(&["RELEASE", "STATE", "CREATED", "BY"], rows)
+}
+
+fn print_release(release: &Release) -> std::io::Result<()> {
+    let mut out = output::stdout();
+    writeln!(out, "release  {}@{}", release.service, release.version)?;
+    writeln!(out, "state    {}", release.state.as_str())?;
+    writeln!(
+        out,
+        "created  {} by {}",
+        output::time(&release.created_at),
+        release.created_by
+    )?;
+    if release.notes.trim().is_empty() {
+        writeln!(out, "notes    (none)")?;
+    } else {
+        writeln!(out, "notes")?;
+        for line in release.notes.trim_end().lines() {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    out.flush()
+}

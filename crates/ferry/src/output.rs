@@ -1,0 +1,153 @@
+//! How results and errors are printed.
+//!
+//! `--output json` prints the API's types as received, pretty-printed and
+//! never coloured: that is the format scripts rely on. Tables are plain
+//! aligned columns without borders, so `grep` and `awk` work on them. Colour
+//! goes through anstream, which drops it when the stream is not a terminal
+//! or `NO_COLOR` is set.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use anstyle::{AnsiColor, Style};
+use chrono::{DateTime, SecondsFormat, Utc};
+use ferry_api::Problem;
+use serde::Serialize;
+
+/// Green, for what is created or fine.
+pub const GOOD: Style = AnsiColor::Green.on_default();
+/// Yellow, for what changes or is under way.
+pub const CHANGE: Style = AnsiColor::Yellow.on_default();
+/// Bold red, for what is broken.
+pub const BAD: Style = AnsiColor::Red.on_default().bold();
+/// Dim, for details.
+pub const DIM: Style = Style::new().dimmed();
+
+/// Standard output, colour-aware.
+pub fn stdout() -> anstream::AutoStream<io::StdoutLock<'static>> {
+    anstream::AutoStream::auto(io::stdout().lock())
+}
+
+/// Prints `value` as pretty JSON with a final newline.
+pub fn json<T: Serialize>(value: &T) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// Prints rows under upper-case headers, in columns two spaces apart.
+pub fn table<R, C>(headers: &[&str], rows: R) -> io::Result<()>
+where
+    R: IntoIterator<Item = Vec<C>>,
+    C: Into<comfy_table::Cell>,
+{
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(headers.to_vec());
+    for row in rows {
+        table.add_row(row);
+    }
+    let columns = headers.len();
+    for (index, column) in table.column_iter_mut().enumerate() {
+        let right = if index + 1 < columns { 2 } else { 0 };
+        column.set_padding((0, right));
+    }
+    let mut out = stdout();
+    writeln!(out, "{}", table.trim_fmt())?;
+    out.flush()
+}
+
+/// A time as tables show it: RFC 3339, UTC, whole seconds.
+pub fn time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Prints an error to stderr and chooses the exit code: 3 when a gate
+/// refused, 1 otherwise. A closed standard output (`ferry ... | head`) is
+/// the reader's choice, not an error: nothing is printed and the exit is 0.
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    if error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    {
+        return ExitCode::SUCCESS;
+    }
+    let mut err = anstream::stderr();
+    let _ = writeln!(err, "{BAD}error:{BAD:#} {}", message(error));
+    let problem = error
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<ferry_client::Error>())
+        .and_then(ferry_client::Error::problem);
+    let Some(problem) = problem else {
+        return ExitCode::FAILURE;
+    };
+    let mut about = format!("problem: {} (HTTP {}", problem.slug(), problem.status);
+    if let Some(request_id) = &problem.request_id {
+        about.push_str(&format!(", request {request_id}"));
+    }
+    about.push(')');
+    let _ = writeln!(err, "  {DIM}{about}{DIM:#}");
+    if problem.status == 401 {
+        let _ = writeln!(
+            err,
+            "hint: this needs authentication: pass --token TOKEN, set FERRY_TOKEN, \
+             or save a profile with `ferry login --server URL --token TOKEN`"
+        );
+    }
+    ExitCode::from(exit_code(problem))
+}
+
+/// 3 for a promotion refused by a gate (DESIGN.md's exit codes), 1 otherwise.
+pub fn exit_code(problem: &Problem) -> u8 {
+    if problem.slug() == "gate-blocked" {
+        3
+    } else {
+        1
+    }
+}
+
+/// The error's message: each context layer, down to and including the client
+/// error, whose message already holds its root cause (the layers under it
+/// would repeat it in other words).
+fn message(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        parts.push(cause.to_string());
+        if cause.downcast_ref::<ferry_client::Error>().is_some() {
+            break;
+        }
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problem(slug: &str, status: u16) -> Problem {
+        Problem {
+            kind: format!("{}{slug}", ferry_api::PROBLEM_TYPE_PREFIX),
+            title: slug.into(),
+            status,
+            detail: "refused".into(),
+            request_id: None,
+        }
+    }
+
+    #[test]
+    fn gate_refusals_exit_3_and_other_problems_1() {
+        assert_eq!(exit_code(&problem("gate-blocked", 409)), 3);
+        assert_eq!(exit_code(&problem("gate-blocked", 403)), 3);
+        assert_eq!(exit_code(&problem("conflict", 409)), 1);
+        assert_eq!(exit_code(&problem("unauthorized", 401)), 1);
+    }
+
+    #[test]
+    fn messages_stop_at_the_client_error() {
+        let error = anyhow::Error::from(ferry_client::Error::Api(problem("conflict", 409)))
+            .context("cannot create api@1.0.0");
+        assert_eq!(message(&error), "cannot create api@1.0.0: refused");
+    }
+}

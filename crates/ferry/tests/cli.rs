@@ -1,0 +1,779 @@
+//! The `ferry` binary as a user runs it, against a real `ferry serve` started
+//! for each test on a free port with its own data directory.
+//!
+//! Each test states one behaviour a user would notice. Commands run with a
+//! private `XDG_CONFIG_HOME`, so no test reads or writes a real profile.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+/// How long a server may take to start (a cold SQLite file, migrations).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+const CONFIG: &str = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+
+[[environment]]
+name = "staging"
+tier = "staging"
+
+[[environment]]
+name = "prod"
+tier = "production"
+policy = { approvals = 1 }
+
+[lifecycle.default]
+phases = [["dev"], ["staging"], ["prod"]]
+
+[[service]]
+name = "api"
+repo = "."
+paths = ["services/api/**"]
+
+[[service]]
+name = "web"
+"#;
+
+/// A running `ferry serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+    data_dir: TempDir,
+    /// The working directory and `XDG_CONFIG_HOME` of the commands run.
+    home: TempDir,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start() -> Server {
+        let data_dir = tempfile::tempdir().unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let log = home.path().join("server.log");
+        let mut child = Command::new(FERRY)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .env_remove("FERRY_LISTEN")
+            .env_remove("FERRY_DATABASE_URL")
+            .env_remove("FERRY_DATA_DIR")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("ferry serve starts");
+        // Read stdout on a thread until it closes: the server must never
+        // block on a full pipe, and the test must not block on a silent one.
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut url = None;
+        let mut printed = Vec::new();
+        while url.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("listening on ") {
+                        url = Some(rest.trim().to_owned());
+                    }
+                    printed.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    panic!(
+                        "no `listening on` line from ferry serve; stdout: {printed:?}\nlog:\n{log}"
+                    );
+                }
+            }
+        }
+        let url = url.unwrap();
+        assert!(
+            printed
+                .iter()
+                .any(|line| line.starts_with("bootstrap token: ferry_")),
+            "a first start prints the bootstrap token: {printed:?}"
+        );
+        let token = std::fs::read_to_string(data_dir.path().join("bootstrap-token"))
+            .expect("the bootstrap token is written to the data dir")
+            .trim()
+            .to_owned();
+        let server = Server {
+            child,
+            url,
+            token,
+            data_dir,
+            home,
+            log,
+        };
+        server.wait_ready(deadline);
+        server
+    }
+
+    fn wait_ready(&self, deadline: Instant) {
+        let address = self.url.trim_start_matches("http://").to_owned();
+        loop {
+            if http_status(&address, "/readyz") == Some(200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}/readyz never answered 200",
+                self.url
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `ferry ARGS` as the admin, in this server's home.
+    fn ferry(&self, args: &[&str]) -> Run {
+        self.ferry_as(Some(&self.token), args)
+    }
+
+    /// `ferry ARGS` with the given token (or none).
+    fn ferry_as(&self, token: Option<&str>, args: &[&str]) -> Run {
+        let mut command = self.command(args);
+        command.env("FERRY_SERVER", &self.url);
+        match token {
+            Some(token) => command.env("FERRY_TOKEN", token),
+            None => command.env_remove("FERRY_TOKEN"),
+        };
+        Run::of(command)
+    }
+
+    /// `ferry ARGS` with neither server nor token in the environment.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(FERRY);
+        command
+            .args(args)
+            .current_dir(self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("HOME", self.home.path())
+            .env("NO_COLOR", "1")
+            .env_remove("FERRY_SERVER")
+            .env_remove("FERRY_TOKEN")
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Writes `ferry.toml` in the working directory.
+    fn write_config(&self, text: &str) {
+        std::fs::write(self.home.path().join("ferry.toml"), text).unwrap();
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.extend(["--output", "json"]);
+        self.ferry(&args).success().json()
+    }
+
+    fn database(&self) -> PathBuf {
+        self.data_dir.path().join("ferry.db")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- ferry serve log ---\n{log}");
+        }
+    }
+}
+
+/// The outcome of one command.
+#[derive(Debug)]
+struct Run {
+    command: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(mut command: Command) -> Run {
+        let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
+        let output = command.output().expect("ferry runs");
+        Run {
+            command: description,
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    #[track_caller]
+    fn code(self, expected: i32) -> Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code of ferry {}: {self:#?}",
+            self.command
+        );
+        self
+    }
+
+    #[track_caller]
+    fn success(self) -> Run {
+        self.code(0)
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
+            panic!(
+                "stdout of ferry {} is not JSON ({error}): {self:#?}",
+                self.command
+            )
+        })
+    }
+}
+
+/// The status of `GET path`, by hand: the tests need no HTTP client of their own.
+fn http_status(address: &str, path: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn names(values: &Value) -> Vec<&str> {
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap_or_else(|| v.as_str().unwrap()))
+        .collect()
+}
+
+/// Runs one SQL statement on the server's SQLite file while it runs, as an
+/// intruder with access to the disk would.
+fn tamper(database: &Path, sql: &'static str) {
+    use sqlx::Connection;
+    let runtime = tokio_runtime();
+    runtime.block_on(async {
+        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(database);
+        let mut connection = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let done = sqlx::query(sql).execute(&mut connection).await.unwrap();
+        assert_eq!(done.rows_affected(), 1, "{sql}");
+        connection.close().await.unwrap();
+    });
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn apply_creates_what_status_then_shows() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    let applied = server.ferry(&["apply"]).success();
+    assert!(
+        applied.stdout.contains("+ create environment prod"),
+        "{applied:#?}"
+    );
+    assert!(
+        applied.stdout.contains("+ create service api"),
+        "{applied:#?}"
+    );
+    assert!(
+        applied.stdout.contains("6 created, 0 updated, 0 unchanged"),
+        "{applied:#?}"
+    );
+
+    let status = server.json(&["status"]);
+    assert_eq!(names(&status["environments"]), ["dev", "staging", "prod"]);
+    assert_eq!(names(&status["services"]), ["api", "web"]);
+    assert_eq!(status["cells"].as_array().unwrap().len(), 6);
+
+    let table = server.ferry(&["status"]).success();
+    let lines: Vec<_> = table.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["SERVICE", "dev", "staging", "prod"]
+    );
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["api", "-", "-", "-"]
+    );
+}
+
+#[test]
+fn applying_the_same_file_again_changes_nothing() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let again = server.ferry(&["apply"]).success();
+    assert!(
+        again
+            .stdout
+            .contains("No changes: the server already matches ferry.toml."),
+        "{again:#?}"
+    );
+    assert!(
+        again.stdout.contains("  unchanged lifecycle default"),
+        "{again:#?}"
+    );
+
+    let changed = CONFIG.replace("paths = [\"services/api/**\"]", "paths = [\"api/**\"]");
+    server.write_config(&changed);
+    let update = server.ferry(&["apply"]).success();
+    assert!(
+        update.stdout.contains("~ update service api (paths)"),
+        "{update:#?}"
+    );
+    assert!(
+        update.stdout.contains("0 created, 1 updated, 5 unchanged"),
+        "{update:#?}"
+    );
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_writes_nothing() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    let plan = server.ferry(&["apply", "--dry-run"]).success();
+    assert!(
+        plan.stdout.contains("+ create environment dev"),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.stdout
+            .contains("6 to create, 0 to update, 0 unchanged"),
+        "{plan:#?}"
+    );
+    assert!(plan.stdout.contains("nothing was written"), "{plan:#?}");
+
+    let result = server.json(&["apply", "--dry-run"]);
+    assert_eq!(result["applied"], false);
+
+    let status = server.json(&["status"]);
+    assert_eq!(status["environments"], Value::Array(vec![]));
+    assert_eq!(status["services"], Value::Array(vec![]));
+    // The real apply still has everything to create.
+    let applied = server.ferry(&["apply"]).success();
+    assert!(applied.stdout.contains("6 created"), "{applied:#?}");
+}
+
+#[test]
+fn an_invalid_file_is_reported_with_its_line_and_column_and_nothing_changes() {
+    let server = Server::start();
+    let events_before = server.json(&["audit", "list"])["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    server.write_config(&CONFIG.replace("tier = \"staging\"", "tier = \"stage\""));
+    let refused = server.ferry(&["apply"]).code(1);
+    assert!(
+        refused.stderr.starts_with("error: ferry.toml:8:8: "),
+        "{refused:#?}"
+    );
+    assert!(
+        refused.stderr.contains("production"),
+        "the expected values are named: {refused:#?}"
+    );
+    assert!(
+        refused.stderr.contains("^"),
+        "a caret points at the place: {refused:#?}"
+    );
+
+    server.write_config(&CONFIG.replace(
+        "[[\"dev\"], [\"staging\"], [\"prod\"]]",
+        "[[\"dev\"], [\"qa\"]]",
+    ));
+    let unknown = server.ferry(&["apply"]).code(1);
+    assert!(unknown.stderr.contains("ferry.toml:15:"), "{unknown:#?}");
+    assert!(unknown.stderr.contains("\"qa\""), "{unknown:#?}");
+
+    let status = server.json(&["status"]);
+    assert_eq!(status["environments"], Value::Array(vec![]));
+    let events_after = server.json(&["audit", "list"])["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(events_after, events_before);
+}
+
+#[test]
+fn a_file_is_checked_without_a_server() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("broken.toml"),
+        "[[service]]\nname = \"API\"\n",
+    )
+    .unwrap();
+    let output = Command::new(FERRY)
+        .args([
+            "apply",
+            "-f",
+            "broken.toml",
+            "--server",
+            "http://127.0.0.1:9",
+        ])
+        .current_dir(home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr.starts_with("error: broken.toml:2:8: "), "{stderr}");
+}
+
+#[test]
+fn releases_are_created_listed_shown_and_abandoned() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+
+    let created = server
+        .ferry(&[
+            "release",
+            "create",
+            "api",
+            "--version",
+            "1.4.0",
+            "--notes",
+            "First cut.",
+        ])
+        .success();
+    assert!(created.stdout.contains("api@1.4.0"), "{created:#?}");
+    let json = server.json(&["release", "create", "web", "--version", "v2.0.0-rc.1"]);
+    assert_eq!(json["version"], "2.0.0-rc.1", "a leading v is dropped");
+    assert_eq!(json["created_by"], "admin");
+
+    let list = server.ferry(&["release", "list", "api"]).success();
+    assert!(
+        list.stdout
+            .lines()
+            .any(|l| l.starts_with("api@1.4.0") && l.contains("active")),
+        "{list:#?}"
+    );
+    assert!(!list.stdout.contains("web@"), "{list:#?}");
+    let all = server.json(&["release", "list"]);
+    let releases: Vec<_> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}@{}",
+                r["service"].as_str().unwrap(),
+                r["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(releases, ["api@1.4.0", "web@2.0.0-rc.1"]);
+
+    let shown = server.ferry(&["release", "show", "api@1.4.0"]).success();
+    assert!(
+        shown.stdout.contains("api@1.4.0") && shown.stdout.contains("First cut."),
+        "{shown:#?}"
+    );
+    let shown = server.json(&["release", "show", "api@1.4.0"]);
+    assert_eq!(shown["notes"], "First cut.");
+    assert_eq!(shown["state"], "active");
+
+    let abandoned = server.json(&["release", "abandon", "api@1.4.0"]);
+    assert_eq!(abandoned["state"], "abandoned");
+    let missing = server.ferry(&["release", "show", "api@9.9.9"]).code(1);
+    assert!(missing.stderr.starts_with("error: "), "{missing:#?}");
+    assert!(missing.stderr.contains("not-found"), "{missing:#?}");
+}
+
+#[test]
+fn an_invalid_version_is_refused_with_the_reason() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let refused = server
+        .ferry(&["release", "create", "api", "--version", "1.2"])
+        .code(1);
+    assert!(refused.stderr.starts_with("error: "), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("not a semantic version"),
+        "{refused:#?}"
+    );
+    assert!(refused.stdout.is_empty(), "{refused:#?}");
+    let list = server.json(&["release", "list", "api"]);
+    assert_eq!(list["items"], Value::Array(vec![]));
+}
+
+#[test]
+fn a_malformed_release_name_is_a_usage_error() {
+    let server = Server::start();
+    let usage = server.ferry(&["release", "show", "api-1.4.0"]).code(2);
+    assert!(usage.stderr.contains("SERVICE@VERSION"), "{usage:#?}");
+}
+
+#[test]
+fn a_release_cannot_be_created_twice() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    server
+        .ferry(&["release", "create", "api", "--version", "1.0.0"])
+        .success();
+    let duplicate = server
+        .ferry(&[
+            "release",
+            "create",
+            "api",
+            "--version",
+            "1.0.0",
+            "--notes",
+            "again",
+        ])
+        .code(1);
+    assert!(duplicate.stderr.starts_with("error: "), "{duplicate:#?}");
+    assert!(duplicate.stderr.contains("1.0.0"), "{duplicate:#?}");
+    assert!(duplicate.stderr.contains("conflict"), "{duplicate:#?}");
+    let shown = server.json(&["release", "show", "api@1.0.0"]);
+    assert_eq!(shown["notes"], "", "the first release is unchanged");
+}
+
+#[test]
+fn a_command_without_a_token_asks_for_authentication() {
+    let server = Server::start();
+    let refused = server.ferry_as(None, &["status"]).code(1);
+    assert!(refused.stderr.starts_with("error: "), "{refused:#?}");
+    assert!(refused.stderr.contains("authentication"), "{refused:#?}");
+    let wrong = server
+        .ferry_as(Some("ferry_not-a-token"), &["whoami"])
+        .code(1);
+    assert!(wrong.stderr.contains("authentication"), "{wrong:#?}");
+}
+
+#[test]
+fn an_unreachable_server_is_named_with_a_way_out() {
+    let server = Server::start();
+    let mut command = server.command(&["status", "--server", "http://127.0.0.1:9"]);
+    command.env("FERRY_TOKEN", &server.token);
+    let down = Run::of(command).code(1);
+    assert!(
+        down.stderr
+            .starts_with("error: cannot reach the ferry server at http://127.0.0.1:9"),
+        "{down:#?}"
+    );
+    assert!(
+        down.stderr.contains("ferry serve") && down.stderr.contains("--server"),
+        "{down:#?}"
+    );
+}
+
+#[test]
+fn login_saves_a_profile_that_later_commands_use() {
+    let server = Server::start();
+    let bad =
+        Run::of(server.command(&["login", "--server", &server.url, "--token", "ferry_wrong"]))
+            .code(1);
+    assert!(bad.stderr.contains("authentication"), "{bad:#?}");
+    let profile = server.home.path().join("config/ferry/config.toml");
+    assert!(!profile.exists(), "a refused token is not saved");
+
+    let login =
+        Run::of(server.command(&["login", "--server", &server.url, "--token", &server.token]))
+            .success();
+    assert!(login.stdout.contains("admin"), "{login:#?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&profile).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the profile holds a secret");
+    }
+    let whoami = Run::of(server.command(&["whoami", "--output", "json"]))
+        .success()
+        .json();
+    assert_eq!(whoami["user"]["name"], "admin");
+    assert_eq!(whoami["user"]["admin"], true);
+}
+
+#[test]
+fn a_new_users_token_works_until_it_is_revoked() {
+    let server = Server::start();
+    let created = server.json(&["user", "create", "alice", "--email", "alice@example.test"]);
+    assert_eq!(created["user"]["name"], "alice");
+    let secret = created["token"]["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("ferry_"), "{created:#}");
+    let token_id = created["token"]["id"].as_i64().unwrap();
+
+    let whoami = server.ferry_as(Some(&secret), &["whoami"]).success();
+    assert!(
+        whoami.stdout.starts_with("alice <alice@example.test>"),
+        "{whoami:#?}"
+    );
+    let users = server.ferry(&["user", "list"]).success();
+    assert!(
+        users.stdout.lines().any(|l| l.starts_with("alice ")),
+        "{users:#?}"
+    );
+
+    let table = server.ferry(&["user", "create", "bob"]).success();
+    let bob_secret = table.stdout.lines().last().unwrap();
+    assert!(
+        bob_secret.starts_with("ferry_"),
+        "the secret is the last line: {table:#?}"
+    );
+    server.ferry_as(Some(bob_secret), &["whoami"]).success();
+
+    let revoked = server
+        .ferry(&["token", "revoke", &token_id.to_string()])
+        .success();
+    assert!(
+        revoked
+            .stdout
+            .contains(&format!("Revoked token {token_id}")),
+        "{revoked:#?}"
+    );
+    let refused = server.ferry_as(Some(&secret), &["whoami"]).code(1);
+    assert!(refused.stderr.contains("authentication"), "{refused:#?}");
+    let tokens = server.json(&["token", "list"]);
+    let revoked = tokens["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == token_id)
+        .unwrap();
+    assert!(revoked["revoked_at"].is_string(), "{tokens:#}");
+}
+
+#[test]
+fn tokens_are_created_for_yourself_and_listed_without_their_secret() {
+    let server = Server::start();
+    let created = server.ferry(&["token", "create", "ci"]).success();
+    let secret = created.stdout.lines().last().unwrap().to_owned();
+    assert!(secret.starts_with("ferry_"), "{created:#?}");
+    let whoami = server
+        .ferry_as(Some(&secret), &["whoami", "--output", "json"])
+        .success()
+        .json();
+    assert_eq!(whoami["user"]["name"], "admin");
+    let list = server.ferry(&["token", "list"]).success();
+    assert!(list.stdout.lines().any(|l| l.contains(" ci ")), "{list:#?}");
+    assert!(!list.stdout.contains(&secret), "{list:#?}");
+}
+
+#[test]
+fn audit_verify_detects_an_altered_event() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    server
+        .ferry(&["release", "create", "api", "--version", "1.0.0"])
+        .success();
+
+    let intact = server.ferry(&["audit", "verify"]).success();
+    assert!(
+        intact.stdout.starts_with("audit trail intact: "),
+        "{intact:#?}"
+    );
+    assert!(intact.stdout.contains(" events, head "), "{intact:#?}");
+
+    tamper(
+        &server.database(),
+        "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
+    );
+    let broken = server.ferry(&["audit", "verify"]).code(1);
+    assert!(
+        broken.stdout.starts_with("audit trail BROKEN at event 2: "),
+        "{broken:#?}"
+    );
+    let json = server
+        .ferry(&["audit", "verify", "--output", "json"])
+        .code(1)
+        .json();
+    assert_eq!(json["intact"], false);
+    assert_eq!(json["first_bad_seq"], 2);
+}
+
+#[test]
+fn audit_export_prints_one_event_per_line_in_order() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    server
+        .ferry(&["release", "create", "api", "--version", "1.0.0"])
+        .success();
+    server.ferry(&["release", "abandon", "api@1.0.0"]).success();
+
+    let export = server.ferry(&["audit", "export"]).success();
+    let events: Vec<Value> = export
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(events.len() >= 3, "{export:#?}");
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=events.len() as i64).collect::<Vec<_>>());
+    assert!(
+        events
+            .iter()
+            .any(|e| e["action"].as_str().unwrap().starts_with("release.")),
+        "{export:#?}"
+    );
+
+    let list = server.json(&["audit", "list"]);
+    assert_eq!(list["items"].as_array().unwrap().len(), events.len());
+    let first_two = server.json(&["audit", "list", "--limit", "2"]);
+    let seqs: Vec<i64> = first_two["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2]);
+    let table = server.ferry(&["audit", "list"]).success();
+    assert!(table.stdout.starts_with("SEQ"), "{table:#?}");
+    assert_eq!(table.stdout.lines().count(), events.len() + 1);
+}
+
+#[test]
+fn completions_print_a_shell_script() {
+    let output = Command::new(FERRY)
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let script = String::from_utf8(output.stdout).unwrap();
+    assert!(script.contains("complete -F _ferry"), "{script}");
+    assert!(script.contains("release"), "{script}");
+    for shell in ["zsh", "fish"] {
+        let output = Command::new(FERRY)
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        assert!(!output.stdout.is_empty(), "{shell}");
+    }
+}
