@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 pub use ferry_core::config::Config;
 pub use ferry_core::environment::EnvironmentSpec;
 pub use ferry_core::lifecycle::LifecycleSpec;
+pub use ferry_core::notes::{NotesCommit, ReleaseNotes};
 pub use ferry_core::plan::{Action, Change, Kind};
 pub use ferry_core::service::ServiceSpec;
 pub use ferry_core::status::Cell;
@@ -120,12 +121,62 @@ pub struct Release {
     pub version: String,
     /// Active, or abandoned.
     pub state: ReleaseState,
-    /// Release notes (Markdown).
+    /// Free-text release notes (Markdown) given at creation; the notes
+    /// generated from its commits are at `.../notes`.
     pub notes: String,
+    /// The git commit released, when it was created from git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The version this release follows, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
+    /// Its artifacts, by name.
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
     /// Who created it.
     pub created_by: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+}
+
+/// An artifact of a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Artifact {
+    /// Its name within the release.
+    pub name: String,
+    /// `sha256:<hex>` of its bytes.
+    pub digest: String,
+    /// Its size in bytes, when known (always for stored artifacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Where it lives, for a reference (`oci://…@sha256:…`, or a URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+    /// Whether ferry stores its bytes (downloadable from the release).
+    pub stored: bool,
+}
+
+/// An artifact named when creating a release: stored (upload its bytes to
+/// `PUT /api/v1/blobs/{digest}` first) or a reference (`uri` given).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewArtifact {
+    /// Its name within the release (lower-case letters, digits, `-`, `_`, `.`).
+    pub name: String,
+    /// `sha256:<hex>` of its bytes.
+    pub digest: String,
+    /// For a reference: where it lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+/// An upload's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BlobUploaded {
+    /// `sha256:<hex>` of the bytes.
+    pub digest: String,
+    /// Their size in bytes.
+    pub size: u64,
 }
 
 /// The body of `POST /api/v1/services/{service}/releases`.
@@ -134,9 +185,21 @@ pub struct Release {
 pub struct CreateRelease {
     /// The version, Semantic Versioning 2.0.0 (a leading `v` is dropped).
     pub version: String,
-    /// Release notes (Markdown).
+    /// Free-text release notes (Markdown).
     #[serde(default)]
     pub notes: String,
+    /// The git commit released.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The version this release follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
+    /// The commits it contains, newest first.
+    #[serde(default)]
+    pub commits: Vec<NotesCommit>,
+    /// Its artifacts.
+    #[serde(default)]
+    pub artifacts: Vec<NewArtifact>,
 }
 
 /// A deployment: a release going to an environment.
@@ -178,6 +241,31 @@ pub struct Status {
     pub services: Vec<String>,
     /// One cell per service and environment, services outer, environments inner.
     pub cells: Vec<Cell>,
+}
+
+/// One side of a [`Diff`]: an environment and the version running there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DiffSide {
+    /// The environment.
+    pub environment: String,
+    /// The service's version running there (last successful deployment), if any.
+    pub version: Option<String>,
+}
+
+/// What promoting a service from one environment to another would bring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Diff {
+    /// The service.
+    pub service: String,
+    /// Where the release comes from.
+    pub from: DiffSide,
+    /// Where it would go.
+    pub to: DiffSide,
+    /// The releases promotion would bring, newest first: those above the
+    /// target's version up to the source's.
+    pub releases: Vec<String>,
+    /// Their commits, newest first.
+    pub commits: Vec<NotesCommit>,
 }
 
 /// An event of the audit trail.

@@ -10,7 +10,7 @@
 //!   [`Problem`], so callers can tell problems apart by their stable `type`;
 //! - a server that cannot be reached is [`Error::Unreachable`], whose message
 //!   names the URL tried and how to fix it;
-//! - the audit export is streamed ([`AuditExport`]), never held whole in memory.
+//! - the audit export is streamed ([`Download`]), never held whole in memory.
 //!
 //! The client uses rustls without a built-in crypto provider: the program must
 //! install one (`rustls::crypto::ring::default_provider().install_default()`)
@@ -20,9 +20,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use ferry_api::{
-    ApplyRequest, ApplyResult, AuditEvent, AuditVerification, CreateRelease, CreateToken,
-    CreateUser, CreatedToken, CreatedUser, Deployment, Environment, Lifecycle, Page, PageQuery,
-    Problem, Release, Service, Status, Token, User, Whoami,
+    ApplyRequest, ApplyResult, AuditEvent, AuditVerification, BlobUploaded, CreateRelease,
+    CreateToken, CreateUser, CreatedToken, CreatedUser, Deployment, Diff, Environment, Lifecycle,
+    Page, PageQuery, Problem, Release, Service, Status, Token, User, Whoami,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
@@ -276,13 +276,87 @@ impl Client {
     }
 
     /// The whole audit trail as JSON Lines, to be read chunk by chunk.
-    pub async fn export_audit(&self) -> Result<AuditExport, Error> {
+    pub async fn export_audit(&self) -> Result<Download, Error> {
         let url = self.url(&["audit", "export"]);
         let response = self.send(self.http.get(url.clone())).await?;
-        Ok(AuditExport {
+        Ok(Download {
             response,
             url: url.to_string(),
         })
+    }
+
+    /// Whether the server stores bytes with this digest (`sha256:<hex>`).
+    pub async fn has_blob(&self, digest: &str) -> Result<bool, Error> {
+        match self
+            .send(self.request(Method::HEAD, &["blobs", digest]))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::Api(problem)) if problem.status == 404 => Ok(false),
+            // A HEAD answer has no body, so a 404 arrives without its problem.
+            Err(Error::UnexpectedStatus { status: 404, .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Uploads bytes under their digest; the server checks it.
+    pub async fn upload_blob(
+        &self,
+        digest: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Result<BlobUploaded, Error> {
+        let request = self
+            .request(Method::PUT, &["blobs", digest])
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body);
+        decode(self.send(request).await?).await
+    }
+
+    /// An artifact of a release, to be read chunk by chunk; its digest is in
+    /// the `ferry-digest` header.
+    pub async fn download_artifact(
+        &self,
+        service: &str,
+        version: &str,
+        name: &str,
+    ) -> Result<Download, Error> {
+        let url = self.url(&["services", service, "releases", version, "artifacts", name]);
+        let response = self.send(self.http.get(url.clone())).await?;
+        Ok(Download {
+            response,
+            url: url.to_string(),
+        })
+    }
+
+    /// The release notes rendered as `md`, `html` or `json`.
+    pub async fn release_notes(
+        &self,
+        service: &str,
+        version: &str,
+        format: &str,
+    ) -> Result<String, Error> {
+        let request = self
+            .request(
+                Method::GET,
+                &["services", service, "releases", version, "notes"],
+            )
+            .query(&[("format", format)]);
+        let response = self.send(request).await?;
+        let url = response.url().to_string();
+        response.text().await.map_err(|source| Error::Transport {
+            url,
+            reason: root_cause(&source),
+            source,
+        })
+    }
+
+    /// What promoting a service from one environment to another would bring.
+    pub async fn diff(&self, service: &str, from: &str, to: &str) -> Result<Diff, Error> {
+        self.get(
+            &["services", service, "diff"],
+            Some(&[("from", from), ("to", to)]),
+        )
+        .await
     }
 
     /// One page of API tokens (admins see everyone's, others their own).
@@ -421,15 +495,23 @@ where
     }
 }
 
-/// The audit trail as JSON Lines (`application/x-ndjson`), one
-/// [`AuditEvent`] per line, read as it arrives.
+/// A response body read as it arrives: the audit trail as JSON Lines
+/// (`application/x-ndjson`, one [`AuditEvent`] per line), or an artifact.
 #[derive(Debug)]
-pub struct AuditExport {
+pub struct Download {
     response: Response,
     url: String,
 }
 
-impl AuditExport {
+impl Download {
+    /// A header of the response, such as `ferry-digest`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+    }
+
     /// The next bytes of the export, or `None` at its end. Chunks do not
     /// follow line boundaries.
     pub async fn chunk(&mut self) -> Result<Option<impl AsRef<[u8]> + use<>>, Error> {

@@ -297,6 +297,10 @@ struct RawService {
     #[serde(default)]
     paths: Vec<String>,
     #[serde(default)]
+    issue_url: Option<String>,
+    #[serde(default)]
+    notes_template: Option<String>,
+    #[serde(default)]
     deploy: Option<toml::Table>,
 }
 
@@ -349,6 +353,8 @@ impl RawConfig {
                     lifecycle: raw.lifecycle.unwrap_or_else(default_lifecycle),
                     repo: raw.repo,
                     paths: raw.paths,
+                    issue_url: raw.issue_url,
+                    notes_template: raw.notes_template,
                     deploy: raw
                         .deploy
                         .map(|table| serde_json::to_value(table).unwrap_or_default())

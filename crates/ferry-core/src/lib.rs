@@ -7,18 +7,24 @@
 //! rule is unit-tested on its own. Storage, the server and the CLI import it;
 //! it imports none of them.
 
+pub mod artifact;
 pub mod audit;
+pub mod changelog;
 pub mod config;
+pub mod conventional;
 pub mod deployment;
+pub mod digest;
 pub mod environment;
 pub mod freeze;
 pub mod lifecycle;
 pub mod name;
+pub mod notes;
 pub mod plan;
 pub mod release;
 pub mod service;
 pub mod status;
 pub mod time;
+pub mod versioning;
 
 pub use deployment::DeploymentStatus;
 pub use environment::Tier;

@@ -39,6 +39,19 @@ pub fn release(record: ReleaseRecord) -> api::Release {
         version: record.version,
         state: record.state,
         notes: record.notes,
+        commit: record.commit,
+        previous_version: record.previous_version,
+        artifacts: record
+            .artifacts
+            .into_iter()
+            .map(|a| api::Artifact {
+                stored: a.uri.is_none(),
+                name: a.name,
+                digest: a.digest,
+                size: a.size,
+                uri: a.uri,
+            })
+            .collect(),
         created_by: record.created_by,
         created_at: record.created_at,
     }

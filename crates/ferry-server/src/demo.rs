@@ -2,6 +2,7 @@
 //! deployments, loaded into an empty database so a newcomer sees real data.
 
 use ferry_core::{DeploymentStatus, Name};
+use ferry_store::releases::NewRelease;
 use ferry_store::{Store, StoreError};
 
 /// The sample configuration, as a user would write it.
@@ -127,7 +128,7 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
         let version =
             semver::Version::parse(version).map_err(|e| StoreError::Invalid(e.to_string()))?;
         store
-            .create_release("demo", &service, &version, notes)
+            .create_release("demo", &service, &version, NewRelease::with_notes(notes))
             .await?;
         for &(environment, outcome) in deployments {
             let environment =

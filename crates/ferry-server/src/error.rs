@@ -38,6 +38,12 @@ pub enum ApiError {
     /// The request is well-formed but breaks a rule.
     #[error("{0}")]
     Unprocessable(String),
+    /// The body is larger than allowed.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The thing asked for is recorded but not stored by ferry.
+    #[error("{0}")]
+    NotStored(String),
     /// The server is not ready (database unreachable).
     #[error("{0}")]
     Unavailable(String),
@@ -71,6 +77,12 @@ impl ApiError {
                 "invalid",
                 "The request breaks a rule",
             ),
+            ApiError::TooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Payload too large",
+            ),
+            ApiError::NotStored(_) => (StatusCode::CONFLICT, "not-stored", "Not stored by ferry"),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

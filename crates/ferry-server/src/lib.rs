@@ -15,12 +15,11 @@ mod routes;
 mod state;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
+use axum::extract::DefaultBodyLimit;
 use ferry_store::Store;
 use ferry_store::auth::NewUser;
-use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::timeout::TimeoutLayer;
+use ferry_store::blobs::BlobStore;
 use tower_http::trace::TraceLayer;
 
 pub use auth::hash_secret;
@@ -39,6 +38,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Load sample data into an empty database.
     pub demo: bool,
+    /// The largest artifact an upload may have, in bytes.
+    pub max_artifact_bytes: u64,
 }
 
 /// Why the server could not start or stopped.
@@ -71,22 +72,18 @@ pub enum Error {
     Serve(std::io::Error),
 }
 
-/// The application with its middleware, over `store`.
-pub fn app(store: Store) -> axum::Router {
-    routes::router(AppState { store })
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+/// The application with its middleware.
+pub fn app(state: AppState) -> axum::Router {
+    routes::router(state)
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
 }
 
-/// The largest request body accepted.
-const BODY_LIMIT: usize = 16 << 20;
+/// The largest JSON body accepted (artifact uploads have their own limit).
+const JSON_BODY_LIMIT: usize = 16 << 20;
 
-/// The longest a request may take before it is answered 408.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// The default largest artifact accepted: 4 GiB.
+pub const DEFAULT_MAX_ARTIFACT_BYTES: u64 = 4 << 30;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> Result<(), Error> {
@@ -128,7 +125,12 @@ pub async fn run(settings: Settings) -> Result<(), Error> {
         );
     }
     tracing::info!(%address, database = ?store.backend(), "ferry is serving");
-    let app = app(store.clone());
+    let blobs = BlobStore::new(settings.data_dir.join("artifacts"));
+    let app = app(AppState {
+        store: store.clone(),
+        blobs,
+        max_artifact_bytes: settings.max_artifact_bytes,
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

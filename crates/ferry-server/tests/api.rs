@@ -5,8 +5,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use ferry_core::Name;
+use ferry_server::AppState;
 use ferry_store::Store;
 use ferry_store::auth::{NewToken, NewUser};
+use ferry_store::blobs::BlobStore;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -15,6 +17,7 @@ const ADMIN_TOKEN: &str = "ferry_admin_token_for_tests";
 
 struct Api {
     app: Router,
+    store: Store,
     _dir: tempfile::TempDir,
 }
 
@@ -50,8 +53,14 @@ impl Api {
             })
             .await
             .unwrap();
+        let state = AppState {
+            store: store.clone(),
+            blobs: BlobStore::new(dir.path().join("artifacts")),
+            max_artifact_bytes: 1024,
+        };
         Self {
-            app: ferry_server::app(store),
+            app: ferry_server::app(state),
+            store,
             _dir: dir,
         }
     }
@@ -376,4 +385,190 @@ async fn the_audit_trail_records_api_writes() {
     let verify = api.get("/api/v1/audit/verify").await;
     assert_eq!(verify.body["intact"], true);
     assert_eq!(verify.body["events"], events.len());
+}
+
+const HELLO: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+#[tokio::test]
+async fn artifacts_are_uploaded_by_digest_and_downloaded_with_it() {
+    let api = Api::new().await.with_config().await;
+    let put = |digest: &str, body: &'static str| {
+        let path = format!("/api/v1/blobs/{digest}");
+        let api = &api;
+        async move {
+            api.send(Method::PUT, &path, Some(ADMIN_TOKEN), Some(body))
+                .await
+        }
+    };
+    let wrong = put(HELLO, "hullo").await;
+    assert!(problem(&wrong, StatusCode::BAD_REQUEST, "bad-request").contains("digest mismatch"));
+    let missing = api
+        .post(
+            "/api/v1/services/api/releases",
+            &format!(r#"{{"version":"1.0.0","artifacts":[{{"name":"bin","digest":"{HELLO}"}}]}}"#),
+        )
+        .await;
+    assert!(
+        problem(&missing, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("were uploaded")
+    );
+
+    let stored = put(HELLO, "hello").await;
+    assert_eq!(stored.status, StatusCode::CREATED);
+    assert_eq!(
+        (stored.body["digest"].as_str(), stored.body["size"].as_u64()),
+        (Some(HELLO), Some(5))
+    );
+    assert_eq!(
+        put(HELLO, "hello").await.status,
+        StatusCode::OK,
+        "the same bytes are kept once"
+    );
+    let head = api
+        .send(
+            Method::HEAD,
+            &format!("/api/v1/blobs/{HELLO}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(head.status, StatusCode::OK);
+
+    let oci = format!("oci://ghcr.io/acme/api@{HELLO}");
+    let body = json!({ "version": "1.0.0", "artifacts": [
+        { "name": "bin", "digest": HELLO },
+        { "name": "image", "digest": HELLO, "uri": oci },
+    ]});
+    let created = api
+        .post("/api/v1/services/api/releases", &body.to_string())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.body["artifacts"][0]["stored"], true);
+    assert_eq!(created.body["artifacts"][1]["uri"], oci);
+
+    let download = api
+        .get("/api/v1/services/api/releases/1.0.0/artifacts/bin")
+        .await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body, Value::String("hello".into()));
+    assert_eq!(download.headers["ferry-digest"], HELLO);
+    assert_eq!(
+        download.headers["repr-digest"],
+        "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:"
+    );
+    let reference = api
+        .get("/api/v1/services/api/releases/1.0.0/artifacts/image")
+        .await;
+    assert!(problem(&reference, StatusCode::CONFLICT, "not-stored").contains("ghcr.io"));
+    let unknown = api
+        .get("/api/v1/services/api/releases/1.0.0/artifacts/nope")
+        .await;
+    problem(&unknown, StatusCode::NOT_FOUND, "not-found");
+}
+
+#[tokio::test]
+async fn oversized_uploads_and_bad_references_are_refused() {
+    let api = Api::new().await.with_config().await;
+    let big = "x".repeat(2048);
+    let digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    let reply = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/blobs/{digest}"),
+            Some(ADMIN_TOKEN),
+            Some(&big),
+        )
+        .await;
+    problem(&reply, StatusCode::PAYLOAD_TOO_LARGE, "too-large");
+    let bad = api
+        .send(
+            Method::PUT,
+            "/api/v1/blobs/md5:abc",
+            Some(ADMIN_TOKEN),
+            Some("x"),
+        )
+        .await;
+    assert!(problem(&bad, StatusCode::BAD_REQUEST, "bad-request").contains("sha256:"));
+    let other = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let body = json!({ "version": "1.0.0", "artifacts": [{ "name": "image", "digest": HELLO, "uri": format!("oci://r/x@{other}") }]});
+    let mismatch = api
+        .post("/api/v1/services/api/releases", &body.to_string())
+        .await;
+    assert!(problem(&mismatch, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("names"));
+}
+
+#[tokio::test]
+async fn diff_lists_what_a_promotion_would_bring() {
+    let api = Api::new().await;
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[environment]]\nname = \"prod\"\ntier = \"production\"\n[lifecycle.default]\nphases = [[\"dev\"], [\"prod\"]]\n[[service]]\nname = \"api\"\n",
+    )
+    .unwrap();
+    api.post("/api/v1/apply", &json!({ "config": config }).to_string())
+        .await;
+    for (version, subject) in [("1.0.0", "first"), ("1.1.0", "second"), ("1.2.0", "third")] {
+        let commit = json!({ "id": format!("{version}-id"), "type": "feat", "scope": null, "breaking": false, "subject": subject,
+            "body": null, "footers": [], "authors": ["Ada"], "time": "2026-11-01T00:00:00Z" });
+        let body = json!({ "version": version, "commits": [commit] });
+        assert_eq!(
+            api.post("/api/v1/services/api/releases", &body.to_string())
+                .await
+                .status,
+            StatusCode::CREATED
+        );
+    }
+    let deploy = |version: &'static str, environment: &'static str| {
+        let store = api.store.clone();
+        async move {
+            let service = Name::parse("api").unwrap();
+            let version = semver::Version::parse(version).unwrap();
+            let deployment = store
+                .create_deployment(
+                    "admin",
+                    &service,
+                    &version,
+                    &Name::parse(environment).unwrap(),
+                )
+                .await
+                .unwrap();
+            store
+                .set_deployment_status(
+                    "admin",
+                    deployment.id,
+                    ferry_core::DeploymentStatus::Running,
+                )
+                .await
+                .unwrap();
+            store
+                .set_deployment_status(
+                    "admin",
+                    deployment.id,
+                    ferry_core::DeploymentStatus::Succeeded,
+                )
+                .await
+                .unwrap();
+        }
+    };
+    deploy("1.0.0", "prod").await;
+    deploy("1.2.0", "dev").await;
+    let diff = api.get("/api/v1/services/api/diff?from=dev&to=prod").await;
+    assert_eq!(diff.status, StatusCode::OK, "{:?}", diff.body);
+    assert_eq!(
+        (
+            diff.body["from"]["version"].as_str(),
+            diff.body["to"]["version"].as_str()
+        ),
+        (Some("1.2.0"), Some("1.0.0"))
+    );
+    assert_eq!(diff.body["releases"], json!(["1.2.0", "1.1.0"]));
+    let subjects: Vec<_> = diff.body["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects, ["third", "second"]);
+    let backwards = api.get("/api/v1/services/api/diff?from=prod&to=dev").await;
+    assert_eq!(backwards.body["releases"], json!([]));
+    let unknown = api.get("/api/v1/services/api/diff?from=dev&to=qa").await;
+    problem(&unknown, StatusCode::NOT_FOUND, "not-found");
 }

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
-use crate::rows::{json, name, now, text, time};
+use crate::rows::{json, name, now, opt_text, text, time};
 use crate::{Result, Store, StoreError, Tx};
 
 /// A configured entry with its timestamps.
@@ -63,6 +63,8 @@ fn service(row: &AnyRow) -> Result<Stored<ServiceSpec>> {
         lifecycle: name(row, "lifecycle")?,
         repo: text(row, "repo")?,
         paths: json(row, "paths")?,
+        issue_url: opt_text(row, "issue_url")?,
+        notes_template: opt_text(row, "notes_template")?,
         deploy: json(row, "deploy")?,
     };
     stored(row, spec)
@@ -88,7 +90,7 @@ async fn load<T>(
 const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, created_at, updated_at FROM environments ORDER BY name";
 const LIFECYCLES: &str =
     "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
-const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, deploy, created_at, updated_at FROM services ORDER BY name";
+const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, created_at, updated_at FROM services ORDER BY name";
 const FREEZES: &str = "SELECT name, spec, created_at, updated_at FROM freezes ORDER BY name";
 
 fn specs<T>(stored: Vec<Stored<T>>) -> Vec<T> {
@@ -248,9 +250,9 @@ impl Store {
         before: Option<&ServiceSpec>,
     ) -> Result<()> {
         let sql = if before.is_some() {
-            "UPDATE services SET description = $2, lifecycle = $3, repo = $4, paths = $5, deploy = $6, updated_at = $7 WHERE name = $1"
+            "UPDATE services SET description = $2, lifecycle = $3, repo = $4, paths = $5, deploy = $6, updated_at = $7, issue_url = $8, notes_template = $9 WHERE name = $1"
         } else {
-            "INSERT INTO services (name, description, lifecycle, repo, paths, deploy, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+            "INSERT INTO services (name, description, lifecycle, repo, paths, deploy, created_at, updated_at, issue_url, notes_template) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)"
         };
         sqlx::query(sql)
             .bind(spec.name.as_str())
@@ -260,6 +262,8 @@ impl Store {
             .bind(serde_json::to_string(&spec.paths)?)
             .bind(spec.deploy.to_string())
             .bind(now())
+            .bind(spec.issue_url.as_deref())
+            .bind(spec.notes_template.as_deref())
             .execute(&mut **tx)
             .await?;
         self.audit_change(tx, actor, "service", spec.name.as_str(), before, spec)

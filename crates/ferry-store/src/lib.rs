@@ -17,6 +17,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod deployments;
 mod error;

@@ -8,12 +8,20 @@ use sqlx::{AssertSqlSafe, SqlSafeStr};
 use crate::{Backend, Result, Store};
 
 /// `(version, description, SQLite SQL, PostgreSQL SQL)`; append only.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "release content",
+        include_str!("../migrations/sqlite/0002_release_content.sql"),
+        include_str!("../migrations/postgres/0002_release_content.sql"),
+    ),
+];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let migrations = MIGRATIONS

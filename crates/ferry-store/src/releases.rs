@@ -1,4 +1,7 @@
-//! Releases: created once, never edited, possibly abandoned.
+//! Releases: created once with their content and artifacts, never edited,
+//! possibly abandoned.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use ferry_core::{Name, ReleaseState};
@@ -7,7 +10,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
-use crate::rows::{int, now, text, time};
+use crate::rows::{int, now, opt_text, text, time};
 use crate::{Result, Store, StoreError, Tx};
 
 /// A release as stored.
@@ -21,15 +24,63 @@ pub struct ReleaseRecord {
     pub version: String,
     /// Active or abandoned.
     pub state: ReleaseState,
-    /// Release notes.
+    /// Free-text notes given at creation.
     pub notes: String,
+    /// The git commit released, when known.
+    pub commit: Option<String>,
+    /// The version this one follows, when known.
+    pub previous_version: Option<String>,
+    /// Its artifacts, by name.
+    pub artifacts: Vec<ArtifactRecord>,
     /// Who created it.
     pub created_by: String,
     /// When.
     pub created_at: DateTime<Utc>,
 }
 
-const SELECT: &str = "SELECT r.id, s.name AS service, r.version, r.state, r.notes, r.created_by, r.created_at \
+/// An artifact of a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactRecord {
+    /// Its name within the release.
+    pub name: String,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Its size in bytes, when known (always for stored ones).
+    pub size: Option<i64>,
+    /// Where it lives, for a reference; `None` when ferry stores it.
+    pub uri: Option<String>,
+}
+
+/// What a new release holds.
+#[derive(Debug, Clone)]
+pub struct NewRelease<'a> {
+    /// Free-text notes.
+    pub notes: &'a str,
+    /// The git commit released.
+    pub commit: Option<&'a str>,
+    /// The version it follows.
+    pub previous_version: Option<&'a str>,
+    /// Its commits, as a JSON array of release-notes commits.
+    pub commits_json: &'a str,
+    /// Its artifacts (names unique).
+    pub artifacts: &'a [ArtifactRecord],
+}
+
+impl<'a> NewRelease<'a> {
+    /// A release with notes and nothing else (no git content, no artifacts).
+    pub fn with_notes(notes: &'a str) -> Self {
+        Self {
+            notes,
+            commit: None,
+            previous_version: None,
+            commits_json: "[]",
+            artifacts: &[],
+        }
+    }
+}
+
+const SELECT: &str = "SELECT r.id, s.name AS service, r.version, r.state, r.notes, r.commit_id, \
+     r.previous_version, r.created_by, r.created_at \
      FROM releases r JOIN services s ON s.id = r.service_id";
 
 fn release(row: &AnyRow) -> Result<ReleaseRecord> {
@@ -41,9 +92,25 @@ fn release(row: &AnyRow) -> Result<ReleaseRecord> {
         state: ReleaseState::parse(&state)
             .ok_or_else(|| StoreError::Corrupt(format!("release state {state:?}")))?,
         notes: text(row, "notes")?,
+        commit: opt_text(row, "commit_id")?,
+        previous_version: opt_text(row, "previous_version")?,
+        artifacts: Vec::new(),
         created_by: text(row, "created_by")?,
         created_at: time(row, "created_at")?,
     })
+}
+
+fn artifact(row: &AnyRow) -> Result<ArtifactRecord> {
+    Ok(ArtifactRecord {
+        name: text(row, "name")?,
+        digest: text(row, "digest")?,
+        size: row_size(row)?,
+        uri: opt_text(row, "uri")?,
+    })
+}
+
+fn row_size(row: &AnyRow) -> Result<Option<i64>> {
+    Ok(sqlx::Row::try_get::<Option<i64>, _>(row, "size")?)
 }
 
 pub(crate) async fn service_id(tx: &mut Tx, service: &Name) -> Result<i64> {
@@ -61,14 +128,14 @@ pub(crate) async fn service_id(tx: &mut Tx, service: &Name) -> Result<i64> {
 }
 
 impl Store {
-    /// Records `service@version`. Refused when the service is unknown or the
-    /// version exists already.
+    /// Records `service@version` with its content. Refused when the service
+    /// is unknown or the version exists already.
     pub async fn create_release(
         &self,
         actor: &str,
         service: &Name,
         version: &semver::Version,
-        notes: &str,
+        new: NewRelease<'_>,
     ) -> Result<ReleaseRecord> {
         let mut tx = self.write().await?;
         let service_id = service_id(&mut tx, service).await?;
@@ -82,15 +149,19 @@ impl Store {
             return Err(duplicate(service, &version));
         }
         let id = sqlx::query(
-            "INSERT INTO releases (service_id, version, state, notes, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO releases (service_id, version, state, notes, created_by, created_at, \
+             commit_id, previous_version, commits) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(service_id)
         .bind(&version)
         .bind(ReleaseState::Active.as_str())
-        .bind(notes)
+        .bind(new.notes)
         .bind(actor)
         .bind(now())
+        .bind(new.commit)
+        .bind(new.previous_version)
+        .bind(new.commits_json)
         .fetch_one(&mut *tx)
         .await
         .map_err(|error| match StoreError::from(error) {
@@ -98,8 +169,31 @@ impl Store {
             other => other,
         })?;
         let id = int(&id, "id")?;
-        let details =
-            json!({ "after": { "service": service, "version": version, "notes": notes } });
+        for artifact in new.artifacts {
+            sqlx::query(
+                "INSERT INTO artifacts (release_id, name, digest, size, uri) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(id)
+            .bind(&artifact.name)
+            .bind(&artifact.digest)
+            .bind(artifact.size)
+            .bind(artifact.uri.as_deref())
+            .execute(&mut *tx)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::Conflict(_) => StoreError::Invalid(format!("artifact {:?} is named twice", artifact.name)),
+                other => other,
+            })?;
+        }
+        let artifacts: Vec<_> = new
+            .artifacts
+            .iter()
+            .map(|a| json!({ "name": a.name, "digest": a.digest, "size": a.size, "uri": a.uri }))
+            .collect();
+        let details = json!({ "after": {
+            "service": service, "version": version, "notes": new.notes, "commit": new.commit,
+            "previous_version": new.previous_version, "artifacts": artifacts,
+        }});
         append(
             &mut tx,
             self.backend(),
@@ -112,9 +206,11 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
             .bind(id)
             .fetch_one(&mut *tx)
-            .await;
-        let created = release(&row?)?;
+            .await?;
+        let mut created = release(&row)?;
         tx.commit().await?;
+        created.artifacts = new.artifacts.to_vec();
+        created.artifacts.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(created)
     }
 
@@ -133,7 +229,9 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(release).collect()
+        let mut releases = rows.iter().map(release).collect::<Result<Vec<_>>>()?;
+        self.attach_artifacts(&mut releases).await?;
+        Ok(releases)
     }
 
     /// One release.
@@ -150,11 +248,59 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         match row {
-            Some(row) => release(&row),
+            Some(row) => {
+                let mut found = vec![release(&row)?];
+                self.attach_artifacts(&mut found).await?;
+                Ok(found.remove(0))
+            }
             None => Err(StoreError::NotFound(format!(
                 "there is no release {service}@{version}"
             ))),
         }
+    }
+
+    /// The commits of a release, as the JSON array it was created with.
+    pub async fn release_commits(&self, id: i64) -> Result<String> {
+        let row = sqlx::query("SELECT commits FROM releases WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        text(&row, "commits")
+    }
+
+    /// Whether any release has an artifact with this digest (stored or referenced).
+    pub async fn artifact_digest_known(&self, digest: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT id FROM artifacts WHERE digest = $1 LIMIT 1")
+            .bind(digest)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// Fills in the artifacts of `releases` with one query.
+    async fn attach_artifacts(&self, releases: &mut [ReleaseRecord]) -> Result<()> {
+        if releases.is_empty() {
+            return Ok(());
+        }
+        // Ids are integers from the database, so listing them inline is safe.
+        let ids: Vec<String> = releases.iter().map(|r| r.id.to_string()).collect();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT release_id, name, digest, size, uri FROM artifacts WHERE release_id IN ({}) ORDER BY name",
+            ids.join(", ")
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_release: HashMap<i64, Vec<ArtifactRecord>> = HashMap::new();
+        for row in &rows {
+            by_release
+                .entry(int(row, "release_id")?)
+                .or_default()
+                .push(artifact(row)?);
+        }
+        for release in releases {
+            release.artifacts = by_release.remove(&release.id).unwrap_or_default();
+        }
+        Ok(())
     }
 
     /// Abandons a release: it may not be promoted any more.

@@ -12,6 +12,7 @@ use ferry_core::{DeploymentStatus, Name, ReleaseState};
 use ferry_store::audit::Verification;
 use ferry_store::auth::{NewToken, NewUser};
 use ferry_store::deployments::DeploymentFilter;
+use ferry_store::releases::{ArtifactRecord, NewRelease};
 use ferry_store::{Store, StoreError};
 use sqlx::Connection;
 
@@ -99,6 +100,7 @@ contract!(
     audit_chain_verifies_and_catches_an_edit,
     audit_chain_catches_a_truncation,
     concurrent_writers_keep_one_chain,
+    releases_keep_their_content_and_artifacts,
 );
 
 const CONFIG: &str = r#"
@@ -218,7 +220,12 @@ async fn releases_are_unique_and_listed_newest_first(f: Fixture) {
     for v in ["1.0.0", "1.1.0", "2.0.0-rc.1"] {
         let release = f
             .store
-            .create_release("alice", &name("api"), &version(v), "notes")
+            .create_release(
+                "alice",
+                &name("api"),
+                &version(v),
+                NewRelease::with_notes("notes"),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -232,7 +239,12 @@ async fn releases_are_unique_and_listed_newest_first(f: Fixture) {
     }
     let duplicate = f
         .store
-        .create_release("bob", &name("api"), &version("1.1.0"), "")
+        .create_release(
+            "bob",
+            &name("api"),
+            &version("1.1.0"),
+            NewRelease::with_notes(""),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -241,7 +253,12 @@ async fn releases_are_unique_and_listed_newest_first(f: Fixture) {
     );
     let unknown = f
         .store
-        .create_release("bob", &name("nope"), &version("1.0.0"), "")
+        .create_release(
+            "bob",
+            &name("nope"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -281,7 +298,12 @@ async fn releases_are_unique_and_listed_newest_first(f: Fixture) {
 async fn abandoned_releases_cannot_be_deployed(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
     f.store
-        .create_release("alice", &name("api"), &version("1.0.0"), "")
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
         .await
         .unwrap();
     let abandoned = f
@@ -310,7 +332,12 @@ async fn abandoned_releases_cannot_be_deployed(f: Fixture) {
 async fn deployments_follow_the_state_machine(f: Fixture) {
     f.store.apply("alice", &config(), false).await.unwrap();
     f.store
-        .create_release("alice", &name("api"), &version("1.0.0"), "")
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
         .await
         .unwrap();
     let deployment = f
@@ -381,7 +408,12 @@ async fn status_shows_current_and_latest(f: Fixture) {
         ("1.2.0", DeploymentStatus::Failed),
     ] {
         f.store
-            .create_release("alice", &name("api"), &version(v), "")
+            .create_release(
+                "alice",
+                &name("api"),
+                &version(v),
+                NewRelease::with_notes(""),
+            )
             .await
             .unwrap();
         let d = f
@@ -565,7 +597,7 @@ async fn concurrent_writers_keep_one_chain(f: Fixture) {
                         &format!("user{i}"),
                         &name("api"),
                         &version(&format!("1.0.{i}")),
-                        "",
+                        NewRelease::with_notes(""),
                     )
                     .await
             })
@@ -607,5 +639,83 @@ async fn an_unknown_database_scheme_is_refused() {
             .to_string()
             .contains("expected sqlite://PATH or postgres://"),
         "{error}"
+    );
+}
+
+async fn releases_keep_their_content_and_artifacts(f: Fixture) {
+    f.store.apply("alice", &config(), false).await.unwrap();
+    let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+    let artifacts = [
+        ArtifactRecord {
+            name: "image".into(),
+            digest: digest('b'),
+            size: None,
+            uri: Some(format!("oci://ghcr.io/acme/api@{}", digest('b'))),
+        },
+        ArtifactRecord {
+            name: "binary".into(),
+            digest: digest('a'),
+            size: Some(42),
+            uri: None,
+        },
+    ];
+    let commits = r#"[{"id":"abc","type":"feat"}]"#;
+    let new = NewRelease {
+        notes: "n",
+        commit: Some("abc"),
+        previous_version: Some("0.9.0"),
+        commits_json: commits,
+        artifacts: &artifacts,
+    };
+    let created = f
+        .store
+        .create_release("alice", &name("api"), &version("1.0.0"), new)
+        .await
+        .unwrap();
+    let shown = f
+        .store
+        .release(&name("api"), &version("1.0.0"))
+        .await
+        .unwrap();
+    assert_eq!(shown, created);
+    assert_eq!(
+        (shown.commit.as_deref(), shown.previous_version.as_deref()),
+        (Some("abc"), Some("0.9.0"))
+    );
+    let names: Vec<_> = shown.artifacts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["binary", "image"]);
+    assert_eq!(shown.artifacts[0].size, Some(42));
+    assert_eq!(f.store.release_commits(shown.id).await.unwrap(), commits);
+    assert!(f.store.artifact_digest_known(&digest('a')).await.unwrap());
+    assert!(!f.store.artifact_digest_known(&digest('c')).await.unwrap());
+    let listed = f
+        .store
+        .releases(Some(&name("api")), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].artifacts.len(), 2);
+
+    let twice = [artifacts[1].clone(), artifacts[1].clone()];
+    let new = NewRelease {
+        artifacts: &twice,
+        ..NewRelease::with_notes("")
+    };
+    let error = f
+        .store
+        .create_release("alice", &name("api"), &version("1.0.1"), new)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Invalid(m) if m.contains("named twice")),
+        "{error}"
+    );
+    let missing = f
+        .store
+        .release(&name("api"), &version("1.0.1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StoreError::NotFound(_)),
+        "nothing of the refused release was kept"
     );
 }

@@ -37,8 +37,148 @@ pub enum Command {
     User(UserArgs),
     /// Show who the token belongs to.
     Whoami(ClientArgs),
+    /// Show what promoting a service from one environment to another brings.
+    Diff(DiffArgs),
+    /// Write a changelog from a git repository's history (offline, no server).
+    Changelog(ChangelogArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+}
+
+/// The formats of release notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotesFormat {
+    /// Markdown.
+    Md,
+    /// An HTML fragment.
+    Html,
+    /// The notes as JSON (the shape `ferry changelog --format json` prints).
+    Json,
+}
+
+impl NotesFormat {
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotesFormat::Md => "md",
+            NotesFormat::Html => "html",
+            NotesFormat::Json => "json",
+        }
+    }
+}
+
+/// The arguments of `ferry release create`.
+#[derive(Debug, Args)]
+pub struct ReleaseCreateArgs {
+    /// The service released.
+    #[arg(value_name = "SERVICE")]
+    pub service: Name,
+    /// Its semantic version, such as 1.4.0 or 2.0.0-rc.1.
+    #[arg(long, value_name = "VERSION", conflicts_with = "bump")]
+    pub version: Option<String>,
+    /// Compute the version from the commits: auto (from Conventional
+    /// Commits), or major, minor, patch.
+    #[arg(long, value_name = "BUMP")]
+    pub bump: Option<String>,
+    /// Make a pre-release with this label: 1.4.0-rc.1, then -rc.2…
+    #[arg(long, value_name = "LABEL", conflicts_with = "version")]
+    pub pre: Option<String>,
+    /// The git repository to read [default: the current directory, when
+    /// --bump is given]
+    #[arg(long, value_name = "DIR")]
+    pub git: Option<PathBuf>,
+    /// The commit released.
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub to: String,
+    /// Follow only the first parent of merges (the mainline).
+    #[arg(long)]
+    pub first_parent: bool,
+    /// An artifact: NAME=PATH (uploaded, stored by digest) or
+    /// NAME=oci://REGISTRY/REPO@sha256:HEX or NAME=https://HOST/PATH@sha256:HEX
+    /// (recorded, not stored). Repeatable.
+    #[arg(long = "artifact", value_name = "NAME=PATH|NAME=REF")]
+    pub artifacts: Vec<String>,
+    /// Free-text release notes (Markdown), shown before the generated ones.
+    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
+    pub notes: Option<String>,
+    /// Read the free-text notes from a file (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub notes_file: Option<PathBuf>,
+}
+
+/// The arguments of `ferry diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: Name,
+    /// The environment the release would come from.
+    #[arg(long, value_name = "ENV")]
+    pub from: Name,
+    /// The environment it would go to.
+    #[arg(long, value_name = "ENV")]
+    pub to: Name,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The formats of `ferry changelog`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangelogFormat {
+    /// Markdown.
+    Md,
+    /// JSON: an object per release (an array of them over several releases).
+    Json,
+}
+
+/// The arguments of `ferry changelog`: offline, no server.
+#[derive(Debug, Args)]
+pub struct ChangelogArgs {
+    /// The git repository to read.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub git: PathBuf,
+    /// The newest commit.
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub to: String,
+    /// Only commits after this one (a tag, a branch, a commit).
+    #[arg(long, value_name = "REF", conflicts_with = "unreleased")]
+    pub since: Option<String>,
+    /// Only the commits after the last version tag.
+    #[arg(long)]
+    pub unreleased: bool,
+    /// Print only the next version computed from the unreleased commits.
+    #[arg(long, conflicts_with_all = ["format", "template", "output_file"])]
+    pub next_version: bool,
+    /// Leave the unreleased commits without a computed version (`null`).
+    #[arg(long, conflicts_with = "next_version")]
+    pub no_bump: bool,
+    /// Compute a pre-release as the next version (1.4.0-rc.1…).
+    #[arg(long, value_name = "LABEL")]
+    pub pre: Option<String>,
+    /// md or json.
+    #[arg(long, value_enum, default_value_t = ChangelogFormat::Md)]
+    pub format: ChangelogFormat,
+    /// Render with this minijinja template instead (its context: `releases`,
+    /// the JSON shape, newest first).
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub template: Option<PathBuf>,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Read this service's tags too (SERVICE-vX.Y.Z, SERVICE@X.Y.Z).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Keep only commits touching these paths (globs; repeatable).
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Follow only the first parent of merges.
+    #[arg(long)]
+    pub first_parent: bool,
+    /// Link issue references (#123) with this template, such as
+    /// https://github.com/acme/api/issues/{}
+    #[arg(long, value_name = "URL")]
+    pub issue_url: Option<String>,
 }
 
 /// How results are printed.
@@ -114,6 +254,15 @@ pub struct ServeArgs {
     /// Fill an empty server with demonstration data.
     #[arg(long)]
     pub demo: bool,
+    /// The largest artifact an upload may have, in bytes [default: 4 GiB]
+    #[arg(
+        long,
+        env = "FERRY_MAX_ARTIFACT_BYTES",
+        value_name = "BYTES",
+        default_value_t = ferry_server::DEFAULT_MAX_ARTIFACT_BYTES,
+        hide_default_value = true
+    )]
+    pub max_artifact_bytes: u64,
     /// The format of the log (written to stderr; RUST_LOG filters it).
     #[arg(
         long,
@@ -166,20 +315,34 @@ pub struct ReleaseArgs {
 /// The release commands.
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
-    /// Create a release of a service.
-    Create {
-        /// The service released.
-        #[arg(value_name = "SERVICE")]
-        service: Name,
-        /// Its semantic version, such as 1.4.0 or 2.0.0-rc.1.
-        #[arg(long, value_name = "VERSION")]
-        version: String,
-        /// Release notes (Markdown).
-        #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
-        notes: Option<String>,
-        /// Read the release notes from a file (`-` for standard input).
-        #[arg(long, value_name = "FILE")]
-        notes_file: Option<PathBuf>,
+    /// Create a release of a service, from git or with a given version.
+    ///
+    /// With --bump or --git, ferry reads the commits since the service's
+    /// previous release (its recorded commit, or its latest version tag),
+    /// records them with the release, and computes the version from their
+    /// Conventional Commits unless --version is given. With only --version, the
+    /// release is recorded without git content.
+    Create(ReleaseCreateArgs),
+    /// Print the notes of a release, generated from its commits.
+    Notes {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+        /// md (the service's notes template when it has one), html or json.
+        #[arg(long, value_enum, default_value_t = NotesFormat::Md)]
+        format: NotesFormat,
+    },
+    /// Download an artifact of a release, checking its digest.
+    Download {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+        /// The artifact's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Where to write it [default: NAME in the current directory]
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output_file: Option<PathBuf>,
     },
     /// List the releases of a service, or of every service.
     List {

@@ -4,8 +4,10 @@
 //! Exit codes are a contract: 0 ok, 1 error, 2 usage (clap), 3 refused by a
 //! gate. Errors go to stderr and start with `error:`; results go to stdout.
 
+mod artifacts;
 mod cli;
 mod commands;
+mod history;
 mod output;
 mod profile;
 
@@ -30,6 +32,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => commands::serve::run(args),
+        Command::Changelog(args) => commands::changelog::run(args),
         Command::Completions(args) => {
             commands::completions::run(&args)?;
             Ok(ExitCode::SUCCESS)

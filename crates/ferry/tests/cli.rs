@@ -777,3 +777,242 @@ fn completions_print_a_shell_script() {
         assert!(!output.stdout.is_empty(), "{shell}");
     }
 }
+
+// --- Releases from git -----------------------------------------------------
+
+/// A git repository built commit by commit with the git CLI, with fixed
+/// authors and dates so ids are the same on every run.
+struct Repo {
+    dir: PathBuf,
+    clock: std::cell::Cell<i64>,
+}
+
+impl Repo {
+    fn new(dir: PathBuf) -> Repo {
+        std::fs::create_dir_all(&dir).unwrap();
+        let repo = Repo {
+            dir,
+            clock: std::cell::Cell::new(1_700_000_000),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let time = format!("{} +0000", self.clock.get());
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &time)
+            .env("GIT_COMMITTER_DATE", &time)
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Writes `path` and commits it with `message`; returns the commit id.
+    fn commit(&self, path: &str, message: &str) -> String {
+        self.clock.set(self.clock.get() + 3600);
+        let file = self.dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("{message}\n")).unwrap();
+        self.git(&["add", path]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+#[test]
+fn a_release_from_git_records_its_commits_version_and_artifact() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let repo = Repo::new(server.home.path().join("repo"));
+    repo.commit("services/api/a.txt", "feat(api): first endpoint");
+    repo.git(&["tag", "-a", "api-v1.0.0", "-m", "api 1.0.0"]);
+    repo.commit("services/api/b.txt", "fix(api): round totals (#12)");
+    repo.commit("README.md", "docs: explain the web app");
+    let head = repo.commit(
+        "services/api/c.txt",
+        "feat(api)!: drop the v1 endpoints\n\nBREAKING CHANGE: /v1 is gone",
+    );
+    let artifact = server.home.path().join("api.tgz");
+    std::fs::write(&artifact, b"the api build").unwrap();
+
+    let created = server.json(&[
+        "release",
+        "create",
+        "api",
+        "--git",
+        "repo",
+        "--artifact",
+        "bin=api.tgz",
+    ]);
+    assert_eq!(
+        created["version"], "2.0.0",
+        "a breaking change after 1.0.0 makes 2.0.0: {created}"
+    );
+    assert_eq!(created["previous_version"], "1.0.0");
+    assert_eq!(created["commit"], head);
+    assert_eq!(created["artifacts"][0]["name"], "bin");
+    assert_eq!(created["artifacts"][0]["size"], 13);
+
+    let notes = server.json(&["release", "notes", "api@2.0.0", "--format", "json"]);
+    let subjects: Vec<&str> = notes["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["drop the v1 endpoints", "round totals (#12)"],
+        "only commits touching services/api/**, newest first"
+    );
+    assert_eq!(notes["commits"][0]["breaking"], true);
+    let markdown = server
+        .ferry(&["release", "notes", "api@2.0.0"])
+        .success()
+        .stdout;
+    assert!(markdown.contains("## 2.0.0"), "{markdown}");
+    assert!(markdown.contains("drop the v1 endpoints"), "{markdown}");
+
+    let downloaded = server
+        .ferry(&[
+            "release",
+            "download",
+            "api@2.0.0",
+            "bin",
+            "-o",
+            "fetched.tgz",
+        ])
+        .success();
+    assert!(downloaded.stdout.contains("verified"), "{downloaded:?}");
+    assert_eq!(
+        std::fs::read(server.home.path().join("fetched.tgz")).unwrap(),
+        b"the api build"
+    );
+    let expected = created["artifacts"][0]["digest"].as_str().unwrap();
+    assert!(downloaded.stdout.contains(expected), "{downloaded:?}");
+
+    repo.commit("services/api/d.txt", "fix(api): handle empty carts");
+    let next = server.json(&[
+        "release", "create", "api", "--bump", "auto", "--git", "repo",
+    ]);
+    assert_eq!(
+        (next["version"].as_str(), next["previous_version"].as_str()),
+        (Some("2.0.1"), Some("2.0.0"))
+    );
+    repo.commit("services/api/e.txt", "feat(api): refunds");
+    let candidate = server.json(&["release", "create", "api", "--git", "repo", "--pre", "rc"]);
+    assert_eq!(candidate["version"], "2.1.0-rc.1");
+    let nothing = server
+        .ferry(&["release", "create", "api", "--git", "repo"])
+        .code(1);
+    assert!(nothing.stderr.contains("already released"), "{nothing:?}");
+}
+
+#[test]
+fn an_artifact_reference_is_recorded_not_stored() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let digest = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+    let image = format!("image=oci://ghcr.io/acme/web@{digest}");
+    let created = server.json(&[
+        "release",
+        "create",
+        "web",
+        "--version",
+        "1.0.0",
+        "--artifact",
+        &image,
+    ]);
+    assert_eq!(created["artifacts"][0]["stored"], false);
+    let refused = server
+        .ferry(&["release", "download", "web@1.0.0", "image"])
+        .code(1);
+    assert!(refused.stderr.contains("does not store"), "{refused:?}");
+    let bad = server
+        .ferry(&[
+            "release",
+            "create",
+            "web",
+            "--version",
+            "1.0.1",
+            "--artifact",
+            "image=oci://ghcr.io/acme/web",
+        ])
+        .code(1);
+    assert!(bad.stderr.contains("@sha256"), "{bad:?}");
+}
+
+#[test]
+fn changelog_works_offline_from_the_history() {
+    let server = Server::start();
+    let repo = Repo::new(server.home.path().join("repo"));
+    repo.commit("a.txt", "feat: first");
+    repo.git(&["tag", "v0.1.0"]);
+    repo.commit("b.txt", "fix: second");
+    repo.commit("c.txt", "Merge something old-style");
+    repo.git(&["tag", "v0.1.1"]);
+    repo.commit("d.txt", "feat: third");
+
+    let json = server.command(&["changelog", "--git", "repo", "--format", "json"]);
+    let run = Run::of(json).success();
+    let releases = run.json();
+    let versions: Vec<&str> = releases
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        ["0.2.0", "0.1.1", "0.1.0"],
+        "unreleased first, with its computed version"
+    );
+    assert_eq!(releases[1]["previous_version"], "0.1.0");
+    assert_eq!(
+        releases[1]["commits"][0]["type"],
+        Value::Null,
+        "a non-conventional commit is kept"
+    );
+    let next = Run::of(server.command(&["changelog", "--git", "repo", "--next-version"])).success();
+    assert_eq!(next.stdout, "0.2.0\n");
+    let unreleased = Run::of(server.command(&[
+        "changelog",
+        "--git",
+        "repo",
+        "--unreleased",
+        "--format",
+        "json",
+    ]))
+    .success();
+    assert_eq!(unreleased.json()["commits"].as_array().unwrap().len(), 1);
+    let markdown = Run::of(server.command(&[
+        "changelog",
+        "--git",
+        "repo",
+        "--output-file",
+        "CHANGELOG.md",
+    ]))
+    .success();
+    assert!(markdown.stdout.is_empty());
+    let written = std::fs::read_to_string(server.home.path().join("CHANGELOG.md")).unwrap();
+    assert!(written.starts_with("# Changelog\n"), "{written}");
+    assert!(written.contains("## 0.1.1"), "{written}");
+    let outside = Run::of(server.command(&["changelog", "--git", "/"])).code(1);
+    assert!(outside.stderr.contains("git"), "{outside:?}");
+}

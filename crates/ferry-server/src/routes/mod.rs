@@ -2,16 +2,20 @@
 //! OpenAPI document is generated from the handlers' annotations.
 
 mod access;
+mod artifacts;
 mod audit;
 mod config;
 mod deployments;
+mod diff;
 mod health;
 mod releases;
 mod status;
 
 use axum::Router;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferry_api::Page;
+use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -71,6 +75,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(releases::list_all_releases))
         .routes(routes!(releases::get_release))
         .routes(routes!(releases::abandon_release))
+        .routes(routes!(releases::release_notes))
+        .routes(routes!(diff::diff))
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
         .routes(routes!(status::status))
@@ -79,9 +85,25 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::export_audit))
 }
 
+/// The routes that move artifact bytes: no request timeout (uploads of large
+/// files take as long as they take) and their own size limit.
+fn artifact_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(artifacts::put_blob, artifacts::head_blob))
+        .routes(routes!(artifacts::download_artifact))
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let (router, openapi) = api_router().split_for_parts();
+    let (router, mut openapi) = api_router().split_for_parts();
+    let (artifact_routes, artifact_openapi) = artifact_router().split_for_parts();
+    openapi.merge(artifact_openapi);
+    let router = router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .merge(artifact_routes);
     let document = openapi.to_pretty_json().unwrap_or_default();
     router
         .route(
@@ -100,8 +122,13 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document, for tests and tools.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut openapi = api_router().split_for_parts().1;
+    openapi.merge(artifact_router().split_for_parts().1);
+    openapi
 }
+
+/// The longest a JSON API request may take before it is answered 408.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
     ApiError::NotFound(format!(

@@ -2,7 +2,16 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use ferry_api::{CreateRelease, Page, PageQuery, Problem, Release};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use ferry_api::{
+    CreateRelease, NewArtifact, NotesCommit, Page, PageQuery, Problem, Release, ReleaseNotes,
+};
+use ferry_core::artifact::parse_reference;
+use ferry_core::digest::Digest;
+use ferry_core::notes::{RenderOptions, render_template, write_html, write_markdown};
+use ferry_store::releases::{ArtifactRecord, NewRelease};
+use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::convert::{self, name, version};
@@ -89,11 +98,167 @@ pub async fn create_release(
             "release notes are limited to {NOTES_LIMIT} bytes"
         )));
     }
+    let previous_version = request
+        .previous_version
+        .as_deref()
+        .map(convert::version)
+        .transpose()?
+        .map(|v| v.to_string());
+    if let Some(commit) = &request.commit
+        && (commit.len() < 4 || commit.len() > 64 || !commit.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "commit {commit:?} is not a git commit id (hex)"
+        )));
+    }
+    let mut artifacts = Vec::with_capacity(request.artifacts.len());
+    for artifact in &request.artifacts {
+        artifacts.push(checked_artifact(&state, artifact).await?);
+    }
+    let commits_json =
+        serde_json::to_string(&request.commits).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let new = NewRelease {
+        notes: &request.notes,
+        commit: request.commit.as_deref(),
+        previous_version: previous_version.as_deref(),
+        commits_json: &commits_json,
+        artifacts: &artifacts,
+    };
     let record = state
         .store
-        .create_release(&caller.0.name, &service, &version, &request.notes)
+        .create_release(&caller.0.name, &service, &version, new)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(convert::release(record))))
+}
+
+/// Checks an artifact named in a release: a valid name and digest; for a
+/// reference a supported URI that agrees with the digest; for a stored one,
+/// bytes uploaded under that digest.
+async fn checked_artifact(state: &AppState, artifact: &NewArtifact) -> ApiResult<ArtifactRecord> {
+    let artifact_name = name("artifact", &artifact.name)?;
+    let digest = Digest::parse(&artifact.digest)
+        .map_err(|e| ApiError::BadRequest(format!("artifact {:?}: {e}", artifact.name)))?;
+    let invalid =
+        |reason: String| ApiError::Unprocessable(format!("artifact {:?}: {reason}", artifact.name));
+    match &artifact.uri {
+        Some(uri) => {
+            let written = if uri.starts_with("oci://") {
+                uri.clone()
+            } else {
+                format!("{uri}@{digest}")
+            };
+            let reference = parse_reference(&written).map_err(invalid)?;
+            if reference.digest != digest {
+                return Err(invalid(format!(
+                    "the reference names {}, not {digest}",
+                    reference.digest
+                )));
+            }
+            Ok(ArtifactRecord {
+                name: artifact_name.to_string(),
+                digest: digest.to_string(),
+                size: None,
+                uri: Some(reference.uri),
+            })
+        }
+        None => {
+            let size = state.blobs.size(&digest).await.ok_or_else(|| {
+                invalid(format!("no bytes with digest {digest} were uploaded; PUT them to /api/v1/blobs/{digest} first"))
+            })?;
+            let size = i64::try_from(size).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(ArtifactRecord {
+                name: artifact_name.to_string(),
+                digest: digest.to_string(),
+                size: Some(size),
+                uri: None,
+            })
+        }
+    }
+}
+
+/// Which rendering of the notes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotesQuery {
+    /// `md` (default; the service's notes template when it has one), `html` or `json`.
+    format: Option<String>,
+}
+
+/// The release notes generated from the release's commits.
+#[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/notes", tag = "releases", security(("bearer" = [])),
+    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), NotesQuery),
+    responses(
+        (status = 200, description = "Markdown, HTML, or the notes as JSON", body = ReleaseNotes),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn release_notes(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((service, text)): Path<(String, String)>,
+    Query(query): Query<NotesQuery>,
+) -> ApiResult<Response> {
+    let service = name("service", &service)?;
+    let record = state.store.release(&service, &version(&text)?).await?;
+    let commits: Vec<NotesCommit> =
+        serde_json::from_str(&state.store.release_commits(record.id).await?)
+            .map_err(|e| ApiError::Internal(format!("stored commits unreadable: {e}")))?;
+    let date = record.created_at.format("%Y-%m-%d").to_string();
+    let notes = ReleaseNotes::new(
+        Some(record.version.clone()),
+        record.previous_version.clone(),
+        Some(date),
+        commits,
+    );
+    let spec = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .find(|s| s.spec.name == service)
+        .map(|s| s.spec);
+    let options = RenderOptions {
+        issue_url: spec.as_ref().and_then(|s| s.issue_url.clone()),
+    };
+    let template = spec.and_then(|s| s.notes_template);
+    let failed =
+        |e: std::fmt::Error| ApiError::Internal(format!("rendering the notes failed: {e}"));
+    match query.format.as_deref().unwrap_or("md") {
+        "json" => Ok(axum::Json(notes).into_response()),
+        "md" => {
+            let mut out = match template {
+                Some(template) => render_template(
+                    &template,
+                    std::slice::from_ref(&notes),
+                    &options,
+                )
+                .map_err(|e| {
+                    ApiError::Unprocessable(format!("the service's notes template failed: {e}"))
+                })?,
+                None => {
+                    let mut out = String::new();
+                    write_markdown(&mut out, &notes, &options).map_err(failed)?;
+                    out
+                }
+            };
+            if !record.notes.trim().is_empty() {
+                out = format!("{}\n\n{out}", record.notes.trim_end());
+            }
+            Ok((
+                [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+                out,
+            )
+                .into_response())
+        }
+        "html" => {
+            let mut out = String::new();
+            write_html(&mut out, &notes, &options).map_err(failed)?;
+            Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], out).into_response())
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "unknown notes format {other:?}; expected md, html or json"
+        ))),
+    }
 }
 
 /// One release.

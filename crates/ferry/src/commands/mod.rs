@@ -3,7 +3,9 @@
 
 pub mod apply;
 pub mod audit;
+pub mod changelog;
 pub mod completions;
+pub mod diff;
 pub mod login;
 pub mod release;
 pub mod serve;
@@ -25,10 +27,11 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Apply(args) => apply::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Release(args) => release::run(args).await,
+        Command::Diff(args) => diff::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::User(args) => user::run(args).await,
-        Command::Serve(_) | Command::Completions(_) => {
+        Command::Serve(_) | Command::Completions(_) | Command::Changelog(_) => {
             unreachable!("main runs the commands that need no server itself")
         }
     }

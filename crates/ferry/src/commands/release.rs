@@ -4,7 +4,7 @@
 //! is refused by clap as a usage error before anything is sent.
 
 use std::io::{Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -12,39 +12,72 @@ use ferry_api::{CreateRelease, Page, Release};
 use ferry_client::{Client, all_pages};
 use ferry_core::{Name, ReleaseRef};
 
-use crate::cli::{OutputFormat, ReleaseArgs, ReleaseCommand};
-use crate::{output, profile};
+use crate::cli::{OutputFormat, ReleaseArgs, ReleaseCommand, ReleaseCreateArgs};
+use crate::{artifacts, output, profile};
+
+mod content;
 
 /// Runs one release command.
 pub async fn run(args: ReleaseArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
     let format = args.client.output;
     match args.command {
-        ReleaseCommand::Create {
-            service,
-            version,
-            notes,
-            notes_file,
-        } => {
-            let notes = match (notes, notes_file) {
-                (Some(notes), _) => notes,
-                (None, Some(path)) => read_notes(&path)?,
-                (None, None) => String::new(),
-            };
-            // The server checks the version and says why it refuses one, so
-            // the rule lives in one place.
-            let body = CreateRelease { version, notes };
-            let release = client
-                .create_release(service.as_str(), &body)
-                .await
-                .with_context(|| format!("cannot create {service}@{}", body.version))?;
+        ReleaseCommand::Create(create) => {
+            let release = create_release(&client, create).await?;
             match format {
                 OutputFormat::Json => output::json(&release)?,
+                OutputFormat::Table => {
+                    let mut out = output::stdout();
+                    write!(
+                        out,
+                        "Created release {}@{}",
+                        release.service, release.version
+                    )?;
+                    if let Some(previous) = &release.previous_version {
+                        write!(out, " (after {previous})")?;
+                    }
+                    writeln!(out, ".")?;
+                    for artifact in &release.artifacts {
+                        let place = artifact.uri.as_deref().unwrap_or("stored");
+                        writeln!(
+                            out,
+                            "  artifact {}  {}  {place}",
+                            artifact.name, artifact.digest
+                        )?;
+                    }
+                }
+            }
+        }
+        ReleaseCommand::Notes { release, format } => {
+            let text = client
+                .release_notes(
+                    release.service.as_str(),
+                    &release.version.to_string(),
+                    format.as_str(),
+                )
+                .await
+                .with_context(|| format!("cannot read the notes of {release}"))?;
+            let mut out = output::stdout();
+            out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                writeln!(out)?;
+            }
+        }
+        ReleaseCommand::Download {
+            release,
+            name,
+            output_file,
+        } => {
+            let path = output_file.unwrap_or_else(|| PathBuf::from(&name));
+            let (digest, size) = artifacts::download(&client, &release, &name, &path).await?;
+            match format {
+                OutputFormat::Json => output::json(&serde_json::json!({
+                    "name": name, "digest": digest, "size": size, "path": path,
+                }))?,
                 OutputFormat::Table => writeln!(
                     output::stdout(),
-                    "Created release {}@{}.",
-                    release.service,
-                    release.version
+                    "Downloaded {name} of {release} to {} ({size} bytes, {digest}, verified).",
+                    path.display()
                 )?,
             }
         }
@@ -106,6 +139,42 @@ async fn fetch(client: &Client, release: &ReleaseRef) -> Result<Release> {
     Ok(client
         .release(release.service.as_str(), &release.version.to_string())
         .await?)
+}
+
+/// Creates a release: from git when asked (commits, computed version), with
+/// its artifacts uploaded first.
+async fn create_release(client: &Client, args: ReleaseCreateArgs) -> Result<Release> {
+    let notes = match (&args.notes, &args.notes_file) {
+        (Some(notes), _) => notes.clone(),
+        (None, Some(path)) => read_notes(path)?,
+        (None, None) => String::new(),
+    };
+    let service = args.service.as_str();
+    let from_git = args.git.is_some() || args.bump.is_some() || args.version.is_none();
+    let mut body = CreateRelease {
+        version: args.version.clone().unwrap_or_default(),
+        notes,
+        commit: None,
+        previous_version: None,
+        commits: Vec::new(),
+        artifacts: Vec::new(),
+    };
+    if from_git {
+        let content = content::from_git(client, &args).await?;
+        body.version = content.version;
+        body.commit = Some(content.commit);
+        body.previous_version = content.previous_version;
+        body.commits = content.commits;
+    }
+    for spec in &args.artifacts {
+        body.artifacts.push(artifacts::prepare(client, spec).await?);
+    }
+    // The server checks the version and says why it refuses one, so the
+    // rule lives in one place.
+    client
+        .create_release(service, &body)
+        .await
+        .with_context(|| format!("cannot create {service}@{}", body.version))
 }
 
 fn read_notes(path: &Path) -> Result<String> {

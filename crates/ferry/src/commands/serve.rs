@@ -25,6 +25,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         database_url: args.database,
         data_dir,
         demo: args.demo,
+        max_artifact_bytes: args.max_artifact_bytes,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,221 @@
+//! `ferry changelog`: release notes for a repository's whole history, or
+//! part of it, straight from git, with no server.
+//!
+//! One walk, newest first: tags cut it into releases ([`Grouper`]), and each
+//! release is written as soon as the next older tag completes it, so memory
+//! stays at one release however long the history.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use ferry_core::changelog::{Group, Grouper};
+use ferry_core::notes::{ReleaseNotes, RenderOptions, render_template, write_markdown};
+use ferry_core::versioning::{Bump, next_version};
+use ferry_git::WalkOptions;
+
+use crate::cli::{ChangelogArgs, ChangelogFormat};
+use crate::history;
+
+/// Runs `ferry changelog`.
+pub fn run(args: ChangelogArgs) -> Result<ExitCode> {
+    let repository = history::open(&args.git)?;
+    let tags = repository.version_tags(args.service.as_deref())?;
+    let versions: Vec<semver::Version> = tags.iter().map(|t| t.version.clone()).collect();
+    let latest_tag = tags.iter().max_by(|a, b| a.version.cmp(&b.version));
+    let to = repository.resolve(&args.to)?;
+    let mut hide = Vec::new();
+    if let Some(since) = &args.since {
+        hide.push(repository.resolve(since)?);
+    }
+    if args.unreleased || args.next_version {
+        hide.extend(latest_tag.map(|t| t.commit.clone()));
+    }
+    let options = WalkOptions {
+        first_parent: args.first_parent,
+        paths: args.paths.clone(),
+        hide,
+    };
+    let pre = args.pre.as_deref();
+    let next = |bump: Bump| -> Result<Option<semver::Version>> {
+        if args.no_bump {
+            return Ok(None);
+        }
+        let previous = history::latest_final(&versions);
+        Ok(Some(
+            next_version(previous, bump, pre, &versions).map_err(anyhow::Error::msg)?,
+        ))
+    };
+
+    if args.next_version {
+        let mut bump = Bump::None;
+        for commit in repository.walk(&to, &options)? {
+            bump = bump.max(history::read(commit?).bump);
+        }
+        let version = next(bump)?.expect("--next-version excludes --no-bump");
+        println!("{version}");
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let options_render = RenderOptions {
+        issue_url: args.issue_url.clone(),
+    };
+    let mut sink = Sink::open(&args, &options_render)?;
+    // With --unreleased the walk stops before the last tag: the one group is
+    // the unreleased work, whose previous version is that tag's.
+    let tags_in_walk = if args.unreleased {
+        Default::default()
+    } else {
+        history::tags_by_commit(&tags)
+    };
+    let mut grouper = Grouper::new(tags_in_walk);
+    for commit in repository.walk(&to, &options)? {
+        let read = history::read(commit?);
+        let id = read.commit.id.clone();
+        if let Some(group) = grouper.push(&id, read.commit, read.bump) {
+            sink.write(notes(group, &next, latest_tag.map(|t| &t.version))?)?;
+        }
+    }
+    if let Some(group) = grouper.finish() {
+        sink.write(notes(group, &next, latest_tag.map(|t| &t.version))?)?;
+    }
+    sink.finish(args.unreleased)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The notes of one group; the unreleased group gets the computed version.
+fn notes(
+    group: Group,
+    next: &dyn Fn(Bump) -> Result<Option<semver::Version>>,
+    latest_tag: Option<&semver::Version>,
+) -> Result<ReleaseNotes> {
+    let (version, previous) = match group.version {
+        Some(version) => (Some(version), group.previous_version),
+        None => (
+            next(group.bump)?,
+            group.previous_version.or_else(|| latest_tag.cloned()),
+        ),
+    };
+    let date = group.date.map(|time| time.chars().take(10).collect());
+    Ok(ReleaseNotes::new(
+        version.map(|v| v.to_string()),
+        previous.map(|v| v.to_string()),
+        date,
+        group.commits,
+    ))
+}
+
+/// Where the changelog goes, in which format.
+struct Sink<'a> {
+    out: Box<dyn Write>,
+    format: Format<'a>,
+    written: usize,
+    buffer: String,
+}
+
+enum Format<'a> {
+    Markdown(&'a RenderOptions),
+    Json {
+        single: bool,
+    },
+    Template {
+        source: String,
+        options: &'a RenderOptions,
+        releases: Vec<ReleaseNotes>,
+    },
+}
+
+impl<'a> Sink<'a> {
+    fn open(args: &ChangelogArgs, options: &'a RenderOptions) -> Result<Self> {
+        let out: Box<dyn Write> = match &args.output_file {
+            Some(path) => Box::new(BufWriter::new(
+                File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+            )),
+            None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+        };
+        let format = match (&args.template, args.format) {
+            (Some(path), _) => Format::Template {
+                source: std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the template {}", path.display()))?,
+                options,
+                releases: Vec::new(),
+            },
+            (None, ChangelogFormat::Md) => Format::Markdown(options),
+            (None, ChangelogFormat::Json) => Format::Json {
+                single: args.unreleased,
+            },
+        };
+        Ok(Self {
+            out,
+            format,
+            written: 0,
+            buffer: String::new(),
+        })
+    }
+
+    fn write(&mut self, notes: ReleaseNotes) -> Result<()> {
+        match &mut self.format {
+            Format::Markdown(options) => {
+                if self.written == 0 {
+                    self.out.write_all(b"# Changelog\n\n")?;
+                } else {
+                    self.out.write_all(b"\n")?;
+                }
+                self.buffer.clear();
+                write_markdown(&mut self.buffer, &notes, options)?;
+                self.out.write_all(self.buffer.as_bytes())?;
+            }
+            Format::Json { single: true } => {
+                serde_json::to_writer_pretty(&mut self.out, &notes)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Json { single: false } => {
+                self.out
+                    .write_all(if self.written == 0 { b"[\n" } else { b",\n" })?;
+                serde_json::to_writer(&mut self.out, &notes)?;
+            }
+            Format::Template { releases, .. } => releases.push(notes),
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Closes the output; a single release (`--unreleased`) in JSON is one
+    /// object, not an array.
+    fn finish(mut self, single: bool) -> Result<()> {
+        match self.format {
+            Format::Markdown(_) => {
+                if self.written == 0 {
+                    self.out.write_all(b"# Changelog\n\nNo commits.\n")?;
+                }
+            }
+            Format::Json { single: true } => {
+                if self.written == 0 {
+                    self.out.write_all(b"null\n")?;
+                }
+            }
+            Format::Json { single: false } => {
+                self.out
+                    .write_all(if self.written == 0 { b"[]\n" } else { b"\n]\n" })?;
+            }
+            Format::Template {
+                source,
+                options,
+                releases,
+            } => {
+                let rendered = render_template(&source, &releases, options)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                self.out.write_all(rendered.as_bytes())?;
+            }
+        }
+        self.out.flush().context("cannot write the changelog")?;
+        if single && self.written > 1 {
+            bail!(
+                "expected one release of unreleased commits, found {}",
+                self.written
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! Reading a service's commits from git for releases and changelogs: the
+//! walk ([`ferry_git`]), Conventional Commits parsing and bumps
+//! ([`ferry_core`]), put together once for `release create` and `changelog`.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use ferry_core::conventional;
+use ferry_core::notes::NotesCommit;
+use ferry_core::versioning::{Bump, bump_of};
+use ferry_git::{GitCommit, Repository, VersionTag, WalkOptions};
+
+/// One commit made ready for notes, with the bump it asks for.
+pub struct ReadCommit {
+    /// The commit as release notes show it.
+    pub commit: NotesCommit,
+    /// What it asks of the next version.
+    pub bump: Bump,
+}
+
+/// Turns a commit read from git into a notes commit.
+pub fn read(commit: GitCommit) -> ReadCommit {
+    let message = conventional::parse(&commit.message);
+    let bump = bump_of(&message);
+    let time = DateTime::<Utc>::from_timestamp(commit.time, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let commit = NotesCommit::new(commit.id, message, commit.author_name, time);
+    ReadCommit { commit, bump }
+}
+
+/// The commits from `to` back to (not including) `hide`, newest first.
+pub fn commits(
+    repository: &Repository,
+    to: &str,
+    options: &WalkOptions,
+) -> Result<Vec<ReadCommit>> {
+    let mut read_commits = Vec::new();
+    for commit in repository.walk(to, options)? {
+        read_commits.push(read(commit?));
+    }
+    Ok(read_commits)
+}
+
+/// The highest version tagged on each commit.
+pub fn tags_by_commit(tags: &[VersionTag]) -> HashMap<String, semver::Version> {
+    let mut by_commit: HashMap<String, semver::Version> = HashMap::new();
+    for tag in tags {
+        let entry = by_commit
+            .entry(tag.commit.clone())
+            .or_insert_with(|| tag.version.clone());
+        if tag.version > *entry {
+            *entry = tag.version.clone();
+        }
+    }
+    by_commit
+}
+
+/// The highest version that is not a pre-release.
+pub fn latest_final<'a>(
+    versions: impl IntoIterator<Item = &'a semver::Version>,
+) -> Option<&'a semver::Version> {
+    versions.into_iter().filter(|v| v.pre.is_empty()).max()
+}
+
+/// Opens the repository at or above `dir`, saying so when there is none.
+pub fn open(dir: &std::path::Path) -> Result<Repository> {
+    Repository::discover(dir)
+        .with_context(|| format!("cannot read git history at {}", dir.display()))
+}
