@@ -1016,3 +1016,34 @@ fn changelog_works_offline_from_the_history() {
     let outside = Run::of(server.command(&["changelog", "--git", "/"])).code(1);
     assert!(outside.stderr.contains("git"), "{outside:?}");
 }
+
+#[test]
+fn a_services_notes_template_shapes_its_notes() {
+    let server = Server::start();
+    let config = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+notes_template = "notes.md.j2"
+"#;
+    server.write_config(config);
+    let template = server.home.path().join("notes.md.j2");
+    std::fs::write(&template, "{% for r in releases %}Release {{ r.version }} has {{ r.commits | length }} change(s).{% endfor %}\n").unwrap();
+    server.ferry(&["apply"]).success();
+    let repo = Repo::new(server.home.path().join("repo"));
+    repo.commit("a.txt", "feat: one");
+    repo.commit("b.txt", "fix: two");
+    server
+        .ferry(&["release", "create", "api", "--git", "repo"])
+        .success();
+    let notes = server.ferry(&["release", "notes", "api@0.1.0"]).success();
+    assert_eq!(notes.stdout, "Release 0.1.0 has 2 change(s).\n");
+
+    std::fs::write(&template, "{% for r in releases %}unclosed").unwrap();
+    let broken = server.ferry(&["apply"]).code(1);
+    assert!(broken.stderr.contains("notes.md.j2"), "{broken:?}");
+}

@@ -19,7 +19,7 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode> {
     let file = args.file.display().to_string();
     let source = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {file} (name another file with -f FILE)"))?;
-    let config = match ferry_core::config::parse(&source) {
+    let mut config = match ferry_core::config::parse(&source) {
         Ok(config) => config,
         Err(error) => {
             let mut err = anstream::stderr();
@@ -33,6 +33,7 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    load_notes_templates(&mut config, &args.file)?;
     let client = profile::resolve(&args.client)?.client()?;
     let request = ApplyRequest {
         config,
@@ -44,6 +45,39 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode> {
         OutputFormat::Table => print_plan(&result, &file, args.dry_run)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A service's `notes_template` names a file relative to the configuration
+/// file; the server keeps its text (it has no access to the file), so read it
+/// here and check that it compiles.
+fn load_notes_templates(
+    config: &mut ferry_core::config::Config,
+    file: &std::path::Path,
+) -> Result<()> {
+    let base = file.parent().unwrap_or(std::path::Path::new("."));
+    for service in &mut config.services {
+        let Some(path) = service.notes_template.take() else {
+            continue;
+        };
+        let full = base.join(&path);
+        let text = std::fs::read_to_string(&full).with_context(|| {
+            format!(
+                "{}: service {:?}: cannot read its notes template {}",
+                file.display(),
+                service.name.as_str(),
+                full.display()
+            )
+        })?;
+        ferry_core::notes::render_template(&text, &[], &Default::default()).map_err(|error| {
+            anyhow::anyhow!(
+                "{}: service {:?}: {error}",
+                full.display(),
+                service.name.as_str()
+            )
+        })?;
+        service.notes_template = Some(text);
+    }
+    Ok(())
 }
 
 fn print_plan(result: &ApplyResult, file: &str, dry_run: bool) -> std::io::Result<()> {
