@@ -10,11 +10,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use ferry_core::change::{ChangeKind, ChangeState};
 pub use ferry_core::config::Config;
 pub use ferry_core::environment::EnvironmentSpec;
+pub use ferry_core::freeze::FreezeSpec;
+pub use ferry_core::gates::{Finding, Verdict};
+pub use ferry_core::junit::TestReport;
 pub use ferry_core::lifecycle::LifecycleSpec;
 pub use ferry_core::notes::{NotesCommit, ReleaseNotes};
 pub use ferry_core::plan::{Action, Change, Kind};
+pub use ferry_core::risk::{RiskAssessment, RiskFactor, RiskLevel};
 pub use ferry_core::service::ServiceSpec;
 pub use ferry_core::status::Cell;
 pub use ferry_core::{DeploymentStatus, ReleaseState, Tier};
@@ -41,6 +46,9 @@ pub struct Problem {
     /// The request's id, to find it in the server's log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// For `gate-blocked`: every blocker, with how to clear it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blockers: Vec<Finding>,
 }
 
 impl Problem {
@@ -221,6 +229,15 @@ pub struct Deployment {
     pub created_at: DateTime<Utc>,
     /// When its status last changed.
     pub updated_at: DateTime<Utc>,
+    /// When it may start, for a promotion made for a later time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The justification of an emergency promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_reason: Option<String>,
+    /// A link to the run, for deployments reported by another tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// An environment as a column of the status matrix.
@@ -401,6 +418,248 @@ pub struct CreatedToken {
     pub secret: String,
 }
 
+/// A user's decision on a release for an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    /// Who decided.
+    pub user: String,
+    /// Approved (true) or rejected (false).
+    pub approve: bool,
+    /// Why.
+    pub comment: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// The body of `POST …/releases/{version}/decisions`: approve or reject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decide {
+    /// The environment the decision is for.
+    pub environment: String,
+    /// Approve (true) or reject (false). A new decision replaces the
+    /// caller's earlier one: approving withdraws a rejection.
+    pub approve: bool,
+    /// Why.
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Evidence that a release was tested in an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Evidence {
+    /// Its id.
+    pub id: i64,
+    /// The suite or check's name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// One line for people, such as "120 tests, 2 failed".
+    pub summary: String,
+    /// The JUnit report's totals and failing cases, for test evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<TestReport>,
+    /// A link to the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Who recorded it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The body of `POST …/releases/{version}/evidence`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddEvidence {
+    /// The environment it was gathered in.
+    pub environment: String,
+    /// The suite or check's name (what policies require).
+    pub name: String,
+    /// A JUnit report (parsed): passed when it has tests and none failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<TestReport>,
+    /// For a named check: whether it passed (ignored with a report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<bool>,
+    /// A link to the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// What `ferry check` says of a promotion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Check {
+    /// The service.
+    pub service: String,
+    /// The version.
+    pub version: String,
+    /// The environment.
+    pub environment: String,
+    /// Allowed, or the blockers; the warnings; the risk.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// The body of `POST /api/v1/promotions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Promote {
+    /// The service.
+    pub service: String,
+    /// The version.
+    pub version: String,
+    /// The environment to promote into.
+    pub environment: String,
+    /// Start no earlier than this (the windows and freezes are judged then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+    /// An emergency promotion's written justification: windows and freezes
+    /// do not block it; approvals, evidence and the lifecycle still do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emergency_reason: Option<String>,
+}
+
+/// The body of `POST /api/v1/deployments/{id}/report`, for deployments run
+/// by another tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportDeployment {
+    /// `running`, `succeeded` or `failed`.
+    pub status: DeploymentStatus,
+    /// A link to the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A change request (an ITIL RFC).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ChangeRequest {
+    /// Its number.
+    pub id: i64,
+    /// What it changes.
+    pub title: String,
+    /// More about it.
+    pub description: String,
+    /// Standard, normal or emergency.
+    #[serde(rename = "type")]
+    pub kind: ChangeKind,
+    /// Where it stands.
+    pub state: ChangeState,
+    /// The service changed.
+    pub service: String,
+    /// The environment changed.
+    pub environment: String,
+    /// The release it implements (its version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// When it may be carried out: start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<DateTime<Utc>>,
+    /// When it may be carried out: end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_end: Option<DateTime<Utc>>,
+    /// The assessed risk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<String>,
+    /// The assessed impact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+    /// Why it was rejected or deferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The post-implementation review's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_outcome: Option<String>,
+    /// The review's notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_notes: Option<String>,
+    /// Whether it still needs its post-implementation review.
+    pub needs_review: bool,
+    /// Approved or scheduled changes of the same service and environment
+    /// whose windows overlap this one's.
+    pub conflicts_with: Vec<i64>,
+    /// Who raised it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The body of `POST /api/v1/change-requests`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChange {
+    /// What it changes.
+    pub title: String,
+    /// More about it.
+    #[serde(default)]
+    pub description: String,
+    /// `standard`, `normal` or `emergency`.
+    #[serde(rename = "type")]
+    pub kind: ChangeKind,
+    /// The service.
+    pub service: String,
+    /// The environment.
+    pub environment: String,
+    /// The release it implements (`1.4.0` or `api@1.4.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+    /// When it may be carried out, `START..END` (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+}
+
+/// The body of `POST /api/v1/change-requests/{id}/{action}`: what the verb sets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeActionBody {
+    /// `assess`: `low`, `medium`, `high` or `critical`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<String>,
+    /// `assess`: the impact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impact: Option<String>,
+    /// `reject`, `defer`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `schedule`: `START..END`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// `review`: `successful`, `partially` or `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// `review`: notes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// A freeze period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Freeze {
+    /// As configured.
+    #[serde(flatten)]
+    pub spec: FreezeSpec,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An entry of the release calendar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CalendarEntry {
+    /// `window`, `freeze` or `change`.
+    pub kind: String,
+    /// What it is, for people.
+    pub title: String,
+    /// The environments it concerns.
+    pub environments: Vec<String>,
+    /// When it starts.
+    pub start: DateTime<Utc>,
+    /// When it ends.
+    pub end: DateTime<Utc>,
+}
+
 /// Who the caller is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Whoami {
@@ -422,6 +681,7 @@ mod tests {
             status: 404,
             detail: "no service \"web\"".into(),
             request_id: None,
+            blockers: Vec::new(),
         };
         let json = serde_json::to_value(&problem).unwrap();
         assert_eq!(json["type"], "urn:ferry:problem:not-found");

@@ -20,9 +20,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use ferry_api::{
-    ApplyRequest, ApplyResult, AuditEvent, AuditVerification, BlobUploaded, CreateRelease,
-    CreateToken, CreateUser, CreatedToken, CreatedUser, Deployment, Diff, Environment, Lifecycle,
-    Page, PageQuery, Problem, Release, Service, Status, Token, User, Whoami,
+    AddEvidence, ApplyRequest, ApplyResult, AuditEvent, AuditVerification, BlobUploaded,
+    CalendarEntry, ChangeActionBody, ChangeRequest, Check, CreateChange, CreateRelease,
+    CreateToken, CreateUser, CreatedToken, CreatedUser, Decide, Decision, Deployment, Diff,
+    Environment, Evidence, Freeze, FreezeSpec, Lifecycle, Page, PageQuery, Problem, Promote,
+    Release, ReportDeployment, Service, Status, Token, User, Whoami,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::Serialize;
@@ -66,9 +68,11 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
-    /// The server answered with problem details (RFC 9457).
+    /// The server answered with problem details (RFC 9457). Boxed: a
+    /// refusal by the gates carries its blockers, and every `Result` of
+    /// this client should stay small.
     #[error("{}", .0.detail)]
-    Api(Problem),
+    Api(Box<Problem>),
     /// The server answered with an error status but no problem details, as a
     /// proxy or something that is not ferry would.
     #[error("{url} answered {status} without problem details: {body}")]
@@ -108,7 +112,7 @@ impl Error {
     /// The server's problem details, when the server refused the request.
     pub fn problem(&self) -> Option<&Problem> {
         match self {
-            Error::Api(problem) => Some(problem),
+            Error::Api(problem) => Some(problem.as_ref()),
             _ => None,
         }
     }
@@ -129,6 +133,26 @@ pub struct DeploymentQuery {
     /// The `next_cursor` of the previous page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+}
+
+/// Filters of `GET /api/v1/change-requests`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ChangeQuery {
+    /// Only change requests in this state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Only change requests of this type (`standard`, `normal`, `emergency`).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Only change requests of this service.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Only change requests in this environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Only emergency changes implemented and not yet reviewed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub needs_review: bool,
 }
 
 /// A client of one ferry server, cheap to clone.
@@ -257,6 +281,147 @@ impl Client {
     pub async fn deployment(&self, id: i64) -> Result<Deployment, Error> {
         self.get(&["deployments", &id.to_string()], None::<&()>)
             .await
+    }
+
+    /// Reports the progress of a deployment run by another tool.
+    pub async fn report_deployment(
+        &self,
+        id: i64,
+        report: &ReportDeployment,
+    ) -> Result<Deployment, Error> {
+        self.send_json(
+            Method::POST,
+            &["deployments", &id.to_string(), "report"],
+            report,
+        )
+        .await
+    }
+
+    /// Approves or rejects a release for an environment; the caller's new
+    /// decision replaces their earlier one.
+    pub async fn decide(
+        &self,
+        service: &str,
+        version: &str,
+        decision: &Decide,
+    ) -> Result<Decision, Error> {
+        let path = ["services", service, "releases", version, "decisions"];
+        self.send_json(Method::POST, &path, decision).await
+    }
+
+    /// The decisions on a release for an environment.
+    pub async fn decisions(
+        &self,
+        service: &str,
+        version: &str,
+        environment: &str,
+    ) -> Result<Page<Decision>, Error> {
+        let path = ["services", service, "releases", version, "decisions"];
+        self.get(&path, Some(&[("environment", environment)])).await
+    }
+
+    /// Records evidence that a release was tested in an environment.
+    pub async fn add_evidence(
+        &self,
+        service: &str,
+        version: &str,
+        evidence: &AddEvidence,
+    ) -> Result<Evidence, Error> {
+        let path = ["services", service, "releases", version, "evidence"];
+        self.send_json(Method::POST, &path, evidence).await
+    }
+
+    /// The evidence of a release in an environment.
+    pub async fn evidence(
+        &self,
+        service: &str,
+        version: &str,
+        environment: &str,
+    ) -> Result<Page<Evidence>, Error> {
+        let path = ["services", service, "releases", version, "evidence"];
+        self.get(&path, Some(&[("environment", environment)])).await
+    }
+
+    /// Evaluates every gate of promoting a release into an environment now,
+    /// as an emergency promotion when a justification is given. A blocked
+    /// promotion is a result (`allowed: false`), not an error.
+    pub async fn check(
+        &self,
+        service: &str,
+        version: &str,
+        environment: &str,
+        emergency_reason: Option<&str>,
+    ) -> Result<Check, Error> {
+        let path = ["services", service, "releases", version, "check"];
+        let mut query = vec![("environment", environment)];
+        if let Some(reason) = emergency_reason {
+            query.push(("emergency_reason", reason));
+        }
+        self.get(&path, Some(&query)).await
+    }
+
+    /// Promotes a release into an environment. A refusal by the gates is
+    /// [`Error::Api`] with the problem `gate-blocked`, whose `blockers` say
+    /// why and how to clear each.
+    pub async fn promote(&self, promotion: &Promote) -> Result<Deployment, Error> {
+        self.send_json(Method::POST, &["promotions"], promotion)
+            .await
+    }
+
+    /// Raises a change request (in `draft`).
+    pub async fn create_change(&self, change: &CreateChange) -> Result<ChangeRequest, Error> {
+        self.send_json(Method::POST, &["change-requests"], change)
+            .await
+    }
+
+    /// Change requests, newest first, filtered by `query`.
+    pub async fn changes(&self, query: &ChangeQuery) -> Result<Page<ChangeRequest>, Error> {
+        self.get(&["change-requests"], Some(query)).await
+    }
+
+    /// One change request.
+    pub async fn change(&self, id: i64) -> Result<ChangeRequest, Error> {
+        self.get(&["change-requests", &id.to_string()], None::<&()>)
+            .await
+    }
+
+    /// Moves a change request by a verb (`submit`, `assess`, `approve`,
+    /// `reject`, `defer`, `schedule`, `implement`, `review`, `close`).
+    pub async fn act_on_change(
+        &self,
+        id: i64,
+        action: &str,
+        body: &ChangeActionBody,
+    ) -> Result<ChangeRequest, Error> {
+        let path = ["change-requests", &id.to_string(), action];
+        self.send_json(Method::POST, &path, body).await
+    }
+
+    /// Every freeze.
+    pub async fn freezes(&self) -> Result<Page<Freeze>, Error> {
+        self.get(&["freezes"], None::<&()>).await
+    }
+
+    /// Adds a freeze.
+    pub async fn create_freeze(&self, freeze: &FreezeSpec) -> Result<Freeze, Error> {
+        self.send_json(Method::POST, &["freezes"], freeze).await
+    }
+
+    /// Removes a freeze; the answer is the freeze removed.
+    pub async fn delete_freeze(&self, name: &str) -> Result<FreezeSpec, Error> {
+        let response = self
+            .send(self.request(Method::DELETE, &["freezes", name]))
+            .await?;
+        decode(response).await
+    }
+
+    /// The deployment windows, freezes and scheduled changes of the next
+    /// `days` days (the server's default when `None`), by start.
+    pub async fn calendar(&self, days: Option<u32>) -> Result<Page<CalendarEntry>, Error> {
+        match days {
+            Some(days) => self.get(&["calendar"], Some(&[("days", days)])).await,
+            None => self.get(&["calendar"], None::<&()>).await,
+        }
     }
 
     /// The environment × service matrix.
@@ -543,7 +708,7 @@ async fn error_from(response: Response) -> Error {
     let status = response.status();
     let body = response.bytes().await.unwrap_or_default();
     if let Ok(problem) = serde_json::from_slice::<Problem>(&body) {
-        return Error::Api(problem);
+        return Error::Api(Box::new(problem));
     }
     let text = String::from_utf8_lossy(&body);
     let mut excerpt: String = text.trim().chars().take(BODY_EXCERPT_CHARS).collect();

@@ -72,14 +72,26 @@ impl Config {
     pub fn validate(&self) -> Result<(), Invalid> {
         let mut environments = HashSet::new();
         for (index, environment) in self.environments.iter().enumerate() {
+            let place = Place::Environment(index);
+            let environment_name = environment.name.as_str();
             if !environments.insert(&environment.name) {
-                return Err(Invalid {
-                    place: Place::Environment(index),
+                let message = format!("environment {environment_name:?} is defined twice");
+                return Err(Invalid { place, message });
+            }
+            for (number, window) in environment.windows.iter().enumerate() {
+                crate::windows::Recurrence::from_window(window).map_err(|reason| Invalid {
+                    place,
                     message: format!(
-                        "environment {:?} is defined twice",
-                        environment.name.as_str()
+                        "environment {environment_name:?}, window {}: {reason}",
+                        number + 1
                     ),
-                });
+                })?;
+            }
+            if let Some(level) = &environment.policy.max_risk {
+                crate::risk::RiskLevel::parse(level).map_err(|reason| Invalid {
+                    place,
+                    message: format!("environment {environment_name:?}, policy max_risk: {reason}"),
+                })?;
             }
         }
         let mut lifecycles = HashSet::new();
@@ -149,6 +161,10 @@ impl Config {
             freeze
                 .validate()
                 .map_err(|message| Invalid { place, message })?;
+            crate::windows::Freeze::from_spec(freeze).map_err(|reason| Invalid {
+                place,
+                message: format!("freeze {:?}: {reason}", freeze.name.as_str()),
+            })?;
             if let Some(unknown) = freeze
                 .environments
                 .iter()
@@ -502,6 +518,23 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
         assert!(rendered.starts_with("ferry.toml:2:8: "), "{rendered}");
         assert!(rendered.contains("name = \"Dev\""), "{rendered}");
         assert!(rendered.ends_with("       ^"), "{rendered}");
+    }
+
+    #[test]
+    fn windows_risk_limits_and_freezes_are_checked() {
+        let window = "[[environment]]\nname = \"prod\"\ntier = \"production\"\nwindows = [{ rrule = \"FREQ=WEEKLY;BYDAY=XX\", duration = \"8h\" }]\n";
+        let (message, place) = error_at(window);
+        assert!(message.contains("window 1"), "{message}");
+        assert_eq!(place.0, 2);
+        let zone = window.replace("BYDAY=XX", "BYDAY=MO").replace(
+            "duration = \"8h\"",
+            "duration = \"8h\", timezone = \"Mars/Olympus\"",
+        );
+        assert!(error_at(&zone).0.contains("Mars/Olympus"));
+        let risk = "[[environment]]\nname = \"prod\"\ntier = \"production\"\npolicy = { max_risk = \"severe\" }\n";
+        assert!(error_at(risk).0.contains("max_risk"));
+        let freeze = "[[environment]]\nname = \"prod\"\ntier = \"production\"\n[[freeze]]\nname = \"f\"\nrrule = \"FREQ=WEEKLY\"\nduration = \"forever\"\nenvironments = [\"prod\"]\n";
+        assert!(error_at(freeze).0.contains("freeze \"f\""));
     }
 
     #[test]

@@ -58,10 +58,11 @@ impl fmt::Display for Tier {
     }
 }
 
-/// The rules an environment puts on promotions into it. Stored now and
-/// evaluated by the gates; every field has a default meaning "no rule".
+/// The rules an environment puts on promotions into it, evaluated by the
+/// gates; every field's default means "no rule", except separation of
+/// duties, which is on unless turned off.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// How many approvals a release needs before it may enter.
@@ -75,6 +76,22 @@ pub struct Policy {
     /// The highest risk level allowed (`low`, `medium`, `high`, `critical`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_risk: Option<String>,
+    /// Whether the release's creator and its commits' authors are refused as
+    /// approvers.
+    pub separation_of_duties: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            approvals: 0,
+            approvers: Vec::new(),
+            evidence: Vec::new(),
+            change_request: false,
+            max_risk: None,
+            separation_of_duties: true,
+        }
+    }
 }
 
 /// A recurring period in which deployments are allowed.

@@ -9,6 +9,7 @@
 
 pub mod artifact;
 pub mod audit;
+pub mod change;
 pub mod changelog;
 pub mod config;
 pub mod conventional;
@@ -16,15 +17,19 @@ pub mod deployment;
 pub mod digest;
 pub mod environment;
 pub mod freeze;
+pub mod gates;
+pub mod junit;
 pub mod lifecycle;
 pub mod name;
 pub mod notes;
 pub mod plan;
 pub mod release;
+pub mod risk;
 pub mod service;
 pub mod status;
 pub mod time;
 pub mod versioning;
+pub mod windows;
 
 pub use deployment::DeploymentStatus;
 pub use environment::Tier;

@@ -67,6 +67,9 @@ pub fn deployment(record: DeploymentRecord) -> api::Deployment {
         created_by: record.created_by,
         created_at: record.created_at,
         updated_at: record.updated_at,
+        scheduled_at: record.scheduled_at,
+        emergency_reason: record.emergency_reason,
+        url: record.url,
     }
 }
 
@@ -117,4 +120,23 @@ pub fn name(what: &str, text: &str) -> Result<ferry_core::Name, ApiError> {
 /// A version from a path or body, or a 400 saying what is wrong with it.
 pub fn version(text: &str) -> Result<semver::Version, ApiError> {
     ferry_core::release::parse_version(text).map_err(ApiError::BadRequest)
+}
+
+pub fn evidence(record: ferry_store::evidence::EvidenceRecord) -> Result<api::Evidence, ApiError> {
+    let report = record
+        .report
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()
+        .map_err(|e| ApiError::Internal(format!("stored test report unreadable: {e}")))?;
+    Ok(api::Evidence {
+        id: record.id,
+        name: record.name,
+        passed: record.passed,
+        summary: record.summary,
+        report,
+        url: record.url,
+        created_by: record.created_by,
+        created_at: record.created_at,
+    })
 }

@@ -2,6 +2,7 @@
 //! deployments, loaded into an empty database so a newcomer sees real data.
 
 use ferry_core::{DeploymentStatus, Name};
+use ferry_store::deployments::NewDeployment;
 use ferry_store::releases::NewRelease;
 use ferry_store::{Store, StoreError};
 
@@ -134,7 +135,13 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
             let environment =
                 Name::parse(environment).map_err(|e| StoreError::Invalid(e.to_string()))?;
             let deployment = store
-                .create_deployment("demo", &service, &version, &environment)
+                .create_deployment(
+                    "demo",
+                    &service,
+                    &version,
+                    &environment,
+                    NewDeployment::default(),
+                )
                 .await?;
             store
                 .set_deployment_status("demo", deployment.id, DeploymentStatus::Running)
@@ -146,10 +153,106 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
             }
         }
     }
+    control(store).await?;
     tracing::info!(
         "demo: loaded 3 environments, 3 services, {} releases",
         HISTORY.len()
     );
+    Ok(())
+}
+
+/// Control data for api 1.5.0 on its way to prod: evidence, an approval by
+/// a second user, and an approved change request for next week.
+async fn control(store: &Store) -> Result<(), StoreError> {
+    use ferry_core::change::{ChangeAction, ChangeKind, ChangeWindow};
+    use ferry_store::auth::{NewToken, NewUser};
+    use ferry_store::changes::{ChangeUpdate, NewChange};
+    use ferry_store::evidence::NewEvidence;
+
+    let name = |text: &str| Name::parse(text).map_err(|e| StoreError::Invalid(e.to_string()));
+    let (api, version) = (name("api")?, semver::Version::new(1, 5, 0));
+    let (staging, prod) = (name("staging")?, name("prod")?);
+    for (environment, suite) in [(&staging, "e2e"), (&prod, "unit"), (&prod, "e2e")] {
+        let new = NewEvidence {
+            name: suite,
+            passed: true,
+            summary: "48 tests, 0 failed, 0 errors, 2 skipped",
+            report: None,
+            url: None,
+        };
+        store
+            .add_evidence("demo", &api, &version, environment, new)
+            .await?;
+    }
+    // Demo users get tokens nobody is shown; an admin can create real ones.
+    let reviewer = name("rosa")?;
+    let token = NewToken {
+        name: "demo",
+        secret_hash: "demo-rosa-has-no-usable-token",
+        prefix: "ferry_demo__",
+    };
+    let (rosa, _) = store
+        .create_user(
+            "demo",
+            NewUser {
+                name: &reviewer,
+                email: Some("rosa@example.com"),
+                admin: false,
+                token,
+            },
+        )
+        .await?;
+    store
+        .decide(
+            &rosa,
+            &api,
+            &version,
+            &prod,
+            true,
+            "Checked the refund flow on staging",
+        )
+        .await?;
+    let start = (chrono::Utc::now() + chrono::Duration::days(7))
+        .format("%Y-%m-%dT09:00:00Z")
+        .to_string();
+    let end = (chrono::Utc::now() + chrono::Duration::days(7))
+        .format("%Y-%m-%dT11:00:00Z")
+        .to_string();
+    let window = ChangeWindow::parse(&format!("{start}..{end}")).map_err(StoreError::Invalid)?;
+    let new = NewChange {
+        title: "Ship refunds (api 1.5.0) to production",
+        description: "Refunds for card payments; rollback is redeploying 1.4.0.",
+        kind: ChangeKind::Normal,
+        service: &api,
+        environment: &prod,
+        release: Some(&version),
+        window: Some(window),
+    };
+    let change = store.create_change("demo", new).await?;
+    store
+        .act_on_change(
+            "demo",
+            change.id,
+            ChangeAction::Submit,
+            ChangeUpdate::default(),
+        )
+        .await?;
+    let assessment = ChangeUpdate {
+        risk: Some("medium"),
+        impact: Some("checkout and refunds"),
+        ..ChangeUpdate::default()
+    };
+    store
+        .act_on_change("rosa", change.id, ChangeAction::Assess, assessment)
+        .await?;
+    store
+        .act_on_change(
+            "rosa",
+            change.id,
+            ChangeAction::Approve,
+            ChangeUpdate::default(),
+        )
+        .await?;
     Ok(())
 }
 

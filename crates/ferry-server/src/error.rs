@@ -38,6 +38,14 @@ pub enum ApiError {
     /// The request is well-formed but breaks a rule.
     #[error("{0}")]
     Unprocessable(String),
+    /// A gate refuses the promotion; every blocker is listed.
+    #[error("{detail}")]
+    GateBlocked {
+        /// The sentence.
+        detail: String,
+        /// The blockers, each with how to clear it.
+        blockers: Vec<ferry_api::Finding>,
+    },
     /// The body is larger than allowed.
     #[error("{0}")]
     TooLarge(String),
@@ -77,6 +85,9 @@ impl ApiError {
                 "invalid",
                 "The request breaks a rule",
             ),
+            ApiError::GateBlocked { .. } => {
+                (StatusCode::CONFLICT, "gate-blocked", "Refused by a gate")
+            }
             ApiError::TooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
@@ -137,6 +148,10 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             request_id,
+            blockers: match self {
+                ApiError::GateBlocked { blockers, .. } => blockers,
+                _ => Vec::new(),
+            },
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();

@@ -7,6 +7,7 @@
 //! `ferry-store`.
 
 mod auth;
+mod control;
 mod convert;
 mod demo;
 mod error;
@@ -23,6 +24,7 @@ use ferry_store::blobs::BlobStore;
 use tower_http::trace::TraceLayer;
 
 pub use auth::hash_secret;
+pub use demo::load as load_demo;
 pub use error::ApiError;
 pub use routes::openapi_document;
 pub use state::AppState;

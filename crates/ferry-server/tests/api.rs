@@ -9,6 +9,7 @@ use ferry_server::AppState;
 use ferry_store::Store;
 use ferry_store::auth::{NewToken, NewUser};
 use ferry_store::blobs::BlobStore;
+use ferry_store::deployments::NewDeployment;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -527,6 +528,7 @@ async fn diff_lists_what_a_promotion_would_bring() {
                     &service,
                     &version,
                     &Name::parse(environment).unwrap(),
+                    NewDeployment::default(),
                 )
                 .await
                 .unwrap();
@@ -571,4 +573,44 @@ async fn diff_lists_what_a_promotion_would_bring() {
     assert_eq!(backwards.body["releases"], json!([]));
     let unknown = api.get("/api/v1/services/api/diff?from=dev&to=qa").await;
     problem(&unknown, StatusCode::NOT_FOUND, "not-found");
+}
+
+#[tokio::test]
+async fn the_demo_shows_a_release_on_its_way_to_production() {
+    let api = Api::new().await;
+    ferry_server::load_demo(&api.store).await.unwrap();
+    let status = api.get("/api/v1/status").await;
+    let prod_api = status.body["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "api" && c["environment"] == "prod")
+        .unwrap()
+        .clone();
+    assert_eq!(prod_api["current"]["version"], "1.4.0");
+    let check = api
+        .get("/api/v1/services/api/releases/1.5.0/check?environment=prod")
+        .await;
+    assert_eq!(check.status, StatusCode::OK, "{:?}", check.body);
+    let codes: Vec<&str> = check.body["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"approvals-missing"), "{codes:?}");
+    for cleared in [
+        "lifecycle-order",
+        "evidence-missing",
+        "change-request-missing",
+    ] {
+        assert!(
+            !codes.contains(&cleared),
+            "{cleared} should be cleared in the demo: {codes:?}"
+        );
+    }
+    let changes = api.get("/api/v1/change-requests").await;
+    assert_eq!(changes.body["items"][0]["state"], "approved");
+    let verify = api.get("/api/v1/audit/verify").await;
+    assert_eq!(verify.body["intact"], true);
 }

@@ -315,3 +315,75 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Adds a freeze (refused when one of that name exists).
+    pub async fn create_freeze(
+        &self,
+        actor: &str,
+        spec: &FreezeSpec,
+    ) -> Result<Stored<FreezeSpec>> {
+        spec.validate().map_err(StoreError::Invalid)?;
+        let mut tx = self.write().await?;
+        for environment in &spec.environments {
+            let known = sqlx::query("SELECT id FROM environments WHERE name = $1")
+                .bind(environment.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "there is no environment {:?}",
+                    environment.as_str()
+                )));
+            }
+        }
+        let exists = sqlx::query("SELECT id FROM freezes WHERE name = $1")
+            .bind(spec.name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "freeze {:?} exists already",
+                spec.name.as_str()
+            )));
+        }
+        self.write_freeze(&mut tx, actor, spec, None).await?;
+        let row =
+            sqlx::query("SELECT name, spec, created_at, updated_at FROM freezes WHERE name = $1")
+                .bind(spec.name.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        let created = freeze(&row)?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    /// Removes a freeze.
+    pub async fn delete_freeze(&self, actor: &str, name: &ferry_core::Name) -> Result<FreezeSpec> {
+        let mut tx = self.write().await?;
+        let row =
+            sqlx::query("SELECT name, spec, created_at, updated_at FROM freezes WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("there is no freeze {:?}", name.as_str()))
+                })?;
+        let before = freeze(&row)?.spec;
+        sqlx::query("DELETE FROM freezes WHERE name = $1")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "freeze.delete",
+            &format!("freeze:{name}"),
+            json!({ "before": before }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(before)
+    }
+}

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::append;
 use crate::releases::service_id;
-use crate::rows::{int, now, text, time};
+use crate::rows::{int, now, opt_text, opt_time, text, time};
 use crate::{Result, Store, StoreError};
 
 /// A deployment as stored.
@@ -31,6 +31,21 @@ pub struct DeploymentRecord {
     pub created_at: DateTime<Utc>,
     /// When its status last changed.
     pub updated_at: DateTime<Utc>,
+    /// When it may start, for a promotion made `--at` a later time.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The written justification of an emergency promotion.
+    pub emergency_reason: Option<String>,
+    /// A link to the run, for a deployment reported by another tool.
+    pub url: Option<String>,
+}
+
+/// How a deployment is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct NewDeployment<'a> {
+    /// When it may start; in the future, the deployment waits.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The justification of an emergency promotion.
+    pub emergency_reason: Option<&'a str>,
 }
 
 /// Filters of [`Store::deployments`].
@@ -43,7 +58,7 @@ pub struct DeploymentFilter<'a> {
 }
 
 const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
-     d.created_by, d.created_at, d.updated_at \
+     d.created_by, d.created_at, d.updated_at, d.scheduled_at, d.emergency_reason, d.url \
      FROM deployments d JOIN releases r ON r.id = d.release_id \
      JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id";
 
@@ -59,17 +74,22 @@ fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
         created_by: text(row, "created_by")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
+        scheduled_at: opt_time(row, "scheduled_at")?,
+        emergency_reason: opt_text(row, "emergency_reason")?,
+        url: opt_text(row, "url")?,
     })
 }
 
 impl Store {
-    /// Records a queued deployment of `service@version` to `environment`.
+    /// Records a deployment of `service@version` to `environment`: queued,
+    /// or waiting when it is scheduled for later.
     pub async fn create_deployment(
         &self,
         actor: &str,
         service: &Name,
         version: &semver::Version,
         environment: &Name,
+        new: NewDeployment<'_>,
     ) -> Result<DeploymentRecord> {
         let mut tx = self.write().await?;
         let service_id = service_id(&mut tx, service).await?;
@@ -98,19 +118,26 @@ impl Store {
                 ))
             })?;
         let stamp = now();
+        let status = match new.scheduled_at {
+            Some(at) if at > Utc::now() => DeploymentStatus::Waiting,
+            _ => DeploymentStatus::Queued,
+        };
         let id = sqlx::query(
-            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, updated_at, \
+             scheduled_at, emergency_reason) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
         )
         .bind(int(&release, "id")?)
         .bind(int(&environment_id, "id")?)
-        .bind(DeploymentStatus::Queued.as_str())
+        .bind(status.as_str())
         .bind(actor)
         .bind(&stamp)
+        .bind(new.scheduled_at.map(ferry_core::time::format_time))
+        .bind(new.emergency_reason)
         .fetch_one(&mut *tx)
         .await?;
         let id = int(&id, "id")?;
-        let details = json!({ "after": { "release": format!("{service}@{version}"), "environment": environment, "status": DeploymentStatus::Queued } });
+        let details = json!({ "after": { "release": format!("{service}@{version}"), "environment": environment, "status": status,
+            "scheduled_at": new.scheduled_at, "emergency_reason": new.emergency_reason } });
         append(
             &mut tx,
             self.backend(),
@@ -128,6 +155,49 @@ impl Store {
         )?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Records what another tool reports of deployment `id`: `running`,
+    /// `succeeded` or `failed` (a final report on a deployment not yet
+    /// running passes through `running`). Reporting the status it has
+    /// already changes nothing, so a retried report is harmless.
+    pub async fn report_deployment(
+        &self,
+        actor: &str,
+        id: i64,
+        to: DeploymentStatus,
+        url: Option<&str>,
+    ) -> Result<DeploymentRecord> {
+        if !matches!(
+            to,
+            DeploymentStatus::Running | DeploymentStatus::Succeeded | DeploymentStatus::Failed
+        ) {
+            return Err(StoreError::Invalid(format!(
+                "a report says running, succeeded or failed, not {to}"
+            )));
+        }
+        let current = self.deployment(id).await?;
+        if current.status == to {
+            return Ok(current);
+        }
+        if let Some(url) = url {
+            sqlx::query("UPDATE deployments SET url = $1 WHERE id = $2")
+                .bind(url)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+        }
+        if to != DeploymentStatus::Running
+            && matches!(
+                current.status,
+                DeploymentStatus::Queued | DeploymentStatus::Waiting
+            )
+        {
+            self.set_deployment_status(actor, id, DeploymentStatus::Running)
+                .await?;
+        }
+        self.set_deployment_status(actor, id, to).await?;
+        self.deployment(id).await
     }
 
     /// Moves deployment `id` to `to`, if the state machine allows it.

@@ -15,12 +15,16 @@
 //! The migrations are embedded and run at [`Store::connect`]. A landed
 //! migration is never edited: add a new one.
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod changes;
 pub mod config;
 pub mod deployments;
 mod error;
+pub mod evidence;
+pub mod gate_facts;
 mod migrations;
 pub mod releases;
 mod rows;

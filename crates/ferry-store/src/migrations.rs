@@ -21,6 +21,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_release_content.sql"),
         include_str!("../migrations/postgres/0002_release_content.sql"),
     ),
+    (
+        3,
+        "control",
+        include_str!("../migrations/sqlite/0003_control.sql"),
+        include_str!("../migrations/postgres/0003_control.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -11,7 +11,7 @@ use ferry_core::plan::Action;
 use ferry_core::{DeploymentStatus, Name, ReleaseState};
 use ferry_store::audit::Verification;
 use ferry_store::auth::{NewToken, NewUser};
-use ferry_store::deployments::DeploymentFilter;
+use ferry_store::deployments::{DeploymentFilter, NewDeployment};
 use ferry_store::releases::{ArtifactRecord, NewRelease};
 use ferry_store::{Store, StoreError};
 use sqlx::Connection;
@@ -101,6 +101,13 @@ contract!(
     audit_chain_catches_a_truncation,
     concurrent_writers_keep_one_chain,
     releases_keep_their_content_and_artifacts,
+    concurrent_approvals_count_once_each,
+    a_new_decision_replaces_the_old,
+    evidence_is_kept_per_environment,
+    change_requests_follow_their_state_machine,
+    freezes_are_created_and_deleted,
+    reports_are_idempotent,
+    gate_facts_gather_everything,
 );
 
 const CONFIG: &str = r#"
@@ -320,7 +327,13 @@ async fn abandoned_releases_cannot_be_deployed(f: Fixture) {
     assert!(matches!(again, StoreError::Invalid(_)));
     let deploy = f
         .store
-        .create_deployment("bob", &name("api"), &version("1.0.0"), &name("dev"))
+        .create_deployment(
+            "bob",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -342,7 +355,13 @@ async fn deployments_follow_the_state_machine(f: Fixture) {
         .unwrap();
     let deployment = f
         .store
-        .create_deployment("alice", &name("api"), &version("1.0.0"), &name("dev"))
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
         .await
         .unwrap();
     assert_eq!(deployment.status, DeploymentStatus::Queued);
@@ -375,7 +394,13 @@ async fn deployments_follow_the_state_machine(f: Fixture) {
     );
     let unknown_env = f
         .store
-        .create_deployment("alice", &name("api"), &version("1.0.0"), &name("qa"))
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("qa"),
+            NewDeployment::default(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(unknown_env, StoreError::NotFound(_)));
@@ -418,7 +443,13 @@ async fn status_shows_current_and_latest(f: Fixture) {
             .unwrap();
         let d = f
             .store
-            .create_deployment("alice", &name("api"), &version(v), &name("dev"))
+            .create_deployment(
+                "alice",
+                &name("api"),
+                &version(v),
+                &name("dev"),
+                NewDeployment::default(),
+            )
             .await
             .unwrap();
         f.store
@@ -718,4 +749,340 @@ async fn releases_keep_their_content_and_artifacts(f: Fixture) {
         matches!(missing, StoreError::NotFound(_)),
         "nothing of the refused release was kept"
     );
+}
+
+async fn release_with_users(f: &Fixture, users: usize) -> Vec<ferry_store::auth::UserRecord> {
+    f.store.apply("alice", &config(), false).await.unwrap();
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    let mut created = Vec::new();
+    for i in 0..users {
+        let user = name(&format!("user{i}"));
+        let hash = format!("hash-{i}");
+        let (record, _) = f
+            .store
+            .create_user("alice", new_user(&user, &hash, false))
+            .await
+            .unwrap();
+        created.push(record);
+    }
+    created
+}
+
+async fn concurrent_approvals_count_once_each(f: Fixture) {
+    let users = release_with_users(&f, 50).await;
+    let tasks: Vec<_> = users
+        .into_iter()
+        .map(|user| {
+            let store = f.store.clone();
+            tokio::spawn(async move {
+                // Each approves twice at once: still one decision each.
+                let (service, release, environment) = (name("api"), version("1.0.0"), name("prod"));
+                let a = store.decide(&user, &service, &release, &environment, true, "ok");
+                let b = store.decide(&user, &service, &release, &environment, true, "ok");
+                let (a, b) = tokio::join!(a, b);
+                a.unwrap();
+                b.unwrap();
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let (release, environment) = f
+        .store
+        .release_environment_ids(&name("api"), &version("1.0.0"), &name("prod"))
+        .await
+        .unwrap();
+    let decisions = f.store.decisions(release, environment).await.unwrap();
+    assert_eq!(decisions.len(), 50);
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn a_new_decision_replaces_the_old(f: Fixture) {
+    let users = release_with_users(&f, 1).await;
+    f.store
+        .decide(
+            &users[0],
+            &name("api"),
+            &version("1.0.0"),
+            &name("prod"),
+            false,
+            "broken",
+        )
+        .await
+        .unwrap();
+    f.store
+        .decide(
+            &users[0],
+            &name("api"),
+            &version("1.0.0"),
+            &name("prod"),
+            true,
+            "fixed",
+        )
+        .await
+        .unwrap();
+    let (release, environment) = f
+        .store
+        .release_environment_ids(&name("api"), &version("1.0.0"), &name("prod"))
+        .await
+        .unwrap();
+    let decisions = f.store.decisions(release, environment).await.unwrap();
+    assert_eq!(decisions.len(), 1);
+    assert!(decisions[0].approve && decisions[0].comment == "fixed");
+    let unknown = f
+        .store
+        .decide(
+            &users[0],
+            &name("api"),
+            &version("9.9.9"),
+            &name("prod"),
+            true,
+            "",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(unknown, StoreError::NotFound(_)));
+}
+
+async fn evidence_is_kept_per_environment(f: Fixture) {
+    release_with_users(&f, 0).await;
+    let new = ferry_store::evidence::NewEvidence {
+        name: "unit",
+        passed: false,
+        summary: "3 tests, 1 failed",
+        report: Some("{}"),
+        url: Some("https://ci/1"),
+    };
+    f.store
+        .add_evidence("ci", &name("api"), &version("1.0.0"), &name("dev"), new)
+        .await
+        .unwrap();
+    let (release, dev) = f
+        .store
+        .release_environment_ids(&name("api"), &version("1.0.0"), &name("dev"))
+        .await
+        .unwrap();
+    let (_, prod) = f
+        .store
+        .release_environment_ids(&name("api"), &version("1.0.0"), &name("prod"))
+        .await
+        .unwrap();
+    let kept = f.store.evidence(release, dev).await.unwrap();
+    assert_eq!(
+        (kept.len(), kept[0].passed, kept[0].url.as_deref()),
+        (1, false, Some("https://ci/1"))
+    );
+    assert!(f.store.evidence(release, prod).await.unwrap().is_empty());
+}
+
+async fn change_requests_follow_their_state_machine(f: Fixture) {
+    use ferry_core::change::{ChangeAction, ChangeKind, ChangeState, ChangeWindow};
+    use ferry_store::changes::{ChangeFilter, ChangeUpdate, NewChange};
+    release_with_users(&f, 0).await;
+    let window = ChangeWindow::parse("2026-12-01T09:00:00Z..2026-12-01T11:00:00Z").unwrap();
+    let new = NewChange {
+        title: "ship 1.0",
+        description: "",
+        kind: ChangeKind::Normal,
+        service: &name("api"),
+        environment: &name("prod"),
+        release: Some(&version("1.0.0")),
+        window: Some(window),
+    };
+    let change = f.store.create_change("alice", new).await.unwrap();
+    assert_eq!(
+        (change.state, change.release.as_deref()),
+        (ChangeState::Draft, Some("1.0.0"))
+    );
+    let submitted = f
+        .store
+        .act_on_change(
+            "alice",
+            change.id,
+            ChangeAction::Submit,
+            ChangeUpdate::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(submitted.state, ChangeState::Submitted);
+    let illegal = f
+        .store
+        .act_on_change(
+            "alice",
+            change.id,
+            ChangeAction::Implement,
+            ChangeUpdate::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&illegal, StoreError::Invalid(m) if m.contains("assess")),
+        "{illegal}"
+    );
+    let update = ChangeUpdate {
+        risk: Some("medium"),
+        impact: Some("checkout"),
+        ..ChangeUpdate::default()
+    };
+    let assessed = f
+        .store
+        .act_on_change("bob", change.id, ChangeAction::Assess, update)
+        .await
+        .unwrap();
+    assert_eq!(
+        (assessed.state, assessed.risk.as_deref()),
+        (ChangeState::Assessed, Some("medium"))
+    );
+    f.store
+        .act_on_change(
+            "carol",
+            change.id,
+            ChangeAction::Approve,
+            ChangeUpdate::default(),
+        )
+        .await
+        .unwrap();
+    let listed = f
+        .store
+        .changes(ChangeFilter {
+            state: Some(ChangeState::Approved),
+            ..ChangeFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.iter().map(|c| c.id).collect::<Vec<_>>(), [change.id]);
+    let last = f.store.audit_events(0, 1000).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        ("carol", "change.approve")
+    );
+}
+
+async fn freezes_are_created_and_deleted(f: Fixture) {
+    f.store.apply("alice", &config(), false).await.unwrap();
+    let mut spec = config().freezes[0].clone();
+    spec.name = name("hotfix-only");
+    f.store.create_freeze("alice", &spec).await.unwrap();
+    let again = f.store.create_freeze("alice", &spec).await.unwrap_err();
+    assert!(matches!(again, StoreError::Conflict(_)));
+    assert_eq!(f.store.freezes().await.unwrap().len(), 2);
+    f.store
+        .delete_freeze("alice", &name("hotfix-only"))
+        .await
+        .unwrap();
+    assert_eq!(f.store.freezes().await.unwrap().len(), 1);
+    assert!(matches!(
+        f.store
+            .delete_freeze("alice", &name("hotfix-only"))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+}
+
+async fn reports_are_idempotent(f: Fixture) {
+    release_with_users(&f, 0).await;
+    let deployment = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap();
+    let done = f
+        .store
+        .report_deployment(
+            "ci",
+            deployment.id,
+            DeploymentStatus::Succeeded,
+            Some("https://ci/9"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (done.status, done.url.as_deref()),
+        (DeploymentStatus::Succeeded, Some("https://ci/9"))
+    );
+    let events = audit_count(&f.store).await;
+    let again = f
+        .store
+        .report_deployment("ci", deployment.id, DeploymentStatus::Succeeded, None)
+        .await
+        .unwrap();
+    assert_eq!(again.status, DeploymentStatus::Succeeded);
+    assert_eq!(
+        audit_count(&f.store).await,
+        events,
+        "a repeated report changes nothing"
+    );
+    let late = f
+        .store
+        .report_deployment("ci", deployment.id, DeploymentStatus::Failed, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(late, StoreError::Invalid(_)));
+}
+
+async fn gate_facts_gather_everything(f: Fixture) {
+    let users = release_with_users(&f, 1).await;
+    let deployment = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap();
+    f.store
+        .report_deployment("ci", deployment.id, DeploymentStatus::Succeeded, None)
+        .await
+        .unwrap();
+    f.store
+        .decide(
+            &users[0],
+            &name("api"),
+            &version("1.0.0"),
+            &name("prod"),
+            true,
+            "",
+        )
+        .await
+        .unwrap();
+    let facts = f
+        .store
+        .gate_facts(&name("api"), &version("1.0.0"), &name("prod"))
+        .await
+        .unwrap();
+    assert_eq!(facts.environment.name.as_str(), "prod");
+    assert_eq!(facts.lifecycle.phases.len(), 2);
+    assert_eq!(
+        facts
+            .succeeded_in
+            .iter()
+            .map(|(e, _)| e.as_str())
+            .collect::<Vec<_>>(),
+        ["dev"]
+    );
+    assert_eq!(facts.decisions.len(), 1);
+    assert_eq!(facts.recent_outcomes, [true]);
+    assert_eq!(facts.freezes.len(), 1);
 }

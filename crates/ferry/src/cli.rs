@@ -3,9 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use chrono::{DateTime, Utc};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
-use ferry_core::{Name, ReleaseRef};
+use ferry_core::change::{ChangeKind, ChangeState, ReviewOutcome};
+use ferry_core::risk::RiskLevel;
+use ferry_core::{DeploymentStatus, Name, ReleaseRef};
 
 /// ferry: plan, gate, deploy and audit software releases.
 #[derive(Debug, Parser)]
@@ -39,6 +42,30 @@ pub enum Command {
     Whoami(ClientArgs),
     /// Show what promoting a service from one environment to another brings.
     Diff(DiffArgs),
+    /// Evaluate every gate of a promotion and explain each blocker.
+    ///
+    /// Exits 0 when the release may enter the environment, 3 when a gate
+    /// blocks it (also with --output json).
+    Check(CheckArgs),
+    /// Promote a release into an environment: the gates are evaluated, and
+    /// when they allow it a deployment is queued.
+    ///
+    /// Exits 3, with every blocker and how to clear it, when a gate refuses.
+    Promote(PromoteArgs),
+    /// Approve a release for an environment (replaces your earlier decision).
+    Approve(DecideArgs),
+    /// Reject a release for an environment (replaces your earlier decision).
+    Reject(DecideArgs),
+    /// Record and list evidence that a release was tested (JUnit XML, named checks).
+    Evidence(EvidenceArgs),
+    /// List and show deployments; report those run by another tool.
+    Deploy(DeployArgs),
+    /// Raise change requests and move them through their states.
+    Change(ChangeArgs),
+    /// Create, list and delete freeze periods.
+    Freeze(FreezeArgs),
+    /// Show the coming deployment windows, freezes and scheduled changes.
+    Calendar(CalendarArgs),
     /// Write a changelog from a git repository's history (offline, no server).
     Changelog(ChangelogArgs),
     /// Print a shell completion script.
@@ -445,6 +472,443 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+}
+
+/// `ferry check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment it would enter.
+    #[arg(long, value_name = "ENV")]
+    pub to: Name,
+    /// Judge it as an emergency promotion (windows and freezes do not block
+    /// it); needs --reason.
+    #[arg(long, requires = "reason")]
+    pub emergency: bool,
+    /// The written justification of the emergency.
+    #[arg(long, value_name = "TEXT", requires = "emergency")]
+    pub reason: Option<String>,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `ferry promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment to promote it into.
+    #[arg(long, value_name = "ENV")]
+    pub to: Name,
+    /// Start no earlier than this RFC 3339 time, such as
+    /// 2026-12-01T09:00:00Z (windows and freezes are judged then).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+    /// An emergency promotion: windows and freezes do not block it
+    /// (approvals, evidence and the lifecycle still do); needs --reason.
+    #[arg(long, requires = "reason")]
+    pub emergency: bool,
+    /// The written justification of the emergency.
+    #[arg(long, value_name = "TEXT", requires = "emergency")]
+    pub reason: Option<String>,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `ferry approve` and `ferry reject`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment the decision is for.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// Why.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub comment: String,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `ferry evidence`.
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// What to do with evidence.
+    #[command(subcommand)]
+    pub command: EvidenceCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The evidence commands.
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Record test results (JUnit XML, parsed here) or a named check.
+    ///
+    /// The JUnit files are read and parsed before anything is sent: a file
+    /// that is not valid JUnit XML is an error and nothing is recorded.
+    /// Several files make one report. The evidence's name is --suite, else
+    /// the first file's name without its extension (unit.xml gives unit).
+    Add(EvidenceAddArgs),
+    /// List the evidence of a release in an environment.
+    List {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+        /// The environment.
+        #[arg(long, value_name = "ENV")]
+        env: Name,
+    },
+}
+
+/// `ferry evidence add`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("result").required(true).args(["junit", "check"])))]
+pub struct EvidenceAddArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment the evidence was gathered in.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// A JUnit XML report. Repeatable: the files are merged into one report.
+    #[arg(long, value_name = "FILE", conflicts_with = "check")]
+    pub junit: Vec<PathBuf>,
+    /// The evidence's name for the JUnit reports [default: the first file's stem]
+    #[arg(long, value_name = "NAME", requires = "junit")]
+    pub suite: Option<String>,
+    /// A named check and its result, such as e2e=pass or smoke=fail.
+    #[arg(long, value_name = "NAME=pass|fail", value_parser = parse_check)]
+    pub check: Option<(String, bool)>,
+    /// A link to the run.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+/// `ferry deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// What to do with deployments.
+    #[command(subcommand)]
+    pub command: DeployCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// What another tool may report of a deployment it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportedStatus {
+    /// It started.
+    Running,
+    /// It finished and works.
+    Succeeded,
+    /// It failed.
+    Failed,
+}
+
+impl From<ReportedStatus> for DeploymentStatus {
+    fn from(status: ReportedStatus) -> Self {
+        match status {
+            ReportedStatus::Running => DeploymentStatus::Running,
+            ReportedStatus::Succeeded => DeploymentStatus::Succeeded,
+            ReportedStatus::Failed => DeploymentStatus::Failed,
+        }
+    }
+}
+
+/// The deployment commands.
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// List deployments, newest first.
+    List {
+        /// Only deployments of this service.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<Name>,
+        /// Only deployments to this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<Name>,
+    },
+    /// Show one deployment.
+    Show {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Report the progress of a deployment run by another tool (a CI job,
+    /// another CD system), for services without deployment steps.
+    Report {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Where it stands.
+        #[arg(long, value_enum, value_name = "STATUS")]
+        status: ReportedStatus,
+        /// A link to the run.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+/// `ferry change`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// What to do with change requests.
+    #[command(subcommand)]
+    pub command: ChangeCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The change request commands. A change moves draft → submitted →
+/// assessed → approved | rejected | deferred → scheduled → implemented →
+/// reviewed → closed; a move its state does not allow is refused with the
+/// moves that are.
+#[derive(Debug, Subcommand)]
+pub enum ChangeCommand {
+    /// Raise a change request (in draft).
+    Create(ChangeCreateArgs),
+    /// Put a draft (or deferred) change before the change board; a
+    /// standard change is approved by this.
+    Submit {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Record the assessment of a submitted change's risk and impact.
+    Assess {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// low, medium, high or critical.
+        #[arg(long, value_name = "LEVEL", value_parser = RiskLevel::parse)]
+        risk: RiskLevel,
+        /// What the change affects.
+        #[arg(long, value_name = "TEXT")]
+        impact: Option<String>,
+    },
+    /// Approve a change (a normal change must be assessed first).
+    Approve {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Reject a change.
+    Reject {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Put a change off; it may be submitted again.
+    Defer {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Plan (or re-plan) an approved change's window.
+    Schedule {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// START..END, two RFC 3339 times, such as
+        /// 2026-03-02T22:00:00Z..2026-03-03T02:00:00Z.
+        #[arg(long, value_name = "START..END")]
+        window: String,
+    },
+    /// Record that a change was carried out.
+    Implement {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Record the post-implementation review (required for an emergency change).
+    Review {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// successful, partially or failed.
+        #[arg(long, value_name = "OUTCOME", value_parser = ReviewOutcome::parse)]
+        outcome: ReviewOutcome,
+        /// What was learnt.
+        #[arg(long, value_name = "TEXT")]
+        notes: Option<String>,
+    },
+    /// Finish with a change.
+    Close {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// List change requests, newest first, with their conflicts.
+    List {
+        /// Only in this state (draft, submitted, assessed, approved, rejected,
+        /// deferred, scheduled, implemented, reviewed, closed).
+        #[arg(long, value_name = "STATE", value_parser = ChangeState::parse)]
+        state: Option<ChangeState>,
+        /// Only of this type (standard, normal, emergency).
+        #[arg(long = "type", value_name = "TYPE", value_parser = ChangeKind::parse)]
+        kind: Option<ChangeKind>,
+        /// Only of this service.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<Name>,
+        /// Only in this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<Name>,
+        /// Only emergency changes implemented and not yet reviewed.
+        #[arg(long)]
+        needs_review: bool,
+    },
+    /// Show one change request, with its conflicts.
+    Show {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
+
+/// `ferry change create`.
+#[derive(Debug, Args)]
+pub struct ChangeCreateArgs {
+    /// What it changes.
+    #[arg(long, value_name = "TEXT")]
+    pub title: String,
+    /// standard (pre-approved), normal (assessed and approved by a change
+    /// board) or emergency (expedited, reviewed afterwards).
+    #[arg(long = "type", value_name = "TYPE", value_parser = ChangeKind::parse)]
+    pub kind: ChangeKind,
+    /// The service changed.
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Name,
+    /// The environment changed.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// The release it implements: SERVICE@VERSION or VERSION.
+    #[arg(long, value_name = "RELEASE")]
+    pub release: Option<String>,
+    /// When it may be carried out: START..END, two RFC 3339 times.
+    #[arg(long, value_name = "START..END")]
+    pub window: Option<String>,
+    /// More about it.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub description: String,
+}
+
+/// `ferry freeze`.
+#[derive(Debug, Args)]
+pub struct FreezeArgs {
+    /// What to do with freezes.
+    #[command(subcommand)]
+    pub command: FreezeCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The freeze commands.
+#[derive(Debug, Subcommand)]
+pub enum FreezeCommand {
+    /// Freeze environments: no promotion enters them while it lasts (an
+    /// emergency promotion excepted). One-off (--start, --end) or recurring
+    /// (--rrule, --duration).
+    Create(FreezeCreateArgs),
+    /// List freezes.
+    List,
+    /// Delete a freeze.
+    Delete {
+        /// The freeze's name.
+        #[arg(value_name = "NAME")]
+        name: Name,
+    },
+}
+
+/// `ferry freeze create`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("when").required(true).args(["start", "rrule"])))]
+pub struct FreezeCreateArgs {
+    /// Its unique name.
+    #[arg(value_name = "NAME")]
+    pub name: Name,
+    /// An environment frozen. Repeatable.
+    #[arg(long = "env", value_name = "ENV", required = true)]
+    pub environments: Vec<Name>,
+    /// When a one-off freeze starts (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "end")]
+    pub start: Option<DateTime<Utc>>,
+    /// When a one-off freeze ends (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "start")]
+    pub end: Option<DateTime<Utc>>,
+    /// The recurrence of a recurring freeze (RFC 5545), such as
+    /// FREQ=WEEKLY;BYDAY=FR;BYHOUR=15.
+    #[arg(
+        long,
+        value_name = "RULE",
+        requires = "duration",
+        conflicts_with_all = ["start", "end"]
+    )]
+    pub rrule: Option<String>,
+    /// How long each occurrence lasts, such as 66h.
+    #[arg(long, value_name = "DURATION", requires = "rrule")]
+    pub duration: Option<String>,
+    /// The IANA time zone the rule is read in [default: UTC]
+    #[arg(long, value_name = "TZ", requires = "rrule")]
+    pub timezone: Option<String>,
+    /// Why, for the people it blocks.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+}
+
+/// `ferry calendar`.
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// How many days ahead (1 to 366) [default: the server's, 14]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: Option<u32>,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Reads an RFC 3339 time, such as 2026-12-01T09:00:00Z.
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|error| format!("{error}; expected an RFC 3339 time such as 2026-12-01T09:00:00Z"))
+}
+
+/// Reads `NAME=pass` or `NAME=fail`.
+fn parse_check(text: &str) -> Result<(String, bool), String> {
+    let (name, result) = text
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=pass or NAME=fail, such as e2e=pass".to_owned())?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the check has no name; expected NAME=pass or NAME=fail".to_owned());
+    }
+    let passed = match result.trim() {
+        "pass" | "passed" => true,
+        "fail" | "failed" => false,
+        other => {
+            return Err(format!(
+                "the result {other:?} is neither pass nor fail; expected NAME=pass or NAME=fail"
+            ));
+        }
+    };
+    Ok((name.to_owned(), passed))
 }
 
 /// `ferry completions`.

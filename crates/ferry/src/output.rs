@@ -63,6 +63,11 @@ pub fn time(time: &DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// A time to the minute, in UTC, for schedules: `2026-12-01 09:00`.
+pub fn minute(time: &DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M").to_string()
+}
+
 /// Prints an error to stderr and chooses the exit code: 3 when a gate
 /// refused, 1 otherwise. A closed standard output (`ferry ... | head`) is
 /// the reader's choice, not an error: nothing is printed and the exit is 0.
@@ -133,6 +138,7 @@ mod tests {
             status,
             detail: "refused".into(),
             request_id: None,
+            blockers: Vec::new(),
         }
     }
 
@@ -146,8 +152,9 @@ mod tests {
 
     #[test]
     fn messages_stop_at_the_client_error() {
-        let error = anyhow::Error::from(ferry_client::Error::Api(problem("conflict", 409)))
-            .context("cannot create api@1.0.0");
+        let error =
+            anyhow::Error::from(ferry_client::Error::Api(Box::new(problem("conflict", 409))))
+                .context("cannot create api@1.0.0");
         assert_eq!(message(&error), "cannot create api@1.0.0: refused");
     }
 }

@@ -1047,3 +1047,731 @@ notes_template = "notes.md.j2"
     let broken = server.ferry(&["apply"]).code(1);
     assert!(broken.stderr.contains("notes.md.j2"), "{broken:?}");
 }
+
+// --- Gates: approvals, evidence, change requests, freezes, promotion --------
+
+/// dev takes anything; staging wants an approval and the e2e check; prod
+/// wants two approvals, the unit suite and an approved change request.
+const GATED: &str = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+
+[[environment]]
+name = "staging"
+tier = "staging"
+policy = { approvals = 1, evidence = ["e2e"] }
+
+[[environment]]
+name = "prod"
+tier = "production"
+policy = { approvals = 2, evidence = ["unit"], change_request = true }
+
+[lifecycle.default]
+phases = [["dev"], ["staging"], ["prod"]]
+
+[[service]]
+name = "api"
+"#;
+
+const PASSING_JUNIT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<testsuites>
+  <testsuite name="unit" tests="2">
+    <testcase classname="cart" name="adds_items" time="0.01"/>
+    <testcase classname="cart" name="rounds_totals" time="0.02"/>
+  </testsuite>
+</testsuites>
+"#;
+
+/// An RFC 3339 time `hours` from now, to the second.
+fn hours_from_now(hours: i64) -> String {
+    (chrono::Utc::now() + chrono::Duration::hours(hours))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Server {
+    /// A server with `config` applied and api@1.0.0 created by the admin.
+    fn with_release(config: &str) -> Server {
+        let server = Server::start();
+        server.write_config(config);
+        server.ferry(&["apply"]).success();
+        server
+            .ferry(&["release", "create", "api", "--version", "1.0.0"])
+            .success();
+        server
+    }
+
+    /// Creates a user and returns their token's secret.
+    fn user(&self, name: &str) -> String {
+        let created = self.json(&["user", "create", name]);
+        created["token"]["secret"].as_str().unwrap().to_owned()
+    }
+
+    /// The codes of the blockers `ferry check api@1.0.0 --to ENV` names,
+    /// checking that the exit code agrees with them.
+    fn blockers(&self, environment: &str) -> Vec<String> {
+        let run = self.ferry(&[
+            "check",
+            "api@1.0.0",
+            "--to",
+            environment,
+            "--output",
+            "json",
+        ]);
+        let check = run.json();
+        let codes: Vec<String> = check["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["code"].as_str().unwrap().to_owned())
+            .collect();
+        let expected = if codes.is_empty() { 0 } else { 3 };
+        assert_eq!(run.code, expected, "exit code of a check: {run:#?}");
+        assert_eq!(check["allowed"], codes.is_empty(), "{check:#}");
+        codes
+    }
+
+    /// Promotes api@1.0.0 and reports the deployment succeeded, as the CI
+    /// job that deploys it would.
+    fn promote_and_succeed(&self, environment: &str) {
+        let promoted = self
+            .ferry(&["promote", "api@1.0.0", "--to", environment])
+            .success();
+        let prefix = format!("Promoted api@1.0.0 to {environment}: deployment ");
+        let rest = promoted
+            .stdout
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{promoted:#?}"));
+        let id = rest.split_whitespace().next().unwrap();
+        assert!(rest.contains("queued"), "{promoted:#?}");
+        let reported = self
+            .ferry(&["deploy", "report", id, "--status", "succeeded"])
+            .success();
+        assert!(reported.stdout.contains("succeeded"), "{reported:#?}");
+        let shown = self.json(&["deploy", "show", id]);
+        assert_eq!(shown["status"], "succeeded", "{shown:#}");
+        assert_eq!(shown["environment"], environment);
+    }
+}
+
+#[track_caller]
+fn assert_codes(codes: &[String], expected: &[&str]) {
+    assert_eq!(codes, expected, "blockers");
+}
+
+#[test]
+fn a_release_walks_through_every_gate_into_prod() {
+    let server = Server::with_release(GATED);
+    server
+        .ferry(&[
+            "freeze",
+            "create",
+            "now-frozen",
+            "--env",
+            "prod",
+            "--start",
+            &hours_from_now(-1),
+            "--end",
+            &hours_from_now(1),
+            "--reason",
+            "launch week",
+        ])
+        .success();
+
+    // Every blocker is named, with how to clear it.
+    let blocked = server
+        .ferry(&["check", "api@1.0.0", "--to", "prod"])
+        .code(3);
+    assert!(
+        blocked
+            .stdout
+            .starts_with("api@1.0.0 may not enter prod:\n"),
+        "{blocked:#?}"
+    );
+    for code in [
+        "lifecycle-order",
+        "approvals-missing",
+        "evidence-missing",
+        "change-request-missing",
+        "frozen",
+    ] {
+        assert!(
+            blocked.stdout.contains(&format!("✗ {code}: ")),
+            "{code}: {blocked:#?}"
+        );
+    }
+    assert!(blocked.stdout.contains("    → "), "{blocked:#?}");
+    assert!(blocked.stdout.contains("\nrisk: "), "{blocked:#?}");
+    let mut prod = server.blockers("prod");
+    prod.sort();
+    assert_codes(
+        &prod,
+        &[
+            "approvals-missing",
+            "change-request-missing",
+            "evidence-missing",
+            "frozen",
+            "lifecycle-order",
+        ],
+    );
+    // A promotion is refused for the same reasons, and nothing is deployed.
+    let refused = server
+        .ferry(&["promote", "api@1.0.0", "--to", "prod"])
+        .code(3);
+    assert!(refused.stderr.starts_with("error: "), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("✗ lifecycle-order: "),
+        "{refused:#?}"
+    );
+    assert!(refused.stderr.contains("✗ frozen: "), "{refused:#?}");
+    let problem = server
+        .ferry(&["promote", "api@1.0.0", "--to", "prod", "--output", "json"])
+        .code(3)
+        .json();
+    assert_eq!(problem["type"], "urn:ferry:problem:gate-blocked");
+    assert_eq!(problem["blockers"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        server.json(&["deploy", "list"])["items"],
+        Value::Array(vec![])
+    );
+
+    // dev has no gates.
+    assert!(server.blockers("dev").is_empty());
+    server.promote_and_succeed("dev");
+
+    // staging: its own approval and the e2e check.
+    assert_codes(
+        &server.blockers("staging"),
+        &["approvals-missing", "evidence-missing"],
+    );
+    let bob = server.user("bob");
+    let carol = server.user("carol");
+    let approved = server
+        .ferry_as(Some(&bob), &["approve", "api@1.0.0", "--env", "staging"])
+        .success();
+    assert_eq!(approved.stdout, "bob approved api@1.0.0 for staging.\n");
+    assert_codes(&server.blockers("staging"), &["evidence-missing"]);
+    let recorded = server
+        .ferry(&[
+            "evidence",
+            "add",
+            "api@1.0.0",
+            "--env",
+            "staging",
+            "--check",
+            "e2e=pass",
+        ])
+        .success();
+    assert!(
+        recorded
+            .stdout
+            .starts_with("Recorded evidence e2e for api@1.0.0 in staging: passed"),
+        "{recorded:#?}"
+    );
+    let allowed = server
+        .ferry(&["check", "api@1.0.0", "--to", "staging"])
+        .success();
+    assert!(
+        allowed.stdout.starts_with("api@1.0.0 may enter staging.\n"),
+        "{allowed:#?}"
+    );
+    server.promote_and_succeed("staging");
+
+    // prod: the lifecycle is satisfied; the rest still blocks.
+    assert_codes(
+        &server.blockers("prod"),
+        &[
+            "frozen",
+            "approvals-missing",
+            "evidence-missing",
+            "change-request-missing",
+        ],
+    );
+    server
+        .ferry_as(Some(&bob), &["approve", "api@1.0.0", "--env", "prod"])
+        .success();
+    assert!(
+        server
+            .blockers("prod")
+            .contains(&"approvals-missing".to_owned()),
+        "one approval of two is not enough"
+    );
+    server
+        .ferry_as(
+            Some(&carol),
+            &["approve", "api@1.0.0", "--env", "prod", "--comment", "lgtm"],
+        )
+        .success();
+    assert_codes(
+        &server.blockers("prod"),
+        &["frozen", "evidence-missing", "change-request-missing"],
+    );
+
+    std::fs::write(server.home.path().join("unit.xml"), PASSING_JUNIT).unwrap();
+    let unit = server
+        .ferry(&[
+            "evidence",
+            "add",
+            "api@1.0.0",
+            "--env",
+            "prod",
+            "--junit",
+            "unit.xml",
+        ])
+        .success();
+    assert!(
+        unit.stdout
+            .starts_with("Recorded evidence unit for api@1.0.0 in prod: 2 tests"),
+        "{unit:#?}"
+    );
+    assert!(unit.stdout.contains("(passed)"), "{unit:#?}");
+    assert_codes(
+        &server.blockers("prod"),
+        &["frozen", "change-request-missing"],
+    );
+
+    let change = server.json(&[
+        "change",
+        "create",
+        "--title",
+        "Ship api 1.0.0",
+        "--type",
+        "normal",
+        "--service",
+        "api",
+        "--env",
+        "prod",
+        "--release",
+        "api@1.0.0",
+    ]);
+    assert_eq!(change["state"], "draft");
+    let id = change["id"].as_i64().unwrap().to_string();
+    server.ferry(&["change", "submit", &id]).success();
+    server
+        .ferry(&[
+            "change", "assess", &id, "--risk", "low", "--impact", "api only",
+        ])
+        .success();
+    let approved = server.ferry(&["change", "approve", &id]).success();
+    assert!(
+        approved
+            .stdout
+            .starts_with(&format!("Change {id} is now approved")),
+        "{approved:#?}"
+    );
+    assert_codes(&server.blockers("prod"), &["frozen"]);
+
+    let deleted = server.ferry(&["freeze", "delete", "now-frozen"]).success();
+    assert!(
+        deleted.stdout.starts_with("Deleted freeze now-frozen"),
+        "{deleted:#?}"
+    );
+    assert!(server.blockers("prod").is_empty());
+
+    server.promote_and_succeed("prod");
+    let status = server.json(&["status"]);
+    let cell = status["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["service"] == "api" && c["environment"] == "prod")
+        .unwrap();
+    assert_eq!(cell["current"]["version"], "1.0.0", "{status:#}");
+}
+
+#[test]
+fn the_author_of_a_release_cannot_approve_it() {
+    let server = Server::with_release(GATED);
+    let refused = server
+        .ferry(&["approve", "api@1.0.0", "--env", "prod"])
+        .code(1);
+    assert!(refused.stderr.starts_with("error: "), "{refused:#?}");
+    assert!(
+        refused.stderr.contains("separation of duties"),
+        "{refused:#?}"
+    );
+    assert!(refused.stdout.is_empty(), "{refused:#?}");
+}
+
+#[test]
+fn fifty_concurrent_approvals_all_count() {
+    const APPROVERS: usize = 50;
+    let server = Server::with_release(
+        r#"
+[[environment]]
+name = "prod"
+tier = "production"
+policy = { approvals = 50 }
+
+[lifecycle.default]
+phases = [["prod"]]
+
+[[service]]
+name = "api"
+"#,
+    );
+    assert_codes(&server.blockers("prod"), &["approvals-missing"]);
+    let tokens: Vec<String> = (0..APPROVERS)
+        .map(|n| server.user(&format!("approver-{n}")))
+        .collect();
+
+    let runs: Vec<Run> = std::thread::scope(|scope| {
+        let handles: Vec<_> = tokens
+            .iter()
+            .map(|token| {
+                let server = &server;
+                scope.spawn(move || {
+                    server.ferry_as(Some(token), &["approve", "api@1.0.0", "--env", "prod"])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in runs {
+        run.success();
+    }
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = ferry_client::Client::new(&server.url, Some(server.token.clone())).unwrap();
+    let decisions = tokio_runtime()
+        .block_on(client.decisions("api", "1.0.0", "prod"))
+        .unwrap();
+    assert_eq!(decisions.items.len(), APPROVERS);
+    assert!(decisions.items.iter().all(|d| d.approve));
+    assert!(server.blockers("prod").is_empty(), "all 50 approvals count");
+}
+
+#[test]
+fn a_malformed_junit_report_is_refused_and_nothing_is_recorded() {
+    let server = Server::with_release(GATED);
+    std::fs::write(
+        server.home.path().join("broken.xml"),
+        "<testsuite name=\"unit\">\n  <testcase name=\"a\">\n",
+    )
+    .unwrap();
+    let refused = server
+        .ferry(&[
+            "evidence",
+            "add",
+            "api@1.0.0",
+            "--env",
+            "staging",
+            "--junit",
+            "broken.xml",
+        ])
+        .code(1);
+    assert!(
+        refused.stderr.starts_with("error: broken.xml: "),
+        "{refused:#?}"
+    );
+    assert!(refused.stderr.contains("line "), "{refused:#?}");
+    let listed = server.json(&["evidence", "list", "api@1.0.0", "--env", "staging"]);
+    assert_eq!(listed["items"], Value::Array(vec![]));
+    let table = server
+        .ferry(&["evidence", "list", "api@1.0.0", "--env", "staging"])
+        .success();
+    assert!(table.stdout.starts_with("No evidence"), "{table:#?}");
+
+    // A report with failures is recorded as failed, its failing cases shown.
+    std::fs::write(
+        server.home.path().join("e2e.xml"),
+        r#"<testsuite name="e2e">
+  <testcase classname="checkout" name="pays"/>
+  <testcase classname="checkout" name="refunds"><failure message="expected 200, got 500"/></testcase>
+</testsuite>"#,
+    )
+    .unwrap();
+    let failed = server
+        .ferry(&[
+            "evidence",
+            "add",
+            "api@1.0.0",
+            "--env",
+            "staging",
+            "--junit",
+            "e2e.xml",
+        ])
+        .success();
+    assert!(failed.stdout.contains("(failed)"), "{failed:#?}");
+    assert!(
+        failed
+            .stdout
+            .contains("✗ checkout::refunds (failure): expected 200, got 500"),
+        "{failed:#?}"
+    );
+    assert_codes(
+        &server.blockers("staging"),
+        &["lifecycle-order", "approvals-missing", "evidence-failed"],
+    );
+}
+
+#[test]
+fn change_requests_refuse_illegal_moves_and_emergencies_wait_for_review() {
+    let server = Server::with_release(GATED);
+    let create = |kind: &str, title: &str| {
+        let created = server.json(&[
+            "change",
+            "create",
+            "--title",
+            title,
+            "--type",
+            kind,
+            "--service",
+            "api",
+            "--env",
+            "prod",
+        ]);
+        created["id"].as_i64().unwrap().to_string()
+    };
+    let normal = create("normal", "Resize the pool");
+    server.ferry(&["change", "submit", &normal]).success();
+    let refused = server.ferry(&["change", "approve", &normal]).code(1);
+    assert!(
+        refused
+            .stderr
+            .starts_with(&format!("error: cannot approve change {normal}: ")),
+        "{refused:#?}"
+    );
+    assert!(
+        refused.stderr.contains("from submitted you can: assess"),
+        "the allowed moves are named: {refused:#?}"
+    );
+    let shown = server.json(&["change", "show", &normal]);
+    assert_eq!(shown["state"], "submitted", "nothing changed");
+
+    let emergency = create("emergency", "Hotfix the login outage");
+    for verb in ["submit", "approve", "implement"] {
+        server.ferry(&["change", verb, &emergency]).success();
+    }
+    let listed = server
+        .ferry(&["change", "list", "--needs-review"])
+        .success();
+    let rows: Vec<&str> = listed.stdout.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{listed:#?}");
+    assert!(
+        rows[0].starts_with(&format!("{emergency} ")) && rows[0].contains("emergency"),
+        "{listed:#?}"
+    );
+    let shown = server.ferry(&["change", "show", &emergency]).success();
+    assert!(shown.stdout.contains("needs review"), "{shown:#?}");
+    let unreviewed = server.ferry(&["change", "close", &emergency]).code(1);
+    assert!(
+        unreviewed.stderr.contains("review"),
+        "an emergency change is reviewed before it closes: {unreviewed:#?}"
+    );
+
+    server
+        .ferry(&[
+            "change",
+            "review",
+            &emergency,
+            "--outcome",
+            "successful",
+            "--notes",
+            "pool sized right",
+        ])
+        .success();
+    let after = server.json(&["change", "list", "--needs-review"]);
+    assert_eq!(after["items"], Value::Array(vec![]));
+    server.ferry(&["change", "close", &emergency]).success();
+}
+
+#[test]
+fn overlapping_approved_changes_are_shown_as_conflicts() {
+    let server = Server::with_release(GATED);
+    let create = |environment: &str, window: &str| {
+        let created = server.json(&[
+            "change",
+            "create",
+            "--title",
+            "Migrate the database",
+            "--type",
+            "standard",
+            "--service",
+            "api",
+            "--env",
+            environment,
+            "--window",
+            window,
+        ]);
+        let id = created["id"].as_i64().unwrap().to_string();
+        // A standard change is pre-approved: submitting it approves it.
+        let submitted = server.json(&["change", "submit", &id]);
+        assert_eq!(submitted["state"], "approved");
+        id
+    };
+    let first = create("prod", "2030-03-02T22:00:00Z..2030-03-03T02:00:00Z");
+    let second = create("prod", "2030-03-03T01:00:00Z..2030-03-03T03:00:00Z");
+    let elsewhere = create("staging", "2030-03-02T22:00:00Z..2030-03-03T02:00:00Z");
+
+    let shown = server.ferry(&["change", "show", &first]).success();
+    assert!(
+        shown.stdout.contains(&format!(
+            "conflicts with change {second} (overlapping window)"
+        )),
+        "{shown:#?}"
+    );
+    let shown = server.json(&["change", "show", &second]);
+    assert_eq!(
+        shown["conflicts_with"],
+        serde_json::json!([first.parse::<i64>().unwrap()])
+    );
+    let other = server.json(&["change", "show", &elsewhere]);
+    assert_eq!(other["conflicts_with"], Value::Array(vec![]));
+
+    let listed = server.ferry(&["change", "list", "--env", "prod"]).success();
+    let header: Vec<&str> = listed
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "ID",
+            "TYPE",
+            "STATE",
+            "SERVICE",
+            "ENV",
+            "WINDOW",
+            "CONFLICTS",
+            "TITLE"
+        ]
+    );
+    assert!(
+        listed
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{first} ")) && l.contains(&format!(" {second} "))),
+        "{listed:#?}"
+    );
+    assert!(
+        listed.stdout.contains("2030-03-02 22:00..2030-03-03 02:00"),
+        "{listed:#?}"
+    );
+}
+
+#[test]
+fn freezes_and_scheduled_changes_are_on_the_calendar() {
+    let server = Server::with_release(GATED);
+    server
+        .ferry(&[
+            "freeze",
+            "create",
+            "fridays",
+            "--env",
+            "prod",
+            "--env",
+            "staging",
+            "--rrule",
+            "FREQ=WEEKLY;BYDAY=FR;BYHOUR=15",
+            "--duration",
+            "66h",
+            "--timezone",
+            "Europe/Berlin",
+            "--reason",
+            "weekend",
+        ])
+        .success();
+    let start = hours_from_now(24);
+    let end = hours_from_now(26);
+    server
+        .ferry(&[
+            "freeze", "create", "tomorrow", "--env", "prod", "--start", &start, "--end", &end,
+        ])
+        .success();
+    let list = server.ferry(&["freeze", "list"]).success();
+    assert!(
+        list.stdout.lines().any(|l| l.starts_with("fridays ")
+            && l.contains("prod,staging")
+            && l.contains("FREQ=WEEKLY")),
+        "{list:#?}"
+    );
+    assert!(
+        list.stdout.lines().any(|l| l.starts_with("tomorrow ")),
+        "{list:#?}"
+    );
+
+    let calendar = server.ferry(&["calendar", "--days", "8"]).success();
+    let lines: Vec<&str> = calendar.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["START", "END", "KIND", "ENVIRONMENTS", "TITLE"]
+    );
+    let tomorrow = chrono::DateTime::parse_from_rfc3339(&start).unwrap();
+    let expected = tomorrow.format("%Y-%m-%d %H:%M").to_string();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&expected) && l.contains("freeze tomorrow")),
+        "{calendar:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("freeze fridays: weekend")),
+        "a weekly freeze occurs within 8 days: {calendar:#?}"
+    );
+    let json = server.json(&["calendar", "--days", "8"]);
+    assert!(
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["kind"] == "freeze"),
+        "{json:#}"
+    );
+
+    let refused = server
+        .ferry(&[
+            "freeze",
+            "create",
+            "backwards",
+            "--env",
+            "prod",
+            "--start",
+            &end,
+            "--end",
+            &start,
+        ])
+        .code(1);
+    assert!(refused.stderr.contains("before it starts"), "{refused:#?}");
+}
+
+#[test]
+fn gate_commands_check_their_arguments_before_sending() {
+    let server = Server::start();
+    let usage = |args: &[&str], needle: &str| {
+        let run = server.ferry(args).code(2);
+        assert!(run.stderr.contains(needle), "{needle}: {run:#?}");
+    };
+    usage(
+        &["check", "api@1.0.0", "--to", "prod", "--emergency"],
+        "--reason",
+    );
+    usage(
+        &["promote", "api@1.0.0", "--to", "prod", "--at", "tomorrow"],
+        "RFC 3339",
+    );
+    usage(
+        &[
+            "evidence",
+            "add",
+            "api@1.0.0",
+            "--env",
+            "prod",
+            "--check",
+            "e2e=maybe",
+        ],
+        "neither pass nor fail",
+    );
+    usage(
+        &["evidence", "add", "api@1.0.0", "--env", "prod"],
+        "--junit",
+    );
+    usage(
+        &["change", "assess", "1", "--risk", "extreme"],
+        "low, medium, high, critical",
+    );
+    usage(&["deploy", "report", "1", "--status", "done"], "succeeded");
+}

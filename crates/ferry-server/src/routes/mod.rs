@@ -4,9 +4,12 @@
 mod access;
 mod artifacts;
 mod audit;
+mod changes;
 mod config;
 mod deployments;
 mod diff;
+mod freezes;
+mod gates;
 mod health;
 mod releases;
 mod status;
@@ -36,6 +39,7 @@ use crate::state::AppState;
         (name = "configuration", description = "Environments, lifecycles and services, applied from ferry.toml"),
         (name = "releases", description = "service@version, immutable once created"),
         (name = "deployments", description = "Releases going to environments, and where each version is"),
+        (name = "control", description = "Approvals, evidence, gates, promotion, change requests, freezes and the calendar"),
         (name = "audit", description = "The hash-chained audit trail"),
         (name = "access", description = "Users and API tokens"),
         (name = "health", description = "Liveness and readiness")
@@ -77,6 +81,17 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(releases::abandon_release))
         .routes(routes!(releases::release_notes))
         .routes(routes!(diff::diff))
+        .routes(routes!(gates::decide, gates::decisions))
+        .routes(routes!(gates::add_evidence, gates::evidence))
+        .routes(routes!(gates::check))
+        .routes(routes!(gates::promote))
+        .routes(routes!(gates::report))
+        .routes(routes!(changes::create_change, changes::list_changes))
+        .routes(routes!(changes::get_change))
+        .routes(routes!(changes::act_on_change))
+        .routes(routes!(freezes::list_freezes, freezes::create_freeze))
+        .routes(routes!(freezes::delete_freeze))
+        .routes(routes!(freezes::calendar))
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
         .routes(routes!(status::status))

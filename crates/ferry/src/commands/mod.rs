@@ -3,10 +3,18 @@
 
 pub mod apply;
 pub mod audit;
+pub mod calendar;
+pub mod change;
 pub mod changelog;
+pub mod check;
 pub mod completions;
+pub mod decide;
+pub mod deploy;
 pub mod diff;
+pub mod evidence;
+pub mod freeze;
 pub mod login;
+pub mod promote;
 pub mod release;
 pub mod serve;
 pub mod status;
@@ -31,6 +39,15 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Audit(args) => audit::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::User(args) => user::run(args).await,
+        Command::Check(args) => check::run(args).await,
+        Command::Promote(args) => promote::run(args).await,
+        Command::Approve(args) => decide::run(args, true).await,
+        Command::Reject(args) => decide::run(args, false).await,
+        Command::Evidence(args) => evidence::run(args).await,
+        Command::Deploy(args) => deploy::run(args).await,
+        Command::Change(args) => change::run(args).await,
+        Command::Freeze(args) => freeze::run(args).await,
+        Command::Calendar(args) => calendar::run(args).await,
         Command::Serve(_) | Command::Completions(_) | Command::Changelog(_) => {
             unreachable!("main runs the commands that need no server itself")
         }

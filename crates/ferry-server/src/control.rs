@@ -1,0 +1,194 @@
+//! Judging a promotion: the facts from the store turned into the gates'
+//! input, windows and freezes evaluated at the time the promotion would
+//! act, the risk assessed, and the one pure evaluation of `ferry_core::gates`
+//! run. `ferry check` and `ferry promote` both come through here, so they
+//! can never disagree.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use ferry_core::change::{ChangeSlot, ChangeState, conflicts};
+use ferry_core::gates::{
+    ActiveFreeze, ChangeFact, Decision, EvidenceFact, GateInput, Verdict, count_evidence, evaluate,
+    previous_phase_soak,
+};
+use ferry_core::notes::NotesCommit;
+use ferry_core::risk::{RiskInput, assess};
+use ferry_core::windows::{Freeze, Recurrence, active_freeze, check_windows};
+use ferry_core::{Name, Tier};
+use ferry_store::gate_facts::GateFacts;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A promotion to judge.
+pub struct Promotion<'a> {
+    pub service: &'a Name,
+    pub version: &'a semver::Version,
+    pub environment: &'a Name,
+    /// When it would act (now, or the `--at` time).
+    pub at: DateTime<Utc>,
+    pub emergency_reason: Option<&'a str>,
+}
+
+/// Reads the facts and evaluates every gate.
+pub async fn judge(
+    state: &AppState,
+    promotion: &Promotion<'_>,
+) -> Result<(Verdict, GateFacts), ApiError> {
+    let facts = state
+        .store
+        .gate_facts(promotion.service, promotion.version, promotion.environment)
+        .await?;
+    let verdict = verdict(&facts, promotion, Utc::now())?;
+    Ok((verdict, facts))
+}
+
+/// The pure part: from facts to verdict.
+pub fn verdict(
+    facts: &GateFacts,
+    promotion: &Promotion<'_>,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ApiError> {
+    let commits: Vec<NotesCommit> = serde_json::from_str(&facts.commits_json)
+        .map_err(|e| ApiError::Internal(format!("stored commits unreadable: {e}")))?;
+    let mut commit_authors: Vec<String> = commits
+        .iter()
+        .flat_map(|c| c.authors.iter().cloned())
+        .collect();
+    commit_authors.sort();
+    commit_authors.dedup();
+    let environment = &facts.environment;
+    let windows = environment
+        .windows
+        .iter()
+        .map(Recurrence::from_window)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ApiError::Unprocessable(format!(
+                "environment {}: a window is invalid: {e}",
+                environment.name
+            ))
+        })?;
+    let freezes = facts
+        .freezes
+        .iter()
+        .map(Freeze::from_spec)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::Unprocessable(format!("a freeze is invalid: {e}")))?;
+    let window = check_windows(&windows, promotion.at);
+    let freeze =
+        active_freeze(&freezes, promotion.environment, promotion.at).map(|(freeze, _, end)| {
+            ActiveFreeze {
+                name: freeze.name.clone(),
+                reason: freeze.reason.clone(),
+                end,
+            }
+        });
+
+    let version = promotion.version.to_string();
+    let slots: Vec<ChangeSlot> = facts
+        .changes
+        .iter()
+        .map(|c| ChangeSlot {
+            id: c.id,
+            service: c.service.clone(),
+            environment: c.environment.clone(),
+            state: c.state,
+            window: c.window,
+        })
+        .collect();
+    let conflicting = conflicts(&slots);
+    let changes: Vec<ChangeFact> = facts
+        .changes
+        .iter()
+        .filter(|c| {
+            c.release.as_deref().is_none_or(|v| v == version) && c.state != ChangeState::Closed
+        })
+        .map(|c| ChangeFact {
+            id: c.id,
+            kind: c.kind,
+            state: c.state,
+            window: c.window.map(|w| (w.start, w.end)),
+            conflicts_with: conflicting
+                .iter()
+                .filter_map(|&(a, b)| {
+                    if a == c.id {
+                        Some(b)
+                    } else if b == c.id {
+                        Some(a)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let decisions: Vec<Decision> = facts
+        .decisions
+        .iter()
+        .map(|d| Decision {
+            user: d.user.clone(),
+            email: d.email.clone(),
+            groups: Vec::new(),
+            approve: d.approve,
+            comment: d.comment.clone(),
+            at: d.at,
+        })
+        .collect();
+    let evidence: Vec<EvidenceFact> = facts
+        .evidence
+        .iter()
+        .map(|e| EvidenceFact {
+            name: e.name.clone(),
+            passed: e.passed,
+            summary: e.summary.clone(),
+            at: e.created_at,
+        })
+        .collect();
+
+    let (required_evidence_missing, evidence_failing) =
+        count_evidence(&environment.policy.evidence, &evidence);
+    let soak = previous_phase_soak(
+        &facts.lifecycle,
+        promotion.environment,
+        &facts.succeeded_in,
+        now,
+    );
+    let timezone: Tz = environment
+        .windows
+        .first()
+        .and_then(|w| w.timezone.as_deref())
+        .and_then(|tz| tz.parse().ok())
+        .unwrap_or(Tz::UTC);
+    let change_kind = changes.first().map(|c| c.kind);
+    let risk = assess(&RiskInput {
+        commits: commits.len(),
+        breaking_changes: commits.iter().filter(|c| c.breaking).count(),
+        change_kind,
+        recent_outcomes: facts.recent_outcomes.clone(),
+        required_evidence_missing,
+        evidence_failing,
+        soak,
+        local_time: promotion.at.with_timezone(&timezone).naive_local(),
+        production: environment.tier == Tier::Production,
+    });
+    let input = GateInput {
+        service: promotion.service.as_str(),
+        version: promotion.version,
+        release_abandoned: facts.release.state == ferry_core::ReleaseState::Abandoned,
+        release_creator: &facts.release.created_by,
+        commit_authors: &commit_authors,
+        environment,
+        lifecycle: &facts.lifecycle,
+        succeeded_in: &facts.succeeded_in,
+        decisions: &decisions,
+        evidence: &evidence,
+        changes: &changes,
+        window,
+        freeze,
+        risk: &risk,
+        emergency: promotion.emergency_reason,
+        now,
+    };
+    Ok(evaluate(&input))
+}

@@ -1,0 +1,273 @@
+//! Change requests: raise, move through their states, list and show, with
+//! conflicts between approved changes shown everywhere.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use ferry_api::{
+    ChangeActionBody, ChangeKind, ChangeRequest, ChangeState, CreateChange, Page, Problem,
+};
+use ferry_core::change::{
+    ChangeAction, ChangeSlot, ChangeWindow, ReviewOutcome, conflicts, needs_review,
+};
+use ferry_store::changes::{ChangeFilter, ChangeRecord, ChangeUpdate, NewChange};
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::convert::name;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::whole;
+use crate::state::AppState;
+
+/// Filters of the change request list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ChangeQuery {
+    /// Only in this state.
+    state: Option<String>,
+    /// Only of this type.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Only of this service.
+    service: Option<String>,
+    /// Only in this environment.
+    environment: Option<String>,
+    /// Only emergency changes implemented and not yet reviewed.
+    #[serde(default)]
+    needs_review: bool,
+}
+
+fn window(text: Option<&str>) -> ApiResult<Option<ChangeWindow>> {
+    text.map(|w| ChangeWindow::parse(w).map_err(ApiError::BadRequest))
+        .transpose()
+}
+
+/// The wire form, with the conflicts found among `all` (same service and
+/// environment, approved or scheduled, overlapping windows).
+fn wire(record: ChangeRecord, all: &[ChangeRecord]) -> ChangeRequest {
+    let slots: Vec<ChangeSlot> = all
+        .iter()
+        .filter(|c| c.service == record.service && c.environment == record.environment)
+        .map(|c| ChangeSlot {
+            id: c.id,
+            service: c.service.clone(),
+            environment: c.environment.clone(),
+            state: c.state,
+            window: c.window,
+        })
+        .collect();
+    let conflicts_with = conflicts(&slots)
+        .into_iter()
+        .filter_map(|(a, b)| {
+            if a == record.id {
+                Some(b)
+            } else if b == record.id {
+                Some(a)
+            } else {
+                None
+            }
+        })
+        .collect();
+    ChangeRequest {
+        id: record.id,
+        title: record.title,
+        description: record.description,
+        kind: record.kind,
+        state: record.state,
+        needs_review: needs_review(record.kind, record.state),
+        service: record.service,
+        environment: record.environment,
+        release: record.release,
+        window_start: record.window.map(|w| w.start),
+        window_end: record.window.map(|w| w.end),
+        risk: record.risk,
+        impact: record.impact,
+        reason: record.reason,
+        review_outcome: record.review_outcome,
+        review_notes: record.review_notes,
+        conflicts_with,
+        created_by: record.created_by,
+        created_at: record.created_at,
+        updated_at: record.updated_at,
+    }
+}
+
+/// Raises a change request (in `draft`).
+#[utoipa::path(post, path = "/api/v1/change-requests", tag = "control", security(("bearer" = [])), request_body = CreateChange,
+    responses((status = 201, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CreateChange>,
+) -> ApiResult<(StatusCode, axum::Json<ChangeRequest>)> {
+    let title = request.title.trim();
+    if title.is_empty() || title.len() > 200 {
+        return Err(ApiError::BadRequest(
+            "a change request's title must have 1 to 200 characters".into(),
+        ));
+    }
+    let service = name("service", &request.service)?;
+    let environment = name("environment", &request.environment)?;
+    let release = match request.release.as_deref() {
+        Some(text) => {
+            let version_text = match text.split_once('@') {
+                Some((named, version)) if named == service.as_str() => version,
+                Some(_) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "release {text:?} is not of service {service}"
+                    )));
+                }
+                None => text,
+            };
+            Some(crate::convert::version(version_text)?)
+        }
+        None => None,
+    };
+    let new = NewChange {
+        title,
+        description: request.description.trim(),
+        kind: request.kind,
+        service: &service,
+        environment: &environment,
+        release: release.as_ref(),
+        window: window(request.window.as_deref())?,
+    };
+    let created = state.store.create_change(&caller.0.name, new).await?;
+    let all = state
+        .store
+        .changes(ChangeFilter {
+            service: Some(&service),
+            environment: Some(&environment),
+            ..Default::default()
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(wire(created, &all))))
+}
+
+/// Change requests, newest first.
+#[utoipa::path(get, path = "/api/v1/change-requests", tag = "control", security(("bearer" = [])), params(ChangeQuery),
+    responses((status = 200, body = Page<ChangeRequest>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_changes(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<ChangeQuery>,
+) -> ApiResult<axum::Json<Page<ChangeRequest>>> {
+    let service = query
+        .service
+        .as_deref()
+        .map(|s| name("service", s))
+        .transpose()?;
+    let environment = query
+        .environment
+        .as_deref()
+        .map(|e| name("environment", e))
+        .transpose()?;
+    let state_filter = query
+        .state
+        .as_deref()
+        .map(ChangeState::parse)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let kind = query
+        .kind
+        .as_deref()
+        .map(ChangeKind::parse)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let all = state.store.changes(ChangeFilter::default()).await?;
+    let items = all
+        .iter()
+        .filter(|c| state_filter.is_none_or(|s| c.state == s))
+        .filter(|c| kind.is_none_or(|k| c.kind == k))
+        .filter(|c| service.as_ref().is_none_or(|s| c.service == s.as_str()))
+        .filter(|c| {
+            environment
+                .as_ref()
+                .is_none_or(|e| c.environment == e.as_str())
+        })
+        .filter(|c| !query.needs_review || needs_review(c.kind, c.state))
+        .map(|c| wire(c.clone(), &all))
+        .collect();
+    Ok(axum::Json(whole(items)))
+}
+
+/// One change request.
+#[utoipa::path(get, path = "/api/v1/change-requests/{id}", tag = "control", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The change request's number")),
+    responses((status = 200, body = ChangeRequest), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_change(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ChangeRequest>> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("change request id {id:?} is not a number")))?;
+    let found = state.store.change(id).await?;
+    let all = state.store.changes(ChangeFilter::default()).await?;
+    Ok(axum::Json(wire(found, &all)))
+}
+
+/// Moves a change request by a verb: submit, assess, approve, reject, defer,
+/// schedule, implement, review, close. An illegal move names the allowed ones.
+#[utoipa::path(post, path = "/api/v1/change-requests/{id}/{action}", tag = "control", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The change request's number"), ("action" = String, Path, description = "submit, assess, approve, reject, defer, schedule, implement, review or close")),
+    request_body = ChangeActionBody,
+    responses((status = 200, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not allowed from its state", body = Problem, content_type = "application/problem+json")))]
+pub async fn act_on_change(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(String, String)>,
+    Json(body): Json<ChangeActionBody>,
+) -> ApiResult<axum::Json<ChangeRequest>> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("change request id {id:?} is not a number")))?;
+    let action = ChangeAction::parse(&action).map_err(ApiError::NotFound)?;
+    if let Some(risk) = body.risk.as_deref() {
+        ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::BadRequest)?;
+    }
+    if let Some(outcome) = body.outcome.as_deref() {
+        ReviewOutcome::parse(outcome).map_err(ApiError::BadRequest)?;
+    }
+    let needs = |present: bool, what: &str| {
+        if present {
+            Ok(())
+        } else {
+            Err(ApiError::BadRequest(format!(
+                "`{}` needs {what}",
+                action.as_str()
+            )))
+        }
+    };
+    match action {
+        ChangeAction::Assess => needs(
+            body.risk.is_some(),
+            "a risk (--risk low|medium|high|critical)",
+        )?,
+        ChangeAction::Reject => needs(
+            body.reason.as_deref().is_some_and(|r| !r.trim().is_empty()),
+            "a reason (--reason TEXT)",
+        )?,
+        ChangeAction::Review => needs(
+            body.outcome.is_some(),
+            "an outcome (--outcome successful|partially|failed)",
+        )?,
+        _ => {}
+    }
+    let update = ChangeUpdate {
+        risk: body.risk.as_deref(),
+        impact: body.impact.as_deref(),
+        reason: body.reason.as_deref(),
+        window: window(body.window.as_deref())?,
+        outcome: body.outcome.as_deref(),
+        notes: body.notes.as_deref(),
+    };
+    let updated = state
+        .store
+        .act_on_change(&caller.0.name, id, action, update)
+        .await?;
+    let all = state.store.changes(ChangeFilter::default()).await?;
+    Ok(axum::Json(wire(updated, &all)))
+}

@@ -1,0 +1,164 @@
+//! Freeze periods, and the release calendar of windows, freezes and
+//! scheduled changes.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{Duration, Utc};
+use ferry_api::{CalendarEntry, Freeze, FreezeSpec, Page, Problem};
+use ferry_core::change::ChangeState;
+use ferry_core::windows::{Freeze as FreezeRule, Recurrence};
+use ferry_store::changes::ChangeFilter;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::convert::name;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::whole;
+use crate::state::AppState;
+
+/// Every freeze.
+#[utoipa::path(get, path = "/api/v1/freezes", tag = "control", security(("bearer" = [])), responses((status = 200, body = Page<Freeze>)))]
+pub async fn list_freezes(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> ApiResult<axum::Json<Page<Freeze>>> {
+    let items = state
+        .store
+        .freezes()
+        .await?
+        .into_iter()
+        .map(|f| Freeze {
+            spec: f.spec,
+            created_at: f.created_at,
+        })
+        .collect();
+    Ok(axum::Json(whole(items)))
+}
+
+/// Adds a freeze: one-off (`start`, `end`) or recurring (`rrule`, `duration`).
+#[utoipa::path(post, path = "/api/v1/freezes", tag = "control", security(("bearer" = [])), request_body = FreezeSpec,
+    responses((status = 201, body = Freeze), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_freeze(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(spec): Json<FreezeSpec>,
+) -> ApiResult<(StatusCode, axum::Json<Freeze>)> {
+    spec.validate().map_err(ApiError::BadRequest)?;
+    FreezeRule::from_spec(&spec).map_err(ApiError::BadRequest)?;
+    let created = state.store.create_freeze(&caller.0.name, &spec).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Freeze {
+            spec: created.spec,
+            created_at: created.created_at,
+        }),
+    ))
+}
+
+/// Removes a freeze.
+#[utoipa::path(delete, path = "/api/v1/freezes/{name}", tag = "control", security(("bearer" = [])),
+    params(("name" = String, Path, description = "The freeze's name")),
+    responses((status = 200, body = FreezeSpec), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_freeze(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(text): Path<String>,
+) -> ApiResult<axum::Json<FreezeSpec>> {
+    let removed = state
+        .store
+        .delete_freeze(&caller.0.name, &name("freeze", &text)?)
+        .await?;
+    Ok(axum::Json(removed))
+}
+
+/// How far ahead the calendar looks.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarQuery {
+    /// Days ahead (1 to 366, default 14).
+    days: Option<u32>,
+}
+
+/// The next deployment windows, freezes and scheduled changes, by start.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "control", security(("bearer" = [])), params(CalendarQuery),
+    responses((status = 200, body = Page<CalendarEntry>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+pub async fn calendar(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<CalendarQuery>,
+) -> ApiResult<axum::Json<Page<CalendarEntry>>> {
+    let days = match query.days {
+        None => 14,
+        Some(days @ 1..=366) => days,
+        Some(days) => {
+            return Err(ApiError::BadRequest(format!(
+                "days must be between 1 and 366, not {days}"
+            )));
+        }
+    };
+    let from = Utc::now();
+    let to = from + Duration::days(i64::from(days));
+    let mut entries = Vec::new();
+    for environment in state.store.environments().await? {
+        for window in &environment.spec.windows {
+            let rule = Recurrence::from_window(window).map_err(ApiError::Unprocessable)?;
+            for (start, end) in rule.occurrences(from, to, 500) {
+                entries.push(CalendarEntry {
+                    kind: "window".into(),
+                    title: format!("deployment window of {}", environment.spec.name),
+                    environments: vec![environment.spec.name.to_string()],
+                    start,
+                    end,
+                });
+            }
+        }
+    }
+    for freeze in state.store.freezes().await? {
+        let rule = FreezeRule::from_spec(&freeze.spec).map_err(ApiError::Unprocessable)?;
+        for (start, end) in rule.occurrences(from, to, 500) {
+            let reason = if freeze.spec.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", freeze.spec.reason)
+            };
+            entries.push(CalendarEntry {
+                kind: "freeze".into(),
+                title: format!("freeze {}{reason}", freeze.spec.name),
+                environments: freeze
+                    .spec
+                    .environments
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                start,
+                end,
+            });
+        }
+    }
+    for change in state.store.changes(ChangeFilter::default()).await? {
+        let planned = matches!(change.state, ChangeState::Approved | ChangeState::Scheduled);
+        if let (true, Some(window)) = (planned, change.window)
+            && window.end > from
+            && window.start < to
+        {
+            entries.push(CalendarEntry {
+                kind: "change".into(),
+                title: format!(
+                    "change {} ({}, {}): {} — {}",
+                    change.id,
+                    change.kind.as_str(),
+                    change.state.as_str(),
+                    change.service,
+                    change.title
+                ),
+                environments: vec![change.environment],
+                start: window.start,
+                end: window.end,
+            });
+        }
+    }
+    entries.sort_by(|a, b| (a.start, &a.kind).cmp(&(b.start, &b.kind)));
+    Ok(axum::Json(whole(entries)))
+}

@@ -1,0 +1,336 @@
+//! Approvals, evidence, `check`, `promote`, and reports of deployments run
+//! by other tools.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use ferry_api::{
+    AddEvidence, Check, Decide, Decision, Deployment, Evidence, Page, Problem, Promote,
+    ReportDeployment,
+};
+use ferry_core::notes::NotesCommit;
+use ferry_store::deployments::NewDeployment;
+use ferry_store::evidence::NewEvidence;
+use serde::Deserialize;
+
+use crate::auth::Caller;
+use crate::control::{Promotion, judge};
+use crate::convert::{self, name, version};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::routes::whole;
+use crate::state::AppState;
+
+/// Which environment.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EnvironmentQuery {
+    /// The environment.
+    environment: String,
+    /// For `check`: judge as an emergency promotion with this justification.
+    #[serde(default)]
+    emergency_reason: Option<String>,
+}
+
+/// Approves or rejects a release for an environment. A user's new decision
+/// replaces their earlier one. Refused for the release's creator and its
+/// commits' authors when the policy keeps separation of duties, and for
+/// users the policy does not list as approvers.
+#[utoipa::path(post, path = "/api/v1/services/{service}/releases/{version}/decisions", tag = "control", security(("bearer" = [])),
+    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
+    request_body = Decide,
+    responses(
+        (status = 201, body = Decision),
+        (status = 403, description = "Self-approval, or not an approver", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((service, text)): Path<(String, String)>,
+    Json(request): Json<Decide>,
+) -> ApiResult<(StatusCode, axum::Json<Decision>)> {
+    let service = name("service", &service)?;
+    let version = version(&text)?;
+    let environment = name("environment", &request.environment)?;
+    let facts = state
+        .store
+        .gate_facts(&service, &version, &environment)
+        .await?;
+    let user = &caller.0;
+    let policy = &facts.environment.policy;
+    if request.approve && policy.separation_of_duties {
+        let commits: Vec<NotesCommit> =
+            serde_json::from_str(&facts.commits_json).unwrap_or_default();
+        let is_author = commits.iter().flat_map(|c| &c.authors).any(|a| {
+            a.eq_ignore_ascii_case(&user.name)
+                || user
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| a.eq_ignore_ascii_case(e))
+        });
+        if facts.release.created_by == user.name || is_author {
+            let role = if facts.release.created_by == user.name {
+                "created"
+            } else {
+                "authored commits of"
+            };
+            return Err(ApiError::Forbidden(format!(
+                "{} {role} {service}@{version}: separation of duties in {environment} refuses their approval; ask another approver",
+                user.name
+            )));
+        }
+    }
+    if !policy.approvers.is_empty() && !policy.approvers.iter().any(|a| a == &user.name) {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not decide on promotions into {environment}; its approvers are {}",
+            user.name,
+            policy.approvers.join(", ")
+        )));
+    }
+    let comment = request.comment.trim();
+    let record = state
+        .store
+        .decide(
+            user,
+            &service,
+            &version,
+            &environment,
+            request.approve,
+            comment,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(Decision {
+            user: record.user,
+            approve: record.approve,
+            comment: record.comment,
+            at: record.at,
+        }),
+    ))
+}
+
+/// The decisions on a release for an environment.
+#[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/decisions", tag = "control", security(("bearer" = [])),
+    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), EnvironmentQuery),
+    responses((status = 200, body = Page<Decision>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn decisions(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((service, text)): Path<(String, String)>,
+    Query(query): Query<EnvironmentQuery>,
+) -> ApiResult<axum::Json<Page<Decision>>> {
+    let (release_id, environment_id) = state
+        .store
+        .release_environment_ids(
+            &name("service", &service)?,
+            &version(&text)?,
+            &name("environment", &query.environment)?,
+        )
+        .await?;
+    let items = state
+        .store
+        .decisions(release_id, environment_id)
+        .await?
+        .into_iter()
+        .map(|d| Decision {
+            user: d.user,
+            approve: d.approve,
+            comment: d.comment,
+            at: d.at,
+        })
+        .collect();
+    Ok(axum::Json(whole(items)))
+}
+
+/// Records evidence: a parsed JUnit report, or a named check that passed or failed.
+#[utoipa::path(post, path = "/api/v1/services/{service}/releases/{version}/evidence", tag = "control", security(("bearer" = [])),
+    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
+    request_body = AddEvidence,
+    responses((status = 201, body = Evidence), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn add_evidence(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((service, text)): Path<(String, String)>,
+    Json(request): Json<AddEvidence>,
+) -> ApiResult<(StatusCode, axum::Json<Evidence>)> {
+    let service = name("service", &service)?;
+    let version = version(&text)?;
+    let environment = name("environment", &request.environment)?;
+    let evidence_name = request.name.trim();
+    if evidence_name.is_empty() || evidence_name.len() > 100 {
+        return Err(ApiError::BadRequest(
+            "an evidence name must have 1 to 100 characters".into(),
+        ));
+    }
+    let (passed, summary, report) = match (&request.report, request.passed) {
+        (Some(report), _) => {
+            let summary = report.summary();
+            let json =
+                serde_json::to_string(report).map_err(|e| ApiError::Internal(e.to_string()))?;
+            (report.passed(), summary, Some(json))
+        }
+        (None, Some(passed)) => (
+            passed,
+            if passed {
+                "passed".to_owned()
+            } else {
+                "failed".to_owned()
+            },
+            None,
+        ),
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "evidence needs a JUnit `report` or `passed` for a named check".into(),
+            ));
+        }
+    };
+    let new = NewEvidence {
+        name: evidence_name,
+        passed,
+        summary: &summary,
+        report: report.as_deref(),
+        url: request.url.as_deref(),
+    };
+    let record = state
+        .store
+        .add_evidence(&caller.0.name, &service, &version, &environment, new)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(convert::evidence(record)?)))
+}
+
+/// The evidence of a release in an environment.
+#[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/evidence", tag = "control", security(("bearer" = [])),
+    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), EnvironmentQuery),
+    responses((status = 200, body = Page<Evidence>), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn evidence(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((service, text)): Path<(String, String)>,
+    Query(query): Query<EnvironmentQuery>,
+) -> ApiResult<axum::Json<Page<Evidence>>> {
+    let (release_id, environment_id) = state
+        .store
+        .release_environment_ids(
+            &name("service", &service)?,
+            &version(&text)?,
+            &name("environment", &query.environment)?,
+        )
+        .await?;
+    let items = state
+        .store
+        .evidence(release_id, environment_id)
+        .await?
+        .into_iter()
+        .map(convert::evidence)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(axum::Json(whole(items)))
+}
+
+/// Evaluates every gate of a promotion and explains each blocker.
+#[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/check", tag = "control", security(("bearer" = [])),
+    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), EnvironmentQuery),
+    responses((status = 200, body = Check), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn check(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path((service, text)): Path<(String, String)>,
+    Query(query): Query<EnvironmentQuery>,
+) -> ApiResult<axum::Json<Check>> {
+    let service = name("service", &service)?;
+    let version = version(&text)?;
+    let environment = name("environment", &query.environment)?;
+    let promotion = Promotion {
+        service: &service,
+        version: &version,
+        environment: &environment,
+        at: Utc::now(),
+        emergency_reason: query.emergency_reason.as_deref(),
+    };
+    let (verdict, _) = judge(&state, &promotion).await?;
+    Ok(axum::Json(Check {
+        service: service.to_string(),
+        version: version.to_string(),
+        environment: environment.to_string(),
+        verdict,
+    }))
+}
+
+/// Promotes a release into an environment: the gates are evaluated as it
+/// acts; when they allow it, a deployment is recorded (queued, or waiting
+/// for `at`); otherwise 409 with every blocker.
+#[utoipa::path(post, path = "/api/v1/promotions", tag = "control", security(("bearer" = [])),
+    request_body = Promote,
+    responses(
+        (status = 201, body = Deployment),
+        (status = 403, description = "Emergency promotion by someone who may not", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Refused by a gate: `blockers` lists why and how to clear each", body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn promote(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<Promote>,
+) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
+    let service = name("service", &request.service)?;
+    let version = version(&request.version)?;
+    let environment = name("environment", &request.environment)?;
+    let emergency = request.emergency_reason.as_deref().map(str::trim);
+    if emergency.is_some() {
+        caller.require_admin("make emergency promotions (they pass windows and freezes)")?;
+    }
+    let now = Utc::now();
+    let at = request.at.filter(|at| *at > now).unwrap_or(now);
+    let promotion = Promotion {
+        service: &service,
+        version: &version,
+        environment: &environment,
+        at,
+        emergency_reason: emergency,
+    };
+    let (verdict, _) = judge(&state, &promotion).await?;
+    if !verdict.allowed {
+        let count = verdict.blockers.len();
+        return Err(ApiError::GateBlocked {
+            detail: format!(
+                "{service}@{version} may not enter {environment}: {count} gate(s) block it"
+            ),
+            blockers: verdict.blockers,
+        });
+    }
+    let new = NewDeployment {
+        scheduled_at: request.at.filter(|at| *at > now),
+        emergency_reason: emergency,
+    };
+    let deployment = state
+        .store
+        .create_deployment(&caller.0.name, &service, &version, &environment, new)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(convert::deployment(deployment)),
+    ))
+}
+
+/// Reports the progress of a deployment run by another tool (a CI job,
+/// another CD system). Reporting the status it has is harmless.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/report", tag = "deployments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The deployment's id")),
+    request_body = ReportDeployment,
+    responses((status = 200, body = Deployment), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not a move its state allows", body = Problem, content_type = "application/problem+json")))]
+pub async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(request): Json<ReportDeployment>,
+) -> ApiResult<axum::Json<Deployment>> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("deployment id {id:?} is not a number")))?;
+    let record = state
+        .store
+        .report_deployment(&caller.0.name, id, request.status, request.url.as_deref())
+        .await?;
+    Ok(axum::Json(convert::deployment(record)))
+}

@@ -1,0 +1,77 @@
+//! `ferry promote SERVICE@VERSION --to ENV [--at TIME] [--emergency --reason
+//! TEXT]`: the gates are evaluated by the server as it acts; when they allow
+//! the promotion a deployment is recorded, queued or waiting for `--at`.
+//!
+//! A refusal by a gate exits 3 with every blocker printed as `ferry check`
+//! prints them, after the `error:` line on stderr (stdout stays for the
+//! deployment a script would read); with `--output json` the problem, with
+//! its `blockers`, is printed to stdout.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use ferry_api::{Problem, Promote};
+
+use crate::cli::{OutputFormat, PromoteArgs};
+use crate::commands::check::{self, BLOCKED};
+use crate::output::{self, BAD, GOOD};
+use crate::profile;
+
+/// Runs `ferry promote`.
+pub async fn run(args: PromoteArgs) -> Result<ExitCode> {
+    let client = profile::resolve(&args.client)?.client()?;
+    let release = &args.release;
+    let body = Promote {
+        service: release.service.as_str().to_owned(),
+        version: release.version.to_string(),
+        environment: args.to.as_str().to_owned(),
+        at: args.at,
+        emergency_reason: if args.emergency {
+            args.reason.clone()
+        } else {
+            None
+        },
+    };
+    let deployment = match client.promote(&body).await {
+        Ok(deployment) => deployment,
+        Err(ferry_client::Error::Api(problem)) if problem.slug() == "gate-blocked" => {
+            refused(&problem, args.client.output)?;
+            return Ok(ExitCode::from(BLOCKED));
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot promote {release} to {}", args.to));
+        }
+    };
+    match args.client.output {
+        OutputFormat::Json => output::json(&deployment)?,
+        OutputFormat::Table => {
+            let when = match &deployment.scheduled_at {
+                Some(at) => format!("waiting until {}", output::time(at)),
+                None => deployment.status.as_str().to_owned(),
+            };
+            writeln!(
+                output::stdout(),
+                "{GOOD}Promoted {}@{} to {}{GOOD:#}: deployment {} {when}.",
+                deployment.service,
+                deployment.version,
+                deployment.environment,
+                deployment.id
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a refusal: the problem as JSON, or the sentence and the blockers.
+fn refused(problem: &Problem, format: OutputFormat) -> std::io::Result<()> {
+    let mut err = anstream::stderr();
+    writeln!(err, "{BAD}error:{BAD:#} {}", problem.detail)?;
+    match format {
+        OutputFormat::Json => output::json(problem),
+        OutputFormat::Table => {
+            check::write_findings(&mut err, &problem.blockers, &[])?;
+            err.flush()
+        }
+    }
+}
