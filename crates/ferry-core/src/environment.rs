@@ -96,7 +96,7 @@ impl Default for Policy {
 
 /// A recurring period in which deployments are allowed.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Window {
     /// An RFC 5545 recurrence rule giving the window's starts.

@@ -13,12 +13,12 @@ use ferry_core::gates::{
 };
 use ferry_core::notes::NotesCommit;
 use ferry_core::risk::{RiskInput, assess};
-use ferry_core::windows::{Freeze, Recurrence, active_freeze, check_windows};
+use ferry_core::windows::{Freeze, active_freeze, check_windows};
 use ferry_core::{Name, Tier};
 use ferry_store::gate_facts::GateFacts;
 
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, WindowCache};
 
 /// A promotion to judge.
 pub struct Promotion<'a> {
@@ -39,7 +39,7 @@ pub async fn judge(
         .store
         .gate_facts(promotion.service, promotion.version, promotion.environment)
         .await?;
-    let verdict = verdict(&facts, promotion, Utc::now())?;
+    let verdict = verdict(&facts, promotion, Utc::now(), &state.windows)?;
     Ok((verdict, facts))
 }
 
@@ -48,6 +48,7 @@ pub fn verdict(
     facts: &GateFacts,
     promotion: &Promotion<'_>,
     now: DateTime<Utc>,
+    cache: &WindowCache,
 ) -> Result<Verdict, ApiError> {
     let commits: Vec<NotesCommit> = serde_json::from_str(&facts.commits_json)
         .map_err(|e| ApiError::Internal(format!("stored commits unreadable: {e}")))?;
@@ -58,17 +59,12 @@ pub fn verdict(
     commit_authors.sort();
     commit_authors.dedup();
     let environment = &facts.environment;
-    let windows = environment
-        .windows
-        .iter()
-        .map(Recurrence::from_window)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            ApiError::Unprocessable(format!(
-                "environment {}: a window is invalid: {e}",
-                environment.name
-            ))
-        })?;
+    let windows = cache.get(&environment.windows).map_err(|e| {
+        ApiError::Unprocessable(format!(
+            "environment {}: a window is invalid: {e}",
+            environment.name
+        ))
+    })?;
     let freezes = facts
         .freezes
         .iter()

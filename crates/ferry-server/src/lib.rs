@@ -132,6 +132,7 @@ pub async fn run(settings: Settings) -> Result<(), Error> {
         store: store.clone(),
         blobs,
         max_artifact_bytes: settings.max_artifact_bytes,
+        windows: Default::default(),
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -58,6 +58,7 @@ impl Api {
             store: store.clone(),
             blobs: BlobStore::new(dir.path().join("artifacts")),
             max_artifact_bytes: 1024,
+            windows: Default::default(),
         };
         Self {
             app: ferry_server::app(state),

@@ -5,12 +5,11 @@
 use chrono::{DateTime, Utc};
 use ferry_core::Name;
 use serde_json::json;
-use sqlx::any::AnyRow;
 
 use crate::audit::append;
 use crate::auth::UserRecord;
-use crate::rows::{int, now, opt_text, text, time};
-use crate::{Result, Store, StoreError, Tx};
+use crate::rows::{int, json, now};
+use crate::{Backend, Result, Store, StoreError, Tx};
 
 /// A user's decision on a release for an environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,14 +26,26 @@ pub struct DecisionRecord {
     pub at: DateTime<Utc>,
 }
 
-fn decision(row: &AnyRow) -> Result<DecisionRecord> {
-    Ok(DecisionRecord {
-        user: text(row, "name")?,
-        email: opt_text(row, "email")?,
-        approve: int(row, "approve")? != 0,
-        comment: text(row, "comment")?,
-        at: time(row, "created_at")?,
-    })
+/// A decision as the JSON aggregation writes it.
+#[derive(serde::Deserialize)]
+struct DecisionJson {
+    user: String,
+    email: Option<String>,
+    approve: i64,
+    comment: String,
+    at: String,
+}
+
+impl DecisionJson {
+    fn into_record(self) -> Result<DecisionRecord> {
+        Ok(DecisionRecord {
+            user: self.user,
+            email: self.email,
+            approve: self.approve != 0,
+            comment: self.comment,
+            at: ferry_core::time::parse_time(&self.at).map_err(StoreError::Corrupt)?,
+        })
+    }
 }
 
 /// The ids of a release and an environment, or which of them does not exist.
@@ -121,19 +132,34 @@ impl Store {
     }
 
     /// The decisions on a release for an environment, oldest first.
+    ///
+    /// They come back as one JSON array in one row: a release may have
+    /// thousands of decisions, and rows one by one cost far more than one
+    /// JSON document (sqlx hands SQLite rows over a channel, row by row).
     pub async fn decisions(
         &self,
         release_id: i64,
         environment_id: i64,
     ) -> Result<Vec<DecisionRecord>> {
-        let rows = sqlx::query(
-            "SELECT u.name, u.email, a.approve, a.comment, a.created_at FROM approvals a \
-             JOIN users u ON u.id = a.user_id WHERE a.release_id = $1 AND a.environment_id = $2 ORDER BY a.id",
-        )
-        .bind(release_id)
-        .bind(environment_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(decision).collect()
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT COALESCE(json_group_array(json_object('user', name, 'email', email, 'approve', approve, \
+                 'comment', comment, 'at', created_at)), '[]') AS items FROM (SELECT u.name, u.email, a.approve, \
+                 a.comment, a.created_at FROM approvals a JOIN users u ON u.id = a.user_id \
+                 WHERE a.release_id = $1 AND a.environment_id = $2 ORDER BY a.id)"
+            }
+            Backend::Postgres => {
+                "SELECT COALESCE(json_agg(json_build_object('user', u.name, 'email', u.email, 'approve', a.approve, \
+                 'comment', a.comment, 'at', a.created_at) ORDER BY a.id)::text, '[]') AS items \
+                 FROM approvals a JOIN users u ON u.id = a.user_id WHERE a.release_id = $1 AND a.environment_id = $2"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(release_id)
+            .bind(environment_id)
+            .fetch_one(self.pool())
+            .await?;
+        let items: Vec<DecisionJson> = json(&row, "items")?;
+        items.into_iter().map(DecisionJson::into_record).collect()
     }
 }

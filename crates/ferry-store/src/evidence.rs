@@ -8,8 +8,8 @@ use sqlx::any::AnyRow;
 
 use crate::approvals::release_and_environment;
 use crate::audit::append;
-use crate::rows::{int, now, opt_text, text, time};
-use crate::{Result, Store};
+use crate::rows::{int, json, now, opt_text, text, time};
+use crate::{Backend, Result, Store, StoreError};
 
 /// A piece of evidence as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +60,35 @@ fn evidence(row: &AnyRow) -> Result<EvidenceRecord> {
     })
 }
 
+/// Evidence as the JSON aggregation writes it.
+#[derive(serde::Deserialize)]
+struct EvidenceJson {
+    id: i64,
+    name: String,
+    passed: i64,
+    summary: String,
+    report: Option<String>,
+    url: Option<String>,
+    created_by: String,
+    created_at: String,
+}
+
+impl EvidenceJson {
+    fn into_record(self) -> Result<EvidenceRecord> {
+        Ok(EvidenceRecord {
+            id: self.id,
+            name: self.name,
+            passed: self.passed != 0,
+            summary: self.summary,
+            report: self.report,
+            url: self.url,
+            created_by: self.created_by,
+            created_at: ferry_core::time::parse_time(&self.created_at)
+                .map_err(StoreError::Corrupt)?,
+        })
+    }
+}
+
 impl Store {
     /// Records evidence for `service@version` in `environment`.
     pub async fn add_evidence(
@@ -105,20 +134,31 @@ impl Store {
         Ok(record)
     }
 
-    /// The evidence of a release in an environment, oldest first.
+    /// The evidence of a release in an environment, oldest first, as one
+    /// JSON array in one row (see [`Store::decisions`] for why).
     pub async fn evidence(
         &self,
         release_id: i64,
         environment_id: i64,
     ) -> Result<Vec<EvidenceRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, name, passed, summary, report, url, created_by, created_at FROM evidence \
-             WHERE release_id = $1 AND environment_id = $2 ORDER BY id",
-        )
-        .bind(release_id)
-        .bind(environment_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(evidence).collect()
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT COALESCE(json_group_array(json_object('id', id, 'name', name, 'passed', passed, \
+                 'summary', summary, 'report', report, 'url', url, 'created_by', created_by, 'created_at', created_at)), '[]') \
+                 AS items FROM (SELECT * FROM evidence WHERE release_id = $1 AND environment_id = $2 ORDER BY id)"
+            }
+            Backend::Postgres => {
+                "SELECT COALESCE(json_agg(json_build_object('id', id, 'name', name, 'passed', passed, \
+                 'summary', summary, 'report', report, 'url', url, 'created_by', created_by, 'created_at', created_at) \
+                 ORDER BY id)::text, '[]') AS items FROM evidence WHERE release_id = $1 AND environment_id = $2"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(release_id)
+            .bind(environment_id)
+            .fetch_one(self.pool())
+            .await?;
+        let items: Vec<EvidenceJson> = json(&row, "items")?;
+        items.into_iter().map(EvidenceJson::into_record).collect()
     }
 }
