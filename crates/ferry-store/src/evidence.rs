@@ -60,6 +60,19 @@ fn evidence(row: &AnyRow) -> Result<EvidenceRecord> {
     })
 }
 
+/// The newest evidence of each name, as the gates need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestEvidence {
+    /// The suite or check name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// One line for people.
+    pub summary: String,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
 /// Evidence as the JSON aggregation writes it.
 #[derive(serde::Deserialize)]
 struct EvidenceJson {
@@ -90,6 +103,43 @@ impl EvidenceJson {
 }
 
 impl Store {
+    /// The newest evidence of each name for a release in an environment:
+    /// what the gates judge, without the history or the reports.
+    pub async fn latest_evidence(
+        &self,
+        release_id: i64,
+        environment_id: i64,
+    ) -> Result<Vec<LatestEvidence>> {
+        let sql = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT COALESCE(json_group_array(json_array(name, passed, summary, created_at)), '[]') AS items \
+                 FROM evidence WHERE id IN (SELECT MAX(id) FROM evidence WHERE release_id = $1 AND environment_id = $2 GROUP BY name)"
+            }
+            Backend::Postgres => {
+                "SELECT COALESCE(json_agg(json_build_array(name, passed, summary, created_at))::text, '[]') AS items \
+                 FROM evidence WHERE id IN (SELECT MAX(id) FROM evidence WHERE release_id = $1 AND environment_id = $2 GROUP BY name)"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(release_id)
+            .bind(environment_id)
+            .fetch_one(self.pool())
+            .await?;
+        let items: Vec<(String, i64, String, String)> = json(&row, "items")?;
+        items
+            .into_iter()
+            .map(|(name, passed, summary, at)| {
+                let created_at = ferry_core::time::parse_time(&at).map_err(StoreError::Corrupt)?;
+                Ok(LatestEvidence {
+                    name,
+                    passed: passed != 0,
+                    summary,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
     /// Records evidence for `service@version` in `environment`.
     pub async fn add_evidence(
         &self,

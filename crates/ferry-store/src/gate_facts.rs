@@ -8,9 +8,9 @@ use ferry_core::{DeploymentStatus, Name};
 
 use crate::approvals::{DecisionRecord, release_and_environment};
 use crate::changes::{ChangeFilter, ChangeRecord};
-use crate::evidence::EvidenceRecord;
+use crate::evidence::LatestEvidence;
 use crate::releases::ReleaseRecord;
-use crate::rows::{name, text, time};
+use crate::rows::{int, name, text, time};
 use crate::{Result, Store, StoreError};
 
 /// The facts about a release and an environment that the gates judge.
@@ -28,8 +28,8 @@ pub struct GateFacts {
     pub succeeded_in: Vec<(Name, DateTime<Utc>)>,
     /// The decisions on it for this environment.
     pub decisions: Vec<DecisionRecord>,
-    /// Its evidence in this environment.
-    pub evidence: Vec<EvidenceRecord>,
+    /// Its newest evidence of each name in this environment.
+    pub evidence: Vec<LatestEvidence>,
     /// Change requests of the service in this environment.
     pub changes: Vec<ChangeRecord>,
     /// Every freeze.
@@ -41,21 +41,47 @@ pub struct GateFacts {
 
 impl Store {
     /// Reads the facts for promoting `service@version` into `environment`.
+    ///
+    /// The reads are independent, so they run at once on several pooled
+    /// connections: a gate check waits for the slowest read, not for the sum.
     pub async fn gate_facts(
         &self,
         service: &Name,
         version: &semver::Version,
         environment: &Name,
     ) -> Result<GateFacts> {
-        let mut tx = self.pool().begin().await?;
-        let (release_id, environment_id) =
-            release_and_environment(&mut tx, service, version, environment).await?;
-        tx.rollback().await?;
-        let release = self.release(service, version).await?;
-        let commits_json = self.release_commits(release_id).await?;
-        let environment_spec = self
-            .environments()
-            .await?
+        let (release_id, environment_id) = self
+            .release_environment_ids(service, version, environment)
+            .await?;
+        let filter = ChangeFilter {
+            service: Some(service),
+            environment: Some(environment),
+            ..ChangeFilter::default()
+        };
+        let (
+            release,
+            commits_json,
+            environments,
+            services,
+            lifecycles,
+            succeeded_in,
+            recent_outcomes,
+        ) = tokio::try_join!(
+            self.release(service, version),
+            self.release_commits(release_id),
+            self.environments(),
+            self.services(),
+            self.lifecycles(),
+            self.successes(release_id),
+            self.recent_outcomes(service),
+        )?;
+        let (decisions, evidence, changes, freezes) = tokio::try_join!(
+            self.decisions(release_id, environment_id),
+            self.latest_evidence(release_id, environment_id),
+            self.changes(filter),
+            self.freezes(),
+        )?;
+        let environment_spec = environments
             .into_iter()
             .find(|e| &e.spec.name == environment)
             .map(|e| e.spec)
@@ -65,25 +91,37 @@ impl Store {
                     environment.as_str()
                 ))
             })?;
-        let service_spec = self
-            .services()
-            .await?
+        let service_spec = services
             .into_iter()
             .find(|s| &s.spec.name == service)
             .map(|s| s.spec)
             .ok_or_else(|| {
                 StoreError::NotFound(format!("there is no service {:?}", service.as_str()))
             })?;
-        let lifecycle = self
-            .lifecycles()
-            .await?
+        let lifecycle = lifecycles
             .into_iter()
             .find(|l| l.spec.name == service_spec.lifecycle)
             .map(|l| l.spec)
             .ok_or_else(|| {
                 StoreError::Corrupt(format!("service {service} follows a missing lifecycle"))
             })?;
-        let succeeded_in = sqlx::query(
+        Ok(GateFacts {
+            release,
+            commits_json,
+            environment: environment_spec,
+            lifecycle,
+            succeeded_in,
+            decisions,
+            evidence,
+            changes,
+            freezes: freezes.into_iter().map(|f| f.spec).collect(),
+            recent_outcomes,
+        })
+    }
+
+    /// Where release `release_id` succeeded, and when.
+    async fn successes(&self, release_id: i64) -> Result<Vec<(Name, DateTime<Utc>)>> {
+        sqlx::query(
             "SELECT e.name, d.updated_at FROM deployments d JOIN environments e ON e.id = d.environment_id \
              WHERE d.release_id = $1 AND d.status = $2 ORDER BY d.id",
         )
@@ -93,8 +131,12 @@ impl Store {
         .await?
         .iter()
         .map(|row| Ok((name(row, "name")?, time(row, "updated_at")?)))
-        .collect::<Result<Vec<_>>>()?;
-        let recent_outcomes = sqlx::query(
+        .collect()
+    }
+
+    /// The outcomes of the service's last ten finished deployments, newest first.
+    async fn recent_outcomes(&self, service: &Name) -> Result<Vec<bool>> {
+        sqlx::query(
             "SELECT d.status FROM deployments d JOIN releases r ON r.id = d.release_id JOIN services s ON s.id = r.service_id \
              WHERE s.name = $1 AND d.status IN ('succeeded', 'failed', 'rolled_back') ORDER BY d.id DESC LIMIT 10",
         )
@@ -103,24 +145,7 @@ impl Store {
         .await?
         .iter()
         .map(|row| Ok(text(row, "status")? == DeploymentStatus::Succeeded.as_str()))
-        .collect::<Result<Vec<_>>>()?;
-        let filter = ChangeFilter {
-            service: Some(service),
-            environment: Some(environment),
-            ..ChangeFilter::default()
-        };
-        Ok(GateFacts {
-            release,
-            commits_json,
-            environment: environment_spec,
-            lifecycle,
-            succeeded_in,
-            decisions: self.decisions(release_id, environment_id).await?,
-            evidence: self.evidence(release_id, environment_id).await?,
-            changes: self.changes(filter).await?,
-            freezes: self.freezes().await?.into_iter().map(|f| f.spec).collect(),
-            recent_outcomes,
-        })
+        .collect()
     }
 
     /// The ids of a release and an environment (for reads that need them).
@@ -130,9 +155,24 @@ impl Store {
         version: &semver::Version,
         environment: &Name,
     ) -> Result<(i64, i64)> {
-        let mut tx = self.pool().begin().await?;
-        let ids = release_and_environment(&mut tx, service, version, environment).await;
-        tx.rollback().await?;
-        ids
+        let row = sqlx::query(
+            "SELECT r.id AS release_id, e.id AS environment_id FROM releases r JOIN services s ON s.id = r.service_id \
+             JOIN environments e ON e.name = $3 WHERE s.name = $1 AND r.version = $2",
+        )
+        .bind(service.as_str())
+        .bind(version.to_string())
+        .bind(environment.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(row) => Ok((int(&row, "release_id")?, int(&row, "environment_id")?)),
+            // Say which of the two is missing.
+            None => {
+                let mut tx = self.pool().begin().await?;
+                let ids = release_and_environment(&mut tx, service, version, environment).await;
+                tx.rollback().await?;
+                ids
+            }
+        }
     }
 }
