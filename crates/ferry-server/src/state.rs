@@ -22,16 +22,19 @@ pub struct AppState {
     pub windows: WindowCache,
 }
 
+/// An environment's windows, compiled.
+type Compiled = Arc<Vec<Recurrence>>;
+
 /// Compiled deployment windows of an environment, by their text.
 #[derive(Debug, Clone, Default)]
-pub struct WindowCache(Arc<Mutex<HashMap<Vec<Window>, Arc<Vec<Recurrence>>>>>);
+pub struct WindowCache(Arc<Mutex<HashMap<Vec<Window>, Compiled>>>);
 
 impl WindowCache {
     /// The most rules kept; past it the cache starts afresh (rules rarely change).
     const CAPACITY: usize = 10_000;
 
     /// The compiled form of `windows`.
-    pub fn get(&self, windows: &[Window]) -> Result<Arc<Vec<Recurrence>>, String> {
+    pub fn get(&self, windows: &[Window]) -> Result<Compiled, String> {
         if let Some(found) = self
             .0
             .lock()
