@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ferry_core::change::{ChangeSlot, ChangeState, conflicts};
+use ferry_core::change::ChangeState;
 use ferry_core::gates::{
     ActiveFreeze, ChangeFact, Decision, EvidenceFact, GateInput, Verdict, count_evidence, evaluate,
     previous_phase_soak,
@@ -15,6 +15,7 @@ use ferry_core::notes::NotesCommit;
 use ferry_core::risk::{RiskInput, assess};
 use ferry_core::windows::{Freeze, active_freeze, check_windows};
 use ferry_core::{Name, Tier};
+use ferry_store::changes::conflicts_by_change;
 use ferry_store::gate_facts::GateFacts;
 
 use crate::error::ApiError;
@@ -82,18 +83,7 @@ pub fn verdict(
         });
 
     let version = promotion.version.to_string();
-    let slots: Vec<ChangeSlot> = facts
-        .changes
-        .iter()
-        .map(|c| ChangeSlot {
-            id: c.id,
-            service: c.service.clone(),
-            environment: c.environment.clone(),
-            state: c.state,
-            window: c.window,
-        })
-        .collect();
-    let conflicting = conflicts(&slots);
+    let conflicting = conflicts_by_change(&facts.changes);
     let changes: Vec<ChangeFact> = facts
         .changes
         .iter()
@@ -105,18 +95,7 @@ pub fn verdict(
             kind: c.kind,
             state: c.state,
             window: c.window.map(|w| (w.start, w.end)),
-            conflicts_with: conflicting
-                .iter()
-                .filter_map(|&(a, b)| {
-                    if a == c.id {
-                        Some(b)
-                    } else if b == c.id {
-                        Some(a)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
+            conflicts_with: conflicting.get(&c.id).cloned().unwrap_or_default(),
         })
         .collect();
     let decisions: Vec<Decision> = facts

@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use ferry_core::Name;
-use ferry_core::change::{ChangeAction, ChangeKind, ChangeState, ChangeWindow, next_state};
+use std::collections::HashMap;
+
+use ferry_core::change::{
+    ChangeAction, ChangeKind, ChangeSlot, ChangeState, ChangeWindow, conflicts, next_state,
+};
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
@@ -49,6 +53,30 @@ pub struct ChangeRecord {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+impl ChangeRecord {
+    /// What conflict detection needs of it.
+    pub fn slot(&self) -> ChangeSlot {
+        ChangeSlot {
+            id: self.id,
+            service: self.service.clone(),
+            environment: self.environment.clone(),
+            state: self.state,
+            window: self.window,
+        }
+    }
+}
+
+/// For each change among `changes` that conflicts with others, their ids.
+pub fn conflicts_by_change(changes: &[ChangeRecord]) -> HashMap<i64, Vec<i64>> {
+    let slots: Vec<ChangeSlot> = changes.iter().map(ChangeRecord::slot).collect();
+    let mut by_change: HashMap<i64, Vec<i64>> = HashMap::new();
+    for (a, b) in conflicts(&slots) {
+        by_change.entry(a).or_default().push(b);
+        by_change.entry(b).or_default().push(a);
+    }
+    by_change
 }
 
 /// A change request to raise.

@@ -6,10 +6,10 @@ use axum::http::StatusCode;
 use ferry_api::{
     ChangeActionBody, ChangeKind, ChangeRequest, ChangeState, CreateChange, Page, Problem,
 };
-use ferry_core::change::{
-    ChangeAction, ChangeSlot, ChangeWindow, ReviewOutcome, conflicts, needs_review,
+use ferry_core::change::{ChangeAction, ChangeWindow, ReviewOutcome, needs_review};
+use ferry_store::changes::{
+    ChangeFilter, ChangeRecord, ChangeUpdate, NewChange, conflicts_by_change,
 };
-use ferry_store::changes::{ChangeFilter, ChangeRecord, ChangeUpdate, NewChange};
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -46,29 +46,14 @@ fn window(text: Option<&str>) -> ApiResult<Option<ChangeWindow>> {
 /// The wire form, with the conflicts found among `all` (same service and
 /// environment, approved or scheduled, overlapping windows).
 fn wire(record: ChangeRecord, all: &[ChangeRecord]) -> ChangeRequest {
-    let slots: Vec<ChangeSlot> = all
+    let same_target: Vec<ChangeRecord> = all
         .iter()
         .filter(|c| c.service == record.service && c.environment == record.environment)
-        .map(|c| ChangeSlot {
-            id: c.id,
-            service: c.service.clone(),
-            environment: c.environment.clone(),
-            state: c.state,
-            window: c.window,
-        })
+        .cloned()
         .collect();
-    let conflicts_with = conflicts(&slots)
-        .into_iter()
-        .filter_map(|(a, b)| {
-            if a == record.id {
-                Some(b)
-            } else if b == record.id {
-                Some(a)
-            } else {
-                None
-            }
-        })
-        .collect();
+    let conflicts_with = conflicts_by_change(&same_target)
+        .remove(&record.id)
+        .unwrap_or_default();
     ChangeRequest {
         id: record.id,
         title: record.title,
