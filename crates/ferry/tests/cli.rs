@@ -968,6 +968,8 @@ fn changelog_works_offline_from_the_history() {
     repo.commit("c.txt", "Merge something old-style");
     repo.git(&["tag", "v0.1.1"]);
     repo.commit("d.txt", "feat: third");
+    repo.commit("e.txt", "fix: fourth");
+    repo.git(&["revert", "--no-edit", "HEAD"]);
 
     let json = server.command(&["changelog", "--git", "repo", "--format", "json"]);
     let run = Run::of(json).success();
@@ -1000,7 +1002,7 @@ fn changelog_works_offline_from_the_history() {
         "json",
     ]))
     .success();
-    assert_eq!(unreleased.json()["commits"].as_array().unwrap().len(), 1);
+    assert_eq!(unreleased.json()["commits"].as_array().unwrap().len(), 3);
     let markdown = Run::of(server.command(&[
         "changelog",
         "--git",
