@@ -11,4 +11,5 @@
 //!   could not start: never a panic.
 
 pub mod executor;
+pub mod health;
 pub mod mask;

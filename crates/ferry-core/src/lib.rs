@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod name;
 pub mod notes;
 pub mod plan;
+pub mod process;
 pub mod release;
 pub mod risk;
 pub mod service;

@@ -1,0 +1,832 @@
+//! A service's deployment process: how its releases reach their targets.
+//!
+//! A service's `deploy` table in `ferry.toml` (kept as given in
+//! [`ServiceSpec::deploy`](crate::service::ServiceSpec::deploy)) is read here
+//! into a [`DeployProcess`]: the strategy, the steps an agent runs, the health
+//! check, the rollback policy, the target selector and the failure tolerance.
+//! The orchestrator's pure decisions are here too: which batches a deployment
+//! runs in ([`plan_batches`]), which agents are targets ([`selects`]) and
+//! whether a deployment halts ([`should_halt`]).
+//!
+//! The rules kept:
+//!
+//! - **Everything has a default but the steps' contents.** An absent (`null`)
+//!   or empty table is the default process: strategy `all`, no steps, no
+//!   health check, `rollback = "auto"`, every agent of the environment, no
+//!   failure tolerated. A process without steps is deployed by another tool,
+//!   which reports its outcome (`ferry deploy report`).
+//! - **Reading checks everything and refuses what it does not know.** An
+//!   unknown field, a wrong type or a value out of range is an error naming
+//!   the field (`deploy.strategy.batch`, `deploy.steps[1].timeout`) and what
+//!   is expected there. A typo never silently becomes a default.
+//! - **Strategies**: `{ kind = "all" }` deploys every target at once;
+//!   `{ kind = "rolling", batch = "25%" | 2, pause = "30s" }` deploys
+//!   consecutive batches of the batch size, pausing between them;
+//!   `{ kind = "canary", stages = [1, "25%", "100%"], verify = "5m" }` deploys
+//!   stages that each cover up to their size of all targets (cumulative),
+//!   waiting `verify` between stages. `strategy = "all"` is short for
+//!   `{ kind = "all" }`.
+//! - **A batch size** is a count of targets (a whole number, at least 1) or a
+//!   percentage of all targets (`"1%"` to `"100%"`), rounded up, so it is
+//!   never empty. Canary stages of the same form must grow (each covers the
+//!   targets of those before it).
+//! - **Batches partition the targets in the order given**: no target twice,
+//!   none left out, no empty batch. The last batch always completes the set,
+//!   whatever the last stage says.
+//! - **Durations** (`pause`, `verify`, `timeout`, `interval`) are written as
+//!   [`parse_duration`] reads them (`30s`, `10m`, `1h30m`). Timeouts are
+//!   longer than zero.
+//! - **Steps** have a non-empty, unique `name` and a non-empty `run`
+//!   command, an optional `timeout` and `idempotent` (default `false`): only
+//!   an idempotent step is retried on another attempt after its agent is lost.
+//! - **A health check** is exactly one of `http = URL` (a 2xx status) or
+//!   `command = "..."` (exit status 0), with `timeout` (default 30s),
+//!   `retries` (default 3) and `interval` between attempts (default 2s).
+//! - **A deployment halts** once more targets have failed than
+//!   `tolerate_failures` allows.
+//!
+//! Serialising a [`DeployProcess`] writes the table form, with every default
+//! spelled out; deserialising reads it with [`DeployProcess::from_value`], so
+//! the two round-trip and both keep the same rules.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::Duration;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value, json};
+
+use crate::windows::parse_duration;
+
+/// How long a health check attempt may take unless the table says otherwise.
+const DEFAULT_HEALTH_TIMEOUT_SECONDS: i64 = 30;
+/// How many times a failed health check is retried unless the table says otherwise.
+const DEFAULT_HEALTH_RETRIES: u32 = 3;
+/// The wait between health check attempts unless the table says otherwise.
+const DEFAULT_HEALTH_INTERVAL_SECONDS: i64 = 2;
+
+/// The accepted forms of a batch size, for error messages.
+const BATCH_FORM: &str = "expected a count of targets (a whole number, at least 1, such as 2) or a percentage of them from \"1%\" to \"100%\" (such as \"25%\")";
+
+/// A service's deployment process, read from its `deploy` table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeployProcess {
+    /// How the targets are split into batches (default: all at once).
+    pub strategy: Strategy,
+    /// The steps an agent runs on each target, in order. Empty when the
+    /// service is deployed by another tool, which reports its outcome.
+    pub steps: Vec<Step>,
+    /// How a target is verified after its steps; `None` to trust the steps.
+    pub health: Option<HealthCheck>,
+    /// What happens when the deployment halts (default: automatic rollback).
+    pub rollback: RollbackPolicy,
+    /// The target selector: agent tags that must all match (`key = value`).
+    /// Empty selects every agent of the environment.
+    pub targets: BTreeMap<String, String>,
+    /// How many targets may fail before the deployment halts (default 0).
+    pub tolerate_failures: u32,
+}
+
+/// How a deployment's targets are split into batches. See [`plan_batches`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Every target at once: `{ kind = "all" }`.
+    #[default]
+    All,
+    /// Consecutive batches of one size:
+    /// `{ kind = "rolling", batch = "25%", pause = "30s" }`.
+    Rolling {
+        /// The size of each batch (the last may be smaller).
+        batch: BatchSize,
+        /// The wait between batches; `None` for none.
+        pause: Option<Duration>,
+    },
+    /// Growing stages: `{ kind = "canary", stages = [1, "25%", "100%"], verify = "5m" }`.
+    Canary {
+        /// How many targets each stage covers in all, counting the stages
+        /// before it. Never empty once read.
+        stages: Vec<BatchSize>,
+        /// The wait between stages, to watch the new release; `None` for none.
+        verify: Option<Duration>,
+    },
+}
+
+/// A number of targets: a count or a percentage of all targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchSize {
+    /// This many targets (`3`); at least 1 once read.
+    Count(u32),
+    /// This percentage of all targets, rounded up (`"25%"`); 1 to 100 once read.
+    Percent(u8),
+}
+
+/// One command an agent runs on a target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Its name, unique in the process, shown in logs and progress.
+    pub name: String,
+    /// The command, run with `sh -c`.
+    pub run: String,
+    /// How long it may run before it is killed and fails; `None` for no limit.
+    pub timeout: Option<Duration>,
+    /// Whether it may run again on a target whose agent was lost while
+    /// running it (default `false`: the target is marked failed instead).
+    pub idempotent: bool,
+}
+
+/// How a target is checked after its steps: retried until it passes or its
+/// retries run out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// An HTTP GET that passes on a 2xx status: `{ http = "http://127.0.0.1:8080/healthz" }`.
+    Http {
+        /// The URL requested from the target.
+        url: String,
+        /// How long one attempt may take (default 30s).
+        timeout: Duration,
+        /// How many more attempts after a failed one (default 3).
+        retries: u32,
+        /// The wait between attempts (default 2s).
+        interval: Duration,
+    },
+    /// A command (`sh -c`) that passes on exit status 0: `{ command = "curl -f ..." }`.
+    Command {
+        /// The command run on the target.
+        run: String,
+        /// How long one attempt may take (default 30s).
+        timeout: Duration,
+        /// How many more attempts after a failed one (default 3).
+        retries: u32,
+        /// The wait between attempts (default 2s).
+        interval: Duration,
+    },
+}
+
+/// What happens to the targets already changed when a deployment halts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RollbackPolicy {
+    /// Redeploy the last release that succeeded in the environment onto
+    /// them, as a rollback deployment linked to the failed one (`"auto"`).
+    #[default]
+    Auto,
+    /// Leave them for an operator (`ferry rollback`) (`"manual"`).
+    Manual,
+}
+
+impl DeployProcess {
+    /// Reads a service's `deploy` table (as JSON, the way
+    /// [`ServiceSpec`](crate::service::ServiceSpec) keeps it). `null` or an
+    /// empty table is the default process, without steps. The error names the
+    /// field at fault and what is expected there.
+    pub fn from_value(deploy: &Value) -> Result<Self, String> {
+        let table = match deploy {
+            Value::Null => return Ok(Self::default()),
+            Value::Object(map) => Table::new("deploy", map),
+            other => {
+                return Err(format!(
+                    "deploy: expected a table (such as {{ steps = [...] }}), got {}",
+                    describe(other)
+                ));
+            }
+        };
+        table.only(&[
+            "strategy",
+            "steps",
+            "health",
+            "rollback",
+            "targets",
+            "tolerate_failures",
+        ])?;
+        let strategy = match table.get("strategy") {
+            None => Strategy::All,
+            Some(value) => Strategy::from_value(&table.field("strategy"), value)?,
+        };
+        let steps = match table.get("steps") {
+            None => Vec::new(),
+            Some(value) => read_steps(&table.field("steps"), value)?,
+        };
+        let health = table
+            .get("health")
+            .map(|value| HealthCheck::from_value(&table.field("health"), value))
+            .transpose()?;
+        let rollback = match table.get("rollback") {
+            None => RollbackPolicy::Auto,
+            Some(value) => match value.as_str() {
+                Some("auto") => RollbackPolicy::Auto,
+                Some("manual") => RollbackPolicy::Manual,
+                _ => {
+                    return Err(format!(
+                        "deploy.rollback: expected \"auto\" or \"manual\", got {}",
+                        describe(value)
+                    ));
+                }
+            },
+        };
+        let targets = match table.get("targets") {
+            None => BTreeMap::new(),
+            Some(value) => read_selector(&table.field("targets"), value)?,
+        };
+        let tolerate_failures = match table.get("tolerate_failures") {
+            None => 0,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    format!(
+                        "deploy.tolerate_failures: expected how many failed targets are tolerated (a whole number, 0 or more), got {}",
+                        describe(value)
+                    )
+                })?,
+        };
+        Ok(Self {
+            strategy,
+            steps,
+            health,
+            rollback,
+            targets,
+            tolerate_failures,
+        })
+    }
+
+    /// The table form of this process, which [`DeployProcess::from_value`]
+    /// reads back to the same value. Every default is spelled out; absent
+    /// options are left out.
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("strategy".into(), self.strategy.to_value());
+        map.insert(
+            "steps".into(),
+            Value::Array(self.steps.iter().map(Step::to_value).collect()),
+        );
+        if let Some(health) = &self.health {
+            map.insert("health".into(), health.to_value());
+        }
+        map.insert("rollback".into(), json!(self.rollback.as_str()));
+        map.insert("targets".into(), json!(self.targets));
+        map.insert("tolerate_failures".into(), json!(self.tolerate_failures));
+        Value::Object(map)
+    }
+
+    /// Whether the service is deployed by another tool: it has no steps, so
+    /// no agent runs anything and the tool reports the outcome.
+    pub fn is_external(&self) -> bool {
+        self.steps.is_empty()
+    }
+}
+
+impl Serialize for DeployProcess {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeployProcess {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Self::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Strategy {
+    /// Reads a `strategy` value at `path`.
+    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+        const KINDS: &str = "expected \"all\", \"rolling\" or \"canary\"";
+        let empty = Map::new();
+        let (kind, table) = match value {
+            Value::String(kind) => (kind.as_str(), Table::new(path, &empty)),
+            Value::Object(map) => {
+                let table = Table::new(path, map);
+                let kind = match table.get("kind") {
+                    Some(Value::String(kind)) => kind.as_str(),
+                    Some(other) => {
+                        return Err(format!("{path}.kind: {KINDS}, got {}", describe(other)));
+                    }
+                    None => return Err(format!("{path}.kind: missing; {KINDS}")),
+                };
+                (kind, table)
+            }
+            other => {
+                return Err(format!(
+                    "{path}: expected a table such as {{ kind = \"rolling\", batch = \"25%\" }}, got {}",
+                    describe(other)
+                ));
+            }
+        };
+        match kind {
+            "all" => {
+                table.only(&["kind"])?;
+                Ok(Self::All)
+            }
+            "rolling" => {
+                table.only(&["kind", "batch", "pause"])?;
+                let batch = match table.get("batch") {
+                    Some(value) => BatchSize::from_value(&table.field("batch"), value)?,
+                    None => return Err(format!("{path}.batch: missing; {BATCH_FORM}")),
+                };
+                let pause = table.duration("pause", false)?;
+                Ok(Self::Rolling { batch, pause })
+            }
+            "canary" => {
+                table.only(&["kind", "stages", "verify"])?;
+                let stages = read_stages(&table.field("stages"), table.get("stages"))?;
+                let verify = table.duration("verify", false)?;
+                Ok(Self::Canary { stages, verify })
+            }
+            other => Err(format!("{path}.kind: unknown strategy {other:?}; {KINDS}")),
+        }
+    }
+
+    /// The table form of this strategy.
+    fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        match self {
+            Self::All => {
+                map.insert("kind".into(), json!("all"));
+            }
+            Self::Rolling { batch, pause } => {
+                map.insert("kind".into(), json!("rolling"));
+                map.insert("batch".into(), batch.to_value());
+                if let Some(pause) = pause {
+                    map.insert("pause".into(), json!(format_duration(*pause)));
+                }
+            }
+            Self::Canary { stages, verify } => {
+                map.insert("kind".into(), json!("canary"));
+                map.insert(
+                    "stages".into(),
+                    Value::Array(stages.iter().copied().map(BatchSize::to_value).collect()),
+                );
+                if let Some(verify) = verify {
+                    map.insert("verify".into(), json!(format_duration(*verify)));
+                }
+            }
+        }
+        Value::Object(map)
+    }
+}
+
+impl BatchSize {
+    /// How many targets this size is out of `total`: a count (at most
+    /// `total`) or the percentage of `total` rounded up. At least 1 when
+    /// `total` is not 0 and the size is as read (count ≥ 1, percentage ≥ 1).
+    pub fn of(self, total: usize) -> usize {
+        match self {
+            Self::Count(count) => usize::try_from(count).unwrap_or(usize::MAX).min(total),
+            Self::Percent(percent) => total
+                .saturating_mul(usize::from(percent.min(100)))
+                .div_ceil(100),
+        }
+    }
+
+    /// Reads a batch size at `path`: a whole number of at least 1, or a
+    /// string of 1 to 100 followed by `%`.
+    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+        let invalid = || format!("{path}: {BATCH_FORM}, got {}", describe(value));
+        match value {
+            Value::Number(number) => match number.as_u64().map(u32::try_from) {
+                Some(Ok(count)) if count >= 1 => Ok(Self::Count(count)),
+                _ => Err(invalid()),
+            },
+            Value::String(text) => {
+                let digits = text
+                    .trim()
+                    .strip_suffix('%')
+                    .ok_or_else(invalid)?
+                    .trim_end();
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid());
+                }
+                match digits.parse::<u8>() {
+                    Ok(percent) if (1..=100).contains(&percent) => Ok(Self::Percent(percent)),
+                    _ => Err(invalid()),
+                }
+            }
+            _ => Err(invalid()),
+        }
+    }
+
+    /// The table form: a number or a `"N%"` string.
+    fn to_value(self) -> Value {
+        match self {
+            Self::Count(count) => json!(count),
+            Self::Percent(percent) => json!(format!("{percent}%")),
+        }
+    }
+}
+
+impl fmt::Display for BatchSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Count(count) => write!(f, "{count}"),
+            Self::Percent(percent) => write!(f, "{percent}%"),
+        }
+    }
+}
+
+impl Step {
+    /// Reads one step at `path`.
+    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+        let Value::Object(map) = value else {
+            return Err(format!(
+                "{path}: expected a table such as {{ name = \"install\", run = \"./deploy.sh\" }}, got {}",
+                describe(value)
+            ));
+        };
+        let table = Table::new(path, map);
+        table.only(&["name", "run", "timeout", "idempotent"])?;
+        let name = table.text("name", "the step's name")?;
+        let run = table.text("run", "the command to run")?;
+        let timeout = table.duration("timeout", true)?;
+        let idempotent = match table.get("idempotent") {
+            None => false,
+            Some(Value::Bool(flag)) => *flag,
+            Some(other) => {
+                return Err(format!(
+                    "{path}.idempotent: expected true or false, got {}",
+                    describe(other)
+                ));
+            }
+        };
+        Ok(Self {
+            name,
+            run,
+            timeout,
+            idempotent,
+        })
+    }
+
+    /// The table form of this step.
+    fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("name".into(), json!(self.name));
+        map.insert("run".into(), json!(self.run));
+        if let Some(timeout) = self.timeout {
+            map.insert("timeout".into(), json!(format_duration(timeout)));
+        }
+        map.insert("idempotent".into(), json!(self.idempotent));
+        Value::Object(map)
+    }
+}
+
+impl HealthCheck {
+    /// How long one attempt may take.
+    pub fn timeout(&self) -> Duration {
+        match self {
+            Self::Http { timeout, .. } | Self::Command { timeout, .. } => *timeout,
+        }
+    }
+
+    /// How many more attempts are made after a failed one.
+    pub fn retries(&self) -> u32 {
+        match self {
+            Self::Http { retries, .. } | Self::Command { retries, .. } => *retries,
+        }
+    }
+
+    /// The wait between attempts.
+    pub fn interval(&self) -> Duration {
+        match self {
+            Self::Http { interval, .. } | Self::Command { interval, .. } => *interval,
+        }
+    }
+
+    /// Reads a health check at `path`.
+    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+        let Value::Object(map) = value else {
+            return Err(format!(
+                "{path}: expected a table such as {{ http = \"http://127.0.0.1:8080/healthz\" }} or {{ command = \"...\" }}, got {}",
+                describe(value)
+            ));
+        };
+        let table = Table::new(path, map);
+        table.only(&["http", "command", "timeout", "retries", "interval"])?;
+        let timeout = table
+            .duration("timeout", true)?
+            .unwrap_or_else(|| Duration::seconds(DEFAULT_HEALTH_TIMEOUT_SECONDS));
+        let interval = table
+            .duration("interval", false)?
+            .unwrap_or_else(|| Duration::seconds(DEFAULT_HEALTH_INTERVAL_SECONDS));
+        let retries = match table.get("retries") {
+            None => DEFAULT_HEALTH_RETRIES,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| {
+                    format!(
+                        "{path}.retries: expected how many times a failed check is retried (a whole number, 0 or more), got {}",
+                        describe(value)
+                    )
+                })?,
+        };
+        match (table.get("http"), table.get("command")) {
+            (Some(_), Some(_)) => Err(format!(
+                "{path}: has both http and command; expected exactly one of them"
+            )),
+            (None, None) => Err(format!(
+                "{path}: missing the check; expected exactly one of http (a URL) or command"
+            )),
+            (Some(_), None) => Ok(Self::Http {
+                url: table.text("http", "the URL to request")?,
+                timeout,
+                retries,
+                interval,
+            }),
+            (None, Some(_)) => Ok(Self::Command {
+                run: table.text("command", "the command to run")?,
+                timeout,
+                retries,
+                interval,
+            }),
+        }
+    }
+
+    /// The table form of this check.
+    fn to_value(&self) -> Value {
+        let (key, what) = match self {
+            Self::Http { url, .. } => ("http", url),
+            Self::Command { run, .. } => ("command", run),
+        };
+        let mut map = Map::new();
+        map.insert(key.into(), json!(what));
+        map.insert("timeout".into(), json!(format_duration(self.timeout())));
+        map.insert("retries".into(), json!(self.retries()));
+        map.insert("interval".into(), json!(format_duration(self.interval())));
+        Value::Object(map)
+    }
+}
+
+impl RollbackPolicy {
+    /// Its name in the table: `auto` or `manual`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Manual => "manual",
+        }
+    }
+}
+
+/// The batches of a deployment over `targets` (agent names, sorted by the
+/// caller), in order:
+///
+/// - [`Strategy::All`]: one batch of every target.
+/// - [`Strategy::Rolling`]: consecutive batches of the batch size (a
+///   percentage of the total, rounded up; at least 1), the last one smaller
+///   when the size does not divide the total.
+/// - [`Strategy::Canary`]: stage *i* covers up to its size of the total,
+///   counting the stages before it: stages `[1, "25%", "100%"]` over 8
+///   targets give batches of 1, 1 and 6. A stage that covers no more than
+///   those before it adds no batch.
+///
+/// The batches partition `targets` in order: none is empty, the last always
+/// completes the set, and no target is in two. No targets, no batches.
+pub fn plan_batches(strategy: &Strategy, targets: &[String]) -> Vec<Vec<String>> {
+    let total = targets.len();
+    let mut ends = Vec::new();
+    match strategy {
+        Strategy::All => {}
+        Strategy::Rolling { batch, .. } => {
+            let size = batch.of(total).max(1);
+            ends.extend((size..total).step_by(size));
+        }
+        Strategy::Canary { stages, .. } => {
+            for stage in stages {
+                let end = stage.of(total).min(total);
+                if end > ends.last().copied().unwrap_or(0) {
+                    ends.push(end);
+                }
+            }
+        }
+    }
+    if total > ends.last().copied().unwrap_or(0) {
+        ends.push(total);
+    }
+    let mut start = 0;
+    ends.into_iter()
+        .map(|end| {
+            let batch = targets[start..end].to_vec();
+            start = end;
+            batch
+        })
+        .collect()
+}
+
+/// Whether an agent's tags satisfy a selector: every `key = value` of the
+/// selector is among the tags. An empty selector selects every agent.
+pub fn selects(selector: &BTreeMap<String, String>, tags: &BTreeMap<String, String>) -> bool {
+    selector
+        .iter()
+        .all(|(key, value)| tags.get(key) == Some(value))
+}
+
+/// The halt-or-continue decision after a batch: halt once more targets have
+/// `failed` (so far, over all batches) than are tolerated.
+pub fn should_halt(failed: u32, tolerate: u32) -> bool {
+    failed > tolerate
+}
+
+/// Writes a duration the way [`parse_duration`] reads it: `1h30m`, `45s`,
+/// `0s`. Fractions of a second are dropped (they cannot be read).
+fn format_duration(duration: Duration) -> String {
+    let mut seconds = duration.num_seconds().max(0);
+    if seconds == 0 {
+        return "0s".to_owned();
+    }
+    let mut text = String::new();
+    for (unit, size) in [('d', 86_400), ('h', 3_600), ('m', 60), ('s', 1)] {
+        if seconds >= size {
+            text.push_str(&format!("{}{unit}", seconds / size));
+            seconds %= size;
+        }
+    }
+    text
+}
+
+/// A JSON table being read at a path, for errors that name the field.
+struct Table<'a> {
+    path: &'a str,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Table<'a> {
+    /// A table at `path`.
+    fn new(path: &'a str, map: &'a Map<String, Value>) -> Self {
+        Self { path, map }
+    }
+
+    /// The path of one of its fields.
+    fn field(&self, key: &str) -> String {
+        format!("{}.{key}", self.path)
+    }
+
+    /// A field's value; `null` counts as absent.
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|value| !value.is_null())
+    }
+
+    /// Refuses any field not in `known`, naming the ones accepted.
+    fn only(&self, known: &[&str]) -> Result<(), String> {
+        match self.map.keys().find(|key| !known.contains(&key.as_str())) {
+            None => Ok(()),
+            Some(unknown) => Err(format!(
+                "{}: unknown field {unknown:?}; expected {}",
+                self.path,
+                one_of(known)
+            )),
+        }
+    }
+
+    /// A required, non-empty string field.
+    fn text(&self, key: &str, what: &str) -> Result<String, String> {
+        match self.get(key) {
+            Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.clone()),
+            Some(other) => Err(format!(
+                "{}: expected {what} (a non-empty string), got {}",
+                self.field(key),
+                describe(other)
+            )),
+            None => Err(format!(
+                "{}: missing; expected {what} (a non-empty string)",
+                self.field(key)
+            )),
+        }
+    }
+
+    /// An optional duration field; `positive` refuses zero.
+    fn duration(&self, key: &str, positive: bool) -> Result<Option<Duration>, String> {
+        let Some(value) = self.get(key) else {
+            return Ok(None);
+        };
+        let Value::String(text) = value else {
+            return Err(format!(
+                "{}: expected a duration such as \"30s\", \"10m\" or \"1h30m\", got {}",
+                self.field(key),
+                describe(value)
+            ));
+        };
+        let duration = parse_duration(text).map_err(|e| format!("{}: {e}", self.field(key)))?;
+        if positive && duration <= Duration::zero() {
+            return Err(format!(
+                "{}: expected a duration longer than zero, got {text:?}",
+                self.field(key)
+            ));
+        }
+        Ok(Some(duration))
+    }
+}
+
+/// Reads the `steps` list at `path`: tables with unique names.
+fn read_steps(path: &str, value: &Value) -> Result<Vec<Step>, String> {
+    let Value::Array(items) = value else {
+        return Err(format!(
+            "{path}: expected a list of steps such as [{{ name = \"install\", run = \"./deploy.sh\" }}], got {}",
+            describe(value)
+        ));
+    };
+    let mut names = BTreeSet::new();
+    let mut steps = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let step = Step::from_value(&format!("{path}[{index}]"), item)?;
+        if !names.insert(step.name.clone()) {
+            return Err(format!(
+                "{path}[{index}].name: {:?} is the name of an earlier step; expected names unique in the process",
+                step.name
+            ));
+        }
+        steps.push(step);
+    }
+    Ok(steps)
+}
+
+/// Reads a canary's `stages` at `path`: a non-empty list of batch sizes, each
+/// larger than the last one of its form.
+fn read_stages(path: &str, value: Option<&Value>) -> Result<Vec<BatchSize>, String> {
+    const FORM: &str = "expected a non-empty list of stage sizes, each a count of targets or a percentage of them, such as [1, \"25%\", \"100%\"]";
+    let items = match value {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(other) => return Err(format!("{path}: {FORM}, got {}", describe(other))),
+        None => return Err(format!("{path}: missing; {FORM}")),
+    };
+    let mut stages: Vec<BatchSize> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let stage = BatchSize::from_value(&format!("{path}[{index}]"), item)?;
+        let earlier = stages.iter().rev().find(|earlier| {
+            matches!(
+                (earlier, stage),
+                (BatchSize::Count(_), BatchSize::Count(_))
+                    | (BatchSize::Percent(_), BatchSize::Percent(_))
+            )
+        });
+        let grows = match (earlier, stage) {
+            (Some(BatchSize::Count(before)), BatchSize::Count(now)) => now > *before,
+            (Some(BatchSize::Percent(before)), BatchSize::Percent(now)) => now > *before,
+            _ => true,
+        };
+        if !grows {
+            return Err(format!(
+                "{path}[{index}]: {stage} does not grow past the earlier stage {}; stages are cumulative (each covers the targets of those before it), so expected each larger than the last of its form",
+                earlier.map(ToString::to_string).unwrap_or_default()
+            ));
+        }
+        stages.push(stage);
+    }
+    Ok(stages)
+}
+
+/// Reads the `targets` selector at `path`: a table of strings.
+fn read_selector(path: &str, value: &Value) -> Result<BTreeMap<String, String>, String> {
+    let Value::Object(map) = value else {
+        return Err(format!(
+            "{path}: expected a table of agent tags such as {{ role = \"web\" }}, got {}",
+            describe(value)
+        ));
+    };
+    map.iter()
+        .map(|(key, value)| match value {
+            Value::String(text) => Ok((key.clone(), text.clone())),
+            other => Err(format!(
+                "{path}.{key}: expected the tag's value (a string), got {}",
+                describe(other)
+            )),
+        })
+        .collect()
+}
+
+/// Lists accepted names for an error: `a, b or c`.
+fn one_of(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [only] => (*only).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// A short description of a value for an error message.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "nothing".to_owned(),
+        Value::Bool(flag) => flag.to_string(),
+        Value::Number(number) => number.to_string(),
+        Value::String(text) => format!("{text:?}"),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "a table".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_written_as_they_are_read() {
+        for text in ["0s", "45s", "10m", "1h30m", "2d", "1d12h", "1h1m1s"] {
+            let duration = parse_duration(text).expect(text);
+            assert_eq!(format_duration(duration), text);
+        }
+    }
+
+    #[test]
+    fn one_of_lists_names() {
+        assert_eq!(one_of(&["a"]), "a");
+        assert_eq!(one_of(&["a", "b", "c"]), "a, b or c");
+    }
+}
