@@ -150,6 +150,12 @@ impl Config {
                 );
                 return Err(Invalid { place, message });
             }
+            crate::process::DeployProcess::from_value(&service.deploy).map_err(|reason| {
+                Invalid {
+                    place,
+                    message: format!("service {:?}: {reason}", service.name.as_str()),
+                }
+            })?;
         }
         let mut freezes = HashSet::new();
         for (index, freeze) in self.freezes.iter().enumerate() {
@@ -535,6 +541,17 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
         assert!(error_at(risk).0.contains("max_risk"));
         let freeze = "[[environment]]\nname = \"prod\"\ntier = \"production\"\n[[freeze]]\nname = \"f\"\nrrule = \"FREQ=WEEKLY\"\nduration = \"forever\"\nenvironments = [\"prod\"]\n";
         assert!(error_at(freeze).0.contains("freeze \"f\""));
+    }
+
+    #[test]
+    fn a_deployment_process_is_checked() {
+        let source = "[lifecycle.default]\nphases = [[\"dev\"]]\n[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[service]]\nname = \"api\"\ndeploy.strategy = { kind = \"blue-green\" }\n";
+        let (message, place) = error_at(source);
+        assert!(
+            message.contains("service \"api\"") && message.contains("blue-green"),
+            "{message}"
+        );
+        assert_eq!(place.0, 7);
     }
 
     #[test]
