@@ -15,6 +15,7 @@
 //! The migrations are embedded and run at [`Store::connect`]. A landed
 //! migration is never edited: add a new one.
 
+pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
@@ -25,6 +26,7 @@ pub mod deployments;
 mod error;
 pub mod evidence;
 pub mod gate_facts;
+pub mod jobs;
 mod migrations;
 pub mod releases;
 mod rows;

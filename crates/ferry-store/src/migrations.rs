@@ -27,6 +27,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_control.sql"),
         include_str!("../migrations/postgres/0003_control.sql"),
     ),
+    (
+        4,
+        "agents and jobs",
+        include_str!("../migrations/sqlite/0004_agents_jobs.sql"),
+        include_str!("../migrations/postgres/0004_agents_jobs.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -4,14 +4,16 @@
 //! runs never collide. Under CI (`CI` set) a missing URL fails the run rather
 //! than skipping it.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use ferry_core::config::{Config, parse};
 use ferry_core::plan::Action;
 use ferry_core::{DeploymentStatus, Name, ReleaseState};
+use ferry_store::agents::AgentRecord;
 use ferry_store::audit::Verification;
 use ferry_store::auth::{NewToken, NewUser};
 use ferry_store::deployments::{DeploymentFilter, NewDeployment};
+use ferry_store::jobs::{FinishOutcome, JobKind, JobRecord, JobState, LEASE_EXPIRED};
 use ferry_store::releases::{ArtifactRecord, NewRelease};
 use ferry_store::{Store, StoreError};
 use sqlx::Connection;
@@ -108,6 +110,13 @@ contract!(
     freezes_are_created_and_deleted,
     reports_are_idempotent,
     gate_facts_gather_everything,
+    agents_register_idempotently_and_refuse_another_token,
+    a_pending_job_is_claimed_once,
+    agents_never_get_each_others_jobs,
+    heartbeats_extend_only_the_current_attempt,
+    an_expired_lease_fails_the_job_and_refuses_the_stale_agent,
+    a_repeated_finish_is_already_done,
+    a_retried_job_is_claimed_again_as_attempt_two,
 );
 
 const CONFIG: &str = r#"
@@ -1085,4 +1094,583 @@ async fn gate_facts_gather_everything(f: Fixture) {
     assert_eq!(facts.decisions.len(), 1);
     assert_eq!(facts.recent_outcomes, [true]);
     assert_eq!(facts.freezes.len(), 1);
+}
+
+fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+async fn agents_register_idempotently_and_refuse_another_token(f: Fixture) {
+    f.store.apply("alice", &config(), false).await.unwrap();
+    let (dev, prod, web1) = (name("dev"), name("prod"), name("web1"));
+    let before = audit_count(&f.store).await;
+    let first = f
+        .store
+        .register_agent("alice", &dev, &web1, &tags(&[("role", "web")]), "hash-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.name.as_str(), first.environment.as_str()),
+        ("web1", "dev")
+    );
+    assert_eq!(first.tags, tags(&[("role", "web")]));
+    assert_eq!(audit_count(&f.store).await, before + 1);
+
+    // A restarted agent registers again: same agent, nothing written.
+    let again = f
+        .store
+        .register_agent("alice", &dev, &web1, &tags(&[("role", "web")]), "hash-1")
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert_eq!(audit_count(&f.store).await, before + 1);
+
+    // With new tags: the same agent, tags updated, one event.
+    let retagged = f
+        .store
+        .register_agent(
+            "alice",
+            &dev,
+            &web1,
+            &tags(&[("role", "web"), ("zone", "a")]),
+            "hash-1",
+        )
+        .await
+        .unwrap();
+    assert_eq!(retagged.id, first.id);
+    assert_eq!(retagged.tags, tags(&[("role", "web"), ("zone", "a")]));
+    let events = f.store.audit_events(0, 1000).await.unwrap();
+    assert_eq!(events.len(), before + 2);
+    assert_eq!(events.last().unwrap().action, "agent.register");
+
+    // Another secret cannot take the name; a secret cannot serve two agents.
+    let taken = f
+        .store
+        .register_agent("alice", &dev, &web1, &tags(&[]), "hash-2")
+        .await
+        .unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict(_)), "{taken:?}");
+    let shared = f
+        .store
+        .register_agent("alice", &dev, &name("web2"), &tags(&[]), "hash-1")
+        .await
+        .unwrap_err();
+    assert!(matches!(shared, StoreError::Conflict(_)), "{shared:?}");
+    let nowhere = f
+        .store
+        .register_agent("alice", &name("qa"), &web1, &tags(&[]), "hash-3")
+        .await
+        .unwrap_err();
+    assert!(matches!(nowhere, StoreError::NotFound(_)), "{nowhere:?}");
+    assert_eq!(
+        audit_count(&f.store).await,
+        before + 2,
+        "refusals write nothing"
+    );
+
+    // The same name in another environment is another agent.
+    let in_prod = f
+        .store
+        .register_agent("alice", &prod, &web1, &tags(&[]), "hash-2")
+        .await
+        .unwrap();
+    assert_ne!(in_prod.id, first.id);
+    assert_eq!(
+        f.store
+            .agent_by_token("hash-1")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(first.id)
+    );
+    assert_eq!(f.store.agent_by_token("hash-9").await.unwrap(), None);
+    let listed: Vec<(String, String)> = f
+        .store
+        .agents(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.environment, a.name))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("dev".into(), "web1".into()),
+            ("prod".into(), "web1".into())
+        ]
+    );
+    assert_eq!(f.store.agents(Some(&prod)).await.unwrap(), [in_prod]);
+
+    // Seen: recorded, then at most once a minute.
+    let t0 = chrono::Utc::now();
+    f.store.touch_agent(first.id, t0).await.unwrap();
+    let seen = |store: Store| async move {
+        store
+            .agent_by_token("hash-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_at
+    };
+    let first_seen = seen(f.store.clone()).await.unwrap();
+    assert!((first_seen - t0).num_milliseconds().abs() < 1);
+    f.store
+        .touch_agent(first.id, t0 + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(seen(f.store.clone()).await, Some(first_seen));
+    f.store
+        .touch_agent(first.id, t0 + chrono::Duration::seconds(90))
+        .await
+        .unwrap();
+    assert!(seen(f.store.clone()).await > Some(first_seen));
+}
+
+/// A deployment of api@1.0.0 to dev and `agents` agents of dev.
+async fn deployment_with_agents(f: &Fixture, agents: usize) -> (i64, Vec<AgentRecord>) {
+    release_with_users(f, 0).await;
+    let deployment = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap();
+    let mut created = Vec::new();
+    for i in 0..agents {
+        let agent = f
+            .store
+            .register_agent(
+                "alice",
+                &name("dev"),
+                &name(&format!("target{i}")),
+                &tags(&[]),
+                &format!("agent-hash-{i}"),
+            )
+            .await
+            .unwrap();
+        created.push(agent);
+    }
+    (deployment.id, created)
+}
+
+fn lease() -> chrono::Duration {
+    chrono::Duration::seconds(30)
+}
+
+async fn a_pending_job_is_claimed_once(f: Fixture) {
+    let (deployment, agents) = deployment_with_agents(&f, 1).await;
+    let agent = agents[0].id;
+    let created = f
+        .store
+        .create_jobs(deployment, 0, &[agent], JobKind::Deploy)
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        (created[0].state, created[0].attempt),
+        (JobState::Pending, 0)
+    );
+    let events = audit_count(&f.store).await;
+    let twice = f
+        .store
+        .create_jobs(deployment, 0, &[agent], JobKind::Deploy)
+        .await
+        .unwrap();
+    assert_eq!(twice, created, "creating again creates nothing");
+    assert_eq!(audit_count(&f.store).await, events);
+
+    // The same agent polls from ten connections at once.
+    let now = chrono::Utc::now();
+    let claims: Vec<_> = (0..10)
+        .map(|_| {
+            let store = f.store.clone();
+            tokio::spawn(async move { store.claim_job(agent, lease(), now).await })
+        })
+        .collect();
+    let mut won = Vec::new();
+    for claim in claims {
+        if let Some(job) = claim.await.unwrap().unwrap() {
+            won.push(job);
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one claim gets the job");
+    let job = &won[0];
+    assert_eq!(job.id, created[0].id);
+    assert_eq!((job.state, job.attempt), (JobState::Running, 1));
+    assert_eq!(job.lease_owner, Some(format!("agent:{agent}:1")));
+    let expires = job.lease_expires_at.unwrap();
+    assert!(((expires - now) - lease()).num_milliseconds().abs() < 1);
+    assert_eq!(f.store.jobs(deployment).await.unwrap(), won);
+    assert_eq!(f.store.claim_job(agent, lease(), now).await.unwrap(), None);
+    let claims_audited = f
+        .store
+        .audit_events(0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == "job.claim")
+        .count();
+    assert_eq!(claims_audited, 1);
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn agents_never_get_each_others_jobs(f: Fixture) {
+    let (deployment, agents) = deployment_with_agents(&f, 2).await;
+    let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
+    let deploys = f
+        .store
+        .create_jobs(deployment, 0, &ids, JobKind::Deploy)
+        .await
+        .unwrap();
+    let rollbacks = f
+        .store
+        .create_jobs(deployment, 1, &ids, JobKind::Rollback)
+        .await
+        .unwrap();
+    assert_eq!(
+        deploys.iter().map(|j| j.agent_id).collect::<Vec<_>>(),
+        ids,
+        "returned in the order asked"
+    );
+
+    // Both agents poll hard at once; each gets its own two jobs, oldest first.
+    let now = chrono::Utc::now();
+    let pollers: Vec<_> = ids
+        .iter()
+        .flat_map(|&agent| std::iter::repeat_n(agent, 5))
+        .map(|agent| {
+            let store = f.store.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(job) = store.claim_job(agent, lease(), now).await.unwrap() {
+                    got.push(job);
+                }
+                (agent, got)
+            })
+        })
+        .collect();
+    let mut claimed: BTreeMap<i64, Vec<JobRecord>> = BTreeMap::new();
+    for poller in pollers {
+        let (agent, got) = poller.await.unwrap();
+        for job in got {
+            assert_eq!(job.agent_id, agent, "an agent only gets its own jobs");
+            claimed.entry(agent).or_default().push(job);
+        }
+    }
+    for (i, &agent) in ids.iter().enumerate() {
+        let mut got: Vec<i64> = claimed[&agent].iter().map(|j| j.id).collect();
+        got.sort_unstable();
+        assert_eq!(got, [deploys[i].id, rollbacks[i].id], "each job once");
+    }
+
+    // Nor can a job be made for an agent of another environment.
+    let stranger = f
+        .store
+        .register_agent("alice", &name("prod"), &name("p1"), &tags(&[]), "p-hash")
+        .await
+        .unwrap();
+    let refused = f
+        .store
+        .create_jobs(deployment, 0, &[stranger.id], JobKind::Deploy)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Invalid(_)), "{refused:?}");
+    assert_eq!(
+        f.store.claim_job(stranger.id, lease(), now).await.unwrap(),
+        None
+    );
+}
+
+/// A deployment with one job, claimed at `now` by its agent.
+async fn claimed_job(f: &Fixture, now: chrono::DateTime<chrono::Utc>) -> JobRecord {
+    let (deployment, agents) = deployment_with_agents(f, 1).await;
+    f.store
+        .create_jobs(deployment, 0, &[agents[0].id], JobKind::Deploy)
+        .await
+        .unwrap();
+    f.store
+        .claim_job(agents[0].id, lease(), now)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn job(store: &Store, job: &JobRecord) -> JobRecord {
+    store
+        .jobs(job.deployment_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.id == job.id)
+        .unwrap()
+}
+
+async fn heartbeats_extend_only_the_current_attempt(f: Fixture) {
+    let t0 = chrono::Utc::now();
+    let claimed = claimed_job(&f, t0).await;
+    let t1 = t0 + chrono::Duration::seconds(20);
+    assert!(
+        f.store
+            .heartbeat_job(claimed.id, 1, lease(), t1)
+            .await
+            .unwrap()
+    );
+    let extended = job(&f.store, &claimed).await;
+    assert!(extended.lease_expires_at > claimed.lease_expires_at);
+    assert!(
+        ((extended.lease_expires_at.unwrap() - t1) - lease())
+            .num_milliseconds()
+            .abs()
+            < 1,
+        "the lease runs from the heartbeat (stored to the microsecond)"
+    );
+    // Still running at t0 + 40 s, which the first lease would not have covered.
+    let t2 = t0 + chrono::Duration::seconds(40);
+    assert!(f.store.expire_jobs(t2).await.unwrap().is_empty());
+
+    for wrong in [0, 2] {
+        assert!(
+            !f.store
+                .heartbeat_job(claimed.id, wrong, lease(), t2)
+                .await
+                .unwrap(),
+            "attempt {wrong} holds no lease"
+        );
+    }
+    assert_eq!(job(&f.store, &claimed).await, extended, "nothing moved");
+
+    let done = f
+        .store
+        .finish_job(claimed.id, 1, true, &serde_json::json!({ "exit": 0 }), t2)
+        .await
+        .unwrap();
+    assert!(matches!(done, FinishOutcome::Finished(_)));
+    assert!(
+        !f.store
+            .heartbeat_job(claimed.id, 1, lease(), t2)
+            .await
+            .unwrap(),
+        "a finished job has no lease to extend"
+    );
+}
+
+async fn an_expired_lease_fails_the_job_and_refuses_the_stale_agent(f: Fixture) {
+    let t0 = chrono::Utc::now();
+    let claimed = claimed_job(&f, t0).await;
+    assert!(
+        f.store
+            .expire_jobs(t0 + chrono::Duration::seconds(29))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the lease still holds"
+    );
+    let events = audit_count(&f.store).await;
+    let expired = f
+        .store
+        .expire_jobs(t0 + chrono::Duration::seconds(31))
+        .await
+        .unwrap();
+    assert_eq!(expired.len(), 1);
+    let failed = &expired[0];
+    assert_eq!((failed.id, failed.state), (claimed.id, JobState::Failed));
+    assert_eq!(
+        failed.result,
+        Some(serde_json::json!({ "reason": LEASE_EXPIRED }))
+    );
+    assert_eq!(failed.lease_owner, None);
+    let trail = f.store.audit_events(0, 1000).await.unwrap();
+    assert_eq!(trail.len(), events + 1);
+    assert_eq!(trail.last().unwrap().action, "job.failed");
+    assert!(
+        f.store
+            .expire_jobs(t0 + chrono::Duration::seconds(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired once"
+    );
+
+    // The agent comes back and reports success for the attempt it had.
+    let late = f
+        .store
+        .finish_job(
+            claimed.id,
+            1,
+            true,
+            &serde_json::json!({ "exit": 0 }),
+            t0 + chrono::Duration::seconds(45),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&late, FinishOutcome::Stale(current) if current == failed),
+        "{late:?}"
+    );
+    assert!(
+        !f.store
+            .heartbeat_job(claimed.id, 1, lease(), t0 + chrono::Duration::seconds(45))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        &job(&f.store, &claimed).await,
+        failed,
+        "the job stays failed"
+    );
+    assert_eq!(audit_count(&f.store).await, events + 1);
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn a_repeated_finish_is_already_done(f: Fixture) {
+    let t0 = chrono::Utc::now();
+    let claimed = claimed_job(&f, t0).await;
+    let result = serde_json::json!({ "exit": 3, "step": "install" });
+    let first = f
+        .store
+        .finish_job(claimed.id, 1, false, &result, t0)
+        .await
+        .unwrap();
+    let FinishOutcome::Finished(finished) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(finished.state, JobState::Failed);
+    assert_eq!(finished.result, Some(result.clone()));
+    let trail = f.store.audit_events(0, 1000).await.unwrap();
+    assert_eq!(trail.last().unwrap().action, "job.failed");
+    let events = trail.len();
+
+    // The response was lost; the agent reports again.
+    let again = f
+        .store
+        .finish_job(
+            claimed.id,
+            1,
+            false,
+            &result,
+            t0 + chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, FinishOutcome::AlreadyDone(finished.clone()));
+    assert_eq!(audit_count(&f.store).await, events, "no second event");
+    let contradiction = f
+        .store
+        .finish_job(claimed.id, 1, true, &result, t0)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(contradiction, StoreError::Conflict(_)),
+        "{contradiction:?}"
+    );
+    assert_eq!(job(&f.store, &claimed).await, finished);
+    assert_eq!(audit_count(&f.store).await, events);
+    let missing = f
+        .store
+        .finish_job(claimed.id + 1000, 1, true, &result, t0)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)));
+}
+
+async fn a_retried_job_is_claimed_again_as_attempt_two(f: Fixture) {
+    let t0 = chrono::Utc::now();
+    let claimed = claimed_job(&f, t0).await;
+    let running = f.store.retry_job(claimed.id).await.unwrap_err();
+    assert!(
+        matches!(running, StoreError::Invalid(_)),
+        "a running job is not retried"
+    );
+    f.store
+        .expire_jobs(t0 + chrono::Duration::seconds(31))
+        .await
+        .unwrap();
+    let retried = f.store.retry_job(claimed.id).await.unwrap();
+    assert_eq!((retried.state, retried.attempt), (JobState::Pending, 1));
+    assert_eq!(
+        (retried.lease_owner.as_deref(), retried.result.as_ref()),
+        (None, None)
+    );
+    let events = audit_count(&f.store).await;
+    assert_eq!(
+        f.store.retry_job(claimed.id).await.unwrap(),
+        retried,
+        "retried once"
+    );
+    assert_eq!(audit_count(&f.store).await, events);
+
+    let t1 = t0 + chrono::Duration::seconds(40);
+    let second = f
+        .store
+        .claim_job(claimed.agent_id, lease(), t1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((second.id, second.attempt), (claimed.id, 2));
+    assert_eq!(
+        second.lease_owner,
+        Some(format!("agent:{}:2", claimed.agent_id))
+    );
+    // The first attempt's agent cannot touch the second attempt.
+    assert!(
+        !f.store
+            .heartbeat_job(claimed.id, 1, lease(), t1)
+            .await
+            .unwrap()
+    );
+    let stale = f
+        .store
+        .finish_job(claimed.id, 1, false, &serde_json::json!({}), t1)
+        .await
+        .unwrap();
+    assert_eq!(stale, FinishOutcome::Stale(second.clone()));
+    let done = f
+        .store
+        .finish_job(claimed.id, 2, true, &serde_json::json!({ "exit": 0 }), t1)
+        .await
+        .unwrap();
+    let FinishOutcome::Finished(done) = done else {
+        panic!("{done:?}")
+    };
+    assert_eq!((done.state, done.attempt), (JobState::Succeeded, 2));
+    let succeeded = f.store.retry_job(claimed.id).await.unwrap_err();
+    assert!(matches!(succeeded, StoreError::Invalid(_)));
+    let actions: Vec<String> = f
+        .store
+        .audit_events(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.object == format!("job:{}", claimed.id))
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "job.create",
+            "job.claim",
+            "job.failed",
+            "job.retry",
+            "job.claim",
+            "job.succeeded"
+        ]
+    );
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
 }

@@ -1,0 +1,528 @@
+//! Jobs: one deployment's work on one agent, leased rather than locked.
+//!
+//! Rules it keeps:
+//! - a job is claimed by one `UPDATE … WHERE id = (SELECT … LIMIT 1)
+//!   RETURNING …`: on PostgreSQL the inner select is `FOR UPDATE SKIP
+//!   LOCKED`, so concurrent claimers never wait on or take the same row; on
+//!   SQLite the statement runs in an `IMMEDIATE` transaction, whose single
+//!   writer gives the same guarantee;
+//! - every claim starts a new attempt; heartbeats and reports name their
+//!   attempt and change the job only while it is `running` under that
+//!   attempt, so an agent that lost its lease cannot overwrite a newer one;
+//! - a repeated report of the same outcome changes nothing
+//!   ([`FinishOutcome::AlreadyDone`]);
+//! - a lease that runs out fails the job ([`Store::expire_jobs`]); retrying it
+//!   is the orchestrator's decision ([`Store::retry_job`]);
+//! - every change of state appends an audit event in its transaction;
+//!   heartbeats only move the lease and are not audited.
+//!
+//! Times are compared as the fixed-width text the store writes; a lease is
+//! held up to and including `lease_expires_at`.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use ferry_core::time::format_time;
+use serde_json::{Value, json};
+use sqlx::AssertSqlSafe;
+use sqlx::any::AnyRow;
+
+use crate::audit::append;
+use crate::rows::{int, now, opt_text, opt_time, text, time};
+use crate::{Backend, Result, Store, StoreError, Tx};
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Deploys the deployment's release on the agent's target.
+    Deploy,
+    /// Puts the previous release back on the agent's target.
+    Rollback,
+}
+
+impl JobKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Deploy => "deploy",
+            JobKind::Rollback => "rollback",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "deploy" => Some(JobKind::Deploy),
+            "rollback" => Some(JobKind::Rollback),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobState {
+    /// Waiting for its agent to claim it.
+    Pending,
+    /// Claimed; its agent holds the lease.
+    Running,
+    /// Its agent reported success.
+    Succeeded,
+    /// Its agent reported failure, or its lease ran out.
+    Failed,
+}
+
+impl JobState {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pending" => Some(JobState::Pending),
+            "running" => Some(JobState::Running),
+            "succeeded" => Some(JobState::Succeeded),
+            "failed" => Some(JobState::Failed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    /// Row id.
+    pub id: i64,
+    /// The deployment it belongs to.
+    pub deployment_id: i64,
+    /// The agent that runs it.
+    pub agent_id: i64,
+    /// The strategy's batch it is in (from 0).
+    pub batch: i64,
+    /// What it does.
+    pub kind: JobKind,
+    /// Where it stands.
+    pub state: JobState,
+    /// How many times it was claimed; reports name the attempt they are for.
+    pub attempt: i64,
+    /// `agent:<agent id>:<attempt>` of the attempt that holds (or, once
+    /// finished, held) the lease; `None` when pending or expired.
+    pub lease_owner: Option<String>,
+    /// When the lease runs out unless a heartbeat extends it.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// What the agent reported (exit codes and the like), or why it failed.
+    pub result: Option<Value>,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of [`Store::finish_job`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// The report was recorded; the job as it is now.
+    Finished(JobRecord),
+    /// The same attempt already reported the same outcome: nothing changed
+    /// (a retried report after a lost response).
+    AlreadyDone(JobRecord),
+    /// The report is for an attempt that no longer holds the job (an older
+    /// attempt, or one whose lease expired): nothing changed.
+    Stale(JobRecord),
+}
+
+/// What a job whose lease ran out records as its result.
+pub const LEASE_EXPIRED: &str = "lease expired: the agent stopped answering";
+
+const COLUMNS: &str = "id, deployment_id, agent_id, batch, kind, state, attempt, lease_owner, \
+     lease_expires_at, result, created_at, updated_at";
+
+fn job(row: &AnyRow) -> Result<JobRecord> {
+    let kind = text(row, "kind")?;
+    let state = text(row, "state")?;
+    Ok(JobRecord {
+        id: int(row, "id")?,
+        deployment_id: int(row, "deployment_id")?,
+        agent_id: int(row, "agent_id")?,
+        batch: int(row, "batch")?,
+        kind: JobKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("job state {state:?}")))?,
+        attempt: int(row, "attempt")?,
+        lease_owner: opt_text(row, "lease_owner")?,
+        lease_expires_at: opt_time(row, "lease_expires_at")?,
+        result: opt_text(row, "result")?
+            .map(|result| serde_json::from_str(&result))
+            .transpose()?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+/// The lease owner of `attempt` of a job of agent `agent_id`.
+fn owner(agent_id: i64, attempt: i64) -> String {
+    format!("agent:{agent_id}:{attempt}")
+}
+
+/// Job `id` read inside `tx`; on PostgreSQL `FOR UPDATE` when `lock`.
+async fn job_in(tx: &mut Tx, backend: Backend, id: i64, lock: bool) -> Result<JobRecord> {
+    let lock = if lock && backend == Backend::Postgres {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = $1{lock}"
+    )))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("there is no job {id}")))?;
+    job(&row)
+}
+
+/// The row-locking clause that lets concurrent claimers pass each other.
+fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+    }
+}
+
+impl Store {
+    /// Creates a pending job of `kind` for each of `agent_ids` in `batch` of
+    /// deployment `deployment_id`, and returns them in the order of
+    /// `agent_ids`. A job that exists already (same deployment, agent and
+    /// kind) is returned as it is, so creating twice creates once. Every
+    /// agent must be a live agent of the deployment's environment.
+    pub async fn create_jobs(
+        &self,
+        deployment_id: i64,
+        batch: i64,
+        agent_ids: &[i64],
+        kind: JobKind,
+    ) -> Result<Vec<JobRecord>> {
+        let mut tx = self.write().await?;
+        let environment_id = int(
+            &sqlx::query("SELECT environment_id FROM deployments WHERE id = $1")
+                .bind(deployment_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("there is no deployment {deployment_id}"))
+                })?,
+            "environment_id",
+        )?;
+        let stamp = now();
+        // Rows are inserted in agent order, and all of them before the audit
+        // head is locked, so concurrent creations cannot wait on each other
+        // in a circle.
+        let mut ordered = agent_ids.to_vec();
+        ordered.sort_unstable();
+        ordered.dedup();
+        let mut created = Vec::new();
+        for &agent_id in &ordered {
+            let agent = sqlx::query("SELECT environment_id, revoked_at FROM agents WHERE id = $1")
+                .bind(agent_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no agent {agent_id}")))?;
+            if int(&agent, "environment_id")? != environment_id {
+                return Err(StoreError::Invalid(format!(
+                    "agent {agent_id} does not deploy into the environment of deployment {deployment_id}"
+                )));
+            }
+            if opt_text(&agent, "revoked_at")?.is_some() {
+                return Err(StoreError::Invalid(format!("agent {agent_id} is revoked")));
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO jobs (deployment_id, agent_id, batch, kind, state, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'pending', $5, $5) \
+                 ON CONFLICT (deployment_id, agent_id, kind) DO NOTHING RETURNING id",
+            )
+            .bind(deployment_id)
+            .bind(agent_id)
+            .bind(batch)
+            .bind(kind.as_str())
+            .bind(&stamp)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(inserted) = inserted {
+                created.push((int(&inserted, "id")?, agent_id));
+            }
+        }
+        for (id, agent_id) in created {
+            let details = json!({ "after": { "deployment": deployment_id, "agent": agent_id,
+                "batch": batch, "kind": kind.as_str(), "state": JobState::Pending.as_str() } });
+            append(
+                &mut tx,
+                self.backend(),
+                "system",
+                "job.create",
+                &format!("job:{id}"),
+                details,
+            )
+            .await?;
+        }
+        let mut jobs = Vec::with_capacity(agent_ids.len());
+        for &agent_id in agent_ids {
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM jobs WHERE deployment_id = $1 AND agent_id = $2 AND kind = $3"
+            )))
+            .bind(deployment_id)
+            .bind(agent_id)
+            .bind(kind.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+            jobs.push(job(&row)?);
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Claims agent `agent_id`'s oldest pending job, if it has one: the job
+    /// becomes `running` under a new attempt whose lease runs until
+    /// `now + lease`. Concurrent claims never return the same job.
+    pub async fn claim_job(
+        &self,
+        agent_id: i64,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<JobRecord>> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
+             lease_owner = 'agent:' || CAST(agent_id AS TEXT) || ':' || CAST(attempt + 1 AS TEXT), \
+             lease_expires_at = $2, updated_at = $3 \
+             WHERE state = 'pending' AND id = (SELECT id FROM jobs \
+             WHERE agent_id = $1 AND state = 'pending' ORDER BY id LIMIT 1{}) \
+             RETURNING {COLUMNS}",
+            skip_locked(self.backend())
+        )))
+        .bind(agent_id)
+        .bind(format_time(now + lease))
+        .bind(format_time(now))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let claimed = job(&row)?;
+        let details = json!({ "before": { "state": JobState::Pending.as_str() },
+            "after": { "state": JobState::Running.as_str(), "attempt": claimed.attempt,
+                "lease_owner": claimed.lease_owner, "lease_expires_at": claimed.lease_expires_at } });
+        append(
+            &mut tx,
+            self.backend(),
+            &format!("agent:{agent_id}"),
+            "job.claim",
+            &format!("job:{}", claimed.id),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(claimed))
+    }
+
+    /// Extends the lease of job `id` to `now + lease`, only while it is
+    /// running under `attempt`. `false` tells the agent it lost the job.
+    pub async fn heartbeat_job(
+        &self,
+        id: i64,
+        attempt: i64,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
+             WHERE id = $3 AND attempt = $4 AND state = 'running'",
+        )
+        .bind(format_time(now + lease))
+        .bind(format_time(now))
+        .bind(id)
+        .bind(attempt)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the outcome `attempt` reports for job `id`: `succeeded` or
+    /// failed, with `result` (exit codes and the like). Only an attempt that
+    /// still holds the running job finishes it; a repeated report of the same
+    /// outcome is [`FinishOutcome::AlreadyDone`], a report from an attempt
+    /// that lost the job is [`FinishOutcome::Stale`], and neither changes
+    /// anything. The same attempt reporting the other outcome afterwards is a
+    /// [`StoreError::Conflict`].
+    pub async fn finish_job(
+        &self,
+        id: i64,
+        attempt: i64,
+        succeeded: bool,
+        result: &Value,
+        now: DateTime<Utc>,
+    ) -> Result<FinishOutcome> {
+        let to = if succeeded {
+            JobState::Succeeded
+        } else {
+            JobState::Failed
+        };
+        let mut tx = self.write().await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE jobs SET state = $1, result = $2, updated_at = $3 \
+             WHERE id = $4 AND attempt = $5 AND state = 'running' RETURNING {COLUMNS}"
+        )))
+        .bind(to.as_str())
+        .bind(result.to_string())
+        .bind(format_time(now))
+        .bind(id)
+        .bind(attempt)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let current = job_in(&mut tx, self.backend(), id, false).await?;
+            // The attempt finished the job itself only if it still names the
+            // lease owner: an expired lease clears it.
+            let finished_by_this_attempt = current.attempt == attempt
+                && matches!(current.state, JobState::Succeeded | JobState::Failed)
+                && current.lease_owner.as_deref() == Some(&owner(current.agent_id, attempt));
+            return if !finished_by_this_attempt {
+                Ok(FinishOutcome::Stale(current))
+            } else if current.state == to {
+                Ok(FinishOutcome::AlreadyDone(current))
+            } else {
+                Err(StoreError::Conflict(format!(
+                    "attempt {attempt} of job {id} already reported {}",
+                    current.state
+                )))
+            };
+        };
+        let finished = job(&row)?;
+        let details = json!({ "before": { "state": JobState::Running.as_str() },
+            "after": { "state": to.as_str(), "attempt": attempt, "result": result } });
+        append(
+            &mut tx,
+            self.backend(),
+            &owner(finished.agent_id, attempt),
+            &format!("job.{}", to.as_str()),
+            &format!("job:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(FinishOutcome::Finished(finished))
+    }
+
+    /// Fails every running job whose lease ran out before `now` (its agent
+    /// stopped answering), recording [`LEASE_EXPIRED`], and returns them so
+    /// the orchestrator can decide whether to retry. On PostgreSQL jobs
+    /// another transaction holds are skipped (they are being reported).
+    pub async fn expire_jobs(&self, now: DateTime<Utc>) -> Result<Vec<JobRecord>> {
+        let mut tx = self.write().await?;
+        let stamp = format_time(now);
+        let reason = json!({ "reason": LEASE_EXPIRED });
+        // One statement takes every row before the audit head is locked, so
+        // writers always lock jobs first and the head last.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'failed', result = $1, lease_owner = NULL, updated_at = $2 \
+             WHERE state = 'running' AND id IN (SELECT id FROM jobs \
+             WHERE state = 'running' AND lease_expires_at < $2 ORDER BY id{}) \
+             RETURNING {COLUMNS}",
+            skip_locked(self.backend())
+        )))
+        .bind(reason.to_string())
+        .bind(&stamp)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut expired = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
+        expired.sort_by_key(|job| job.id);
+        for job in &expired {
+            let details = json!({ "before": { "state": JobState::Running.as_str(),
+                    "lease_owner": owner(job.agent_id, job.attempt) },
+                "after": { "state": JobState::Failed.as_str(), "attempt": job.attempt, "result": reason } });
+            append(
+                &mut tx,
+                self.backend(),
+                "system",
+                "job.failed",
+                &format!("job:{}", job.id),
+                details,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(expired)
+    }
+
+    /// Puts failed job `id` back to pending so its agent claims it again
+    /// (as the next attempt). Retrying a job that is pending already changes
+    /// nothing; a running or succeeded job cannot be retried.
+    pub async fn retry_job(&self, id: i64) -> Result<JobRecord> {
+        let mut tx = self.write().await?;
+        // Locked, so that concurrent retries retry once.
+        let current = job_in(&mut tx, self.backend(), id, true).await?;
+        match current.state {
+            JobState::Pending => return Ok(current),
+            JobState::Failed => {}
+            JobState::Running | JobState::Succeeded => {
+                return Err(StoreError::Invalid(format!(
+                    "job {id} is {}: only a failed job is retried",
+                    current.state
+                )));
+            }
+        }
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+             result = NULL, updated_at = $1 WHERE id = $2 AND state = 'failed' RETURNING {COLUMNS}"
+        )))
+        .bind(now())
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let retried = job(&row)?;
+        let details = json!({ "before": { "state": JobState::Failed.as_str(), "attempt": current.attempt,
+                "result": current.result },
+            "after": { "state": JobState::Pending.as_str() } });
+        append(
+            &mut tx,
+            self.backend(),
+            "system",
+            "job.retry",
+            &format!("job:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(retried)
+    }
+
+    /// The jobs of deployment `deployment_id`, in the order they were created.
+    pub async fn jobs(&self, deployment_id: i64) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE deployment_id = $1 ORDER BY id"
+        )))
+        .bind(deployment_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(job).collect()
+    }
+}
