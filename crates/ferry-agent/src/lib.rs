@@ -13,3 +13,4 @@
 pub mod executor;
 pub mod health;
 pub mod mask;
+pub mod pull;

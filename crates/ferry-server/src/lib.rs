@@ -6,12 +6,14 @@
 //! and turn the result into wire types. Rules live in `ferry-core`, data in
 //! `ferry-store`.
 
+mod agent_auth;
 mod auth;
 mod control;
 mod convert;
 mod demo;
 mod error;
 mod extract;
+pub mod orchestrator;
 mod routes;
 mod state;
 
@@ -26,6 +28,7 @@ use tower_http::trace::TraceLayer;
 pub use auth::hash_secret;
 pub use demo::load as load_demo;
 pub use error::ApiError;
+pub use orchestrator::{TickReport, tick as orchestrator_tick};
 pub use routes::openapi_document;
 pub use state::AppState;
 
@@ -128,16 +131,26 @@ pub async fn run(settings: Settings) -> Result<(), Error> {
     }
     tracing::info!(%address, database = ?store.backend(), "ferry is serving");
     let blobs = BlobStore::new(settings.data_dir.join("artifacts"));
-    let app = app(AppState {
+    let state = AppState {
         store: store.clone(),
         blobs,
         max_artifact_bytes: settings.max_artifact_bytes,
         windows: Default::default(),
-    });
-    axum::serve(listener, app)
+    };
+    // The orchestrator drives deployments in the background; it stops after
+    // the requests under way, and whatever it was doing is guarded in the
+    // database, so the next start (or another replica) takes over.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(Error::Serve)?;
+        .map_err(Error::Serve);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Err(error) = orchestrator.await {
+        tracing::warn!(%error, "the orchestrator stopped abnormally");
+    }
+    served?;
     store.close().await;
     tracing::info!("ferry stopped");
     Ok(())

@@ -28,6 +28,7 @@ pub mod evidence;
 pub mod gate_facts;
 pub mod jobs;
 mod migrations;
+pub mod progress;
 pub mod releases;
 mod rows;
 pub mod status;

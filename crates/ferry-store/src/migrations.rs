@@ -33,6 +33,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_agents_jobs.sql"),
         include_str!("../migrations/postgres/0004_agents_jobs.sql"),
     ),
+    (
+        5,
+        "deployment progress",
+        include_str!("../migrations/sqlite/0005_deployment_progress.sql"),
+        include_str!("../migrations/postgres/0005_deployment_progress.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

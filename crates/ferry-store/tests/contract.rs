@@ -117,6 +117,9 @@ contract!(
     an_expired_lease_fails_the_job_and_refuses_the_stale_agent,
     a_repeated_finish_is_already_done,
     a_retried_job_is_claimed_again_as_attempt_two,
+    starting_twice_starts_once,
+    batches_advance_only_from_the_expected_one,
+    a_rollback_is_linked_and_restores_the_failed_deployment,
 );
 
 const CONFIG: &str = r#"
@@ -1669,6 +1672,340 @@ async fn a_retried_job_is_claimed_again_as_attempt_two(f: Fixture) {
             "job.succeeded"
         ]
     );
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn starting_twice_starts_once(f: Fixture) {
+    let (deployment, agents) = deployment_with_agents(&f, 3).await;
+    let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
+    let plan = vec![vec![ids[0], ids[1]], vec![ids[2]]];
+    let now = chrono::Utc::now();
+    let due = f.store.deployments_to_drive(now).await.unwrap();
+    assert_eq!(
+        due.iter().map(|p| p.deployment.id).collect::<Vec<_>>(),
+        [deployment]
+    );
+    assert_eq!(due[0].plan, None);
+
+    // Two replicas start it at once: one wins.
+    let starts: Vec<_> = (0..2)
+        .map(|_| {
+            let store = f.store.clone();
+            let plan = plan.clone();
+            tokio::spawn(async move { store.start_deployment(deployment, &plan, now).await })
+        })
+        .collect();
+    let mut won = 0;
+    for start in starts {
+        if start.await.unwrap().unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    let events = audit_count(&f.store).await;
+    assert!(
+        !f.store
+            .start_deployment(deployment, &plan, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        audit_count(&f.store).await,
+        events,
+        "a repeat writes nothing"
+    );
+
+    let progress = f.store.progress(deployment).await.unwrap();
+    assert_eq!(progress.deployment.status, DeploymentStatus::Running);
+    assert_eq!(progress.plan, Some(plan));
+    assert_eq!(progress.batch, Some(0));
+    let jobs = f.store.jobs(deployment).await.unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.agent_id, j.batch, j.kind))
+            .collect::<Vec<_>>(),
+        [(ids[0], 0, JobKind::Deploy), (ids[1], 0, JobKind::Deploy)]
+    );
+    assert!(matches!(
+        f.store.start_deployment(deployment, &[vec![]], now).await,
+        Err(StoreError::Invalid(_))
+    ));
+    // Scheduled later: not due until its time.
+    let later = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment {
+                scheduled_at: Some(now + chrono::Duration::hours(1)),
+                ..NewDeployment::default()
+            },
+        )
+        .await
+        .unwrap();
+    let due: Vec<i64> = f
+        .store
+        .deployments_to_drive(now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.deployment.id)
+        .collect();
+    assert_eq!(due, [deployment]);
+    let due: Vec<i64> = f
+        .store
+        .deployments_to_drive(now + chrono::Duration::hours(2))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.deployment.id)
+        .collect();
+    assert_eq!(due, [deployment, later.id]);
+    assert!(
+        f.store
+            .hold_deployment(later.id, "no agent of dev matches")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .hold_deployment(later.id, "no agent of dev matches")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.progress(later.id).await.unwrap().reason.as_deref(),
+        Some("no agent of dev matches")
+    );
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn batches_advance_only_from_the_expected_one(f: Fixture) {
+    let (deployment, agents) = deployment_with_agents(&f, 3).await;
+    let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
+    let plan = vec![vec![ids[0]], vec![ids[1]], vec![ids[2]]];
+    let now = chrono::Utc::now();
+    assert!(
+        !f.store.advance_batch(deployment, 0, None).await.unwrap(),
+        "not running yet"
+    );
+    assert!(
+        f.store
+            .start_deployment(deployment, &plan, now)
+            .await
+            .unwrap()
+    );
+
+    // Two replicas advance from batch 0 at once: one wins, once.
+    let advances: Vec<_> = (0..2)
+        .map(|_| {
+            let store = f.store.clone();
+            tokio::spawn(async move { store.advance_batch(deployment, 0, None).await })
+        })
+        .collect();
+    let mut won = 0;
+    for advance in advances {
+        if advance.await.unwrap().unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+    assert!(!f.store.advance_batch(deployment, 0, None).await.unwrap());
+    let progress = f.store.progress(deployment).await.unwrap();
+    assert_eq!(progress.batch, Some(1));
+    assert_eq!(progress.current_batch(), [ids[1]]);
+    assert_eq!(f.store.jobs(deployment).await.unwrap().len(), 2);
+
+    // A pause: the batch moves, its jobs wait for the orchestrator.
+    let at = now + chrono::Duration::minutes(5);
+    assert!(
+        f.store
+            .advance_batch(deployment, 1, Some(at))
+            .await
+            .unwrap()
+    );
+    let progress = f.store.progress(deployment).await.unwrap();
+    assert_eq!(progress.batch, Some(2));
+    assert_eq!(
+        progress.next_batch_at.map(ferry_core::time::format_time),
+        Some(ferry_core::time::format_time(at))
+    );
+    assert_eq!(f.store.jobs(deployment).await.unwrap().len(), 2);
+    assert!(matches!(
+        f.store.advance_batch(deployment, 2, None).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    assert!(
+        f.store
+            .finish_deployment(deployment, DeploymentStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.store
+            .finish_deployment(deployment, DeploymentStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+    let statuses: Vec<String> = f
+        .store
+        .audit_events(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| {
+            e.object == format!("deployment:{deployment}") && e.action == "deployment.status"
+        })
+        .map(|e| e.details)
+        .collect();
+    assert_eq!(
+        statuses.len(),
+        2,
+        "running → verifying → succeeded: {statuses:?}"
+    );
+    assert!(matches!(
+        f.store
+            .finish_deployment(deployment, DeploymentStatus::Failed, None)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(!f.store.advance_batch(deployment, 2, None).await.unwrap());
+    assert!(f.store.deployments_to_drive(now).await.unwrap().is_empty());
+}
+
+async fn a_rollback_is_linked_and_restores_the_failed_deployment(f: Fixture) {
+    let (good, agents) = deployment_with_agents(&f, 2).await;
+    let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
+    let now = chrono::Utc::now();
+    f.store
+        .start_deployment(good, std::slice::from_ref(&ids), now)
+        .await
+        .unwrap();
+    f.store
+        .finish_deployment(good, DeploymentStatus::Succeeded, None)
+        .await
+        .unwrap();
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    let bad = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(f.store.last_success_before(good).await.unwrap(), None);
+    assert_eq!(
+        f.store.last_success_before(bad).await.unwrap(),
+        Some(version("1.0.0"))
+    );
+    f.store
+        .start_deployment(bad, &[vec![ids[0]], vec![ids[1]]], now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            f.store
+                .create_rollback(bad, &version("1.0.0"), &[ids[0]])
+                .await,
+            Err(StoreError::Invalid(_))
+        ),
+        "only a failed deployment is rolled back"
+    );
+    assert!(
+        f.store
+            .finish_deployment(
+                bad,
+                DeploymentStatus::Failed,
+                Some("halted: failed on target0")
+            )
+            .await
+            .unwrap()
+    );
+    let failed = f.store.progress(bad).await.unwrap();
+    assert_eq!(failed.reason.as_deref(), Some("halted: failed on target0"));
+    let due: Vec<i64> = f
+        .store
+        .deployments_to_drive(now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.deployment.id)
+        .collect();
+    assert_eq!(due, [bad], "a failed deployment waits for its rollback");
+
+    // Two replicas roll back at once: one rollback.
+    let rollbacks: Vec<_> = (0..2)
+        .map(|_| {
+            let store = f.store.clone();
+            let target = ids[0];
+            tokio::spawn(async move {
+                store
+                    .create_rollback(bad, &version("1.0.0"), &[target])
+                    .await
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    for rollback in rollbacks {
+        seen.insert(rollback.await.unwrap().unwrap().deployment.id);
+    }
+    assert_eq!(seen.len(), 1);
+    let rollback = *seen.iter().next().unwrap();
+    let progress = f.store.progress(rollback).await.unwrap();
+    assert_eq!(progress.rollback_of, Some(bad));
+    assert_eq!(progress.deployment.version, "1.0.0");
+    assert_eq!(progress.deployment.status, DeploymentStatus::Running);
+    assert_eq!(progress.plan, Some(vec![vec![ids[0]]]));
+    let jobs = f.store.jobs(rollback).await.unwrap();
+    assert_eq!(
+        jobs.iter()
+            .map(|j| (j.agent_id, j.kind))
+            .collect::<Vec<_>>(),
+        [(ids[0], JobKind::Rollback)]
+    );
+    let due: Vec<i64> = f
+        .store
+        .deployments_to_drive(now)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.deployment.id)
+        .collect();
+    assert_eq!(due, [rollback]);
+
+    assert!(
+        f.store
+            .finish_deployment(rollback, DeploymentStatus::Succeeded, None)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        f.store.deployment(bad).await.unwrap().status,
+        DeploymentStatus::RolledBack
+    );
+    assert!(f.store.deployments_to_drive(now).await.unwrap().is_empty());
     assert!(matches!(
         f.store.verify_audit().await.unwrap(),
         Verification::Intact { .. }

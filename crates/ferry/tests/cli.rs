@@ -1777,3 +1777,221 @@ fn gate_commands_check_their_arguments_before_sending() {
     );
     usage(&["deploy", "report", "1", "--status", "done"], "succeeded");
 }
+
+/// A running `ferry agent`, its stderr in a file, stopped when dropped.
+struct AgentProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl AgentProcess {
+    fn start(server: &Server, secret: &str, work_dir: &Path) -> AgentProcess {
+        let log = server.home.path().join(format!(
+            "agent-{}.log",
+            secret.len() + work_dir.as_os_str().len()
+        ));
+        let child = server
+            .command(&[
+                "agent",
+                "--environment",
+                "dev",
+                "--tag",
+                "region=eu",
+                "--work-dir",
+            ])
+            .arg(work_dir)
+            .env("FERRY_SERVER", &server.url)
+            .env("FERRY_AGENT_TOKEN", secret)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("ferry agent starts");
+        AgentProcess { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log has `text`.
+    #[track_caller]
+    fn wait_for(&self, text: &str) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "the agent never logged {text:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    #[track_caller]
+    fn terminate(mut self) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}; log:\n{}", self.log());
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the agent did not stop on SIGTERM; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ferry agent token create` for agent `name` in dev: its secret.
+fn agent_token(server: &Server, name: &str) -> String {
+    let created = server
+        .ferry(&[
+            "agent",
+            "token",
+            "create",
+            "--env",
+            "dev",
+            "--name",
+            name,
+            "--tag",
+            "region=eu",
+        ])
+        .success();
+    assert!(
+        created
+            .stdout
+            .contains(&format!("Created agent \"{name}\"")),
+        "{created:#?}"
+    );
+    let secret = created.stdout.lines().last().unwrap().to_owned();
+    assert!(secret.starts_with("ferry_agent_"), "{created:#?}");
+    secret
+}
+
+#[test]
+fn an_agent_says_hello_with_its_token_and_stops_on_sigterm() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let secret = agent_token(&server, "web-1");
+    // The agent's token is not an API token.
+    let refused = server.ferry_as(Some(&secret), &["whoami"]).code(1);
+    assert!(refused.stderr.starts_with("error:"), "{refused:#?}");
+    // Another name than the token's is refused.
+    let work = server.home.path().join("work");
+    let wrong = server
+        .command(&[
+            "agent",
+            "--environment",
+            "dev",
+            "--name",
+            "web-2",
+            "--work-dir",
+        ])
+        .arg(&work)
+        .env("FERRY_SERVER", &server.url)
+        .env("FERRY_AGENT_TOKEN", &secret)
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("not \"web-2\""));
+
+    let agent = AgentProcess::start(&server, &secret, &work);
+    agent.wait_for("hello from agent \"web-1\" of environment \"dev\"");
+    agent.terminate();
+}
+
+#[test]
+fn an_agent_downloads_checks_and_deploys_a_release() {
+    let server = Server::start();
+    server.write_config(&format!(
+        "{CONFIG}\n[[service]]\nname = \"shop\"\ndeploy.steps = [{{ name = \"install\", run = \"cp \\\"$FERRY_ARTIFACT_APP_BIN\\\" installed && echo \\\"$FERRY_SERVICE $FERRY_VERSION $FERRY_ENVIRONMENT $FERRY_TARGET $FERRY_DEPLOYMENT_ID\\\" > env.txt\" }}]\ndeploy.health = {{ command = \"test -f installed\", retries = 0 }}\n"
+    ));
+    server.ferry(&["apply"]).success();
+    std::fs::write(server.home.path().join("app.bin"), b"shop build 1").unwrap();
+    server
+        .ferry(&[
+            "release",
+            "create",
+            "shop",
+            "--version",
+            "1.0.0",
+            "--artifact",
+            "app.bin=app.bin",
+        ])
+        .success();
+    let secret = agent_token(&server, "web-1");
+
+    // The job is made as the orchestrator will: through the store.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let url = format!("sqlite://{}", server.database().display());
+    let (store, deployment, job) = runtime.block_on(async {
+        let store = ferry_store::Store::connect(&url).await.unwrap();
+        let agent = store
+            .agents(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|a| a.name == "web-1")
+            .unwrap();
+        let deployment = store
+            .create_deployment(
+                "admin",
+                &ferry_core::Name::parse("shop").unwrap(),
+                &semver::Version::parse("1.0.0").unwrap(),
+                &ferry_core::Name::parse("dev").unwrap(),
+                ferry_store::deployments::NewDeployment::default(),
+            )
+            .await
+            .unwrap();
+        let jobs = store
+            .create_jobs(
+                deployment.id,
+                0,
+                &[agent.id],
+                ferry_store::jobs::JobKind::Deploy,
+            )
+            .await
+            .unwrap();
+        (store, deployment.id, jobs[0].id)
+    });
+
+    let work = server.home.path().join("work");
+    let agent = AgentProcess::start(&server, &secret, &work);
+    agent.wait_for(&format!("job {job} succeeded; reported (finished)"));
+    let release_dir = work.join("shop").join("1.0.0");
+    assert_eq!(
+        std::fs::read(release_dir.join("installed")).unwrap(),
+        b"shop build 1"
+    );
+    assert_eq!(
+        std::fs::read_to_string(release_dir.join("env.txt")).unwrap(),
+        format!("shop 1.0.0 dev web-1 {deployment}\n")
+    );
+    let jobs = runtime.block_on(store.jobs(deployment)).unwrap();
+    assert_eq!(jobs[0].state, ferry_store::jobs::JobState::Succeeded);
+    let result = jobs[0].result.clone().unwrap();
+    assert_eq!(result["steps"][0]["exit_code"], 0, "{result}");
+    assert_eq!(result["health"]["healthy"], true, "{result}");
+    runtime.block_on(store.close());
+    agent.terminate();
+}

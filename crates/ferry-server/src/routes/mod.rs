@@ -2,6 +2,7 @@
 //! OpenAPI document is generated from the handlers' annotations.
 
 mod access;
+mod agents;
 mod artifacts;
 mod audit;
 mod changes;
@@ -42,6 +43,7 @@ use crate::state::AppState;
         (name = "control", description = "Approvals, evidence, gates, promotion, change requests, freezes and the calendar"),
         (name = "audit", description = "The hash-chained audit trail"),
         (name = "access", description = "Users and API tokens"),
+        (name = "agents", description = "Agent tokens, and the endpoints agents call with them: hello, jobs, heartbeats, reports"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -98,6 +100,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(audit::export_audit))
+        .routes(routes!(agents::create_agent_token))
+        .routes(routes!(agents::hello))
+        .routes(routes!(agents::next_job))
+        .routes(routes!(agents::heartbeat))
+        .routes(routes!(agents::finish))
 }
 
 /// The routes that move artifact bytes: no request timeout (uploads of large
@@ -106,6 +113,7 @@ fn artifact_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(artifacts::put_blob, artifacts::head_blob))
         .routes(routes!(artifacts::download_artifact))
+        .routes(routes!(agents::download_artifact))
 }
 
 /// The whole application.

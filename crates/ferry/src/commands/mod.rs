@@ -1,6 +1,7 @@
 //! One module per command group; each turns parsed arguments into API calls
 //! and prints the answer as a table or as the API's JSON.
 
+pub mod agent;
 pub mod apply;
 pub mod audit;
 pub mod calendar;
@@ -38,6 +39,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Diff(args) => diff::run(args).await,
         Command::Audit(args) => audit::run(args).await,
         Command::Token(args) => token::run(args).await,
+        Command::Agent(args) => agent::run(args).await,
         Command::User(args) => user::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::Promote(args) => promote::run(args).await,

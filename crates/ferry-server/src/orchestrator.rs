@@ -1,0 +1,347 @@
+//! The orchestrator: drives deployments through their strategy's batches.
+//!
+//! [`tick`] does one pass over everything there is to do; [`run`] calls it
+//! every [`TICK`] until shutdown. A pass holds no state of its own: it reads
+//! the store, decides, and makes each step through a store call that is
+//! guarded in SQL by the state it expects. Two replicas ticking at once, or a
+//! server that restarts after a crash, therefore do every step once, and a
+//! pass that dies half-way is finished by the next one.
+//!
+//! One pass:
+//! 1. expired leases fail their jobs; a job whose steps are all idempotent
+//!    is retried (up to [`MAX_ATTEMPTS`] attempts);
+//! 2. a queued or waiting deployment that is due starts on the agents of its
+//!    environment that its service's target selector selects (sorted by
+//!    name, split by the strategy), or waits saying why; a service deployed
+//!    by another tool (no steps) is left for `ferry deploy report`;
+//! 3. a running deployment whose current batch has finished halts (more
+//!    failed targets than tolerated), goes on to its next batch (after the
+//!    rolling pause or canary verification), or succeeds;
+//! 4. a deployment that halted, with `rollback = "auto"` and a release that
+//!    succeeded before it in that environment, gets a rollback deployment
+//!    onto the targets it already changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use ferry_core::DeploymentStatus;
+use ferry_core::process::{
+    DeployProcess, RollbackPolicy, Strategy, plan_batches, selects, should_halt,
+};
+use ferry_store::agents::AgentRecord;
+use ferry_store::jobs::{JobRecord, JobState};
+use ferry_store::progress::Progress;
+use ferry_store::{Store, StoreError};
+
+use crate::state::AppState;
+
+/// How often the orchestrator looks for work.
+pub const TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How many attempts a job of idempotent steps gets when leases run out.
+pub const MAX_ATTEMPTS: i64 = 3;
+
+/// What one pass did, deployment (or job) ids in the order they were seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TickReport {
+    /// Jobs whose lease ran out and that were put back to pending.
+    pub retried_jobs: Vec<i64>,
+    /// Deployments started.
+    pub started: Vec<i64>,
+    /// Deployments held waiting (with their reason).
+    pub waiting: Vec<i64>,
+    /// Deployments moved to their next batch.
+    pub advanced: Vec<i64>,
+    /// Deployments that succeeded.
+    pub succeeded: Vec<i64>,
+    /// Deployments that failed.
+    pub failed: Vec<i64>,
+    /// Rollback deployments created.
+    pub rollbacks: Vec<i64>,
+}
+
+/// What a pass reads once.
+struct World {
+    processes: HashMap<String, Result<DeployProcess, String>>,
+    agents: Vec<AgentRecord>,
+}
+
+impl World {
+    async fn load(store: &Store) -> Result<Self, StoreError> {
+        let processes = store
+            .services()
+            .await?
+            .into_iter()
+            .map(|service| {
+                let process = DeployProcess::from_value(&service.spec.deploy);
+                (service.spec.name.as_str().to_owned(), process)
+            })
+            .collect();
+        let agents = store.agents(None).await?;
+        Ok(Self { processes, agents })
+    }
+
+    fn process(&self, service: &str) -> Result<&DeployProcess, String> {
+        match self.processes.get(service) {
+            Some(Ok(process)) => Ok(process),
+            Some(Err(reason)) => Err(format!(
+                "the deploy process of {service} is invalid: {reason}"
+            )),
+            None => Err(format!("service {service} is no longer configured")),
+        }
+    }
+
+    fn agent_name(&self, id: i64) -> String {
+        self.agents
+            .iter()
+            .find(|agent| agent.id == id)
+            .map_or_else(|| format!("agent {id}"), |agent| agent.name.clone())
+    }
+}
+
+/// One pass of the orchestrator at `now` (see the module's documentation).
+/// A deployment whose step fails is logged and left for the next pass; the
+/// error returned is that of reading what to do.
+pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, StoreError> {
+    let store = &state.store;
+    let mut report = TickReport::default();
+    let world = World::load(store).await?;
+    let expired = store.expire_jobs(now).await?;
+    for job in expired {
+        if let Err(error) = retry_if_idempotent(store, &world, &job, &mut report).await {
+            tracing::warn!(job = job.id, %error, "retrying a job whose lease expired failed");
+        }
+    }
+    for progress in store.deployments_to_drive(now).await? {
+        let id = progress.deployment.id;
+        let result = match progress.deployment.status {
+            DeploymentStatus::Queued | DeploymentStatus::Waiting => {
+                start(store, &world, &progress, now, &mut report).await
+            }
+            DeploymentStatus::Running => drive(store, &world, &progress, now, &mut report).await,
+            DeploymentStatus::Failed => roll_back(store, &world, &progress, &mut report).await,
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(deployment = id, %error, "driving a deployment failed; trying again next pass");
+        }
+    }
+    Ok(report)
+}
+
+/// Calls [`tick`] every [`TICK`] until `stop` is set.
+pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
+    while !stop.load(Ordering::Relaxed) {
+        if let Err(error) = tick(&state, Utc::now()).await {
+            tracing::warn!(%error, "orchestrator pass failed");
+        }
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+async fn retry_if_idempotent(
+    store: &Store,
+    world: &World,
+    job: &JobRecord,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    if job.attempt >= MAX_ATTEMPTS {
+        return Ok(());
+    }
+    let deployment = store.deployment(job.deployment_id).await?;
+    let Ok(process) = world.process(&deployment.service) else {
+        return Ok(());
+    };
+    if !process.steps.is_empty() && process.steps.iter().all(|step| step.idempotent) {
+        store.retry_job(job.id).await?;
+        report.retried_jobs.push(job.id);
+    }
+    Ok(())
+}
+
+async fn start(
+    store: &Store,
+    world: &World,
+    progress: &Progress,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let deployment = &progress.deployment;
+    let process = match world.process(&deployment.service) {
+        Ok(process) => process,
+        Err(reason) => {
+            if store.hold_deployment(deployment.id, &reason).await? {
+                report.waiting.push(deployment.id);
+            }
+            return Ok(());
+        }
+    };
+    if process.is_external() {
+        // Deployed by another tool: it waits for `ferry deploy report`.
+        return Ok(());
+    }
+    // `agents` is sorted by environment and name.
+    let targets: Vec<&AgentRecord> = world
+        .agents
+        .iter()
+        .filter(|agent| {
+            agent.environment == deployment.environment
+                && agent.revoked_at.is_none()
+                && selects(&process.targets, &agent.tags)
+        })
+        .collect();
+    if targets.is_empty() {
+        let reason = format!("no agent of {} matches", deployment.environment);
+        if store.hold_deployment(deployment.id, &reason).await? {
+            report.waiting.push(deployment.id);
+        }
+        return Ok(());
+    }
+    let names: Vec<String> = targets.iter().map(|agent| agent.name.clone()).collect();
+    let ids: BTreeMap<&str, i64> = targets
+        .iter()
+        .map(|agent| (agent.name.as_str(), agent.id))
+        .collect();
+    let plan: Vec<Vec<i64>> = plan_batches(&process.strategy, &names)
+        .into_iter()
+        .map(|batch| batch.iter().map(|name| ids[name.as_str()]).collect())
+        .collect();
+    if store.start_deployment(deployment.id, &plan, now).await? {
+        report.started.push(deployment.id);
+    }
+    Ok(())
+}
+
+async fn drive(
+    store: &Store,
+    world: &World,
+    progress: &Progress,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let id = progress.deployment.id;
+    let (Some(plan), Some(batch)) = (&progress.plan, progress.batch) else {
+        // Running without a plan: reported by another tool.
+        return Ok(());
+    };
+    if progress.next_batch_at.is_some_and(|at| at > now) {
+        return Ok(());
+    }
+    let kind = progress.job_kind();
+    let current = progress.current_batch();
+    let jobs: Vec<JobRecord> = store
+        .jobs(id)
+        .await?
+        .into_iter()
+        .filter(|job| job.kind == kind)
+        .collect();
+    let in_batch: Vec<&JobRecord> = jobs.iter().filter(|job| job.batch == batch).collect();
+    if in_batch.len() < current.len() {
+        // The batch's jobs are created after the step that made it current
+        // (or once its pause is over): create them, idempotently.
+        store.create_jobs(id, batch, current, kind).await?;
+        return Ok(());
+    }
+    if in_batch
+        .iter()
+        .any(|job| matches!(job.state, JobState::Pending | JobState::Running))
+    {
+        return Ok(());
+    }
+    let failed: Vec<&JobRecord> = jobs
+        .iter()
+        .filter(|job| job.state == JobState::Failed)
+        .collect();
+    let tolerate = world
+        .process(&progress.deployment.service)
+        .map_or(0, |process| process.tolerate_failures);
+    let failed_count = u32::try_from(failed.len()).unwrap_or(u32::MAX);
+    if should_halt(failed_count, tolerate) {
+        let names: Vec<String> = failed
+            .iter()
+            .map(|job| world.agent_name(job.agent_id))
+            .collect();
+        let reason = format!(
+            "halted: failed on {} (tolerated: {tolerate})",
+            names.join(", ")
+        );
+        if store
+            .finish_deployment(id, DeploymentStatus::Failed, Some(&reason))
+            .await?
+        {
+            report.failed.push(id);
+        }
+        if progress.rollback_of.is_none() {
+            let failed_now = store.progress(id).await?;
+            roll_back(store, world, &failed_now, report).await?;
+        }
+        return Ok(());
+    }
+    let last = i64::try_from(plan.len()).unwrap_or(i64::MAX) - 1;
+    if batch < last {
+        let wait = world
+            .process(&progress.deployment.service)
+            .ok()
+            .and_then(|process| match &process.strategy {
+                Strategy::All => None,
+                Strategy::Rolling { pause, .. } => *pause,
+                Strategy::Canary { verify, .. } => *verify,
+            })
+            .filter(|wait| *wait > chrono::Duration::zero());
+        let next_at = wait.map(|wait| now + wait);
+        if store.advance_batch(id, batch, next_at).await? {
+            report.advanced.push(id);
+        }
+        return Ok(());
+    }
+    if store
+        .finish_deployment(id, DeploymentStatus::Succeeded, None)
+        .await?
+    {
+        report.succeeded.push(id);
+    }
+    Ok(())
+}
+
+/// Creates the automatic rollback of failed deployment `progress`, when its
+/// service asks for one and a release succeeded before it in its environment.
+async fn roll_back(
+    store: &Store,
+    world: &World,
+    progress: &Progress,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let deployment = &progress.deployment;
+    if deployment.status != DeploymentStatus::Failed || progress.rollback_of.is_some() {
+        return Ok(());
+    }
+    let Ok(process) = world.process(&deployment.service) else {
+        return Ok(());
+    };
+    if process.rollback != RollbackPolicy::Auto {
+        return Ok(());
+    }
+    let Some(version) = store.last_success_before(deployment.id).await? else {
+        return Ok(());
+    };
+    // The targets already changed: every one whose job was claimed.
+    let mut changed: Vec<i64> = store
+        .jobs(deployment.id)
+        .await?
+        .into_iter()
+        .filter(|job| job.attempt > 0)
+        .map(|job| job.agent_id)
+        .collect();
+    changed.sort_unstable();
+    changed.dedup();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let rollback = store
+        .create_rollback(deployment.id, &version, &changed)
+        .await?;
+    report.rollbacks.push(rollback.deployment.id);
+    Ok(())
+}

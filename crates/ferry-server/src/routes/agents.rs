@@ -1,0 +1,482 @@
+//! Agents: their tokens (for administrators), and the endpoints an agent
+//! calls with its own token: hello, the next job (long poll), heartbeats and
+//! the final report. An agent sees and reports only its own jobs.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferry_api::{
+    Agent, AgentArtifact, AgentHeartbeat, AgentHello, AgentJob, AgentStep, CreateAgentToken,
+    CreatedAgentToken, FinishAck, FinishJob, HeartbeatAck, Problem,
+};
+use ferry_core::DeploymentStatus;
+use ferry_core::digest::Digest;
+use ferry_core::process::DeployProcess;
+use ferry_store::agents::AgentRecord;
+use ferry_store::deployments::{DeploymentFilter, DeploymentRecord};
+use ferry_store::jobs::{FinishOutcome, JobRecord};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::agent_auth::{AgentCaller, AgentSecret};
+use crate::auth::Caller;
+use crate::convert::{name, version};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+/// How long a claimed job's lease lasts without a heartbeat.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// The longest a `jobs/next` request waits for a job.
+const MAX_WAIT_SECONDS: u64 = 30;
+/// The pause between two claims while waiting.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How many deployments of its environment are searched for an agent's job.
+const JOB_SEARCH_DEPLOYMENTS: i64 = 500;
+
+fn agent(record: AgentRecord) -> Agent {
+    Agent {
+        id: record.id,
+        name: record.name,
+        environment: record.environment,
+        tags: record.tags,
+        created_at: record.created_at,
+        last_seen_at: record.last_seen_at,
+        revoked_at: record.revoked_at,
+    }
+}
+
+fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
+    for (key, value) in tags {
+        if key.trim().is_empty() || key.len() > 100 || value.len() > 200 {
+            return Err(ApiError::BadRequest(format!(
+                "invalid tag {key:?}={value:?}: a tag's key has 1 to 100 characters, its value at most 200"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Creates an agent and its token (administrators only). The secret is in
+/// this response only; an agent that registers again with it keeps its row.
+#[utoipa::path(post, path = "/api/v1/agent-tokens", tag = "agents", security(("bearer" = [])), request_body = CreateAgentToken, responses(
+    (status = 201, body = CreatedAgentToken),
+    (status = 400, body = Problem, content_type = "application/problem+json"),
+    (status = 401, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
+    (status = 404, description = "No such environment", body = Problem, content_type = "application/problem+json"),
+    (status = 409, description = "The name is taken in the environment", body = Problem, content_type = "application/problem+json")
+))]
+pub async fn create_agent_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<CreateAgentToken>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedAgentToken>)> {
+    caller.require_admin("create agent tokens")?;
+    let environment = name("environment", &request.environment)?;
+    let agent_name = name("agent", &request.name)?;
+    check_tags(&request.tags)?;
+    let secret = AgentSecret::generate()?;
+    let record = state
+        .store
+        .register_agent(
+            &caller.0.name,
+            &environment,
+            &agent_name,
+            &request.tags,
+            &secret.hash,
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedAgentToken {
+            secret: secret.secret,
+            agent: agent(record),
+        }),
+    ))
+}
+
+/// An agent says it is there (at start and after reconnecting), optionally
+/// with new tags; answers its record.
+#[utoipa::path(post, path = "/api/v1/agent/hello", tag = "agents", security(("bearer" = [])), request_body = AgentHello, responses(
+    (status = 200, body = Agent),
+    (status = 400, body = Problem, content_type = "application/problem+json"),
+    (status = 401, body = Problem, content_type = "application/problem+json")
+))]
+pub async fn hello(
+    State(state): State<AppState>,
+    caller: AgentCaller,
+    Json(request): Json<AgentHello>,
+) -> ApiResult<axum::Json<Agent>> {
+    let AgentCaller {
+        agent: mut record,
+        token_hash: hash,
+    } = caller;
+    if let Some(tags) = request.tags
+        && tags != record.tags
+    {
+        check_tags(&tags)?;
+        // The token proves who it is; registering again with its hash
+        // updates the tags (and audits the change).
+        let environment = name("environment", &record.environment)?;
+        let agent_name = name("agent", &record.name)?;
+        record = state
+            .store
+            .register_agent(
+                &format!("agent:{}", record.name),
+                &environment,
+                &agent_name,
+                &tags,
+                &hash,
+            )
+            .await?;
+    }
+    let now = chrono::Utc::now();
+    state.store.touch_agent(record.id, now).await?;
+    if record
+        .last_seen_at
+        .is_none_or(|seen| now - seen > chrono::Duration::minutes(1))
+    {
+        record.last_seen_at = Some(now);
+    }
+    Ok(axum::Json(agent(record)))
+}
+
+/// Parameters of `GET /api/v1/agent/jobs/next`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NextQuery {
+    /// How long to wait for a job, in seconds (at most 30; default 0: answer at once).
+    wait: Option<u64>,
+}
+
+/// The agent's next job: claimed (a new attempt, leased for 60 seconds) and
+/// answered 200, or 204 when none came within `wait` seconds.
+#[utoipa::path(get, path = "/api/v1/agent/jobs/next", tag = "agents", security(("bearer" = [])), params(NextQuery), responses(
+    (status = 200, body = AgentJob),
+    (status = 204, description = "No job within the wait"),
+    (status = 401, body = Problem, content_type = "application/problem+json")
+))]
+pub async fn next_job(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Query(query): Query<NextQuery>,
+) -> ApiResult<Response> {
+    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let deadline = tokio::time::Instant::now() + wait;
+    state
+        .store
+        .touch_agent(record.id, chrono::Utc::now())
+        .await?;
+    loop {
+        if let Some(job) = state
+            .store
+            .claim_job(record.id, LEASE, chrono::Utc::now())
+            .await?
+        {
+            let job = agent_job(&state, &job).await?;
+            return Ok(axum::Json(job).into_response());
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(StatusCode::NO_CONTENT.into_response());
+        }
+        tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
+    }
+}
+
+/// The last version of `deployment`'s service that succeeded in its
+/// environment before it.
+async fn previous_version(
+    state: &AppState,
+    deployment: &DeploymentRecord,
+) -> Result<Option<String>, ApiError> {
+    let service = name("service", &deployment.service)?;
+    let environment = name("environment", &deployment.environment)?;
+    let mut before = Some(deployment.id);
+    loop {
+        let page = state
+            .store
+            .deployments(
+                DeploymentFilter {
+                    service: Some(&service),
+                    environment: Some(&environment),
+                },
+                before,
+                100,
+            )
+            .await?;
+        if let Some(found) = page
+            .iter()
+            .find(|d| d.status == DeploymentStatus::Succeeded && d.version != deployment.version)
+        {
+            return Ok(Some(found.version.clone()));
+        }
+        match page.last() {
+            Some(last) if page.len() == 100 => before = Some(last.id),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// The job as the agent runs it.
+async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiError> {
+    let deployment = state.store.deployment(job.deployment_id).await?;
+    let service = name("service", &deployment.service)?;
+    let spec = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .find(|s| s.spec.name == service)
+        .ok_or_else(|| {
+            ApiError::Internal(format!(
+                "deployment {} is of service {:?}, which is no longer configured",
+                deployment.id, deployment.service
+            ))
+        })?;
+    let process = DeployProcess::from_value(&spec.spec.deploy).map_err(|error| {
+        ApiError::Internal(format!(
+            "the deploy process of {:?} is invalid: {error}",
+            deployment.service
+        ))
+    })?;
+    let release = state
+        .store
+        .release(&service, &version(&deployment.version)?)
+        .await?;
+    let previous_version = previous_version(state, &deployment).await?;
+    let health = process
+        .to_value()
+        .get("health")
+        .cloned()
+        .filter(|h| !h.is_null());
+    Ok(AgentJob {
+        job_id: job.id,
+        attempt: job.attempt,
+        deployment_id: deployment.id,
+        kind: job.kind.as_str().to_owned(),
+        service: deployment.service.clone(),
+        version: deployment.version.clone(),
+        previous_version,
+        environment: deployment.environment.clone(),
+        steps: process
+            .steps
+            .iter()
+            .map(|step| AgentStep {
+                name: step.name.clone(),
+                run: step.run.clone(),
+                timeout_seconds: step
+                    .timeout
+                    .map(|t| u64::try_from(t.num_seconds()).unwrap_or(0)),
+                idempotent: step.idempotent,
+            })
+            .collect(),
+        health,
+        artifacts: release
+            .artifacts
+            .iter()
+            .map(|a| AgentArtifact {
+                name: a.name.clone(),
+                digest: a.digest.clone(),
+                url: format!("/api/v1/agent/jobs/{}/artifacts/{}", job.id, a.name),
+            })
+            .collect(),
+        variables: Default::default(),
+    })
+}
+
+fn job_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("job id {text:?} is not a number")))
+}
+
+/// Job `id` when it is the agent's own; 404 otherwise (another agent's job
+/// is not shown to exist).
+async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobRecord, ApiError> {
+    // Jobs are found through the deployments of the agent's environment,
+    // newest first: a job being worked on belongs to a recent one.
+    let environment = name("environment", &record.environment)?;
+    let mut before = None;
+    let mut searched = 0;
+    while searched < JOB_SEARCH_DEPLOYMENTS {
+        let page = state
+            .store
+            .deployments(
+                DeploymentFilter {
+                    service: None,
+                    environment: Some(&environment),
+                },
+                before,
+                50,
+            )
+            .await?;
+        for deployment in &page {
+            if let Some(job) = state
+                .store
+                .jobs(deployment.id)
+                .await?
+                .into_iter()
+                .find(|job| job.id == id)
+            {
+                if job.agent_id == record.id {
+                    return Ok(job);
+                }
+                break;
+            }
+        }
+        searched += page.len() as i64;
+        match page.last() {
+            Some(last) if page.len() == 50 => before = Some(last.id),
+            _ => break,
+        }
+    }
+    Err(ApiError::NotFound(format!(
+        "agent {:?} has no job {id}",
+        record.name
+    )))
+}
+
+/// Extends the lease of a job the agent is running. `ok: false` means the
+/// lease is gone (expired, or a newer attempt holds it): the agent must stop.
+#[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/heartbeat", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    request_body = AgentHeartbeat,
+    responses(
+        (status = 200, body = HeartbeatAck),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Path(id): Path<String>,
+    Json(request): Json<AgentHeartbeat>,
+) -> ApiResult<axum::Json<HeartbeatAck>> {
+    let id = job_id(&id)?;
+    own_job(&state, &record, id).await?;
+    let now = chrono::Utc::now();
+    let ok = state
+        .store
+        .heartbeat_job(id, request.attempt, LEASE, now)
+        .await?;
+    state.store.touch_agent(record.id, now).await?;
+    Ok(axum::Json(HeartbeatAck { ok }))
+}
+
+/// Reports how a job ended. Idempotent: the same report again answers
+/// `already_done`; a report of an attempt that lost the job, `stale`.
+#[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/finish", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    request_body = FinishJob,
+    responses(
+        (status = 200, body = FinishAck),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn finish(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Path(id): Path<String>,
+    Json(request): Json<FinishJob>,
+) -> ApiResult<axum::Json<FinishAck>> {
+    let id = job_id(&id)?;
+    if request.log_tail.len() > 1000 || request.steps.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "a report has at most 1000 steps and 1000 log lines".into(),
+        ));
+    }
+    own_job(&state, &record, id).await?;
+    let result = json!({
+        "steps": request.steps,
+        "health": request.health,
+        "log_tail": request.log_tail,
+    });
+    let now = chrono::Utc::now();
+    let outcome = state
+        .store
+        .finish_job(id, request.attempt, request.succeeded, &result, now)
+        .await?;
+    state.store.touch_agent(record.id, now).await?;
+    let outcome = match outcome {
+        FinishOutcome::Finished(_) => "finished",
+        FinishOutcome::AlreadyDone(_) => "already_done",
+        FinishOutcome::Stale(_) => "stale",
+    };
+    Ok(axum::Json(FinishAck {
+        outcome: outcome.to_owned(),
+    }))
+}
+
+/// Downloads an artifact of the release of one of the agent's jobs, with its
+/// digest in `Ferry-Digest` (`sha256:<hex>`).
+#[utoipa::path(get, path = "/api/v1/agent/jobs/{id}/artifacts/{name}", tag = "agents", security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The job's id"),
+        ("name" = String, Path, description = "The artifact's name")
+    ),
+    responses(
+        (status = 200, description = "The artifact's bytes", content_type = "application/octet-stream"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A reference: ferry records it but does not store it", body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn download_artifact(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Path((id, artifact)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let job = own_job(&state, &record, job_id(&id)?).await?;
+    let deployment = state.store.deployment(job.deployment_id).await?;
+    let release = state
+        .store
+        .release(
+            &name("service", &deployment.service)?,
+            &version(&deployment.version)?,
+        )
+        .await?;
+    let found = release
+        .artifacts
+        .iter()
+        .find(|a| a.name == artifact)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "release {}@{} has no artifact {artifact:?}",
+                release.service, release.version
+            ))
+        })?;
+    let digest = Digest::parse(&found.digest).map_err(ApiError::Internal)?;
+    if let Some(uri) = &found.uri {
+        return Err(ApiError::NotStored(format!(
+            "artifact {artifact:?} is a reference to {uri} ({digest}); ferry records it but does not store it"
+        )));
+    }
+    let file = tokio::fs::File::open(state.blobs.path(&digest))
+        .await
+        .map_err(|error| {
+            ApiError::Internal(format!(
+                "artifact {digest} is recorded but unreadable: {error}"
+            ))
+        })?;
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .len();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    let value = HeaderValue::from_str(&digest.to_string())
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    headers.insert("ferry-digest", value);
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((headers, body).into_response())
+}

@@ -1,0 +1,469 @@
+//! The agent endpoints in process: agent tokens, hello, the next job (long
+//! poll), heartbeats and reports, each agent seeing only its own jobs.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use ferry_core::Name;
+use ferry_server::AppState;
+use ferry_store::Store;
+use ferry_store::auth::{NewToken, NewUser};
+use ferry_store::blobs::BlobStore;
+use ferry_store::deployments::NewDeployment;
+use ferry_store::jobs::JobKind;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const ADMIN_TOKEN: &str = "ferry_admin_token_for_tests";
+
+struct Api {
+    app: Router,
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    headers: axum::http::HeaderMap,
+    body: Value,
+}
+
+impl Api {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!(
+            "sqlite://{}",
+            dir.path().join("ferry.db").display()
+        ))
+        .await
+        .unwrap();
+        let admin = Name::parse("admin").unwrap();
+        let hash = ferry_server::hash_secret(ADMIN_TOKEN);
+        let token = NewToken {
+            name: "bootstrap",
+            secret_hash: &hash,
+            prefix: "ferry_admin_",
+        };
+        store
+            .bootstrap_admin(NewUser {
+                name: &admin,
+                email: None,
+                admin: true,
+                token,
+            })
+            .await
+            .unwrap();
+        let state = AppState {
+            store: store.clone(),
+            blobs: BlobStore::new(dir.path().join("artifacts")),
+            max_artifact_bytes: 1024,
+            windows: Default::default(),
+        };
+        Self {
+            app: ferry_server::app(state),
+            store,
+            _dir: dir,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Body::from(body.unwrap_or("").to_owned()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, Some(ADMIN_TOKEN), None).await
+    }
+
+    async fn post(&self, path: &str, body: &str) -> Reply {
+        self.send(Method::POST, path, Some(ADMIN_TOKEN), Some(body))
+            .await
+    }
+}
+
+/// Asserts a problem+json reply with this status and type, returning its detail.
+fn problem(reply: &Reply, status: StatusCode, slug: &str) -> String {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.content_type, "application/problem+json");
+    assert_eq!(
+        reply.body["type"],
+        format!("urn:ferry:problem:{slug}"),
+        "{:?}",
+        reply.body
+    );
+    assert_eq!(reply.body["status"], status.as_u16());
+    assert!(reply.body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    reply.body["detail"].as_str().unwrap().to_owned()
+}
+
+/// sha256 of "hello".
+const HELLO: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+const CONFIG: &str = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+deploy.steps = [{ name = "install", run = "echo \"$FERRY_VERSION\"", timeout = "30s" }, { name = "migrate", run = "true", idempotent = true }]
+deploy.health = { command = "true", retries = 1 }
+"#;
+
+impl Api {
+    async fn configured() -> Self {
+        let api = Self::new().await;
+        let config = ferry_core::config::parse(CONFIG).unwrap();
+        let body = serde_json::to_string(&json!({ "config": config })).unwrap();
+        let applied = api.post("/api/v1/apply", &body).await;
+        assert_eq!(applied.status, StatusCode::OK, "{:?}", applied.body);
+        api
+    }
+
+    /// Creates agent `name` in dev: its secret and id.
+    async fn agent(&self, name: &str) -> (String, i64) {
+        let created = self
+            .post(
+                "/api/v1/agent-tokens",
+                &json!({ "environment": "dev", "name": name, "tags": { "region": "eu" } })
+                    .to_string(),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        (
+            created.body["secret"].as_str().unwrap().to_owned(),
+            created.body["agent"]["id"].as_i64().unwrap(),
+        )
+    }
+
+    async fn as_agent(
+        &self,
+        method: Method,
+        path: &str,
+        secret: &str,
+        body: Option<&str>,
+    ) -> Reply {
+        self.send(method, path, Some(secret), body).await
+    }
+
+    /// Deploys `version` of api to dev and marks it succeeded.
+    async fn deployment(&self, version: &str) -> i64 {
+        let deployment = self
+            .store
+            .create_deployment(
+                "admin",
+                &Name::parse("api").unwrap(),
+                &semver::Version::parse(version).unwrap(),
+                &Name::parse("dev").unwrap(),
+                NewDeployment::default(),
+            )
+            .await
+            .unwrap();
+        deployment.id
+    }
+
+    async fn release(&self, version: &str, artifact: bool) {
+        let body = if artifact {
+            json!({ "version": version, "artifacts": [{ "name": "app.bin", "digest": HELLO }] })
+        } else {
+            json!({ "version": version })
+        };
+        let created = self
+            .post("/api/v1/services/api/releases", &body.to_string())
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    }
+}
+
+#[tokio::test]
+async fn agent_tokens_work_only_on_agent_endpoints() {
+    let api = Api::configured().await;
+    let (secret, _) = api.agent("web-1").await;
+    assert!(
+        secret.starts_with("ferry_agent_") && secret.len() == 12 + 64,
+        "{secret}"
+    );
+
+    let whoami = api
+        .send(Method::GET, "/api/v1/whoami", Some(&secret), None)
+        .await;
+    problem(&whoami, StatusCode::UNAUTHORIZED, "unauthorized");
+    let user_on_agent = api.post("/api/v1/agent/hello", "{}").await;
+    problem(&user_on_agent, StatusCode::UNAUTHORIZED, "unauthorized");
+    let nobody = api
+        .send(Method::POST, "/api/v1/agent/hello", None, Some("{}"))
+        .await;
+    problem(&nobody, StatusCode::UNAUTHORIZED, "unauthorized");
+
+    let hello = api
+        .as_agent(
+            Method::POST,
+            "/api/v1/agent/hello",
+            &secret,
+            Some(r#"{"tags":{"region":"us"}}"#),
+        )
+        .await;
+    assert_eq!(hello.status, StatusCode::OK, "{:?}", hello.body);
+    assert_eq!(hello.body["name"], "web-1");
+    assert_eq!(hello.body["environment"], "dev");
+    assert_eq!(hello.body["tags"]["region"], "us");
+    assert!(hello.body["last_seen_at"].is_string(), "{:?}", hello.body);
+
+    let none = api
+        .as_agent(Method::GET, "/api/v1/agent/jobs/next?wait=0", &secret, None)
+        .await;
+    assert_eq!(none.status, StatusCode::NO_CONTENT);
+    let waited = std::time::Instant::now();
+    let none = api
+        .as_agent(Method::GET, "/api/v1/agent/jobs/next?wait=1", &secret, None)
+        .await;
+    assert_eq!(none.status, StatusCode::NO_CONTENT);
+    assert!(waited.elapsed() >= std::time::Duration::from_millis(900));
+
+    let unknown_env = api
+        .post(
+            "/api/v1/agent-tokens",
+            r#"{"environment":"nowhere","name":"x"}"#,
+        )
+        .await;
+    problem(&unknown_env, StatusCode::NOT_FOUND, "not-found");
+    let taken = api
+        .post(
+            "/api/v1/agent-tokens",
+            r#"{"environment":"dev","name":"web-1"}"#,
+        )
+        .await;
+    problem(&taken, StatusCode::CONFLICT, "conflict");
+
+    let user = api.post("/api/v1/users", r#"{"name":"bob"}"#).await;
+    let bob = user.body["token"]["secret"].as_str().unwrap();
+    let refused = api
+        .send(
+            Method::POST,
+            "/api/v1/agent-tokens",
+            Some(bob),
+            Some(r#"{"environment":"dev","name":"web-2"}"#),
+        )
+        .await;
+    problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+
+    let openapi = api.get("/api/v1/openapi.json").await;
+    for path in [
+        "/api/v1/agent-tokens",
+        "/api/v1/agent/hello",
+        "/api/v1/agent/jobs/next",
+        "/api/v1/agent/jobs/{id}/heartbeat",
+        "/api/v1/agent/jobs/{id}/finish",
+        "/api/v1/agent/jobs/{id}/artifacts/{name}",
+    ] {
+        assert!(
+            openapi.body["paths"][path].is_object(),
+            "{path} is documented"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_job_is_handed_to_its_agent_heartbeated_and_reported_once() {
+    let api = Api::configured().await;
+    let (secret, agent_id) = api.agent("web-1").await;
+    let (other, _) = api.agent("web-2").await;
+    let put = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/blobs/{HELLO}"),
+            Some(ADMIN_TOKEN),
+            Some("hello"),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{:?}", put.body);
+    api.release("1.0.0", false).await;
+    api.release("1.1.0", true).await;
+    let first = api.deployment("1.0.0").await;
+    for status in [
+        ferry_core::DeploymentStatus::Running,
+        ferry_core::DeploymentStatus::Succeeded,
+    ] {
+        api.store
+            .set_deployment_status("admin", first, status)
+            .await
+            .unwrap();
+    }
+    let deployment = api.deployment("1.1.0").await;
+    let jobs = api
+        .store
+        .create_jobs(deployment, 0, &[agent_id], JobKind::Deploy)
+        .await
+        .unwrap();
+    let id = jobs[0].id;
+
+    let nothing = api
+        .as_agent(Method::GET, "/api/v1/agent/jobs/next?wait=0", &other, None)
+        .await;
+    assert_eq!(
+        nothing.status,
+        StatusCode::NO_CONTENT,
+        "another agent sees no job"
+    );
+
+    let next = api
+        .as_agent(Method::GET, "/api/v1/agent/jobs/next?wait=2", &secret, None)
+        .await;
+    assert_eq!(next.status, StatusCode::OK, "{:?}", next.body);
+    let job = &next.body;
+    assert_eq!(job["job_id"], id);
+    assert_eq!(job["attempt"], 1);
+    assert_eq!(job["deployment_id"], deployment);
+    assert_eq!(job["kind"], "deploy");
+    assert_eq!(job["service"], "api");
+    assert_eq!(job["version"], "1.1.0");
+    assert_eq!(job["previous_version"], "1.0.0");
+    assert_eq!(job["environment"], "dev");
+    assert_eq!(job["steps"][0]["name"], "install");
+    assert_eq!(job["steps"][0]["run"], "echo \"$FERRY_VERSION\"");
+    assert_eq!(job["steps"][0]["timeout_seconds"], 30);
+    assert_eq!(job["steps"][0]["idempotent"], false);
+    assert_eq!(job["steps"][1]["idempotent"], true);
+    assert_eq!(job["health"]["command"], "true");
+    assert_eq!(job["variables"], json!({}));
+    assert_eq!(job["artifacts"][0]["name"], "app.bin");
+    assert_eq!(job["artifacts"][0]["digest"], HELLO);
+    let url = job["artifacts"][0]["url"].as_str().unwrap().to_owned();
+    assert_eq!(url, format!("/api/v1/agent/jobs/{id}/artifacts/app.bin"));
+
+    let download = api.as_agent(Method::GET, &url, &secret, None).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.body, Value::String("hello".into()));
+    assert_eq!(download.headers["ferry-digest"], HELLO);
+    let stolen = api.as_agent(Method::GET, &url, &other, None).await;
+    problem(&stolen, StatusCode::NOT_FOUND, "not-found");
+
+    let again = api
+        .as_agent(Method::GET, "/api/v1/agent/jobs/next?wait=0", &secret, None)
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NO_CONTENT,
+        "a claimed job is not handed out twice"
+    );
+
+    let beat = |token: String, attempt: i64| {
+        let api = &api;
+        async move {
+            api.as_agent(
+                Method::POST,
+                &format!("/api/v1/agent/jobs/{id}/heartbeat"),
+                &token,
+                Some(&json!({ "attempt": attempt }).to_string()),
+            )
+            .await
+        }
+    };
+    let ok = beat(secret.clone(), 1).await;
+    assert_eq!(
+        (ok.status, ok.body["ok"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let stale = beat(secret.clone(), 7).await;
+    assert_eq!(stale.body["ok"], false);
+    problem(
+        &beat(other.clone(), 1).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    );
+    let bad = api
+        .as_agent(
+            Method::POST,
+            "/api/v1/agent/jobs/x/heartbeat",
+            &secret,
+            Some(r#"{"attempt":1}"#),
+        )
+        .await;
+    problem(&bad, StatusCode::BAD_REQUEST, "bad-request");
+
+    let report = json!({
+        "attempt": 1,
+        "succeeded": true,
+        "steps": [
+            { "name": "install", "exit_code": 0, "timed_out": false, "seconds": 0.1 },
+            { "name": "migrate", "exit_code": 0, "timed_out": false, "seconds": 0.1 }
+        ],
+        "health": { "healthy": true, "attempts": 1, "last": "`true` passed" },
+        "log_tail": ["1.1.0"]
+    })
+    .to_string();
+    let finish = |token: String| {
+        let api = &api;
+        let report = report.clone();
+        async move {
+            api.as_agent(
+                Method::POST,
+                &format!("/api/v1/agent/jobs/{id}/finish"),
+                &token,
+                Some(&report),
+            )
+            .await
+        }
+    };
+    problem(
+        &finish(other.clone()).await,
+        StatusCode::NOT_FOUND,
+        "not-found",
+    );
+    let done = finish(secret.clone()).await;
+    assert_eq!(
+        (done.status, done.body["outcome"].as_str()),
+        (StatusCode::OK, Some("finished"))
+    );
+    let repeated = finish(secret.clone()).await;
+    assert_eq!(repeated.body["outcome"], "already_done");
+    let after = beat(secret.clone(), 1).await;
+    assert_eq!(after.body["ok"], false, "a finished job has no lease");
+
+    let stored = api.store.jobs(deployment).await.unwrap();
+    assert_eq!(stored[0].state, ferry_store::jobs::JobState::Succeeded);
+    assert_eq!(stored[0].result.as_ref().unwrap()["log_tail"][0], "1.1.0");
+
+    let invalid = api
+        .as_agent(
+            Method::POST,
+            &format!("/api/v1/agent/jobs/{id}/finish"),
+            &secret,
+            Some(r#"{"attempt":1}"#),
+        )
+        .await;
+    problem(&invalid, StatusCode::BAD_REQUEST, "invalid-json");
+}

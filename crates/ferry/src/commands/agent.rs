@@ -1,0 +1,94 @@
+//! `ferry agent`: runs an agent (long-polls the server for jobs and runs
+//! them here), and `ferry agent token create`, which makes its token.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use etcetera::BaseStrategy;
+use ferry_agent::pull::{self, AgentSettings};
+use ferry_api::{CreateAgentToken, CreatedAgentToken};
+
+use crate::cli::{AgentArgs, AgentCommand, AgentTokenCommand, OutputFormat};
+use crate::{output, profile};
+
+/// Runs `ferry agent` or one of its commands.
+pub async fn run(args: AgentArgs) -> Result<ExitCode> {
+    match args.command {
+        Some(AgentCommand::Token(token)) => {
+            let client = profile::resolve(&token.client)?.client()?;
+            match token.command {
+                AgentTokenCommand::Create {
+                    environment,
+                    name,
+                    tags,
+                } => {
+                    let created = client
+                        .create_agent_token(&CreateAgentToken {
+                            environment: environment.to_string(),
+                            name: name.to_string(),
+                            tags: tags.into_iter().collect(),
+                        })
+                        .await
+                        .context("cannot create the agent token")?;
+                    match token.client.output {
+                        OutputFormat::Json => output::json(&created)?,
+                        OutputFormat::Table => print_secret(&created)?,
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => run_agent(args).await,
+    }
+}
+
+async fn run_agent(args: AgentArgs) -> Result<ExitCode> {
+    let Some(server) = args.server else {
+        bail!("the agent needs its server: pass --server URL or set FERRY_SERVER");
+    };
+    let Some(token) = args.token else {
+        bail!(
+            "the agent needs its token: pass --token or set FERRY_AGENT_TOKEN (create one with `ferry agent token create --env ENV --name NAME`)"
+        );
+    };
+    let Some(environment) = args.environment else {
+        bail!("the agent needs its environment: pass --environment ENV or set FERRY_ENVIRONMENT");
+    };
+    let work_dir = match args.work_dir {
+        Some(dir) => dir,
+        None => default_work_dir()?,
+    };
+    let client = ferry_client::Client::new(&server, Some(token))?;
+    let settings = AgentSettings {
+        environment: environment.to_string(),
+        name: args.name.map(|n| n.to_string()),
+        tags: args.tags.into_iter().collect(),
+        work_dir,
+        heartbeat: Duration::from_secs(15),
+    };
+    let stop = pull::stop_on_signals().context("cannot listen for SIGINT and SIGTERM")?;
+    pull::run(client, settings, stop).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_work_dir() -> Result<PathBuf> {
+    let base = etcetera::choose_base_strategy()
+        .context("cannot find the data directory; pass --work-dir DIR")?;
+    Ok(base.data_dir().join("ferry").join("agent"))
+}
+
+/// Says what was created, then the secret alone on the last line.
+fn print_secret(created: &CreatedAgentToken) -> std::io::Result<()> {
+    let agent = &created.agent;
+    let mut out = output::stdout();
+    writeln!(
+        out,
+        "Created agent {:?} (id {}) in {}. Its token is shown this once; run the agent with it:",
+        agent.name, agent.id, agent.environment
+    )?;
+    writeln!(out, "{}", created.secret)?;
+    out.flush()
+}
