@@ -525,4 +525,16 @@ impl Store {
         .await?;
         rows.iter().map(job).collect()
     }
+
+    /// Job `id` if it is `agent_id`'s: an agent never learns of another's jobs.
+    pub async fn agent_job(&self, agent_id: i64, id: i64) -> Result<Option<JobRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE id = $1 AND agent_id = $2"
+        )))
+        .bind(id)
+        .bind(agent_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(job).transpose()
+    }
 }

@@ -34,8 +34,6 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 const MAX_WAIT_SECONDS: u64 = 30;
 /// The pause between two claims while waiting.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
-/// How many deployments of its environment are searched for an agent's job.
-const JOB_SEARCH_DEPLOYMENTS: i64 = 500;
 
 fn agent(record: AgentRecord) -> Agent {
     Agent {
@@ -298,47 +296,11 @@ fn job_id(text: &str) -> Result<i64, ApiError> {
 /// Job `id` when it is the agent's own; 404 otherwise (another agent's job
 /// is not shown to exist).
 async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobRecord, ApiError> {
-    // Jobs are found through the deployments of the agent's environment,
-    // newest first: a job being worked on belongs to a recent one.
-    let environment = name("environment", &record.environment)?;
-    let mut before = None;
-    let mut searched = 0;
-    while searched < JOB_SEARCH_DEPLOYMENTS {
-        let page = state
-            .store
-            .deployments(
-                DeploymentFilter {
-                    service: None,
-                    environment: Some(&environment),
-                },
-                before,
-                50,
-            )
-            .await?;
-        for deployment in &page {
-            if let Some(job) = state
-                .store
-                .jobs(deployment.id)
-                .await?
-                .into_iter()
-                .find(|job| job.id == id)
-            {
-                if job.agent_id == record.id {
-                    return Ok(job);
-                }
-                break;
-            }
-        }
-        searched += page.len() as i64;
-        match page.last() {
-            Some(last) if page.len() == 50 => before = Some(last.id),
-            _ => break,
-        }
-    }
-    Err(ApiError::NotFound(format!(
-        "agent {:?} has no job {id}",
-        record.name
-    )))
+    state
+        .store
+        .agent_job(record.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("agent {:?} has no job {id}", record.name)))
 }
 
 /// Extends the lease of a job the agent is running. `ok: false` means the
