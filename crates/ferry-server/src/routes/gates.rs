@@ -54,15 +54,27 @@ pub async fn decide(
     let service = name("service", &service)?;
     let version = version(&text)?;
     let environment = name("environment", &request.environment)?;
-    let facts = state
+    // Only what separation of duties and the approvers list need: this runs
+    // once per approval, and a release may collect thousands.
+    let release = state.store.release(&service, &version).await?;
+    let policy = state
         .store
-        .gate_facts(&service, &version, &environment)
-        .await?;
+        .environments()
+        .await?
+        .into_iter()
+        .find(|e| e.spec.name == environment)
+        .map(|e| e.spec.policy)
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "there is no environment {:?}",
+                environment.as_str()
+            ))
+        })?;
     let user = &caller.0;
-    let policy = &facts.environment.policy;
     if request.approve && policy.separation_of_duties {
         let commits: Vec<NotesCommit> =
-            serde_json::from_str(&facts.commits_json).unwrap_or_default();
+            serde_json::from_str(&state.store.release_commits(release.id).await?)
+                .unwrap_or_default();
         let is_author = commits.iter().flat_map(|c| &c.authors).any(|a| {
             a.eq_ignore_ascii_case(&user.name)
                 || user
@@ -70,8 +82,8 @@ pub async fn decide(
                     .as_deref()
                     .is_some_and(|e| a.eq_ignore_ascii_case(e))
         });
-        if facts.release.created_by == user.name || is_author {
-            let role = if facts.release.created_by == user.name {
+        if release.created_by == user.name || is_author {
+            let role = if release.created_by == user.name {
                 "created"
             } else {
                 "authored commits of"
