@@ -25,12 +25,18 @@ pub struct Secret {
 }
 
 impl Secret {
-    /// Generates a secret from the operating system's randomness.
+    /// Generates an API token's secret from the operating system's randomness.
     pub fn generate() -> Result<Self, ApiError> {
+        Self::generate_with_prefix(TOKEN_PREFIX)
+    }
+
+    /// Generates a secret that starts with `prefix` (API and agent tokens
+    /// differ only by it).
+    pub fn generate_with_prefix(prefix: &str) -> Result<Self, ApiError> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes)
             .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-        let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+        let secret = format!("{prefix}{}", hex::encode(bytes));
         let hash = hash_secret(&secret);
         Ok(Self { secret, hash })
     }
@@ -48,6 +54,25 @@ impl Secret {
 /// The stored form of a secret.
 pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// The secret of an `Authorization: Bearer` header; `missing` says what to
+/// send when there is none.
+pub fn bearer<'a>(parts: &'a Parts, missing: &str) -> Result<&'a str, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::Unauthorized(missing.to_owned()));
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+        })
 }
 
 /// The authenticated caller of a request.
@@ -75,22 +100,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::Unauthorized(
-                "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)".into(),
-            ));
-        };
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
-            })?;
+        let secret = bearer(
+            parts,
+            "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)",
+        )?;
         match state.store.authenticate(&hash_secret(secret)).await? {
             Some(user) => Ok(Caller(user)),
             None => Err(ApiError::Unauthorized(

@@ -4,16 +4,14 @@
 
 use std::time::Duration;
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_api::{
     Agent, AgentArtifact, AgentHeartbeat, AgentHello, AgentJob, AgentStep, CreateAgentToken,
     CreatedAgentToken, FinishAck, FinishJob, HeartbeatAck, Problem,
 };
 use ferry_core::DeploymentStatus;
-use ferry_core::digest::Digest;
 use ferry_core::process::DeployProcess;
 use ferry_store::agents::AgentRecord;
 use ferry_store::deployments::{DeploymentFilter, DeploymentRecord};
@@ -21,7 +19,7 @@ use ferry_store::jobs::{FinishOutcome, JobRecord};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::agent_auth::{AgentCaller, AgentSecret};
+use crate::agent_auth::{AgentCaller, generate_agent_secret};
 use crate::auth::Caller;
 use crate::convert::{name, version};
 use crate::error::{ApiError, ApiResult};
@@ -77,7 +75,7 @@ pub async fn create_agent_token(
     let environment = name("environment", &request.environment)?;
     let agent_name = name("agent", &request.name)?;
     check_tags(&request.tags)?;
-    let secret = AgentSecret::generate()?;
+    let secret = generate_agent_secret()?;
     let record = state
         .store
         .register_agent(
@@ -402,43 +400,5 @@ pub async fn download_artifact(
             &version(&deployment.version)?,
         )
         .await?;
-    let found = release
-        .artifacts
-        .iter()
-        .find(|a| a.name == artifact)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "release {}@{} has no artifact {artifact:?}",
-                release.service, release.version
-            ))
-        })?;
-    let digest = Digest::parse(&found.digest).map_err(ApiError::Internal)?;
-    if let Some(uri) = &found.uri {
-        return Err(ApiError::NotStored(format!(
-            "artifact {artifact:?} is a reference to {uri} ({digest}); ferry records it but does not store it"
-        )));
-    }
-    let file = tokio::fs::File::open(state.blobs.path(&digest))
-        .await
-        .map_err(|error| {
-            ApiError::Internal(format!(
-                "artifact {digest} is recorded but unreadable: {error}"
-            ))
-        })?;
-    let size = file
-        .metadata()
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .len();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    let value = HeaderValue::from_str(&digest.to_string())
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    headers.insert("ferry-digest", value);
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    Ok((headers, body).into_response())
+    super::artifacts::artifact_response(&state, &release, &artifact).await
 }

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use ferry_api::{BlobUploaded, Problem};
 use ferry_core::digest::Digest;
 use ferry_store::blobs::BlobError;
+use ferry_store::releases::ReleaseRecord;
 
 use crate::auth::Caller;
 use crate::convert::{name, version};
@@ -114,6 +115,16 @@ pub async fn download_artifact(
         .store
         .release(&name("service", &service)?, &version(&text)?)
         .await?;
+    artifact_response(&state, &release, &artifact).await
+}
+
+/// The bytes of `artifact` of `release`, with its digest in the headers;
+/// for users and agents alike.
+pub(crate) async fn artifact_response(
+    state: &AppState,
+    release: &ReleaseRecord,
+    artifact: &str,
+) -> ApiResult<Response> {
     let found = release
         .artifacts
         .iter()
