@@ -1,132 +1,15 @@
 //! The agent endpoints in process: agent tokens, hello, the next job (long
 //! poll), heartbeats and reports, each agent seeing only its own jobs.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use ferry_core::Name;
-use ferry_server::AppState;
-use ferry_store::Store;
-use ferry_store::auth::{NewToken, NewUser};
-use ferry_store::blobs::BlobStore;
 use ferry_store::deployments::NewDeployment;
 use ferry_store::jobs::JobKind;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const ADMIN_TOKEN: &str = "ferry_admin_token_for_tests";
+mod common;
 
-struct Api {
-    app: Router,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
-
-impl Api {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("ferry.db").display()
-        ))
-        .await
-        .unwrap();
-        let admin = Name::parse("admin").unwrap();
-        let hash = ferry_server::hash_secret(ADMIN_TOKEN);
-        let token = NewToken {
-            name: "bootstrap",
-            secret_hash: &hash,
-            prefix: "ferry_admin_",
-        };
-        store
-            .bootstrap_admin(NewUser {
-                name: &admin,
-                email: None,
-                admin: true,
-                token,
-            })
-            .await
-            .unwrap();
-        let state = AppState {
-            store: store.clone(),
-            blobs: BlobStore::new(dir.path().join("artifacts")),
-            max_artifact_bytes: 1024,
-            windows: Default::default(),
-        };
-        Self {
-            app: ferry_server::app(state),
-            store,
-            _dir: dir,
-        }
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-        }
-        let request = request
-            .body(Body::from(body.unwrap_or("").to_owned()))
-            .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply {
-            status,
-            content_type,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        self.send(Method::GET, path, Some(ADMIN_TOKEN), None).await
-    }
-
-    async fn post(&self, path: &str, body: &str) -> Reply {
-        self.send(Method::POST, path, Some(ADMIN_TOKEN), Some(body))
-            .await
-    }
-}
-
-/// Asserts a problem+json reply with this status and type, returning its detail.
-fn problem(reply: &Reply, status: StatusCode, slug: &str) -> String {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(
-        reply.body["type"],
-        format!("urn:ferry:problem:{slug}"),
-        "{:?}",
-        reply.body
-    );
-    assert_eq!(reply.body["status"], status.as_u16());
-    assert!(reply.body["title"].as_str().is_some_and(|t| !t.is_empty()));
-    reply.body["detail"].as_str().unwrap().to_owned()
-}
+use common::{ADMIN_TOKEN, Api, Reply, problem};
 
 /// sha256 of "hello".
 const HELLO: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";

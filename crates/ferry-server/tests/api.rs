@@ -1,116 +1,16 @@
 //! The HTTP API in process: every request goes through the real router and
 //! middleware (`oneshot`), over a real SQLite store in a temporary directory.
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use ferry_core::Name;
-use ferry_server::AppState;
-use ferry_store::Store;
-use ferry_store::auth::{NewToken, NewUser};
-use ferry_store::blobs::BlobStore;
 use ferry_store::deployments::NewDeployment;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-const ADMIN_TOKEN: &str = "ferry_admin_token_for_tests";
+mod common;
 
-struct Api {
-    app: Router,
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    headers: axum::http::HeaderMap,
-    body: Value,
-}
+use common::{ADMIN_TOKEN, Api, Reply, problem};
 
 impl Api {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("ferry.db").display()
-        ))
-        .await
-        .unwrap();
-        let admin = Name::parse("admin").unwrap();
-        let hash = ferry_server::hash_secret(ADMIN_TOKEN);
-        let token = NewToken {
-            name: "bootstrap",
-            secret_hash: &hash,
-            prefix: "ferry_admin_",
-        };
-        store
-            .bootstrap_admin(NewUser {
-                name: &admin,
-                email: None,
-                admin: true,
-                token,
-            })
-            .await
-            .unwrap();
-        let state = AppState {
-            store: store.clone(),
-            blobs: BlobStore::new(dir.path().join("artifacts")),
-            max_artifact_bytes: 1024,
-            windows: Default::default(),
-        };
-        Self {
-            app: ferry_server::app(state),
-            store,
-            _dir: dir,
-        }
-    }
-
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> Reply {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        if body.is_some() {
-            request = request.header(header::CONTENT_TYPE, "application/json");
-        }
-        let request = request
-            .body(Body::from(body.unwrap_or("").to_owned()))
-            .unwrap();
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap().to_owned())
-            .unwrap_or_default();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply {
-            status,
-            content_type,
-            headers,
-            body,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Reply {
-        self.send(Method::GET, path, Some(ADMIN_TOKEN), None).await
-    }
-
-    async fn post(&self, path: &str, body: &str) -> Reply {
-        self.send(Method::POST, path, Some(ADMIN_TOKEN), Some(body))
-            .await
-    }
-
     async fn with_config(self) -> Self {
         let config = ferry_core::config::parse(
             "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[lifecycle.default]\nphases = [[\"dev\"]]\n[[service]]\nname = \"api\"\n",
@@ -123,21 +23,6 @@ impl Api {
         );
         self
     }
-}
-
-/// Asserts a problem+json reply with this status and type, returning its detail.
-fn problem(reply: &Reply, status: StatusCode, slug: &str) -> String {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.content_type, "application/problem+json");
-    assert_eq!(
-        reply.body["type"],
-        format!("urn:ferry:problem:{slug}"),
-        "{:?}",
-        reply.body
-    );
-    assert_eq!(reply.body["status"], status.as_u16());
-    assert!(reply.body["title"].as_str().is_some_and(|t| !t.is_empty()));
-    reply.body["detail"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
