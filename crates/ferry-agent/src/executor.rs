@@ -116,6 +116,9 @@ pub async fn run_step(
         .spawn()
         .map_err(RunError::Spawn)?;
     let group = child.id().map(|id| Pid::from_raw(id as i32));
+    // Dropped before the step ends (its job was taken away: a lost lease),
+    // the whole group is stopped, not only the shell.
+    let mut guard = GroupGuard(group);
     let stdout = child
         .stdout
         .take()
@@ -128,6 +131,9 @@ pub async fn run_step(
         Some(limit) => tokio::time::timeout(limit, child.wait()).await.ok(),
         None => Some(child.wait().await),
     };
+    // The shell has ended (or is stopped below): what it left running in
+    // the background, such as a service it started, is its own business.
+    guard.0 = None;
     let outcome = match waited {
         Some(Ok(status)) => Outcome::Exited(status.code()),
         Some(Err(error)) => return Err(RunError::Spawn(error)),
@@ -148,6 +154,17 @@ pub async fn run_step(
         outcome,
         duration: started.elapsed(),
     })
+}
+
+/// Stops a step's process group when dropped while armed.
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(group) = self.0 {
+            let _ = killpg(group, Signal::SIGKILL);
+        }
+    }
 }
 
 fn forward<R>(

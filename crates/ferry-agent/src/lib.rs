@@ -14,3 +14,4 @@ pub mod executor;
 pub mod health;
 pub mod mask;
 pub mod pull;
+pub mod ship;

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, watch};
 use crate::executor::{LogLine, Outcome, StepRun, Stream, run_step};
 use crate::health::{CheckContext, run_check};
 use crate::mask::Masker;
+use crate::ship::{LogSink, Shipper};
 
 /// How many log lines a report carries.
 const LOG_TAIL_LINES: usize = 200;
@@ -48,6 +49,10 @@ pub struct AgentSettings {
     pub work_dir: PathBuf,
     /// How often a running job is heartbeated.
     pub heartbeat: Duration,
+    /// Variables every step and health check command of this agent gets,
+    /// beside its own environment (`FERRY_EXE`, say). The job's variables
+    /// and the `FERRY_*` variables of the job win over them.
+    pub env: BTreeMap<String, String>,
 }
 
 /// Why the agent stopped other than by a signal.
@@ -316,7 +321,9 @@ async fn run_job(
     let (lost_sender, mut lost) = watch::channel(false);
     let heartbeat = {
         let client = client.clone();
-        let (id, attempt, every) = (job.job_id, job.attempt, settings.heartbeat);
+        // Four heartbeats fit in a lease, so one lost request loses nothing.
+        let quarter = Duration::from_secs(job.lease_seconds.max(4) / 4);
+        let (id, attempt, every) = (job.job_id, job.attempt, settings.heartbeat.min(quarter));
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             ticks.tick().await;
@@ -336,7 +343,18 @@ async fn run_job(
             }
         })
     };
-    let ended = execute(client, http, settings, target, &job, stop, &mut lost).await;
+    let shipper = Shipper::start(client.clone(), job.job_id, job.attempt);
+    let log = shipper.sink();
+    let runner = Runner {
+        client,
+        http,
+        settings,
+        target,
+    };
+    let ended = execute(&runner, &job, stop, &mut lost, &log).await;
+    drop(log);
+    // The log is complete on the server before the job is reported ended.
+    shipper.finish().await;
     heartbeat.abort();
     let report = match ended {
         Ended::Report(report) => report,
@@ -378,18 +396,32 @@ async fn run_job(
     }
 }
 
+/// Who runs a job, and with what.
+struct Runner<'a> {
+    client: &'a Client,
+    http: &'a reqwest::Client,
+    settings: &'a AgentSettings,
+    /// The agent's name.
+    target: &'a str,
+}
+
 async fn execute(
-    client: &Client,
-    http: &reqwest::Client,
-    settings: &AgentSettings,
-    target: &str,
+    runner: &Runner<'_>,
     job: &AgentJob,
     stop: &mut watch::Receiver<bool>,
     lost: &mut watch::Receiver<bool>,
+    log: &LogSink,
 ) -> Ended {
+    let Runner {
+        client,
+        http,
+        settings,
+        target,
+    } = *runner;
     let tail = Tail::default();
     let fail = |message: String, steps: Vec<StepReport>, tail: &Tail| {
         say(&format!("job {}: {message}", job.job_id));
+        log.note(None, message.clone());
         tail.push(message);
         Ended::Report(FinishJob {
             attempt: job.attempt,
@@ -410,7 +442,8 @@ async fn execute(
             &tail,
         );
     }
-    let mut env = job.variables.clone();
+    let mut env = settings.env.clone();
+    env.extend(job.variables.clone());
     for (key, value) in [
         ("FERRY_SERVICE", job.service.clone()),
         ("FERRY_VERSION", job.version.clone()),
@@ -436,7 +469,11 @@ async fn execute(
             Err(message) => return fail(message, Vec::new(), &tail),
         }
     }
-    let masker = Masker::new(Vec::new());
+    let masker = Masker::new(
+        job.secrets
+            .iter()
+            .filter_map(|name| job.variables.get(name).cloned()),
+    );
     let mut steps = Vec::new();
     for step in &job.steps {
         if *stop.borrow() {
@@ -447,10 +484,13 @@ async fn execute(
             );
         }
         say(&format!("job {}: step {:?}", job.job_id, step.name));
+        log.note(Some(&step.name), format!("step {:?} started", step.name));
         let (lines, mut received) = mpsc::unbounded_channel::<LogLine>();
         let printer = {
             let tail = tail.clone();
             let prefix = format!("[{}] ", step.name);
+            let log = log.clone();
+            let name = step.name.clone();
             tokio::spawn(async move {
                 while let Some(line) = received.recv().await {
                     let stream = match line.stream {
@@ -463,6 +503,7 @@ async fn execute(
                         line.text
                     );
                     tail.push(format!("{prefix}{}", line.text));
+                    log.send(line.at, stream, Some(&name), line.text);
                 }
             })
         };
@@ -499,7 +540,14 @@ async fn execute(
         };
         steps.push(report);
         match result {
-            Ok(result) if result.outcome.succeeded() => {}
+            Ok(result) if result.outcome.succeeded() => log.note(
+                Some(&step.name),
+                format!(
+                    "step {:?} succeeded in {:.3}s",
+                    step.name,
+                    result.duration.as_secs_f64()
+                ),
+            ),
             Ok(result) => {
                 let why = match result.outcome {
                     Outcome::TimedOut => "timed out".to_owned(),
@@ -540,6 +588,15 @@ async fn execute(
             verdict.last
         ));
         tail.push(format!("health: {}", verdict.last));
+        log.note(
+            None,
+            format!(
+                "health check {} after {} attempt(s): {}",
+                if verdict.healthy { "passed" } else { "failed" },
+                verdict.attempts,
+                verdict.last
+            ),
+        );
         health = Some(HealthReport {
             healthy: verdict.healthy,
             attempts: verdict.attempts,

@@ -238,6 +238,143 @@ pub struct Deployment {
     /// A link to the run, for deployments reported by another tool.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Why it waits, halted, failed or was cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The deployment this one rolls back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<i64>,
+    /// Its progress through the batches (one deployment's view only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<DeploymentProgress>,
+    /// Each target's job (one deployment's view only), by batch and name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<DeploymentTarget>,
+}
+
+/// Where a deployment run by agents stands in its batches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentProgress {
+    /// The current batch, from 0.
+    pub batch: i64,
+    /// How many batches there are.
+    pub batches: i64,
+    /// How many targets each batch has.
+    pub batch_sizes: Vec<usize>,
+    /// The current batch waits until then (a pause or a canary's verification).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_batch_at: Option<DateTime<Utc>>,
+    /// Who asked to cancel it: it stops after the current batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_requested_by: Option<String>,
+}
+
+/// One target's part in a deployment: its job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentTarget {
+    /// The agent's name.
+    pub target: String,
+    /// The batch it belongs to, from 0.
+    pub batch: i64,
+    /// `deploy` or `rollback`.
+    pub kind: String,
+    /// `pending`, `running`, `succeeded` or `failed`.
+    pub state: String,
+    /// How many times it was claimed.
+    pub attempt: i64,
+    /// When its state last changed.
+    pub updated_at: DateTime<Utc>,
+    /// How long its steps and health check ran, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    /// The steps that ran, with their exit codes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<StepReport>,
+    /// The health check's verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthReport>,
+    /// Why it failed, in a line (a step's exit, a lost lease…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One line of a deployment's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogLine {
+    /// Its id: follow a log by asking for the lines after the last id seen.
+    pub id: i64,
+    /// The agent that ran the step.
+    pub target: String,
+    /// The job's attempt.
+    pub attempt: i64,
+    /// When the agent read it.
+    pub at: DateTime<Utc>,
+    /// `out`, `err`, or `ferry` for the agent's own lines.
+    pub stream: String,
+    /// The step that printed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// The text, secrets masked.
+    pub line: String,
+}
+
+/// A page of a deployment's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogPage {
+    /// The lines, oldest first.
+    pub lines: Vec<LogLine>,
+    /// Ask for the lines after this id next.
+    pub last_id: i64,
+    /// Whether the deployment has ended (no more lines will come once it has).
+    pub ended: bool,
+    /// The deployment's status now.
+    pub status: DeploymentStatus,
+}
+
+/// A line an agent sends, numbered within its attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentLogLine {
+    /// Its number within the attempt, from 0.
+    pub seq: i64,
+    /// When the agent read it.
+    pub at: DateTime<Utc>,
+    /// `out`, `err` or `ferry`.
+    pub stream: String,
+    /// The step that printed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// The text, secrets masked.
+    pub line: String,
+}
+
+/// The body of `POST /api/v1/agent/jobs/{id}/logs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentLogs {
+    /// The attempt the lines belong to.
+    pub attempt: i64,
+    /// The lines (at most 1000).
+    pub lines: Vec<AgentLogLine>,
+}
+
+/// The body of `POST /api/v1/deployments/{id}/cancel`: nothing is needed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelDeployment {}
+
+/// The body of `POST /api/v1/rollbacks`: put an earlier release back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rollback {
+    /// The service.
+    pub service: String,
+    /// The environment.
+    pub environment: String,
+    /// The version to put back; by default the one that succeeded there
+    /// before the current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// An environment as a column of the status matrix.
@@ -769,8 +906,19 @@ pub struct AgentJob {
     pub health: Option<serde_json::Value>,
     /// The artifacts to download first.
     pub artifacts: Vec<AgentArtifact>,
-    /// The environment's variables for the steps.
+    /// The environment's variables for the steps, secrets included.
     pub variables: std::collections::BTreeMap<String, String>,
+    /// The names of the variables that are secret: their values are masked
+    /// in every line the agent sends or prints.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// How long the lease lasts without a heartbeat, in seconds.
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+}
+
+fn default_lease_seconds() -> u64 {
+    60
 }
 
 /// The body of `POST /api/v1/agent/jobs/{id}/heartbeat`.
@@ -840,6 +988,61 @@ pub struct FinishAck {
     /// `finished` (recorded), `already_done` (the same report came before)
     /// or `stale` (the attempt no longer holds the job).
     pub outcome: String,
+}
+
+/// Where a variable of an environment comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VariableSource {
+    /// The environment's `variables` in ferry.toml, applied with `ferry apply`.
+    Config,
+    /// `ferry var set` (`PUT .../variables/{name}`); wins over ferry.toml.
+    Set,
+}
+
+/// A variable of an environment, as its deployment steps see it. A secret's
+/// value is never sent: it leaves the server only in an agent's job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Variable {
+    /// Its name.
+    pub name: String,
+    /// Its value; absent for a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Whether it is secret: encrypted at rest, masked in deployment logs.
+    pub secret: bool,
+    /// Where it comes from.
+    pub source: VariableSource,
+    /// For a variable that is set: whether ferry.toml has one of the same
+    /// name, which this one replaces.
+    #[serde(default)]
+    pub overrides_config: bool,
+    /// Who set it (absent for ferry.toml's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
+    /// When it was last set or applied.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The body of `PUT /api/v1/environments/{environment}/variables/{name}`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetVariable {
+    /// The value.
+    pub value: String,
+    /// Keep it secret: encrypted at rest, never returned, masked in logs.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for SetVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = if self.secret { "***" } else { &self.value };
+        f.debug_struct("SetVariable")
+            .field("value", &value)
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 #[cfg(test)]

@@ -287,6 +287,50 @@ impl Client {
             .await
     }
 
+    /// Cancels a deployment: at once when it has not started, after its
+    /// current batch when it runs.
+    pub async fn cancel_deployment(&self, id: i64) -> Result<Deployment, Error> {
+        self.send_json(
+            Method::POST,
+            &["deployments", &id.to_string(), "cancel"],
+            &ferry_api::CancelDeployment {},
+        )
+        .await
+    }
+
+    /// Puts an earlier release back (the rollback is a new deployment).
+    pub async fn roll_back(&self, rollback: &ferry_api::Rollback) -> Result<Deployment, Error> {
+        self.send_json(Method::POST, &["rollbacks"], rollback).await
+    }
+
+    /// The lines of a deployment's log after line `after`.
+    pub async fn deployment_logs(&self, id: i64, after: i64) -> Result<ferry_api::LogPage, Error> {
+        self.get(
+            &["deployments", &id.to_string(), "logs"],
+            Some(&[("after", after)]),
+        )
+        .await
+    }
+
+    /// Follows a deployment's log live (server-sent events) from line
+    /// `after`; read it with [`LogFollow::next`].
+    pub async fn follow_deployment_logs(&self, id: i64, after: i64) -> Result<LogFollow, Error> {
+        let url = self.url(&["deployments", &id.to_string(), "logs", "stream"]);
+        let request = self
+            .http
+            .get(url.clone())
+            .query(&[("after", after)])
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        let response = self.send(request).await?;
+        Ok(LogFollow {
+            download: Download {
+                response,
+                url: url.to_string(),
+            },
+            buffer: Vec::new(),
+        })
+    }
+
     /// Reports the progress of a deployment run by another tool.
     pub async fn report_deployment(
         &self,
@@ -675,6 +719,17 @@ impl Client {
         Ok(ack.ok)
     }
 
+    /// Sends lines a job's steps printed (a line sent twice is stored once).
+    pub async fn agent_logs(&self, job_id: i64, logs: &ferry_api::AgentLogs) -> Result<(), Error> {
+        let request = self
+            .request(
+                Method::POST,
+                &["agent", "jobs", &job_id.to_string(), "logs"],
+            )
+            .json(logs);
+        self.send(request).await.map(drop)
+    }
+
     /// Reports how a job ended (idempotent).
     pub async fn agent_finish(&self, job_id: i64, report: &FinishJob) -> Result<FinishAck, Error> {
         self.send_json(
@@ -765,6 +820,78 @@ impl Download {
     }
 }
 
+/// An event of a followed deployment log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LogEvent {
+    /// A line.
+    Line(ferry_api::LogLine),
+    /// The deployment's status changed.
+    Status(String),
+    /// The deployment ended with this status; nothing follows.
+    End(String),
+}
+
+/// A deployment's log as it is written: server-sent events, parsed.
+pub struct LogFollow {
+    download: Download,
+    buffer: Vec<u8>,
+}
+
+impl LogFollow {
+    /// The next event; `None` when the server closed the stream.
+    pub async fn next(&mut self) -> Result<Option<LogEvent>, Error> {
+        loop {
+            // An event ends at a blank line.
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let text = String::from_utf8_lossy(&block);
+                let mut kind = "message";
+                let mut data = String::new();
+                for line in text.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        kind = if value.trim() == "log" {
+                            "log"
+                        } else if value.trim() == "status" {
+                            "status"
+                        } else if value.trim() == "end" {
+                            "end"
+                        } else {
+                            "other"
+                        };
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        if !data.is_empty() {
+                            data.push('\n');
+                        }
+                        data.push_str(value.strip_prefix(' ').unwrap_or(value));
+                    }
+                }
+                match kind {
+                    "log" => {
+                        let line = serde_json::from_str(&data).map_err(|source| Error::Decode {
+                            url: self.download.url.clone(),
+                            source,
+                        })?;
+                        return Ok(Some(LogEvent::Line(line)));
+                    }
+                    "status" => return Ok(Some(LogEvent::Status(data))),
+                    "end" => return Ok(Some(LogEvent::End(data))),
+                    // Keep-alive comments and unknown events.
+                    _ => continue,
+                }
+            }
+            match self.download.chunk().await? {
+                Some(chunk) => {
+                    let chunk = chunk.as_ref();
+                    // Line ends may be CRLF; events are split on LF alone.
+                    self.buffer
+                        .extend(chunk.iter().copied().filter(|&byte| byte != b'\r'));
+                }
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
 async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
     let url = response.url().to_string();
     let bytes = response.bytes().await.map_err(|source| Error::Transport {
@@ -806,6 +933,42 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
         cause = next;
     }
     cause.to_string()
+}
+
+/// Variables of environments (administrators only).
+impl Client {
+    /// The variables of `environment` as its steps see them; secrets
+    /// without their values.
+    pub async fn variables(&self, environment: &str) -> Result<Page<ferry_api::Variable>, Error> {
+        self.get(&["environments", environment, "variables"], None::<&()>)
+            .await
+    }
+
+    /// Sets variable `name` of `environment`.
+    pub async fn set_variable(
+        &self,
+        environment: &str,
+        name: &str,
+        variable: &ferry_api::SetVariable,
+    ) -> Result<ferry_api::Variable, Error> {
+        self.send_json(
+            Method::PUT,
+            &["environments", environment, "variables", name],
+            variable,
+        )
+        .await
+    }
+
+    /// Removes variable `name` of `environment`; the answer is the variable
+    /// removed.
+    pub async fn unset_variable(
+        &self,
+        environment: &str,
+        name: &str,
+    ) -> Result<ferry_api::Variable, Error> {
+        let path = ["environments", environment, "variables", name];
+        decode(self.send(self.request(Method::DELETE, &path)).await?).await
+    }
 }
 
 #[cfg(test)]

@@ -87,6 +87,14 @@ impl Config {
                     ),
                 })?;
             }
+            for (variable, value) in &environment.variables {
+                crate::variables::check_name(variable)
+                    .and_then(|()| crate::variables::check_value(variable, value))
+                    .map_err(|reason| Invalid {
+                        place,
+                        message: format!("environment {environment_name:?}: {reason}"),
+                    })?;
+            }
             if let Some(level) = &environment.policy.max_risk {
                 crate::risk::RiskLevel::parse(level).map_err(|reason| Invalid {
                     place,
@@ -283,6 +291,52 @@ struct RawEnvironment {
     policy: Policy,
     #[serde(default)]
     windows: Vec<Window>,
+    #[serde(default)]
+    variables: BTreeMap<Spanned<String>, Spanned<RawValue>>,
+}
+
+/// A variable's value: text, or a number or boolean written as TOML allows
+/// (`PORT = 8080`), which steps see as its text.
+#[derive(Deserialize)]
+#[serde(untagged, expecting = "a string, an integer or a boolean")]
+enum RawValue {
+    Text(String),
+    Integer(i64),
+    Boolean(bool),
+}
+
+impl RawValue {
+    fn into_text(self) -> String {
+        match self {
+            RawValue::Text(text) => text,
+            RawValue::Integer(number) => number.to_string(),
+            RawValue::Boolean(flag) => flag.to_string(),
+        }
+    }
+}
+
+/// An environment's variables, each checked where it is written.
+fn variables(
+    environment: &str,
+    raw: BTreeMap<Spanned<String>, Spanned<RawValue>>,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    let mut variables = BTreeMap::new();
+    for (key, value) in raw {
+        let key_span = key.span();
+        let variable = key.into_inner();
+        crate::variables::check_name(&variable).map_err(|reason| ConfigError {
+            message: format!("environment {environment:?}: {reason}"),
+            span: Some(key_span),
+        })?;
+        let value_span = value.span();
+        let text = value.into_inner().into_text();
+        crate::variables::check_value(&variable, &text).map_err(|reason| ConfigError {
+            message: format!("environment {environment:?}: {reason}"),
+            span: Some(value_span),
+        })?;
+        variables.insert(variable, text);
+    }
+    Ok(variables)
 }
 
 #[derive(Deserialize)]
@@ -328,20 +382,19 @@ struct RawService {
 
 impl RawConfig {
     fn into_config(self, spans: &mut Spans) -> Result<Config, ConfigError> {
-        let environments = self
-            .environment
-            .into_iter()
-            .map(|raw| {
-                spans.environments.push(raw.name.span());
-                EnvironmentSpec {
-                    name: raw.name.into_inner(),
-                    tier: raw.tier,
-                    description: raw.description,
-                    policy: raw.policy,
-                    windows: raw.windows,
-                }
-            })
-            .collect();
+        let mut environments = Vec::new();
+        for raw in self.environment {
+            spans.environments.push(raw.name.span());
+            let variables = variables(raw.name.get_ref().as_str(), raw.variables)?;
+            environments.push(EnvironmentSpec {
+                name: raw.name.into_inner(),
+                tier: raw.tier,
+                description: raw.description,
+                policy: raw.policy,
+                windows: raw.windows,
+                variables,
+            });
+        }
         let mut lifecycles = Vec::new();
         for (key, raw) in self.lifecycle {
             let span = raw.span();
@@ -557,5 +610,70 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
     #[test]
     fn an_empty_file_is_an_empty_config() {
         assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn variables_are_read_as_text() {
+        let source = "[[environment]]\nname = \"dev\"\ntier = \"development\"\nvariables = { LOG_LEVEL = \"debug\", PORT = 8080, VERBOSE = true, _x = \"\" }\n";
+        let config = parse(source).unwrap();
+        let variables = &config.environments[0].variables;
+        assert_eq!(variables["LOG_LEVEL"], "debug");
+        assert_eq!(variables["PORT"], "8080");
+        assert_eq!(variables["VERBOSE"], "true");
+        assert_eq!(variables["_x"], "");
+        assert_eq!(variables.len(), 4);
+        let table = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[environment.variables]\nLOG_LEVEL = \"info\"\n";
+        assert_eq!(
+            parse(table).unwrap().environments[0].variables["LOG_LEVEL"],
+            "info"
+        );
+        let none = parse("[[environment]]\nname = \"dev\"\ntier = \"development\"\n").unwrap();
+        assert!(none.environments[0].variables.is_empty());
+    }
+
+    #[test]
+    fn a_bad_variable_name_points_at_the_name() {
+        let source = "[[environment]]\nname = \"dev\"\ntier = \"development\"\nvariables = { LOG_LEVEL = \"debug\", \"LOG-FORMAT\" = \"json\" }\n";
+        let (message, place) = error_at(source);
+        assert!(
+            message.contains("environment \"dev\"") && message.contains("\"LOG-FORMAT\""),
+            "{message}"
+        );
+        assert_eq!(place, (4, 36), "the quoted name");
+        let reserved = "[[environment]]\nname = \"dev\"\ntier = \"development\"\nvariables = { FERRY_VERSION = \"1\" }\n";
+        let (message, place) = error_at(reserved);
+        assert!(message.contains("FERRY_"), "{message}");
+        assert_eq!(place, (4, 15));
+        let digit = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[environment.variables]\n9LIVES = \"x\"\n";
+        let (message, place) = error_at(digit);
+        assert!(message.contains("not starting with a digit"), "{message}");
+        assert_eq!(place, (5, 1));
+    }
+
+    #[test]
+    fn a_variable_that_is_not_text_says_what_is_expected() {
+        let source = "[[environment]]\nname = \"dev\"\ntier = \"development\"\nvariables = { HOSTS = [\"a\", \"b\"] }\n";
+        let (message, place) = error_at(source);
+        assert!(
+            message.contains("a string, an integer or a boolean"),
+            "{message}"
+        );
+        assert_eq!(place.0, 4);
+        let nul = "[[environment]]\nname = \"dev\"\ntier = \"development\"\nvariables = { A = \"x\\u0000y\" }\n";
+        let (message, place) = error_at(nul);
+        assert!(message.contains("NUL"), "{message}");
+        assert_eq!(place, (4, 19));
+    }
+
+    #[test]
+    fn variables_sent_over_the_api_are_checked_too() {
+        let mut config =
+            parse("[[environment]]\nname = \"dev\"\ntier = \"development\"\n").unwrap();
+        config.environments[0]
+            .variables
+            .insert("FERRY_TARGET".into(), "x".into());
+        let invalid = config.validate().unwrap_err();
+        assert_eq!(invalid.place, Place::Environment(0));
+        assert!(invalid.message.contains("FERRY_"), "{}", invalid.message);
     }
 }

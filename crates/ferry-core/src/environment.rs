@@ -122,6 +122,10 @@ pub struct EnvironmentSpec {
     pub policy: Policy,
     /// Its deployment windows; none means always open.
     pub windows: Vec<Window>,
+    /// Plain variables its deployment steps see (see [`crate::variables`]);
+    /// `ferry var set` values of the same name win over these.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, String>,
 }
 
 #[cfg(test)]

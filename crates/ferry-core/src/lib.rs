@@ -29,6 +29,7 @@ pub mod risk;
 pub mod service;
 pub mod status;
 pub mod time;
+pub mod variables;
 pub mod versioning;
 pub mod windows;
 

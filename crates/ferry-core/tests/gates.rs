@@ -125,6 +125,7 @@ impl Fixture {
                     separation_of_duties: true,
                 },
                 windows: vec![],
+                variables: Default::default(),
             },
             lifecycle: LifecycleSpec {
                 name: name("default"),

@@ -70,6 +70,10 @@ pub fn deployment(record: DeploymentRecord) -> api::Deployment {
         scheduled_at: record.scheduled_at,
         emergency_reason: record.emergency_reason,
         url: record.url,
+        reason: record.reason,
+        rollback_of: record.rollback_of,
+        progress: None,
+        targets: Vec::new(),
     }
 }
 

@@ -1,10 +1,24 @@
 //! `ferry serve --demo`: sample environments, services, releases and
 //! deployments, loaded into an empty database so a newcomer sees real data.
+//!
+//! One service of the sample, `hello`, is deployed for real: its steps start
+//! a small web server on this machine (`ferry sample-app`), and the server's
+//! local agent runs them. At the demo's first start [`promote`] sends hello
+//! 1.0.0 to dev, then 1.1.0, which the demo starts unhealthy on purpose, so
+//! its health check fails and the orchestrator rolls dev back to 1.0.0.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use ferry_core::{DeploymentStatus, Name};
 use ferry_store::deployments::NewDeployment;
 use ferry_store::releases::NewRelease;
 use ferry_store::{Store, StoreError};
+
+/// The port on 127.0.0.1 where hello is deployed unless told otherwise: next
+/// to ferry's own 8740, and in no common service's way.
+pub const DEFAULT_PORT: u16 = 8741;
 
 /// The sample configuration, as a user would write it.
 pub const DEMO_CONFIG: &str = r#"
@@ -51,6 +65,66 @@ name = "worker"
 description = "Background jobs"
 repo = "https://git.example.com/shop/worker.git"
 "#;
+
+/// The service deployed for real, on `{port}`. Only agents tagged
+/// `host=local` (the server's own) deploy it: the steps start a process on
+/// the machine they run on.
+const HELLO_SERVICE: &str = r#"
+[[service]]
+name = "hello"
+description = "A small web server that the server's local agent deploys on this machine"
+
+[service.deploy]
+targets = { host = "local" }
+health = { http = "http://127.0.0.1:{port}/healthz", timeout = "2s", retries = 4, interval = "1s" }
+
+[[service.deploy.steps]]
+name = "stop"
+timeout = "30s"
+run = '''
+# Stop the instance that the previous deployment started, if it still runs.
+pid_file="$FERRY_WORK_DIR/hello.pid"
+if [ -f "$pid_file" ]; then
+  kill "$(cat "$pid_file")" 2>/dev/null || true
+  rm -f "$pid_file"
+fi
+'''
+
+[[service.deploy.steps]]
+name = "start"
+timeout = "30s"
+run = '''
+# hello 1.1.0 is the demo's broken release: it is started with --unhealthy,
+# so its /healthz answers 500, its health check fails and ferry rolls it back.
+case "$FERRY_VERSION" in
+  1.1.*) health=--unhealthy ;;
+  *) health= ;;
+esac
+"$FERRY_EXE" sample-app --detach --port {port} --version "$FERRY_VERSION" $health \
+  --pid-file "$FERRY_WORK_DIR/hello.pid" --log-file "$PWD/hello.log"
+'''
+"#;
+
+/// The whole sample configuration, with hello on `port`.
+pub fn config(port: u16) -> String {
+    format!(
+        "{DEMO_CONFIG}{}",
+        HELLO_SERVICE.replace("{port}", &port.to_string())
+    )
+}
+
+/// hello's releases, promoted by [`promote`] rather than given a history.
+const HELLO_RELEASES: &[(&str, &str)] = &[
+    (
+        "1.0.0",
+        "First release: a page that says hello, and /healthz.",
+    ),
+    (
+        "1.1.0",
+        "The demo's broken release: its deploy step starts it with --unhealthy, so \
+         /healthz answers 500, the health check fails and ferry rolls dev back to 1.0.0.",
+    ),
+];
 
 /// A sample release: `(service, version, notes, [(environment, final status)])`.
 type SampleRelease = (
@@ -117,12 +191,17 @@ const HISTORY: &[SampleRelease] = &[
 /// Loads the sample into a database that has no environments yet; leaves any
 /// other database as it is.
 pub async fn load(store: &Store) -> Result<(), StoreError> {
+    load_with_port(store, DEFAULT_PORT).await.map(|_| ())
+}
+
+/// [`load`], with hello on `port`; answers whether the sample was loaded.
+pub async fn load_with_port(store: &Store, port: u16) -> Result<bool, StoreError> {
     if !store.environments().await?.is_empty() {
         tracing::info!("demo: the database has data already; not loading the sample");
-        return Ok(());
+        return Ok(false);
     }
     let config =
-        ferry_core::config::parse(DEMO_CONFIG).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        ferry_core::config::parse(&config(port)).map_err(|e| StoreError::Invalid(e.to_string()))?;
     store.apply("demo", &config, false).await?;
     for &(service, version, notes, deployments) in HISTORY {
         let service = Name::parse(service).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -153,10 +232,98 @@ pub async fn load(store: &Store) -> Result<(), StoreError> {
             }
         }
     }
+    let hello = name("hello")?;
+    for &(version, notes) in HELLO_RELEASES {
+        store
+            .create_release(
+                "demo",
+                &hello,
+                &semver(version)?,
+                NewRelease::with_notes(notes),
+            )
+            .await?;
+    }
     control(store).await?;
     tracing::info!(
-        "demo: loaded 3 environments, 3 services, {} releases",
-        HISTORY.len()
+        "demo: loaded 3 environments, 4 services, {} releases",
+        HISTORY.len() + HELLO_RELEASES.len()
+    );
+    Ok(true)
+}
+
+fn name(text: &str) -> Result<Name, StoreError> {
+    Name::parse(text).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+fn semver(text: &str) -> Result<semver::Version, StoreError> {
+    semver::Version::parse(text).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// How often [`promote`] looks at the agents and deployments.
+const POLL: Duration = Duration::from_millis(500);
+
+/// The demo's live part, run after its first load until `stop` is set: once
+/// a local agent of dev is there, promotes hello 1.0.0 to dev; once that
+/// deployment succeeded, hello 1.1.0, which fails its health check, so the
+/// orchestrator rolls it back. The second promotion waits for the first to
+/// succeed: a rollback needs a release that succeeded before.
+pub async fn promote(store: Store, stop: Arc<AtomicBool>) {
+    if let Err(error) = promote_hello(&store, &stop).await {
+        tracing::warn!(%error, "demo: promoting hello failed");
+    }
+}
+
+async fn promote_hello(store: &Store, stop: &AtomicBool) -> Result<(), StoreError> {
+    let (hello, dev) = (name("hello")?, name("dev")?);
+    let mut waiting_said = false;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let agents = store.agents(Some(&dev)).await?;
+        let local = agents.iter().any(|agent| {
+            agent.revoked_at.is_none()
+                && agent.tags.get("host").map(String::as_str) == Some("local")
+        });
+        if local {
+            break;
+        }
+        if !waiting_said {
+            tracing::info!("demo: waiting for a local agent of dev to deploy hello");
+            waiting_said = true;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let (good, bad) = (semver(HELLO_RELEASES[0].0)?, semver(HELLO_RELEASES[1].0)?);
+    let first = store
+        .create_deployment("demo", &hello, &good, &dev, NewDeployment::default())
+        .await?;
+    tracing::info!(deployment = first.id, "demo: promoted hello {good} to dev");
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let status = store.deployment(first.id).await?.status;
+        if status == DeploymentStatus::Succeeded {
+            break;
+        }
+        if status.is_finished() {
+            tracing::warn!(
+                deployment = first.id,
+                %status,
+                "demo: hello {good} did not deploy (see `ferry deploy show {}`); not promoting {bad}",
+                first.id
+            );
+            return Ok(());
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let second = store
+        .create_deployment("demo", &hello, &bad, &dev, NewDeployment::default())
+        .await?;
+    tracing::info!(
+        deployment = second.id,
+        "demo: promoted hello {bad} to dev; it is unhealthy on purpose, so ferry will roll it back to {good}"
     );
     Ok(())
 }
@@ -260,8 +427,17 @@ async fn control(store: &Store) -> Result<(), StoreError> {
 mod tests {
     #[test]
     fn the_demo_configuration_is_valid() {
-        let config = ferry_core::config::parse(super::DEMO_CONFIG).unwrap();
+        let config = ferry_core::config::parse(&super::config(9999)).unwrap();
         assert_eq!(config.environments.len(), 3);
-        assert_eq!(config.services.len(), 3);
+        assert_eq!(config.services.len(), 4);
+        let hello = config.services.iter().find(|s| s.name.as_str() == "hello");
+        let process =
+            ferry_core::process::DeployProcess::from_value(&hello.unwrap().deploy).unwrap();
+        assert_eq!(process.steps.len(), 2);
+        assert!(process.steps[1].run.contains("--port 9999"));
+        assert_eq!(
+            process.targets.get("host").map(String::as_str),
+            Some("local")
+        );
     }
 }

@@ -15,8 +15,10 @@ mod error;
 mod extract;
 pub mod orchestrator;
 mod routes;
+pub mod secrets;
 mod state;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use axum::extract::DefaultBodyLimit;
@@ -25,12 +27,13 @@ use ferry_store::auth::NewUser;
 use ferry_store::blobs::BlobStore;
 use tower_http::trace::TraceLayer;
 
-pub use auth::hash_secret;
-pub use demo::load as load_demo;
+pub use agent_auth::generate_agent_secret;
+pub use auth::{Secret, hash_secret};
+pub use demo::{DEFAULT_PORT as DEFAULT_DEMO_PORT, load as load_demo};
 pub use error::ApiError;
 pub use orchestrator::{TickReport, tick as orchestrator_tick};
 pub use routes::openapi_document;
-pub use state::AppState;
+pub use state::{AppState, DEFAULT_LEASE};
 
 /// The settings of `ferry serve`.
 #[derive(Debug, Clone)]
@@ -43,8 +46,12 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Load sample data into an empty database.
     pub demo: bool,
+    /// The port on 127.0.0.1 where the demo's `hello` service is deployed.
+    pub demo_port: u16,
     /// The largest artifact an upload may have, in bytes.
     pub max_artifact_bytes: u64,
+    /// How long a job is leased to its agent between heartbeats.
+    pub lease: chrono::Duration,
 }
 
 /// Why the server could not start or stopped.
@@ -92,68 +99,143 @@ pub const DEFAULT_MAX_ARTIFACT_BYTES: u64 = 4 << 30;
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> Result<(), Error> {
-    let data_dir_error = |source| Error::DataDir {
-        path: settings.data_dir.clone(),
-        source,
-    };
-    std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_error)?;
-    let url = match &settings.database_url {
-        Some(url) => url.clone(),
-        None => format!("sqlite://{}", settings.data_dir.join("ferry.db").display()),
-    };
-    let store = Store::connect(&url).await?;
-    if let Some(secret) = bootstrap(&store).await? {
-        write_bootstrap_token(&settings.data_dir, &secret).map_err(data_dir_error)?;
-        println!("bootstrap token: {secret}");
-        println!(
-            "  (shown once; also in {}; it belongs to user \"admin\")",
-            settings.data_dir.join("bootstrap-token").display()
-        );
-    }
-    if settings.demo {
-        demo::load(&store)
-            .await
-            .map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
-    }
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
+    Server::start(settings)
+        .await?
+        .serve(shutdown_signal())
         .await
-        .map_err(|source| Error::Listen {
-            address: settings.listen.clone(),
+}
+
+/// A server that has its database and listens, but does not answer yet:
+/// between [`Server::start`] and [`Server::serve`] its address and store are
+/// known, so agents running in the same process (`ferry serve
+/// --local-agent`) get their tokens and the URL to reach it before the
+/// first request.
+#[derive(Debug)]
+pub struct Server {
+    settings: Settings,
+    store: Store,
+    listener: tokio::net::TcpListener,
+    address: SocketAddr,
+    /// The demo was loaded at this start: its releases are to be promoted.
+    demo_loaded: bool,
+    /// The key that seals secret variables, from the data directory.
+    secret_key: secrets::SecretKey,
+}
+
+impl Server {
+    /// Opens (and migrates) the database, bootstraps an empty one, loads the
+    /// demo when asked, and binds the address; prints `listening on URL`.
+    pub async fn start(settings: Settings) -> Result<Self, Error> {
+        let data_dir_error = |source| Error::DataDir {
+            path: settings.data_dir.clone(),
             source,
-        })?;
-    let address = listener.local_addr().map_err(Error::Serve)?;
-    println!("listening on http://{address}");
-    if settings.demo {
-        println!(
-            "demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`",
-            settings.data_dir.join("bootstrap-token").display()
-        );
+        };
+        std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_error)?;
+        let url = match &settings.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", settings.data_dir.join("ferry.db").display()),
+        };
+        let store = Store::connect(&url).await?;
+        let secret_key = secrets::SecretKey::load(&settings.data_dir, &store)
+            .await
+            .map_err(|e| Error::Startup(e.to_string()))?;
+        if let Some(secret) = bootstrap(&store).await? {
+            write_bootstrap_token(&settings.data_dir, &secret).map_err(data_dir_error)?;
+            println!("bootstrap token: {secret}");
+            println!(
+                "  (shown once; also in {}; it belongs to user \"admin\")",
+                settings.data_dir.join("bootstrap-token").display()
+            );
+        }
+        let demo_loaded = settings.demo
+            && demo::load_with_port(&store, settings.demo_port)
+                .await
+                .map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
+        let listener = tokio::net::TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|source| Error::Listen {
+                address: settings.listen.clone(),
+                source,
+            })?;
+        let address = listener.local_addr().map_err(Error::Serve)?;
+        println!("listening on http://{address}");
+        if settings.demo {
+            println!(
+                "demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`",
+                settings.data_dir.join("bootstrap-token").display()
+            );
+        }
+        if demo_loaded {
+            println!(
+                "demo: the local agent deploys hello 1.0.0 to dev, serving http://127.0.0.1:{}/; \
+                 then hello 1.1.0, which fails its health check and is rolled back \
+                 (watch with `ferry deploy list`)",
+                settings.demo_port
+            );
+        }
+        tracing::info!(%address, database = ?store.backend(), "ferry is serving");
+        Ok(Self {
+            settings,
+            store,
+            listener,
+            address,
+            demo_loaded,
+            secret_key,
+        })
     }
-    tracing::info!(%address, database = ?store.backend(), "ferry is serving");
-    let blobs = BlobStore::new(settings.data_dir.join("artifacts"));
-    let state = AppState {
-        store: store.clone(),
-        blobs,
-        max_artifact_bytes: settings.max_artifact_bytes,
-        windows: Default::default(),
-    };
-    // The orchestrator drives deployments in the background; it stops after
-    // the requests under way, and whatever it was doing is guarded in the
-    // database, so the next start (or another replica) takes over.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(Error::Serve);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Err(error) = orchestrator.await {
-        tracing::warn!(%error, "the orchestrator stopped abnormally");
+
+    /// The address it listens on (the real port when `listen` asked for 0).
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
-    served?;
-    store.close().await;
-    tracing::info!("ferry stopped");
-    Ok(())
+
+    /// Its database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests under
+    /// way and stops the orchestrator.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let Self {
+            settings,
+            store,
+            listener,
+            demo_loaded,
+            secret_key,
+            ..
+        } = self;
+        let blobs = BlobStore::new(settings.data_dir.join("artifacts"));
+        let mut state = AppState::new(store.clone(), blobs, settings.max_artifact_bytes);
+        state.lease = settings.lease;
+        state.secret_key = Some(secret_key);
+        // The orchestrator drives deployments in the background; it stops after
+        // the requests under way, and whatever it was doing is guarded in the
+        // database, so the next start (or another replica) takes over.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
+        let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));
+        let served = axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(Error::Serve);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Err(error) = orchestrator.await {
+            tracing::warn!(%error, "the orchestrator stopped abnormally");
+        }
+        if let Some(task) = demo
+            && let Err(error) = task.await
+        {
+            tracing::warn!(%error, "the demo's promotions stopped abnormally");
+        }
+        served?;
+        store.close().await;
+        tracing::info!("ferry stopped");
+        Ok(())
+    }
 }
 
 /// On an empty database, creates the `admin` user and returns its token's
@@ -181,7 +263,8 @@ fn write_bootstrap_token(data_dir: &std::path::Path, secret: &str) -> std::io::R
     writeln!(file, "{secret}")
 }
 
-async fn shutdown_signal() {
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use ferry_core::DeploymentStatus;
+use ferry_core::lifecycle::LifecycleSpec;
 use ferry_core::process::{
     DeployProcess, RollbackPolicy, Strategy, plan_batches, selects, should_halt,
 };
@@ -35,6 +36,8 @@ use ferry_store::jobs::{JobRecord, JobState};
 use ferry_store::progress::Progress;
 use ferry_store::{Store, StoreError};
 
+use crate::control::{Promotion, judge};
+use crate::convert::{name, version};
 use crate::state::AppState;
 
 /// How often the orchestrator looks for work.
@@ -60,27 +63,62 @@ pub struct TickReport {
     pub failed: Vec<i64>,
     /// Rollback deployments created.
     pub rollbacks: Vec<i64>,
+    /// Deployments whose current batch got its jobs.
+    pub created_jobs: Vec<i64>,
+    /// Deployments cancelled between batches.
+    pub cancelled: Vec<i64>,
+    /// Deployments created by the promotion into an `auto` phase.
+    pub promoted: Vec<i64>,
+}
+
+impl TickReport {
+    /// Whether the pass made jobs agents may be waiting for.
+    pub fn made_jobs(&self) -> bool {
+        !(self.retried_jobs.is_empty()
+            && self.started.is_empty()
+            && self.advanced.is_empty()
+            && self.rollbacks.is_empty()
+            && self.created_jobs.is_empty())
+    }
 }
 
 /// What a pass reads once.
 struct World {
     processes: HashMap<String, Result<DeployProcess, String>>,
+    /// Each service's lifecycle, by service name.
+    lifecycles: HashMap<String, LifecycleSpec>,
     agents: Vec<AgentRecord>,
 }
 
 impl World {
     async fn load(store: &Store) -> Result<Self, StoreError> {
-        let processes = store
-            .services()
-            .await?
-            .into_iter()
+        let services = store.services().await?;
+        let processes = services
+            .iter()
             .map(|service| {
                 let process = DeployProcess::from_value(&service.spec.deploy);
                 (service.spec.name.as_str().to_owned(), process)
             })
             .collect();
+        let by_name: HashMap<String, LifecycleSpec> = store
+            .lifecycles()
+            .await?
+            .into_iter()
+            .map(|stored| (stored.spec.name.as_str().to_owned(), stored.spec))
+            .collect();
+        let lifecycles = services
+            .iter()
+            .filter_map(|service| {
+                let lifecycle = by_name.get(service.spec.lifecycle.as_str())?;
+                Some((service.spec.name.as_str().to_owned(), lifecycle.clone()))
+            })
+            .collect();
         let agents = store.agents(None).await?;
-        Ok(Self { processes, agents })
+        Ok(Self {
+            processes,
+            lifecycles,
+            agents,
+        })
     }
 
     fn process(&self, service: &str) -> Result<&DeployProcess, String> {
@@ -108,17 +146,41 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
     let store = &state.store;
     let mut report = TickReport::default();
     let world = World::load(store).await?;
-    let expired = store.expire_jobs(now).await?;
+    let mut expired = store.expire_jobs(now).await?;
+    expired.extend(store.fail_unclaimed_jobs(now - AGENT_GONE).await?);
     for job in expired {
         if let Err(error) = retry_if_idempotent(store, &world, &job, &mut report).await {
             tracing::warn!(job = job.id, %error, "retrying a job whose lease expired failed");
         }
     }
-    for progress in store.deployments_to_drive(now).await? {
+    let to_drive = store.deployments_to_drive(now).await?;
+    // One deployment at a time per service and environment: the running
+    // ones, and those started in this pass, hold the later ones back.
+    let mut busy: HashMap<(String, String), i64> = to_drive
+        .iter()
+        .filter(|p| p.deployment.status == DeploymentStatus::Running)
+        .map(|p| (key(&p.deployment), p.deployment.id))
+        .collect();
+    for progress in to_drive {
         let id = progress.deployment.id;
         let result = match progress.deployment.status {
             DeploymentStatus::Queued | DeploymentStatus::Waiting => {
-                start(store, &world, &progress, now, &mut report).await
+                match busy.get(&key(&progress.deployment)) {
+                    Some(&other) if other != id => {
+                        let reason = format!(
+                            "waits for deployment {other} of {} to {} to end",
+                            progress.deployment.service, progress.deployment.environment
+                        );
+                        hold(store, id, &reason, &mut report).await
+                    }
+                    _ => {
+                        let started = start(state, &world, &progress, now, &mut report).await;
+                        if report.started.contains(&id) {
+                            busy.insert(key(&progress.deployment), id);
+                        }
+                        started
+                    }
+                }
             }
             DeploymentStatus::Running => drive(store, &world, &progress, now, &mut report).await,
             DeploymentStatus::Failed => roll_back(store, &world, &progress, &mut report).await,
@@ -128,16 +190,57 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
             tracing::warn!(deployment = id, %error, "driving a deployment failed; trying again next pass");
         }
     }
+    for succeeded in store.recent_successes(now - AUTO_PROMOTE_GRACE).await? {
+        if let Err(error) = promote_next_phase(store, &world, &succeeded, &mut report).await {
+            tracing::warn!(deployment = succeeded.id, %error, "promoting into the next phase failed; trying again next pass");
+        }
+    }
     Ok(report)
 }
 
-/// Calls [`tick`] every [`TICK`] until `stop` is set.
+/// An agent not heard from for this long is not given new work, and the
+/// jobs it was given but did not take fail.
+pub const AGENT_GONE: chrono::Duration = chrono::Duration::minutes(3);
+
+fn key(deployment: &ferry_store::deployments::DeploymentRecord) -> (String, String) {
+    (deployment.service.clone(), deployment.environment.clone())
+}
+
+async fn hold(
+    store: &Store,
+    id: i64,
+    reason: &str,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    if store.hold_deployment(id, reason).await? {
+        report.waiting.push(id);
+    }
+    Ok(())
+}
+
+/// How long a success is looked at for the automatic promotion into the
+/// next phase (so a crash between the two loses nothing).
+const AUTO_PROMOTE_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+/// Calls [`tick`] every [`TICK`], or at once when woken, until `stop` is set.
 pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
-        if let Err(error) = tick(&state, Utc::now()).await {
-            tracing::warn!(%error, "orchestrator pass failed");
+        match tick(&state, Utc::now()).await {
+            Ok(report) => {
+                if report.made_jobs() {
+                    state.wake.jobs();
+                }
+                if !report.promoted.is_empty() {
+                    // Start them without waiting for the next tick.
+                    state.wake.orchestrator();
+                }
+            }
+            Err(error) => tracing::warn!(%error, "orchestrator pass failed"),
         }
-        tokio::time::sleep(TICK).await;
+        tokio::select! {
+            () = state.wake.orchestrator.notified() => {}
+            () = tokio::time::sleep(TICK) => {}
+        }
     }
 }
 
@@ -162,12 +265,13 @@ async fn retry_if_idempotent(
 }
 
 async fn start(
-    store: &Store,
+    state: &AppState,
     world: &World,
     progress: &Progress,
     now: DateTime<Utc>,
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
+    let store = &state.store;
     let deployment = &progress.deployment;
     let process = match world.process(&deployment.service) {
         Ok(process) => process,
@@ -189,11 +293,29 @@ async fn start(
         .filter(|agent| {
             agent.environment == deployment.environment
                 && agent.revoked_at.is_none()
+                && agent
+                    .last_seen_at
+                    .is_some_and(|seen| now - seen <= AGENT_GONE)
                 && selects(&process.targets, &agent.tags)
         })
         .collect();
+    // The gates are judged again now: windows and freezes move with time,
+    // and approvals or evidence may have changed since the promotion. A
+    // rollback restores a release that passed them here before.
+    if progress.rollback_of.is_none()
+        && let Some(reason) = blocked(state, deployment, now).await
+    {
+        if store.hold_deployment(deployment.id, &reason).await? {
+            report.waiting.push(deployment.id);
+        }
+        return Ok(());
+    }
     if targets.is_empty() {
-        let reason = format!("no agent of {} matches", deployment.environment);
+        let reason = format!(
+            "no agent of {} that the service's targets select has asked for work in the last {} minutes",
+            deployment.environment,
+            AGENT_GONE.num_minutes()
+        );
         if store.hold_deployment(deployment.id, &reason).await? {
             report.waiting.push(deployment.id);
         }
@@ -214,6 +336,39 @@ async fn start(
     Ok(())
 }
 
+/// Why the gates hold `deployment` back now, if they do.
+async fn blocked(
+    state: &AppState,
+    deployment: &ferry_store::deployments::DeploymentRecord,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let judged = async {
+        let service = name("service", &deployment.service)?;
+        let version = version(&deployment.version)?;
+        let environment = name("environment", &deployment.environment)?;
+        let promotion = Promotion {
+            service: &service,
+            version: &version,
+            environment: &environment,
+            at: now,
+            emergency_reason: deployment.emergency_reason.as_deref(),
+        };
+        judge(state, &promotion).await.map(|(verdict, _)| verdict)
+    };
+    match judged.await {
+        Ok(verdict) if verdict.allowed => None,
+        Ok(verdict) => {
+            let why: Vec<String> = verdict
+                .blockers
+                .iter()
+                .map(|finding| format!("{} ({})", finding.message, finding.code))
+                .collect();
+            Some(format!("held by the gates: {}", why.join("; ")))
+        }
+        Err(error) => Some(format!("the gates cannot be judged: {error}")),
+    }
+}
+
 async fn drive(
     store: &Store,
     world: &World,
@@ -226,7 +381,8 @@ async fn drive(
         // Running without a plan: reported by another tool.
         return Ok(());
     };
-    if progress.next_batch_at.is_some_and(|at| at > now) {
+    let pausing = progress.next_batch_at.is_some_and(|at| at > now);
+    if pausing && progress.cancel_requested_by.is_none() {
         return Ok(());
     }
     let kind = progress.job_kind();
@@ -238,10 +394,35 @@ async fn drive(
         .filter(|job| job.kind == kind)
         .collect();
     let in_batch: Vec<&JobRecord> = jobs.iter().filter(|job| job.batch == batch).collect();
+    if let Some(by) = &progress.cancel_requested_by
+        && in_batch
+            .iter()
+            .all(|job| matches!(job.state, JobState::Succeeded | JobState::Failed))
+    {
+        // Between batches: the batch that ran is finished and the next one
+        // has no jobs yet (or is still pausing).
+        let done = if in_batch.len() < current.len() || pausing {
+            batch
+        } else {
+            batch + 1
+        };
+        let reason = format!("cancelled by {by} after {done} of {} batch(es)", plan.len());
+        if store
+            .finish_deployment(id, DeploymentStatus::Cancelled, Some(&reason))
+            .await?
+        {
+            report.cancelled.push(id);
+        }
+        return Ok(());
+    }
+    if pausing {
+        return Ok(());
+    }
     if in_batch.len() < current.len() {
         // The batch's jobs are created after the step that made it current
         // (or once its pause is over): create them, idempotently.
         store.create_jobs(id, batch, current, kind).await?;
+        report.created_jobs.push(id);
         return Ok(());
     }
     if in_batch
@@ -343,5 +524,36 @@ async fn roll_back(
         .create_rollback(deployment.id, &version, &changed)
         .await?;
     report.rollbacks.push(rollback.deployment.id);
+    Ok(())
+}
+
+/// Promotes the release of `succeeded` into the environments of the next
+/// phase of its lifecycle, when that phase is `auto` and the release has not
+/// gone there yet. The new deployments are judged by the gates when they
+/// start, like any other.
+async fn promote_next_phase(
+    store: &Store,
+    world: &World,
+    succeeded: &ferry_store::deployments::DeploymentRecord,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let Some(lifecycle) = world.lifecycles.get(&succeeded.service) else {
+        return Ok(());
+    };
+    let Ok(environment) = ferry_core::Name::parse(&succeeded.environment) else {
+        return Ok(());
+    };
+    let Some(next) = lifecycle
+        .phase_of(&environment)
+        .and_then(|index| lifecycle.phases.get(index + 1))
+        .filter(|phase| phase.auto)
+    else {
+        return Ok(());
+    };
+    for target in &next.environments {
+        if let Some(created) = store.promote_automatically(succeeded.id, target).await? {
+            report.promoted.push(created.id);
+        }
+    }
     Ok(())
 }

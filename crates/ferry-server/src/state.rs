@@ -7,6 +7,7 @@ use ferry_core::environment::Window;
 use ferry_core::windows::Recurrence;
 use ferry_store::Store;
 use ferry_store::blobs::BlobStore;
+use tokio::sync::Notify;
 
 /// The server's state, passed to handlers (never global).
 #[derive(Debug, Clone)]
@@ -20,6 +21,66 @@ pub struct AppState {
     /// Windows already compiled: a gate check reads every window of an
     /// environment, and compiling a rule costs more than evaluating it.
     pub windows: WindowCache,
+    /// How long a claimed job is leased to its agent between heartbeats.
+    pub lease: chrono::Duration,
+    /// Wake-ups between the handlers and the orchestrator of this process.
+    pub wake: Wake,
+    /// The key that seals secret variables: the data directory's key file
+    /// once `run` has loaded it; by default a key of this process only
+    /// (enough for a state that lives in memory), `None` if the operating
+    /// system gave no random bytes for one.
+    pub secret_key: Option<crate::secrets::SecretKey>,
+}
+
+/// The default job lease: an agent that misses heartbeats this long has lost
+/// its job.
+pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+impl AppState {
+    /// A state with the default lease and fresh caches.
+    pub fn new(store: Store, blobs: BlobStore, max_artifact_bytes: u64) -> Self {
+        Self {
+            store,
+            blobs,
+            max_artifact_bytes,
+            windows: WindowCache::default(),
+            lease: DEFAULT_LEASE,
+            wake: Wake::default(),
+            secret_key: crate::secrets::SecretKey::generate().ok(),
+        }
+    }
+}
+
+/// Wake-ups inside one server process, so work moves on at once instead of
+/// at the next poll. They only hurry things: the database stays the truth,
+/// and every waiter also polls, so replicas that share a database (and miss
+/// each other's wake-ups) still make progress.
+#[derive(Debug, Clone, Default)]
+pub struct Wake {
+    /// Jobs were created or put back: agents waiting for one look again.
+    pub jobs: Arc<Notify>,
+    /// Something the orchestrator acts on happened (a promotion, a finished
+    /// job, a cancel): it makes a pass now.
+    pub orchestrator: Arc<Notify>,
+    /// Log lines arrived: followers of a deployment's log look again.
+    pub logs: Arc<Notify>,
+}
+
+impl Wake {
+    /// Wakes every agent waiting for a job.
+    pub fn jobs(&self) {
+        self.jobs.notify_waiters();
+    }
+
+    /// Wakes every follower of a log.
+    pub fn logs(&self) {
+        self.logs.notify_waiters();
+    }
+
+    /// Makes the orchestrator pass now (or right after the pass under way).
+    pub fn orchestrator(&self) {
+        self.orchestrator.notify_one();
+    }
 }
 
 /// An environment's windows, compiled.

@@ -11,6 +11,7 @@ use ferry_store::agents::AgentRecord;
 use ferry_store::blobs::BlobStore;
 use ferry_store::deployments::NewDeployment;
 use ferry_store::jobs::{JobKind, JobRecord, JobState};
+use ferry_store::progress::CancelOutcome;
 use ferry_store::releases::NewRelease;
 use serde_json::json;
 
@@ -47,10 +48,15 @@ fn version(s: &str) -> semver::Version {
 /// A store with api and web, and three matching agents of dev (listed in an
 /// order other than their names') plus one that the selector leaves out.
 async fn fixture() -> Fixture {
+    fixture_with(CONFIG).await
+}
+
+/// Like [`fixture`], with another configuration (which must have dev).
+async fn fixture_with(config: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
     let store = Store::connect(&url).await.unwrap();
-    let config = ferry_core::config::parse(CONFIG).unwrap();
+    let config = ferry_core::config::parse(config).unwrap();
     store.apply("alice", &config, false).await.unwrap();
     let mut agents = Vec::new();
     for (agent, role) in [("c", "web"), ("a", "web"), ("db", "db"), ("b", "web")] {
@@ -65,17 +71,14 @@ async fn fixture() -> Fixture {
             )
             .await
             .unwrap();
+        // Agents that asked for work lately are the ones given work.
+        store.touch_agent(record.id, Utc::now()).await.unwrap();
         if role == "web" {
             agents.push(record);
         }
     }
     agents.sort_by(|a, b| a.name.cmp(&b.name));
-    let state = AppState {
-        store,
-        blobs: BlobStore::new(dir.path().join("artifacts")),
-        max_artifact_bytes: 1 << 20,
-        windows: Default::default(),
-    };
+    let state = AppState::new(store, BlobStore::new(dir.path().join("artifacts")), 1 << 20);
     Fixture {
         state,
         agents,
@@ -292,7 +295,12 @@ async fn without_a_matching_agent_it_waits_with_the_reason() {
     assert_eq!(report.waiting, [id]);
     let progress = store.progress(id).await.unwrap();
     assert_eq!(progress.deployment.status, DeploymentStatus::Waiting);
-    assert_eq!(progress.reason.as_deref(), Some("no agent of dev matches"));
+    assert_eq!(
+        progress.reason.as_deref(),
+        Some(
+            "no agent of dev that the service's targets select has asked for work in the last 3 minutes"
+        )
+    );
     assert_eq!(f.tick(Utc::now()).await, Default::default(), "said once");
 }
 
@@ -321,4 +329,229 @@ async fn an_expired_idempotent_job_is_retried() {
     assert_eq!(f.status(id).await, DeploymentStatus::Running);
     let again = f.run_job(&f.agents[0], true, later).await;
     assert_eq!((again.id, again.attempt), (job.id, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_stops_a_rolling_deployment_between_batches() {
+    let f = fixture().await;
+    let [a, b, c] = [&f.agents[0], &f.agents[1], &f.agents[2]];
+    let id = f.deploy("api", "1.0.0").await;
+    let now = Utc::now();
+    f.tick(now).await;
+    let outcome = f.store().cancel_deployment("bob", id).await.unwrap();
+    assert_eq!(outcome, CancelOutcome::Requested);
+    assert_eq!(
+        f.store().cancel_deployment("carol", id).await.unwrap(),
+        CancelOutcome::AlreadyRequested { by: "bob".into() }
+    );
+    // The batch under way is finished, not cut in half.
+    let report = f.tick(now).await;
+    assert!(report.cancelled.is_empty(), "{report:?}");
+    f.run_job(a, true, now).await;
+    f.run_job(b, true, now).await;
+    let report = f.tick(now).await;
+    assert_eq!(report.cancelled, [id]);
+    assert_eq!(f.status(id).await, DeploymentStatus::Cancelled);
+    let reason = f.store().progress(id).await.unwrap().reason.unwrap();
+    assert_eq!(reason, "cancelled by bob after 1 of 2 batch(es)");
+    f.has_no_job(c, now).await;
+    let error = f.store().cancel_deployment("bob", id).await.unwrap_err();
+    assert!(error.to_string().contains("is cancelled"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_deployment_is_cancelled_at_once() {
+    let f = fixture().await;
+    let id = f.deploy("api", "1.0.0").await;
+    assert_eq!(
+        f.store().cancel_deployment("bob", id).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    assert_eq!(f.status(id).await, DeploymentStatus::Cancelled);
+    assert_eq!(f.tick(Utc::now()).await, Default::default());
+    f.has_no_job(&f.agents[0], Utc::now()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gates_are_judged_again_when_a_deployment_starts() {
+    let f = fixture().await;
+    let id = f.deploy("api", "1.0.0").await;
+    let now = Utc::now();
+    let freeze = ferry_core::freeze::FreezeSpec {
+        name: name("incident"),
+        reason: "incident 42".into(),
+        start: Some(ferry_core::time::format_time(now - Duration::hours(1))),
+        end: Some(ferry_core::time::format_time(now + Duration::hours(1))),
+        rrule: None,
+        duration: None,
+        timezone: None,
+        environments: vec![name("dev")],
+    };
+    f.store().create_freeze("alice", &freeze).await.unwrap();
+    let report = f.tick(now).await;
+    assert_eq!(report.waiting, [id]);
+    let progress = f.store().progress(id).await.unwrap();
+    assert_eq!(progress.deployment.status, DeploymentStatus::Waiting);
+    let reason = progress.reason.unwrap();
+    assert!(
+        reason.contains("frozen by incident") && reason.contains("(frozen)"),
+        "{reason}"
+    );
+    f.has_no_job(&f.agents[0], now).await;
+    // Once the freeze is over, it starts.
+    let later = now + Duration::hours(2);
+    for agent in &f.agents {
+        f.store().touch_agent(agent.id, later).await.unwrap();
+    }
+    let report = f.tick(later).await;
+    assert_eq!(report.started, [id]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn success_promotes_into_an_auto_phase_once() {
+    let config = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[[environment]]
+name = "qa"
+tier = "testing"
+[lifecycle.default]
+phases = [["dev"], { environments = ["qa"], auto = true }]
+[[service]]
+name = "api"
+repo = "."
+deploy.strategy = { kind = "all" }
+deploy.steps = [{ name = "install", run = "true" }]
+deploy.targets = { role = "web" }
+"#;
+    let f = fixture_with(config).await;
+    let id = f.deploy("api", "1.0.0").await;
+    let now = Utc::now();
+    f.tick(now).await;
+    for agent in &f.agents {
+        f.run_job(agent, true, now).await;
+    }
+    let report = f.tick(now).await;
+    assert_eq!(report.succeeded, [id]);
+    let promoted = if report.promoted.is_empty() {
+        f.tick(now).await.promoted
+    } else {
+        report.promoted
+    };
+    assert_eq!(promoted.len(), 1, "one deployment into qa");
+    let qa = f.store().deployment(promoted[0]).await.unwrap();
+    assert_eq!(
+        (
+            qa.environment.as_str(),
+            qa.version.as_str(),
+            qa.created_by.as_str()
+        ),
+        ("qa", "1.0.0", "system")
+    );
+    // Another pass (or replica) promotes nothing more.
+    assert!(f.tick(now).await.promoted.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rollback_by_hand_restores_the_previous_release_on_every_target() {
+    let f = fixture().await;
+    let now = Utc::now();
+    for v in ["1.0.0", "1.1.0"] {
+        let id = f.deploy("api", v).await;
+        f.tick(now).await;
+        f.run_job(&f.agents[0], true, now).await;
+        f.run_job(&f.agents[1], true, now).await;
+        f.tick(now).await;
+        f.run_job(&f.agents[2], true, now).await;
+        f.tick(now).await;
+        assert_eq!(f.status(id).await, DeploymentStatus::Succeeded);
+    }
+    let latest = f
+        .store()
+        .deployments(Default::default(), None, 1)
+        .await
+        .unwrap()[0]
+        .id;
+    let previous = f
+        .store()
+        .last_success_before(latest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(previous, version("1.0.0"));
+    let rollback = f
+        .store()
+        .request_rollback("bob", latest, &previous)
+        .await
+        .unwrap();
+    assert_eq!(rollback.rollback_of, Some(latest));
+    let again = f.store().request_rollback("bob", latest, &previous).await;
+    assert!(
+        again
+            .unwrap_err()
+            .to_string()
+            .contains("rolled back already"),
+        "one rollback per deployment"
+    );
+    f.tick(now).await;
+    let job = f.run_job(&f.agents[0], true, now).await;
+    assert_eq!(job.kind, JobKind::Rollback);
+    f.run_job(&f.agents[1], true, now).await;
+    f.tick(now).await;
+    f.run_job(&f.agents[2], true, now).await;
+    f.tick(now).await;
+    assert_eq!(f.status(rollback.id).await, DeploymentStatus::Succeeded);
+    assert_eq!(f.status(latest).await, DeploymentStatus::Succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_deployment_waits_for_the_one_under_way() {
+    let f = fixture().await;
+    let now = Utc::now();
+    let first = f.deploy("api", "1.0.0").await;
+    let second = f.deploy("api", "1.1.0").await;
+    let report = f.tick(now).await;
+    assert_eq!(report.started, [first]);
+    assert_eq!(report.waiting, [second]);
+    let reason = f.store().progress(second).await.unwrap().reason.unwrap();
+    assert_eq!(
+        reason,
+        format!("waits for deployment {first} of api to dev to end")
+    );
+    for agent in &f.agents[..2] {
+        f.run_job(agent, true, now).await;
+    }
+    f.tick(now).await;
+    f.run_job(&f.agents[2], true, now).await;
+    let report = f.tick(now).await;
+    assert_eq!(report.succeeded, [first]);
+    let report = f.tick(now).await;
+    assert_eq!(report.started, [second]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_that_went_away_fails_its_untaken_job() {
+    let f = fixture().await;
+    let now = Utc::now();
+    let id = f.deploy("api", "1.0.0").await;
+    f.tick(now).await;
+    f.run_job(&f.agents[0], true, now).await;
+    // b never takes its job; later, it has not been seen for too long.
+    let later = now + Duration::minutes(10);
+    let report = f.tick(later).await;
+    assert_eq!(report.failed, [id], "{report:?}");
+    let target = f
+        .store()
+        .jobs(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|job| job.agent_id == f.agents[1].id)
+        .unwrap();
+    assert_eq!(target.state, JobState::Failed);
+    assert_eq!(
+        target.result.unwrap()["reason"],
+        ferry_store::jobs::NOT_CLAIMED
+    );
 }

@@ -191,6 +191,59 @@ impl Store {
         })
     }
 
+    /// Gives agent `id` the token whose hash is `token_hash`: the old token
+    /// stops authenticating at once, and the agent keeps its row, tags and
+    /// jobs. For an agent whose secret is kept nowhere, such as the server's
+    /// local agents, which get a fresh one at every start. A revoked agent
+    /// stays revoked, and a hash another agent has is refused: both are a
+    /// [`StoreError::Conflict`].
+    pub async fn replace_agent_token(
+        &self,
+        actor: &str,
+        id: i64,
+        token_hash: &str,
+    ) -> Result<AgentRecord> {
+        let mut tx = self.write().await?;
+        let found = agent(
+            &sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE a.id = $1")))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("there is no agent {id}")))?,
+        )?;
+        if found.revoked_at.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "agent {:?} in {:?} was revoked: it gets no new token",
+                found.name, found.environment
+            )));
+        }
+        sqlx::query("UPDATE agents SET token_hash = $1 WHERE id = $2")
+            .bind(token_hash)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|error| match StoreError::from(error) {
+                StoreError::Conflict(_) => StoreError::Conflict(
+                    "another agent is registered with this token: create a token per agent"
+                        .to_owned(),
+                ),
+                other => other,
+            })?;
+        // The audit trail says that the token changed, never what it is.
+        let details = json!({ "after": { "token": "replaced" } });
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "agent.rotate",
+            &format!("agent:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
     /// The live (not revoked) agent whose token has this hash.
     pub async fn agent_by_token(&self, token_hash: &str) -> Result<Option<AgentRecord>> {
         let row = sqlx::query(AssertSqlSafe(format!(

@@ -44,6 +44,7 @@ fn environment(row: &AnyRow) -> Result<Stored<EnvironmentSpec>> {
         description: text(row, "description")?,
         policy: json(row, "policy")?,
         windows: json(row, "windows")?,
+        variables: json(row, "variables")?,
     };
     stored(row, spec)
 }
@@ -87,7 +88,7 @@ async fn load<T>(
         .collect()
 }
 
-const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, created_at, updated_at FROM environments ORDER BY name";
+const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, variables, created_at, updated_at FROM environments ORDER BY name";
 const LIFECYCLES: &str =
     "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
 const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, created_at, updated_at FROM services ORDER BY name";
@@ -203,9 +204,9 @@ impl Store {
         before: Option<&EnvironmentSpec>,
     ) -> Result<()> {
         let sql = if before.is_some() {
-            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6 WHERE name = $1"
+            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6, variables = $7 WHERE name = $1"
         } else {
-            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)"
+            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at, variables) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
         };
         sqlx::query(sql)
             .bind(spec.name.as_str())
@@ -214,6 +215,7 @@ impl Store {
             .bind(serde_json::to_string(&spec.policy)?)
             .bind(serde_json::to_string(&spec.windows)?)
             .bind(now())
+            .bind(serde_json::to_string(&spec.variables)?)
             .execute(&mut **tx)
             .await?;
         self.audit_change(tx, actor, "environment", spec.name.as_str(), before, spec)

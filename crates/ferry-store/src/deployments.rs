@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use ferry_core::{DeploymentStatus, Name};
 use serde_json::json;
 use sqlx::AssertSqlSafe;
+use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
@@ -37,6 +38,10 @@ pub struct DeploymentRecord {
     pub emergency_reason: Option<String>,
     /// A link to the run, for a deployment reported by another tool.
     pub url: Option<String>,
+    /// Why it waits, halted, failed or was cancelled.
+    pub reason: Option<String>,
+    /// The deployment this one rolls back.
+    pub rollback_of: Option<i64>,
 }
 
 /// How a deployment is recorded.
@@ -58,7 +63,8 @@ pub struct DeploymentFilter<'a> {
 }
 
 const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
-     d.created_by, d.created_at, d.updated_at, d.scheduled_at, d.emergency_reason, d.url \
+     d.created_by, d.created_at, d.updated_at, d.scheduled_at, d.emergency_reason, d.url, \
+     d.reason, d.rollback_of \
      FROM deployments d JOIN releases r ON r.id = d.release_id \
      JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id";
 
@@ -77,6 +83,8 @@ fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
         scheduled_at: opt_time(row, "scheduled_at")?,
         emergency_reason: opt_text(row, "emergency_reason")?,
         url: opt_text(row, "url")?,
+        reason: opt_text(row, "reason")?,
+        rollback_of: row.try_get::<Option<i64>, _>("rollback_of")?,
     })
 }
 
@@ -155,6 +163,103 @@ impl Store {
         )?;
         tx.commit().await?;
         Ok(created)
+    }
+
+    /// Deployments (not rollbacks) that succeeded at `since` or later, oldest first.
+    pub async fn recent_successes(&self, since: DateTime<Utc>) -> Result<Vec<DeploymentRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT} WHERE d.status = 'succeeded' AND d.rollback_of IS NULL \
+             AND d.updated_at >= $1 ORDER BY d.id"
+        )))
+        .bind(ferry_core::time::format_time(since))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(deployment).collect()
+    }
+
+    /// Promotes the release of succeeded deployment `source_id` into
+    /// `environment` by itself (the phase there is `auto`): a queued
+    /// deployment created by `system`, unless the release has a deployment
+    /// there already (created by a person, or by an earlier pass or another
+    /// replica), in which case nothing changes and `None` is the answer.
+    pub async fn promote_automatically(
+        &self,
+        source_id: i64,
+        environment: &Name,
+    ) -> Result<Option<DeploymentRecord>> {
+        let mut tx = self.write().await?;
+        // Locking the source serializes replicas doing the same promotion.
+        let lock = match self.backend() {
+            crate::Backend::Sqlite => "",
+            crate::Backend::Postgres => " FOR UPDATE",
+        };
+        let source = sqlx::query(AssertSqlSafe(format!(
+            "SELECT release_id, status FROM deployments WHERE id = $1{lock}"
+        )))
+        .bind(source_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no deployment {source_id}")))?;
+        if text(&source, "status")? != DeploymentStatus::Succeeded.as_str() {
+            return Store::abandon(tx, Ok(None)).await;
+        }
+        let release_id = int(&source, "release_id")?;
+        let Some(environment_id) = sqlx::query("SELECT id FROM environments WHERE name = $1")
+            .bind(environment.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Store::abandon(tx, Ok(None)).await;
+        };
+        let environment_id = int(&environment_id, "id")?;
+        let exists = sqlx::query(
+            "SELECT 1 FROM deployments WHERE release_id = $1 AND environment_id = $2 LIMIT 1",
+        )
+        .bind(release_id)
+        .bind(environment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let abandoned = sqlx::query("SELECT state FROM releases WHERE id = $1")
+            .bind(release_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if exists.is_some()
+            || text(&abandoned, "state")? != ferry_core::ReleaseState::Active.as_str()
+        {
+            return Store::abandon(tx, Ok(None)).await;
+        }
+        let stamp = now();
+        let reason = format!("promoted automatically after deployment {source_id} succeeded");
+        let id = sqlx::query(
+            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, \
+             updated_at, reason) VALUES ($1, $2, 'queued', 'system', $3, $3, $4) RETURNING id",
+        )
+        .bind(release_id)
+        .bind(environment_id)
+        .bind(&stamp)
+        .bind(&reason)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = int(&id, "id")?;
+        let created = deployment(
+            &sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?,
+        )?;
+        let details = json!({ "after": { "release": format!("{}@{}", created.service, created.version),
+            "environment": environment, "status": DeploymentStatus::Queued, "reason": reason } });
+        append(
+            &mut tx,
+            self.backend(),
+            "system",
+            "deployment.create",
+            &format!("deployment:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(created))
     }
 
     /// Records what another tool reports of deployment `id`: `running`,

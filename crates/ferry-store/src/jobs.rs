@@ -153,6 +153,9 @@ pub enum FinishOutcome {
 /// What a job whose lease ran out records as its result.
 pub const LEASE_EXPIRED: &str = "lease expired: the agent stopped answering";
 
+/// Why a job that no agent took is failed.
+pub const NOT_CLAIMED: &str = "not taken: the agent has stopped asking for work";
+
 const COLUMNS: &str = "id, deployment_id, agent_id, batch, kind, state, attempt, lease_owner, \
      lease_expires_at, result, created_at, updated_at";
 
@@ -473,6 +476,50 @@ impl Store {
         Ok(expired)
     }
 
+    /// Fails every pending job created before `before` whose agent has not
+    /// been seen since then either (it went away after it was chosen as a
+    /// target), recording [`NOT_CLAIMED`], so its deployment goes on to its
+    /// halt-or-continue decision instead of waiting for it forever.
+    pub async fn fail_unclaimed_jobs(&self, before: DateTime<Utc>) -> Result<Vec<JobRecord>> {
+        let mut tx = self.write().await?;
+        let stamp = format_time(before);
+        let reason = json!({ "reason": NOT_CLAIMED });
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'failed', result = $1, updated_at = $2 \
+             WHERE state = 'pending' AND id IN (SELECT j.id FROM jobs j \
+             JOIN agents a ON a.id = j.agent_id WHERE j.state = 'pending' \
+             AND j.created_at < $3 AND (a.last_seen_at IS NULL OR a.last_seen_at < $3) \
+             ORDER BY j.id{}) RETURNING {COLUMNS}",
+            match self.backend() {
+                Backend::Sqlite => "",
+                // Only the jobs are locked: agents keep being touched.
+                Backend::Postgres => " FOR UPDATE OF j SKIP LOCKED",
+            }
+        )))
+        .bind(reason.to_string())
+        .bind(now())
+        .bind(&stamp)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut failed = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
+        failed.sort_by_key(|job| job.id);
+        for job in &failed {
+            let details = json!({ "before": { "state": JobState::Pending.as_str() },
+                "after": { "state": JobState::Failed.as_str(), "result": reason } });
+            append(
+                &mut tx,
+                self.backend(),
+                "system",
+                "job.failed",
+                &format!("job:{}", job.id),
+                details,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(failed)
+    }
+
     /// Puts failed job `id` back to pending so its agent claims it again
     /// (as the next attempt). Retrying a job that is pending already changes
     /// nothing; a running or succeeded job cannot be retried.
@@ -481,13 +528,14 @@ impl Store {
         // Locked, so that concurrent retries retry once.
         let current = job_in(&mut tx, self.backend(), id, true).await?;
         match current.state {
-            JobState::Pending => return Ok(current),
+            JobState::Pending => return Store::abandon(tx, Ok(current)).await,
             JobState::Failed => {}
             JobState::Running | JobState::Succeeded => {
-                return Err(StoreError::Invalid(format!(
+                let error = StoreError::Invalid(format!(
                     "job {id} is {}: only a failed job is retried",
                     current.state
-                )));
+                ));
+                return Store::abandon(tx, Err(error)).await;
             }
         }
         let row = sqlx::query(AssertSqlSafe(format!(

@@ -27,11 +27,13 @@ mod error;
 pub mod evidence;
 pub mod gate_facts;
 pub mod jobs;
+pub mod logs;
 mod migrations;
 pub mod progress;
 pub mod releases;
 mod rows;
 pub mod status;
+pub mod variables;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -128,6 +130,15 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// Ends `tx` without changing anything and answers `result`. Dropping a
+    /// transaction rolls it back too, but only once the pool gets round to
+    /// the connection: until then its locks are held, and a claim with SKIP
+    /// LOCKED (or SQLite's single writer) would pass over the rows for nothing.
+    pub(crate) async fn abandon<T>(tx: Tx, result: Result<T>) -> Result<T> {
+        tx.rollback().await?;
+        result
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

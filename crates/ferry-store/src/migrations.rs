@@ -39,6 +39,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_deployment_progress.sql"),
         include_str!("../migrations/postgres/0005_deployment_progress.sql"),
     ),
+    (
+        6,
+        "cancel and logs",
+        include_str!("../migrations/sqlite/0006_cancel_and_logs.sql"),
+        include_str!("../migrations/postgres/0006_cancel_and_logs.sql"),
+    ),
+    (
+        7,
+        "variables",
+        include_str!("../migrations/sqlite/0007_variables.sql"),
+        include_str!("../migrations/postgres/0007_variables.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

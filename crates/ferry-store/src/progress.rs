@@ -42,6 +42,8 @@ pub struct Progress {
     pub rollback_of: Option<i64>,
     /// Why it waits, halted or failed.
     pub reason: Option<String>,
+    /// Who asked to cancel it while it ran: it stops after its current batch.
+    pub cancel_requested_by: Option<String>,
 }
 
 impl Progress {
@@ -68,7 +70,7 @@ impl Progress {
 
 const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
      d.created_by, d.created_at, d.updated_at, d.scheduled_at, d.emergency_reason, d.url, \
-     d.plan, d.batch, d.next_batch_at, d.rollback_of, d.reason \
+     d.plan, d.batch, d.next_batch_at, d.rollback_of, d.reason, d.cancel_requested_by \
      FROM deployments d JOIN releases r ON r.id = d.release_id \
      JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id";
 
@@ -103,12 +105,15 @@ fn progress(row: &AnyRow) -> Result<Progress> {
             scheduled_at: opt_time(row, "scheduled_at")?,
             emergency_reason: opt_text(row, "emergency_reason")?,
             url: opt_text(row, "url")?,
+            reason: opt_text(row, "reason")?,
+            rollback_of: opt_int(row, "rollback_of")?,
         },
         plan: plan_of(row)?,
         batch: opt_int(row, "batch")?,
         next_batch_at: opt_time(row, "next_batch_at")?,
         rollback_of: opt_int(row, "rollback_of")?,
         reason: opt_text(row, "reason")?,
+        cancel_requested_by: opt_text(row, "cancel_requested_by")?,
     })
 }
 
@@ -119,7 +124,8 @@ async fn locked(tx: &mut Tx, backend: Backend, id: i64) -> Result<AnyRow> {
         Backend::Postgres => " FOR UPDATE",
     };
     sqlx::query(AssertSqlSafe(format!(
-        "SELECT id, status, plan, batch, rollback_of, reason, release_id, environment_id \
+        "SELECT id, status, plan, batch, rollback_of, reason, release_id, environment_id, \
+         cancel_requested_by \
          FROM deployments WHERE id = $1{lock}"
     )))
     .bind(id)
@@ -130,6 +136,20 @@ async fn locked(tx: &mut Tx, backend: Backend, id: i64) -> Result<AnyRow> {
 
 fn usize_index(batch: i64) -> usize {
     usize::try_from(batch).unwrap_or(usize::MAX)
+}
+
+/// What cancelling a deployment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// It had not started: it is cancelled.
+    Cancelled,
+    /// It runs: it stops after its current batch.
+    Requested,
+    /// Someone asked before: it stops after its current batch.
+    AlreadyRequested {
+        /// Who asked.
+        by: String,
+    },
 }
 
 /// How long a failed deployment is reconsidered for its automatic rollback
@@ -297,7 +317,7 @@ impl Store {
         let unchanged =
             before == DeploymentStatus::Waiting && before_reason.as_deref() == Some(reason);
         if unchanged || !matches!(before, DeploymentStatus::Queued | DeploymentStatus::Waiting) {
-            return Ok(false);
+            return Store::abandon(tx, Ok(false)).await;
         }
         let done = sqlx::query(
             "UPDATE deployments SET status = 'waiting', reason = $1, updated_at = $2 \
@@ -328,7 +348,8 @@ impl Store {
     }
 
     /// Ends deployment `id`: `succeeded` (from running through `verifying`,
-    /// or from verifying) or `failed` with `reason`, by the state machine.
+    /// or from verifying), `failed` or `cancelled` with `reason`, by the
+    /// state machine.
     /// When a rollback deployment succeeds, the failed deployment it undoes
     /// becomes `rolled_back` in the same transaction. `false` when it already
     /// has that status (a repeat): nothing changed.
@@ -338,9 +359,12 @@ impl Store {
         to: DeploymentStatus,
         reason: Option<&str>,
     ) -> Result<bool> {
-        if !matches!(to, DeploymentStatus::Succeeded | DeploymentStatus::Failed) {
+        if !matches!(
+            to,
+            DeploymentStatus::Succeeded | DeploymentStatus::Failed | DeploymentStatus::Cancelled
+        ) {
             return Err(StoreError::Invalid(format!(
-                "a deployment finishes succeeded or failed, not {to}"
+                "a deployment finishes succeeded, failed or cancelled, not {to}"
             )));
         }
         let mut tx = self.write().await?;
@@ -423,6 +447,84 @@ impl Store {
         Ok(true)
     }
 
+    /// Cancels deployment `id` for `actor`. A queued or waiting deployment is
+    /// cancelled at once; a running one is marked, and the orchestrator
+    /// cancels it once its current batch has finished (a batch is never cut
+    /// in half, and a target is never left half-deployed). A deployment that
+    /// ended, or is verifying its last batch, cannot be cancelled.
+    pub async fn cancel_deployment(&self, actor: &str, id: i64) -> Result<CancelOutcome> {
+        let mut tx = self.write().await?;
+        let row = locked(&mut tx, self.backend(), id).await?;
+        let before = status(&text(&row, "status")?)?;
+        let stamp = format_time(Utc::now());
+        match before {
+            DeploymentStatus::Queued | DeploymentStatus::Waiting => {
+                let reason = format!("cancelled by {actor}");
+                let done = sqlx::query(
+                    "UPDATE deployments SET status = 'cancelled', reason = $1, \
+                     cancel_requested_by = $2, updated_at = $3 WHERE id = $4 AND status = $5",
+                )
+                .bind(&reason)
+                .bind(actor)
+                .bind(&stamp)
+                .bind(id)
+                .bind(before.as_str())
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() != 1 {
+                    return Err(StoreError::Conflict(format!(
+                        "deployment {id} changed while it was being cancelled; try again"
+                    )));
+                }
+                let details = json!({ "before": { "status": before },
+                    "after": { "status": DeploymentStatus::Cancelled, "reason": reason } });
+                append(
+                    &mut tx,
+                    self.backend(),
+                    actor,
+                    "deployment.status",
+                    &format!("deployment:{id}"),
+                    details,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(CancelOutcome::Cancelled)
+            }
+            DeploymentStatus::Running => {
+                if let Some(by) = opt_text(&row, "cancel_requested_by")? {
+                    return Store::abandon(tx, Ok(CancelOutcome::AlreadyRequested { by })).await;
+                }
+                sqlx::query(
+                    "UPDATE deployments SET cancel_requested_by = $1, updated_at = $2 \
+                     WHERE id = $3 AND status = 'running'",
+                )
+                .bind(actor)
+                .bind(&stamp)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let details = json!({ "after": { "cancel_requested_by": actor } });
+                append(
+                    &mut tx,
+                    self.backend(),
+                    actor,
+                    "deployment.cancel",
+                    &format!("deployment:{id}"),
+                    details,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(CancelOutcome::Requested)
+            }
+            ended => {
+                let error = StoreError::Conflict(format!(
+                    "deployment {id} is {ended}: only a queued, waiting or running deployment can be cancelled"
+                ));
+                Store::abandon(tx, Err(error)).await
+            }
+        }
+    }
+
     /// The version of the service of deployment `id` that last succeeded in
     /// its environment before it (another release than its own), if any.
     pub async fn last_success_before(&self, id: i64) -> Result<Option<semver::Version>> {
@@ -442,6 +544,92 @@ impl Store {
                 .map_err(|e| StoreError::Corrupt(format!("version {version:?}: {e}")))
         })
         .transpose()
+    }
+
+    /// Creates, for `actor`, a rollback of ended deployment `undone_id` to
+    /// `version` of the same service: a queued deployment linked by
+    /// `rollback_of`, which the orchestrator starts on the environment's
+    /// targets like any other (without judging the gates: the version passed
+    /// them there before). A deployment has one rollback at most: a second
+    /// is a [`StoreError::Conflict`] naming the first.
+    pub async fn request_rollback(
+        &self,
+        actor: &str,
+        undone_id: i64,
+        version: &semver::Version,
+    ) -> Result<DeploymentRecord> {
+        let mut tx = self.write().await?;
+        let row = locked(&mut tx, self.backend(), undone_id).await?;
+        let before = status(&text(&row, "status")?)?;
+        if !matches!(
+            before,
+            DeploymentStatus::Succeeded
+                | DeploymentStatus::Failed
+                | DeploymentStatus::RolledBack
+                | DeploymentStatus::Cancelled
+        ) {
+            return Err(StoreError::Conflict(format!(
+                "deployment {undone_id} is {before}: cancel it, or wait for it to end, before rolling it back"
+            )));
+        }
+        if let Some(existing) = sqlx::query("SELECT id FROM deployments WHERE rollback_of = $1")
+            .bind(undone_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Err(StoreError::Conflict(format!(
+                "deployment {undone_id} was rolled back already, by deployment {}",
+                int(&existing, "id")?
+            )));
+        }
+        let release = sqlx::query(
+            "SELECT r.id, r.state, s.name AS service FROM releases r \
+             JOIN services s ON s.id = r.service_id \
+             WHERE r.service_id = (SELECT service_id FROM releases WHERE id = $1) \
+             AND r.version = $2",
+        )
+        .bind(int(&row, "release_id")?)
+        .bind(version.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no release {version} of the service of deployment {undone_id}"
+            ))
+        })?;
+        let stamp = format_time(Utc::now());
+        let reason = format!("rolls back deployment {undone_id}, asked by {actor}");
+        let inserted = sqlx::query(
+            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, \
+             updated_at, rollback_of, reason) VALUES ($1, $2, 'queued', $3, $4, $4, $5, $6) \
+             ON CONFLICT (rollback_of) DO NOTHING RETURNING id",
+        )
+        .bind(int(&release, "id")?)
+        .bind(int(&row, "environment_id")?)
+        .bind(actor)
+        .bind(&stamp)
+        .bind(undone_id)
+        .bind(&reason)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Conflict(format!("deployment {undone_id} was rolled back already"))
+        })?;
+        let id = int(&inserted, "id")?;
+        let service = text(&release, "service")?;
+        let details = json!({ "after": { "release": format!("{service}@{version}"),
+            "status": DeploymentStatus::Queued, "rollback_of": undone_id, "reason": reason } });
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "deployment.create",
+            &format!("deployment:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.progress(id).await?.deployment)
     }
 
     /// Creates the rollback of failed deployment `failed_id`: a deployment of

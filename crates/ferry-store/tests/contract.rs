@@ -14,6 +14,8 @@ use ferry_store::audit::Verification;
 use ferry_store::auth::{NewToken, NewUser};
 use ferry_store::deployments::{DeploymentFilter, NewDeployment};
 use ferry_store::jobs::{FinishOutcome, JobKind, JobRecord, JobState, LEASE_EXPIRED};
+use ferry_store::logs::{LogStream, NewLogLine};
+use ferry_store::progress::CancelOutcome;
 use ferry_store::releases::{ArtifactRecord, NewRelease};
 use ferry_store::{Store, StoreError};
 use sqlx::Connection;
@@ -108,9 +110,12 @@ contract!(
     evidence_is_kept_per_environment,
     change_requests_follow_their_state_machine,
     freezes_are_created_and_deleted,
+    variables_of_the_configuration_are_applied_once,
+    variables_are_set_replaced_and_unset_with_their_audit,
     reports_are_idempotent,
     gate_facts_gather_everything,
     agents_register_idempotently_and_refuse_another_token,
+    a_replaced_agent_token_stops_the_old_one,
     a_pending_job_is_claimed_once,
     agents_never_get_each_others_jobs,
     heartbeats_extend_only_the_current_attempt,
@@ -120,6 +125,10 @@ contract!(
     starting_twice_starts_once,
     batches_advance_only_from_the_expected_one,
     a_rollback_is_linked_and_restores_the_failed_deployment,
+    log_lines_are_stored_once_in_order,
+    a_cancel_is_immediate_before_the_start_and_deferred_after,
+    a_deployment_is_rolled_back_by_hand_once,
+    an_automatic_promotion_happens_once,
 );
 
 const CONFIG: &str = r#"
@@ -1004,6 +1013,173 @@ async fn freezes_are_created_and_deleted(f: Fixture) {
     ));
 }
 
+async fn variables_of_the_configuration_are_applied_once(f: Fixture) {
+    let with_variables = CONFIG.replace(
+        "name = \"prod\"\ntier = \"production\"\n",
+        "name = \"prod\"\ntier = \"production\"\nvariables = { LOG_LEVEL = \"warn\", REPLICAS = 3 }\n",
+    );
+    let desired = parse(&with_variables).unwrap();
+    f.store.apply("alice", &desired, false).await.unwrap();
+    let stored = f.store.config().await.unwrap();
+    assert_eq!(stored, desired, "the variables are read back as applied");
+    let prod = stored
+        .environments
+        .iter()
+        .find(|e| e.name.as_str() == "prod");
+    assert_eq!(prod.unwrap().variables["REPLICAS"], "3");
+
+    let events = audit_count(&f.store).await;
+    let again = f.store.apply("alice", &desired, false).await.unwrap();
+    assert!(again.iter().all(|c| c.action == Action::Unchanged));
+    assert_eq!(audit_count(&f.store).await, events);
+
+    let changed = parse(&with_variables.replace("\"warn\"", "\"debug\"")).unwrap();
+    let planned = f.store.apply("alice", &changed, true).await.unwrap();
+    let prod = planned.iter().find(|c| c.name.as_str() == "prod").unwrap();
+    assert_eq!(
+        (prod.action, prod.fields.clone()),
+        (Action::Update, vec!["variables".to_owned()])
+    );
+    assert_eq!(f.store.config().await.unwrap(), desired, "a dry run");
+    f.store.apply("alice", &changed, false).await.unwrap();
+    assert_eq!(f.store.config().await.unwrap(), changed);
+
+    let removed = parse(CONFIG).unwrap();
+    f.store.apply("alice", &removed, false).await.unwrap();
+    let environments = f.store.environments().await.unwrap();
+    assert!(environments.iter().all(|e| e.spec.variables.is_empty()));
+}
+
+async fn variables_are_set_replaced_and_unset_with_their_audit(f: Fixture) {
+    use ferry_store::variables::NewValue;
+    f.store.apply("alice", &config(), false).await.unwrap();
+    let (dev, prod) = (name("dev"), name("prod"));
+    assert!(f.store.variables(Some(&prod)).await.unwrap().is_empty());
+
+    let (plain, created) = f
+        .store
+        .set_variable("alice", &prod, "LOG_LEVEL", NewValue::Plain("info"))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (plain.environment.as_str(), plain.name.as_str()),
+        ("prod", "LOG_LEVEL")
+    );
+    assert_eq!((plain.value.as_str(), plain.secret), ("info", false));
+    let sealed = "v1:0123456789abcdef:c2VhbGVkIGJ5IHRoZSBzZXJ2ZXI=";
+    let (secret, _) = f
+        .store
+        .set_variable("bob", &prod, "DB_PASSWORD", NewValue::Sealed(sealed))
+        .await
+        .unwrap();
+    assert_eq!((secret.value.as_str(), secret.secret), (sealed, true));
+    assert!(
+        !format!("{secret:?}").contains(sealed),
+        "a secret is not in debug output"
+    );
+    f.store
+        .set_variable("bob", &dev, "LOG_LEVEL", NewValue::Plain("debug"))
+        .await
+        .unwrap();
+
+    let (replaced, created) = f
+        .store
+        .set_variable("carol", &prod, "LOG_LEVEL", NewValue::Plain("warn"))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(replaced.value, "warn");
+    assert_eq!(replaced.updated_by, "carol");
+    assert_eq!(replaced.created_at, plain.created_at);
+    let listed = f.store.variables(Some(&prod)).await.unwrap();
+    let names: Vec<_> = listed.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["DB_PASSWORD", "LOG_LEVEL"]);
+    let everywhere = f.store.variables(None).await.unwrap();
+    let pairs: Vec<_> = everywhere
+        .iter()
+        .map(|v| (v.environment.as_str(), v.name.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("dev", "LOG_LEVEL"),
+            ("prod", "DB_PASSWORD"),
+            ("prod", "LOG_LEVEL")
+        ]
+    );
+
+    let removed = f
+        .store
+        .unset_variable("alice", &prod, "DB_PASSWORD")
+        .await
+        .unwrap();
+    assert!(removed.secret);
+    assert!(matches!(
+        f.store
+            .unset_variable("alice", &prod, "DB_PASSWORD")
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    assert!(matches!(
+        f.store
+            .set_variable("alice", &name("qa"), "A", NewValue::Plain("1"))
+            .await
+            .unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    assert!(matches!(
+        f.store.variables(Some(&name("qa"))).await.unwrap_err(),
+        StoreError::NotFound(_)
+    ));
+    for bad in ["FERRY_TARGET", "9LIVES", "A-B"] {
+        let error = f
+            .store
+            .set_variable("alice", &prod, bad, NewValue::Plain("1"))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, StoreError::Invalid(_)), "{bad}: {error}");
+    }
+
+    let events = f.store.audit_events(0, 1000).await.unwrap();
+    let variable_events: Vec<_> = events
+        .iter()
+        .filter(|e| e.action.starts_with("variable."))
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.object.as_str()))
+        .collect();
+    assert_eq!(
+        variable_events,
+        [
+            ("alice", "variable.set", "variable:prod/LOG_LEVEL"),
+            ("bob", "variable.set", "variable:prod/DB_PASSWORD"),
+            ("bob", "variable.set", "variable:dev/LOG_LEVEL"),
+            ("carol", "variable.set", "variable:prod/LOG_LEVEL"),
+            ("alice", "variable.unset", "variable:prod/DB_PASSWORD"),
+        ]
+    );
+    let replace = events
+        .iter()
+        .rfind(|e| e.object == "variable:prod/LOG_LEVEL")
+        .unwrap();
+    let details: serde_json::Value = serde_json::from_str(&replace.details).unwrap();
+    assert_eq!(details["before"]["value"], "info");
+    assert_eq!(details["value"], "warn");
+    for event in events.iter().filter(|e| e.object.ends_with("DB_PASSWORD")) {
+        assert!(
+            !event.details.contains("c2VhbGVk"),
+            "no secret, sealed or not, in the audit trail: {}",
+            event.details
+        );
+        let details: serde_json::Value = serde_json::from_str(&event.details).unwrap();
+        assert!(details.get("value").is_none(), "{details}");
+    }
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
 async fn reports_are_idempotent(f: Fixture) {
     release_with_users(&f, 0).await;
     let deployment = f
@@ -1230,6 +1406,85 @@ async fn agents_register_idempotently_and_refuse_another_token(f: Fixture) {
         .await
         .unwrap();
     assert!(seen(f.store.clone()).await > Some(first_seen));
+}
+
+async fn a_replaced_agent_token_stops_the_old_one(f: Fixture) {
+    f.store.apply("alice", &config(), false).await.unwrap();
+    let (dev, local) = (name("dev"), name("local"));
+    let host = tags(&[("host", "local")]);
+    let first = f
+        .store
+        .register_agent("server", &dev, &local, &host, "old-hash")
+        .await
+        .unwrap();
+    let other = f
+        .store
+        .register_agent("server", &dev, &name("web1"), &tags(&[]), "other-hash")
+        .await
+        .unwrap();
+    let before = audit_count(&f.store).await;
+
+    let replaced = f
+        .store
+        .replace_agent_token("server", first.id, "new-hash")
+        .await
+        .unwrap();
+    assert_eq!(replaced, first, "the agent keeps its row and tags");
+    assert_eq!(f.store.agent_by_token("old-hash").await.unwrap(), None);
+    assert_eq!(
+        f.store
+            .agent_by_token("new-hash")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(first.id)
+    );
+    // Registering again with the new secret is the same agent.
+    let again = f
+        .store
+        .register_agent("server", &dev, &local, &host, "new-hash")
+        .await
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    let events = f.store.audit_events(0, 100_000).await.unwrap();
+    assert_eq!(events.len(), before + 1);
+    let event = events.last().unwrap();
+    assert_eq!(
+        (event.action.as_str(), event.object.as_str()),
+        ("agent.rotate", format!("agent:{}", first.id).as_str())
+    );
+    assert!(
+        !event.details.contains("new-hash"),
+        "the audit trail never holds a token: {}",
+        event.details
+    );
+
+    // Another agent's token cannot be taken; an unknown agent is not found.
+    let shared = f
+        .store
+        .replace_agent_token("server", first.id, "other-hash")
+        .await
+        .unwrap_err();
+    assert!(matches!(shared, StoreError::Conflict(_)), "{shared:?}");
+    assert_eq!(
+        f.store
+            .agent_by_token("other-hash")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(other.id)
+    );
+    let missing = f
+        .store
+        .replace_agent_token("server", other.id + 100, "any-hash")
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing:?}");
+    assert_eq!(
+        audit_count(&f.store).await,
+        before + 1,
+        "refusals write nothing"
+    );
 }
 
 /// A deployment of api@1.0.0 to dev and `agents` agents of dev.
@@ -2010,4 +2265,220 @@ async fn a_rollback_is_linked_and_restores_the_failed_deployment(f: Fixture) {
         f.store.verify_audit().await.unwrap(),
         Verification::Intact { .. }
     ));
+}
+
+fn log_line(seq: i64, text: &str) -> NewLogLine {
+    NewLogLine {
+        seq,
+        at: chrono::Utc::now(),
+        stream: if seq % 2 == 0 {
+            LogStream::Out
+        } else {
+            LogStream::Err
+        },
+        step: Some("install".into()),
+        line: text.into(),
+    }
+}
+
+async fn log_lines_are_stored_once_in_order(f: Fixture) {
+    let job = claimed_job(&f, chrono::Utc::now()).await;
+    let first: Vec<NewLogLine> = (0..150)
+        .map(|i| log_line(i, &format!("line {i}")))
+        .collect();
+    assert_eq!(f.store.append_logs(job.id, 1, &first).await.unwrap(), 150);
+    // A batch sent again after a lost answer, overlapping the next one.
+    let again: Vec<NewLogLine> = (100..200)
+        .map(|i| log_line(i, &format!("line {i}")))
+        .collect();
+    assert_eq!(f.store.append_logs(job.id, 1, &again).await.unwrap(), 50);
+    let all = f
+        .store
+        .deployment_logs(job.deployment_id, 0, 1000)
+        .await
+        .unwrap();
+    let texts: Vec<String> = all.iter().map(|l| l.line.clone()).collect();
+    let expected: Vec<String> = (0..200).map(|i| format!("line {i}")).collect();
+    assert_eq!(texts, expected);
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(all[0].target, "target0");
+    assert_eq!(all[1].stream, LogStream::Err);
+    // Following: only the lines after the last id seen.
+    let after = f
+        .store
+        .deployment_logs(job.deployment_id, all[189].id, 1000)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 10);
+    let error = f
+        .store
+        .append_logs(job.id, 2, &first[..1])
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("no attempt 2"), "{error}");
+}
+
+async fn a_cancel_is_immediate_before_the_start_and_deferred_after(f: Fixture) {
+    let (queued, agents) = deployment_with_agents(&f, 2).await;
+    assert_eq!(
+        f.store.cancel_deployment("bob", queued).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
+    assert_eq!(
+        f.store.deployment(queued).await.unwrap().status,
+        DeploymentStatus::Cancelled
+    );
+    let running = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let plan = vec![vec![agents[0].id], vec![agents[1].id]];
+    assert!(
+        f.store
+            .start_deployment(running, &plan, chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    // Two people at once: one asks, the other learns who did.
+    let (one, two) = tokio::join!(
+        f.store.cancel_deployment("bob", running),
+        f.store.cancel_deployment("carol", running)
+    );
+    let mut outcomes = [one.unwrap(), two.unwrap()];
+    outcomes.sort_by_key(|o| matches!(o, CancelOutcome::AlreadyRequested { .. }));
+    assert_eq!(outcomes[0], CancelOutcome::Requested);
+    assert!(matches!(
+        outcomes[1],
+        CancelOutcome::AlreadyRequested { .. }
+    ));
+    let progress = f.store.progress(running).await.unwrap();
+    assert_eq!(progress.deployment.status, DeploymentStatus::Running);
+    assert!(progress.cancel_requested_by.is_some());
+    assert!(
+        f.store
+            .finish_deployment(running, DeploymentStatus::Cancelled, Some("after batch 1"))
+            .await
+            .unwrap()
+    );
+    let ended = f.store.cancel_deployment("bob", running).await.unwrap_err();
+    assert!(ended.to_string().contains("is cancelled"), "{ended}");
+}
+
+async fn a_deployment_is_rolled_back_by_hand_once(f: Fixture) {
+    let (first, _) = deployment_with_agents(&f, 1).await;
+    f.store
+        .set_deployment_status("alice", first, DeploymentStatus::Running)
+        .await
+        .unwrap();
+    f.store
+        .set_deployment_status("alice", first, DeploymentStatus::Succeeded)
+        .await
+        .unwrap();
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    let second = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    let running = f
+        .store
+        .request_rollback("bob", second, &version("1.0.0"))
+        .await
+        .unwrap_err();
+    assert!(running.to_string().contains("is queued"), "{running}");
+    f.store
+        .set_deployment_status("alice", second, DeploymentStatus::Running)
+        .await
+        .unwrap();
+    f.store
+        .set_deployment_status("alice", second, DeploymentStatus::Succeeded)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.last_success_before(second).await.unwrap(),
+        Some(version("1.0.0"))
+    );
+    let v1 = version("1.0.0");
+    let (one, two) = tokio::join!(
+        f.store.request_rollback("bob", second, &v1),
+        f.store.request_rollback("carol", second, &v1)
+    );
+    let created: Vec<_> = [one, two].into_iter().filter_map(Result::ok).collect();
+    assert_eq!(created.len(), 1, "one rollback per deployment");
+    let rollback = &created[0];
+    assert_eq!(
+        (
+            rollback.version.as_str(),
+            rollback.status,
+            rollback.rollback_of
+        ),
+        ("1.0.0", DeploymentStatus::Queued, Some(second))
+    );
+}
+
+async fn an_automatic_promotion_happens_once(f: Fixture) {
+    let (source, _) = deployment_with_agents(&f, 1).await;
+    assert_eq!(
+        f.store
+            .promote_automatically(source, &name("prod"))
+            .await
+            .unwrap(),
+        None,
+        "only a success promotes"
+    );
+    f.store
+        .set_deployment_status("alice", source, DeploymentStatus::Running)
+        .await
+        .unwrap();
+    f.store
+        .set_deployment_status("alice", source, DeploymentStatus::Succeeded)
+        .await
+        .unwrap();
+    let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let recent: Vec<i64> = f
+        .store
+        .recent_successes(since)
+        .await
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(recent, [source]);
+    let prod = name("prod");
+    let (one, two) = tokio::join!(
+        f.store.promote_automatically(source, &prod),
+        f.store.promote_automatically(source, &prod)
+    );
+    let created: Vec<_> = [one.unwrap(), two.unwrap()].into_iter().flatten().collect();
+    assert_eq!(created.len(), 1, "promoted once");
+    assert_eq!(
+        (
+            created[0].environment.as_str(),
+            created[0].created_by.as_str()
+        ),
+        ("prod", "system")
+    );
 }

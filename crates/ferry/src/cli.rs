@@ -61,18 +61,37 @@ pub enum Command {
     Reject(DecideArgs),
     /// Record and list evidence that a release was tested (JUnit XML, named checks).
     Evidence(EvidenceArgs),
-    /// List and show deployments; report those run by another tool.
+    /// List, show, follow and cancel deployments; report those run by
+    /// another tool.
     Deploy(DeployArgs),
+    /// Put an earlier release of a service back into an environment.
+    ///
+    /// The rollback is a deployment of its own, linked to the one it undoes;
+    /// by default it restores the release that succeeded there before the
+    /// latest deployment.
+    Rollback(RollbackArgs),
     /// Raise change requests and move them through their states.
     Change(ChangeArgs),
     /// Create, list and delete freeze periods.
     Freeze(FreezeArgs),
     /// Show the coming deployment windows, freezes and scheduled changes.
     Calendar(CalendarArgs),
+    /// Set, list and unset the variables and secrets of environments
+    /// (administrators only).
+    ///
+    /// Deployment steps see their environment's variables as environment
+    /// variables: those of ferry.toml (`variables = { ... }` of an
+    /// `[[environment]]`), replaced by those set here under the same name.
+    /// Secrets are encrypted at rest, never shown again, and masked in
+    /// deployment logs.
+    Var(VarArgs),
     /// Write a changelog from a git repository's history (offline, no server).
     Changelog(ChangelogArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Serve a tiny web page and health check: the service `--demo` deploys.
+    #[command(hide = true)]
+    SampleApp(SampleAppArgs),
 }
 
 /// The formats of release notes.
@@ -279,11 +298,44 @@ pub struct ServeArgs {
     )]
     pub database: Option<String>,
     /// Where the server keeps its data [default: $XDG_DATA_HOME/ferry]
+    ///
+    /// It holds secret.key, the key that encrypts secret variables, made on
+    /// the first start: back it up, and give every server of one database
+    /// the same file.
     #[arg(long, env = "FERRY_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Fill an empty server with demonstration data.
+    /// Fill an empty server with demonstration data, and deploy its `hello`
+    /// service for real, on this machine, with a local agent (implies
+    /// --local-agent).
     #[arg(long)]
     pub demo: bool,
+    /// The port on 127.0.0.1 where the demo deploys its `hello` service.
+    #[arg(
+        long,
+        env = "FERRY_DEMO_PORT",
+        value_name = "PORT",
+        default_value_t = ferry_server::DEFAULT_DEMO_PORT
+    )]
+    pub demo_port: u16,
+    /// Run an agent inside the server for every environment, so that
+    /// releases deploy on this machine: one agent named `local`, tagged
+    /// host=local, per environment (those applied later too), working in
+    /// <data-dir>/agent/<env>.
+    #[arg(
+        long,
+        env = "FERRY_LOCAL_AGENT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub local_agent: bool,
+    /// Run the local agent only for this environment (repeatable, or
+    /// comma-separated; implies --local-agent).
+    #[arg(
+        long = "local-agent-env",
+        env = "FERRY_LOCAL_AGENT_ENV",
+        value_name = "ENV",
+        value_delimiter = ','
+    )]
+    pub local_agent_envs: Vec<Name>,
     /// The largest artifact an upload may have, in bytes [default: 4 GiB]
     #[arg(
         long,
@@ -302,6 +354,31 @@ pub struct ServeArgs {
         value_name = "FORMAT"
     )]
     pub log_format: LogFormat,
+}
+
+/// `ferry sample-app`: the small web server the demo deploys.
+#[derive(Debug, Args)]
+pub struct SampleAppArgs {
+    /// The port to listen on, on 127.0.0.1.
+    #[arg(long, value_name = "PORT")]
+    pub port: u16,
+    /// The version the page names.
+    #[arg(long, value_name = "VERSION")]
+    pub version: String,
+    /// Answer /healthz with 500, as a broken release would.
+    #[arg(long)]
+    pub unhealthy: bool,
+    /// Write the process id here once listening.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Run in the background: start the server as a process of its own,
+    /// wait until it listens (its pid file is written) and exit; exit 1
+    /// with its log when it cannot start.
+    #[arg(long, requires = "pid_file")]
+    pub detach: bool,
+    /// Where the detached server writes its output [default: sample-app.log]
+    #[arg(long, value_name = "FILE", requires = "detach")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// `ferry login`.
@@ -578,6 +655,27 @@ pub struct CheckArgs {
     pub client: ClientArgs,
 }
 
+/// `ferry rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: Name,
+    /// The environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// The version to put back (one that succeeded there before)
+    /// [default: the one before the latest deployment]
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<semver::Version>,
+    /// Follow the rollback until it ends, as `promote --wait` does.
+    #[arg(long)]
+    pub wait: bool,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
 /// `ferry promote`.
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
@@ -598,6 +696,10 @@ pub struct PromoteArgs {
     /// The written justification of the emergency.
     #[arg(long, value_name = "TEXT", requires = "emergency")]
     pub reason: Option<String>,
+    /// Follow the deployment with a progress bar per batch until it ends;
+    /// exit 0 when it succeeded, 1 when it failed, was rolled back or cancelled.
+    #[arg(long)]
+    pub wait: bool,
     /// Server, token, output.
     #[command(flatten)]
     pub client: ClientArgs,
@@ -720,8 +822,25 @@ pub enum DeployCommand {
         #[arg(long, value_name = "ENV")]
         env: Option<Name>,
     },
-    /// Show one deployment.
+    /// Show one deployment: its batches and each target's state, steps,
+    /// exit codes and health check.
     Show {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Print the log of a deployment's steps (secrets masked).
+    Logs {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Keep following it live until the deployment ends.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Cancel a deployment: at once when it has not started, after its
+    /// current batch when it runs.
+    Cancel {
         /// The deployment's id.
         #[arg(value_name = "ID")]
         id: i64,
@@ -953,6 +1072,91 @@ pub struct FreezeCreateArgs {
     /// Why, for the people it blocks.
     #[arg(long, value_name = "TEXT", default_value = "")]
     pub reason: String,
+}
+
+/// `ferry var`.
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// What to do with variables.
+    #[command(subcommand)]
+    pub command: VarCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The variable commands.
+#[derive(Debug, Subcommand)]
+pub enum VarCommand {
+    /// Set a variable of an environment; it wins over ferry.toml's of the same name.
+    ///
+    /// A value given on the command line stays in the shell's history and
+    /// shows in the process list: give a secret on standard input instead,
+    /// as in `ferry var set prod DB_PASSWORD --secret --from-stdin <
+    /// password.txt` or `pass show db | ferry var set prod DB_PASSWORD
+    /// --secret --from-stdin`.
+    Set(VarSetArgs),
+    /// List an environment's variables as its steps see them (secrets as ***).
+    List {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        environment: Name,
+    },
+    /// Remove a variable set with `ferry var set` (ferry.toml's value, if
+    /// any, applies again).
+    Unset {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        environment: Name,
+        /// The variable.
+        #[arg(value_name = "NAME", value_parser = parse_variable_name)]
+        name: String,
+    },
+}
+
+/// `ferry var set`.
+#[derive(Args)]
+#[command(
+    group(ArgGroup::new("given").required(true).args(["value", "from_stdin"])),
+    override_usage = "ferry var set [OPTIONS] <ENV> <NAME> <VALUE|--from-stdin>"
+)]
+pub struct VarSetArgs {
+    /// The environment.
+    #[arg(value_name = "ENV")]
+    pub environment: Name,
+    /// The variable: letters, digits and underscores, not starting with a
+    /// digit or FERRY_ (ferry's own variables).
+    #[arg(value_name = "NAME", value_parser = parse_variable_name)]
+    pub name: String,
+    /// The value (prefer --from-stdin for a secret).
+    #[arg(value_name = "VALUE")]
+    pub value: Option<String>,
+    /// Keep it secret: encrypted at rest, never shown again (listed as ***),
+    /// masked in deployment logs.
+    #[arg(long)]
+    pub secret: bool,
+    /// Read the value from standard input, up to its end; one final newline
+    /// is dropped.
+    #[arg(long)]
+    pub from_stdin: bool,
+}
+
+impl std::fmt::Debug for VarSetArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VarSetArgs")
+            .field("environment", &self.environment)
+            .field("name", &self.name)
+            .field("value", &self.value.as_ref().map(|_| "***"))
+            .field("secret", &self.secret)
+            .field("from_stdin", &self.from_stdin)
+            .finish()
+    }
+}
+
+/// Checks a variable's name before anything is sent.
+fn parse_variable_name(text: &str) -> Result<String, String> {
+    ferry_core::variables::check_name(text)?;
+    Ok(text.to_owned())
 }
 
 /// `ferry calendar`.

@@ -8,6 +8,7 @@ mod artifacts;
 mod cli;
 mod commands;
 mod history;
+mod local_agent;
 mod output;
 mod profile;
 
@@ -33,6 +34,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => commands::serve::run(args),
         Command::Changelog(args) => commands::changelog::run(args),
+        Command::SampleApp(args) => commands::sample_app::run(args),
         Command::Completions(args) => {
             commands::completions::run(&args)?;
             Ok(ExitCode::SUCCESS)

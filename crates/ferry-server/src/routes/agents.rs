@@ -26,12 +26,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 
-/// How long a claimed job's lease lasts without a heartbeat.
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// The longest a `jobs/next` request waits for a job.
 const MAX_WAIT_SECONDS: u64 = 30;
-/// The pause between two claims while waiting.
-const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// The pause between two claims while waiting, unless woken first by a job
+/// created in this process; it bounds the wait for jobs another replica made.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 fn agent(record: AgentRecord) -> Agent {
     Agent {
@@ -169,9 +168,13 @@ pub async fn next_job(
         .touch_agent(record.id, chrono::Utc::now())
         .await?;
     loop {
+        // Listen before looking, so a job created while we look still wakes us.
+        let woken = state.wake.jobs.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
         if let Some(job) = state
             .store
-            .claim_job(record.id, LEASE, chrono::Utc::now())
+            .claim_job(record.id, state.lease, chrono::Utc::now())
             .await?
         {
             let job = agent_job(&state, &job).await?;
@@ -181,7 +184,10 @@ pub async fn next_job(
         if now >= deadline {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
-        tokio::time::sleep(POLL_INTERVAL.min(deadline - now)).await;
+        tokio::select! {
+            () = woken => {}
+            () = tokio::time::sleep(POLL_INTERVAL.min(deadline - now)) => {}
+        }
     }
 }
 
@@ -246,6 +252,7 @@ async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiErr
         .release(&service, &version(&deployment.version)?)
         .await?;
     let previous_version = previous_version(state, &deployment).await?;
+    let (variables, secrets) = super::variables::for_job(state, &deployment.environment).await?;
     let health = process
         .to_value()
         .get("health")
@@ -282,7 +289,9 @@ async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiErr
                 url: format!("/api/v1/agent/jobs/{}/artifacts/{}", job.id, a.name),
             })
             .collect(),
-        variables: Default::default(),
+        variables,
+        secrets,
+        lease_seconds: u64::try_from(state.lease.num_seconds()).unwrap_or(60),
     })
 }
 
@@ -323,7 +332,7 @@ pub async fn heartbeat(
     let now = chrono::Utc::now();
     let ok = state
         .store
-        .heartbeat_job(id, request.attempt, LEASE, now)
+        .heartbeat_job(id, request.attempt, state.lease, now)
         .await?;
     state.store.touch_agent(record.id, now).await?;
     Ok(axum::Json(HeartbeatAck { ok }))
@@ -364,6 +373,9 @@ pub async fn finish(
         .finish_job(id, request.attempt, request.succeeded, &result, now)
         .await?;
     state.store.touch_agent(record.id, now).await?;
+    if matches!(outcome, FinishOutcome::Finished(_)) {
+        state.wake.orchestrator();
+    }
     let outcome = match outcome {
         FinishOutcome::Finished(_) => "finished",
         FinishOutcome::AlreadyDone(_) => "already_done",

@@ -8,6 +8,7 @@ use ferry_api::{
     AddEvidence, Check, Decide, Decision, Deployment, Evidence, Page, Problem, Promote,
     ReportDeployment,
 };
+use ferry_core::gates::code;
 use ferry_core::notes::NotesCommit;
 use ferry_store::deployments::NewDeployment;
 use ferry_store::evidence::NewEvidence;
@@ -272,7 +273,9 @@ pub async fn check(
 
 /// Promotes a release into an environment: the gates are evaluated as it
 /// acts; when they allow it, a deployment is recorded (queued, or waiting
-/// for `at`); otherwise 409 with every blocker.
+/// for `at`). When only time holds it back (no deployment window is open,
+/// or a freeze), it is recorded `waiting`, with the reason, and starts when
+/// the gates open. Otherwise 409 with every blocker.
 #[utoipa::path(post, path = "/api/v1/promotions", tag = "control", security(("bearer" = [])),
     request_body = Promote,
     responses(
@@ -301,8 +304,14 @@ pub async fn promote(
         at,
         emergency_reason: emergency,
     };
-    let (verdict, _) = judge(&state, &promotion).await?;
-    if !verdict.allowed {
+    let (verdict, facts) = judge(&state, &promotion).await?;
+    let waits_for_time = !verdict.allowed
+        && verdict
+            .blockers
+            .iter()
+            .all(|b| b.code == code::OUTSIDE_WINDOW || b.code == code::FROZEN)
+        && window_opens_again(&state, &facts, at);
+    if !verdict.allowed && !waits_for_time {
         let count = verdict.blockers.len();
         return Err(ApiError::GateBlocked {
             detail: format!(
@@ -315,14 +324,42 @@ pub async fn promote(
         scheduled_at: request.at.filter(|at| *at > now),
         emergency_reason: emergency,
     };
-    let deployment = state
+    let mut deployment = state
         .store
         .create_deployment(&caller.0.name, &service, &version, &environment, new)
         .await?;
+    if waits_for_time {
+        let why: Vec<&str> = verdict
+            .blockers
+            .iter()
+            .map(|b| b.message.as_str())
+            .collect();
+        let reason = format!("held by the gates: {}", why.join("; "));
+        state.store.hold_deployment(deployment.id, &reason).await?;
+        deployment = state.store.deployment(deployment.id).await?;
+    }
+    state.wake.orchestrator();
     Ok((
         StatusCode::CREATED,
         axum::Json(convert::deployment(deployment)),
     ))
+}
+
+/// Whether a deployment window of the environment opens at `at` or later
+/// (always, when it has none): a promotion waiting for one would otherwise
+/// wait forever.
+fn window_opens_again(
+    state: &AppState,
+    facts: &ferry_store::gate_facts::GateFacts,
+    at: chrono::DateTime<Utc>,
+) -> bool {
+    let Ok(windows) = state.windows.get(&facts.environment.windows) else {
+        return false;
+    };
+    !matches!(
+        ferry_core::windows::check_windows(&windows, at),
+        ferry_core::windows::WindowCheck::Closed { next_open: None }
+    )
 }
 
 /// Reports the progress of a deployment run by another tool (a CI job,

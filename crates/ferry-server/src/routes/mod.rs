@@ -12,8 +12,10 @@ mod diff;
 mod freezes;
 mod gates;
 mod health;
+mod logs;
 mod releases;
 mod status;
+mod variables;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -73,6 +75,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(config::apply))
         .routes(routes!(config::list_environments))
         .routes(routes!(config::get_environment))
+        .routes(routes!(variables::list_variables))
+        .routes(routes!(variables::set_variable, variables::unset_variable))
         .routes(routes!(config::list_lifecycles))
         .routes(routes!(config::get_lifecycle))
         .routes(routes!(config::list_services))
@@ -96,6 +100,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(freezes::calendar))
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
+        .routes(routes!(deployments::cancel_deployment))
+        .routes(routes!(deployments::roll_back))
+        .routes(routes!(logs::deployment_logs))
+        .routes(routes!(logs::agent_logs))
         .routes(routes!(status::status))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
@@ -107,13 +115,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::finish))
 }
 
-/// The routes that move artifact bytes: no request timeout (uploads of large
-/// files take as long as they take) and their own size limit.
+/// The routes that move artifact bytes or stream: no request timeout
+/// (uploads of large files take as long as they take, a log is followed
+/// until its deployment ends) and their own size limit.
 fn artifact_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(artifacts::put_blob, artifacts::head_blob))
         .routes(routes!(artifacts::download_artifact))
         .routes(routes!(agents::download_artifact))
+        .routes(routes!(logs::follow_logs))
 }
 
 /// The whole application.

@@ -57,12 +57,11 @@ impl Api {
             })
             .await
             .unwrap();
-        let state = AppState {
-            store: store.clone(),
-            blobs: BlobStore::new(dir.path().join("artifacts")),
-            max_artifact_bytes: 1024,
-            windows: Default::default(),
-        };
+        let state = AppState::new(
+            store.clone(),
+            BlobStore::new(dir.path().join("artifacts")),
+            1024,
+        );
         Self {
             app: ferry_server::app(state),
             store,

@@ -68,6 +68,7 @@ async fn run_agent(args: AgentArgs) -> Result<ExitCode> {
         tags: args.tags.into_iter().collect(),
         work_dir,
         heartbeat: Duration::from_secs(15),
+        env: crate::local_agent::step_env(),
     };
     let stop = pull::stop_on_signals().context("cannot listen for SIGINT and SIGTERM")?;
     pull::run(client, settings, stop).await?;

@@ -1,13 +1,13 @@
-//! `ferry deploy list|show|report`: deployments, and the reports of those
-//! run by another tool (a CI job, another CD system) for services without
-//! deployment steps.
+//! `ferry deploy list|show|logs|cancel|report`: deployments, their targets
+//! and logs, and the reports of those run by another tool (a CI job, another
+//! CD system) for services without deployment steps.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use ferry_api::{Deployment, Page, ReportDeployment};
-use ferry_client::{DeploymentQuery, all_pages};
+use ferry_api::{Deployment, LogLine, Page, ReportDeployment};
+use ferry_client::{Client, DeploymentQuery, LogEvent, all_pages};
 
 use crate::cli::{DeployArgs, DeployCommand, OutputFormat};
 use crate::{output, profile};
@@ -47,6 +47,32 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
             match format {
                 OutputFormat::Json => output::json(&deployment)?,
                 OutputFormat::Table => print_deployment(&deployment)?,
+            }
+        }
+        DeployCommand::Logs { id, follow } => {
+            return logs(&client, id, follow, format).await;
+        }
+        DeployCommand::Cancel { id } => {
+            let deployment = client
+                .cancel_deployment(id)
+                .await
+                .with_context(|| format!("cannot cancel deployment {id}"))?;
+            match format {
+                OutputFormat::Json => output::json(&deployment)?,
+                OutputFormat::Table => {
+                    let what = match deployment.status {
+                        ferry_core::DeploymentStatus::Cancelled => "is cancelled".to_owned(),
+                        _ => "stops after its current batch".to_owned(),
+                    };
+                    writeln!(
+                        output::stdout(),
+                        "Deployment {} of {}@{} to {} {what}.",
+                        deployment.id,
+                        deployment.service,
+                        deployment.version,
+                        deployment.environment
+                    )?;
+                }
             }
         }
         DeployCommand::Report { id, status, url } => {
@@ -119,5 +145,149 @@ fn print_deployment(d: &Deployment) -> std::io::Result<()> {
     if let Some(url) = &d.url {
         writeln!(out, "url          {url}")?;
     }
-    out.flush()
+    if let Some(reason) = &d.reason {
+        writeln!(out, "reason       {reason}")?;
+    }
+    if let Some(undone) = d.rollback_of {
+        writeln!(out, "rolls back   deployment {undone}")?;
+    }
+    if let Some(progress) = &d.progress {
+        writeln!(
+            out,
+            "batch        {} of {} (sizes {})",
+            progress.batch + 1,
+            progress.batches,
+            progress
+                .batch_sizes
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        if let Some(at) = &progress.next_batch_at {
+            writeln!(out, "next batch   {}", output::time(at))?;
+        }
+        if let Some(by) = &progress.cancel_requested_by {
+            writeln!(out, "cancelling   asked by {by}; stops after this batch")?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    if d.targets.is_empty() {
+        return Ok(());
+    }
+    writeln!(output::stdout())?;
+    let rows = d.targets.iter().map(|t| {
+        let exits = t
+            .steps
+            .iter()
+            .map(|s| match (s.timed_out, s.exit_code) {
+                (true, _) => format!("{}=timeout", s.name),
+                (false, Some(code)) => format!("{}={code}", s.name),
+                (false, None) => format!("{}=killed", s.name),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let health = t.health.as_ref().map_or_else(String::new, |h| {
+            if h.healthy {
+                "healthy".to_owned()
+            } else {
+                "unhealthy".to_owned()
+            }
+        });
+        vec![
+            t.target.clone(),
+            (t.batch + 1).to_string(),
+            t.kind.clone(),
+            t.state.clone(),
+            t.attempt.to_string(),
+            t.seconds.map_or_else(String::new, |s| format!("{s:.2}s")),
+            exits,
+            health,
+            t.error.clone().unwrap_or_default(),
+        ]
+    });
+    output::table(
+        &[
+            "TARGET",
+            "BATCH",
+            "KIND",
+            "STATE",
+            "ATTEMPT",
+            "TOOK",
+            "EXIT CODES",
+            "HEALTH",
+            "ERROR",
+        ],
+        rows,
+    )
+}
+
+/// Prints a deployment's log; with `follow`, until the deployment ends.
+async fn logs(client: &Client, id: i64, follow: bool, format: OutputFormat) -> Result<ExitCode> {
+    let print = |line: &LogLine| -> std::io::Result<()> {
+        match format {
+            OutputFormat::Json => output::json(line),
+            OutputFormat::Table => {
+                let step = line
+                    .step
+                    .as_deref()
+                    .map_or_else(String::new, |s| format!("[{s}] "));
+                writeln!(
+                    output::stdout(),
+                    "{} {} {} {step}{}",
+                    output::time(&line.at),
+                    line.target,
+                    line.stream,
+                    line.line
+                )
+            }
+        }
+    };
+    if !follow {
+        let mut after = 0;
+        loop {
+            let page = client
+                .deployment_logs(id, after)
+                .await
+                .with_context(|| format!("cannot read the log of deployment {id}"))?;
+            for line in &page.lines {
+                print(line)?;
+            }
+            if page.lines.is_empty() || page.last_id == after {
+                return Ok(ExitCode::SUCCESS);
+            }
+            after = page.last_id;
+        }
+    }
+    let mut after = 0;
+    // A dropped connection is picked up again after the last line seen.
+    for _ in 0..10 {
+        let mut events = client
+            .follow_deployment_logs(id, after)
+            .await
+            .with_context(|| format!("cannot follow the log of deployment {id}"))?;
+        loop {
+            match events.next().await {
+                Ok(Some(LogEvent::Line(line))) => {
+                    after = line.id;
+                    print(&line)?;
+                }
+                Ok(Some(LogEvent::Status(status))) => {
+                    if format == OutputFormat::Table {
+                        writeln!(anstream::stderr(), "deployment {id}: {status}")?;
+                    }
+                }
+                Ok(Some(LogEvent::End(status))) => {
+                    if format == OutputFormat::Table {
+                        writeln!(anstream::stderr(), "deployment {id} ended: {status}")?;
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    anyhow::bail!("lost the log of deployment {id} ten times; try again")
 }

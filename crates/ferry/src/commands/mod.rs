@@ -13,14 +13,18 @@ pub mod decide;
 pub mod deploy;
 pub mod diff;
 pub mod evidence;
+pub mod follow;
 pub mod freeze;
 pub mod login;
 pub mod promote;
 pub mod release;
+pub mod rollback;
+pub mod sample_app;
 pub mod serve;
 pub mod status;
 pub mod token;
 pub mod user;
+pub mod var;
 
 use std::process::ExitCode;
 
@@ -47,10 +51,15 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Reject(args) => decide::run(args, false).await,
         Command::Evidence(args) => evidence::run(args).await,
         Command::Deploy(args) => deploy::run(args).await,
+        Command::Rollback(args) => rollback::run(args).await,
         Command::Change(args) => change::run(args).await,
         Command::Freeze(args) => freeze::run(args).await,
         Command::Calendar(args) => calendar::run(args).await,
-        Command::Serve(_) | Command::Completions(_) | Command::Changelog(_) => {
+        Command::Var(args) => var::run(args).await,
+        Command::Serve(_)
+        | Command::Completions(_)
+        | Command::Changelog(_)
+        | Command::SampleApp(_) => {
             unreachable!("main runs the commands that need no server itself")
         }
     }

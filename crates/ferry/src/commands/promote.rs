@@ -15,6 +15,7 @@ use ferry_api::{Problem, Promote};
 
 use crate::cli::{OutputFormat, PromoteArgs};
 use crate::commands::check::{self, BLOCKED};
+use crate::commands::follow;
 use crate::output::{self, BAD, GOOD};
 use crate::profile;
 
@@ -58,7 +59,13 @@ pub async fn run(args: PromoteArgs) -> Result<ExitCode> {
                 deployment.environment,
                 deployment.id
             )?;
+            if let (None, Some(reason)) = (&deployment.scheduled_at, &deployment.reason) {
+                writeln!(output::stdout(), "It waits: {reason}")?;
+            }
         }
+    }
+    if args.wait {
+        return follow::follow(&client, deployment.id).await;
     }
     Ok(ExitCode::SUCCESS)
 }

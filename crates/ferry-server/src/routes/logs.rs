@@ -1,0 +1,248 @@
+//! Deployment logs: agents send the lines their steps print; people read
+//! them as pages or follow them live as server-sent events.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use ferry_api::{AgentLogs, LogLine, LogPage, Problem};
+use ferry_core::DeploymentStatus;
+use ferry_store::logs::{LogRecord, LogStream, MAX_LINES, NewLogLine};
+use futures_util::stream::{self, Stream};
+use serde::Deserialize;
+
+use crate::agent_auth::AgentCaller;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+
+/// How often a follower looks for new lines when nothing woke it.
+const FOLLOW_POLL: Duration = Duration::from_secs(1);
+
+/// Where to start reading a log.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LogQuery {
+    /// Only lines with a larger id (default 0: from the start).
+    after: Option<i64>,
+    /// At most this many lines (1 to 1000, default 1000).
+    limit: Option<u32>,
+}
+
+fn deployment_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("deployment id {text:?} is not a number")))
+}
+
+fn line(record: LogRecord) -> LogLine {
+    LogLine {
+        id: record.id,
+        target: record.target,
+        attempt: record.attempt,
+        at: record.at,
+        stream: record.stream.as_str().to_owned(),
+        step: record.step,
+        line: record.line,
+    }
+}
+
+fn ended(status: DeploymentStatus) -> bool {
+    matches!(
+        status,
+        DeploymentStatus::Succeeded
+            | DeploymentStatus::Failed
+            | DeploymentStatus::RolledBack
+            | DeploymentStatus::Cancelled
+    )
+}
+
+/// A page of a deployment's log, oldest lines first.
+#[utoipa::path(get, path = "/api/v1/deployments/{id}/logs", tag = "deployments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The deployment's id"), LogQuery),
+    responses((status = 200, body = LogPage), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn deployment_logs(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<LogQuery>,
+) -> ApiResult<axum::Json<LogPage>> {
+    let id = deployment_id(&id)?;
+    let limit = match query.limit {
+        None => MAX_LINES,
+        Some(limit @ 1..=1000) => limit as usize,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "limit {other} is out of range: expected 1 to 1000"
+            )));
+        }
+    };
+    let after = query.after.unwrap_or(0);
+    // The status is read first: a deployment seen ended has sent every line.
+    let status = state.store.deployment(id).await?.status;
+    let lines = state.store.deployment_logs(id, after, limit).await?;
+    let last_id = lines.last().map_or(after, |l| l.id);
+    Ok(axum::Json(LogPage {
+        ended: ended(status) && lines.len() < limit,
+        status,
+        last_id,
+        lines: lines.into_iter().map(line).collect(),
+    }))
+}
+
+/// What one step of a follower sends.
+enum Follow {
+    /// More to come: the next state.
+    Going {
+        after: i64,
+        status: Option<DeploymentStatus>,
+    },
+    /// Done.
+    Ended,
+}
+
+/// Follows a deployment's log as server-sent events: `log` events (data: a
+/// `LogLine`, id: the line's id, so a reconnecting client resumes with
+/// `Last-Event-ID`), a `status` event whenever the status changes, and one
+/// `end` event once the deployment has ended and every line was sent.
+#[utoipa::path(get, path = "/api/v1/deployments/{id}/logs/stream", tag = "deployments", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The deployment's id"), LogQuery),
+    responses((status = 200, description = "Server-sent events: log, status, end", content_type = "text/event-stream"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn follow_logs(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<LogQuery>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let id = deployment_id(&id)?;
+    state.store.deployment(id).await?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i64>().ok());
+    let after = resume.or(query.after).unwrap_or(0);
+    let start = Follow::Going {
+        after,
+        status: None,
+    };
+    let events = stream::unfold(
+        (state, start, true),
+        move |(state, follow, first)| async move {
+            let Follow::Going { after, status } = follow else {
+                return None;
+            };
+            // Listen before reading, so lines stored meanwhile wake us.
+            let logs = state.wake.logs.clone();
+            let woken = logs.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if !first {
+                tokio::select! {
+                    () = woken => {}
+                    () = tokio::time::sleep(FOLLOW_POLL) => {}
+                }
+            }
+            let mut events = Vec::new();
+            let now = match state.store.deployment(id).await {
+                Ok(deployment) => deployment.status,
+                Err(error) => {
+                    let event = Event::default().event("error").data(error.to_string());
+                    return Some((stream::iter(vec![Ok(event)]), (state, Follow::Ended, false)));
+                }
+            };
+            let mut after = after;
+            loop {
+                let lines = match state.store.deployment_logs(id, after, MAX_LINES).await {
+                    Ok(lines) => lines,
+                    Err(error) => {
+                        tracing::warn!(deployment = id, %error, "reading a deployment's log failed");
+                        break;
+                    }
+                };
+                let full = lines.len() == MAX_LINES;
+                for record in lines {
+                    after = record.id;
+                    let data = serde_json::to_string(&line(record)).unwrap_or_default();
+                    events.push(Ok(Event::default()
+                        .event("log")
+                        .id(after.to_string())
+                        .data(data)));
+                }
+                if !full {
+                    break;
+                }
+            }
+            if status != Some(now) {
+                events.push(Ok(Event::default().event("status").data(now.as_str())));
+            }
+            let next = if ended(now) {
+                events.push(Ok(Event::default().event("end").data(now.as_str())));
+                Follow::Ended
+            } else {
+                Follow::Going {
+                    after,
+                    status: Some(now),
+                }
+            };
+            Some((stream::iter(events), (state, next, false)))
+        },
+    );
+    use futures_util::StreamExt as _;
+    Ok(Sse::new(events.flatten()).keep_alive(KeepAlive::default()))
+}
+
+/// Stores lines a job's steps printed. Lines are numbered by the agent
+/// within the attempt; a line sent again is stored once.
+#[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/logs", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    request_body = AgentLogs,
+    responses((status = 204, description = "Stored"), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn agent_logs(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Path(id): Path<String>,
+    Json(request): Json<AgentLogs>,
+) -> ApiResult<axum::http::StatusCode> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("job id {id:?} is not a number")))?;
+    if request.lines.len() > MAX_LINES {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_LINES} lines at once, not {}",
+            request.lines.len()
+        )));
+    }
+    state
+        .store
+        .agent_job(record.id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("agent {:?} has no job {id}", record.name)))?;
+    let lines = request
+        .lines
+        .into_iter()
+        .map(|l| {
+            let stream = LogStream::parse(&l.stream).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "line {}: stream {:?} is not one of out, err, ferry",
+                    l.seq, l.stream
+                ))
+            })?;
+            Ok(NewLogLine {
+                seq: l.seq,
+                at: l.at,
+                stream,
+                step: l.step,
+                line: l.line,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    state.store.append_logs(id, request.attempt, &lines).await?;
+    state.wake.logs();
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,489 @@
+//! `ferry serve --local-agent` and `--demo`, driven through the real binary:
+//! the server deploys on this machine with agents of its own, and the demo
+//! deploys its `hello` service for real, checks its health and rolls back
+//! its broken release.
+//!
+//! The services these tests deploy run detached from the server (as a
+//! deployed service does): [`Deployed`] stops them by their pid files. Each
+//! test gets free ports, so tests (and a demo a developer runs) never share
+//! one.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
+
+/// How long a server may take to start (a cold SQLite file, migrations).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the deployments of a test may take, all told.
+const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A running `ferry serve`, stopped when dropped.
+struct Server {
+    child: Child,
+    url: String,
+    token: String,
+    /// The working directory and `XDG_CONFIG_HOME` of the commands run.
+    home: PathBuf,
+    log: PathBuf,
+    /// What it printed on stdout before it listened.
+    printed: Vec<String>,
+}
+
+impl Server {
+    /// `ferry serve ARGS` on a free port, with `data_dir` (its bootstrap
+    /// token is read from there) and `home` for the commands.
+    fn start(data_dir: &Path, home: &Path, args: &[&str], env: &[(&str, String)]) -> Server {
+        let log = home.join(format!(
+            "server-{}.log",
+            std::fs::read_dir(home).unwrap().count()
+        ));
+        let mut command = Command::new(FERRY);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env_remove("FERRY_LISTEN")
+            .env_remove("FERRY_DATABASE_URL")
+            .env_remove("FERRY_DATA_DIR")
+            .env_remove("FERRY_LOCAL_AGENT")
+            .env_remove("FERRY_LOCAL_AGENT_ENV")
+            .env_remove("FERRY_DEMO_PORT")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("ferry serve starts");
+        // Read stdout on a thread until it closes: the server must never
+        // block on a full pipe, and the test must not block on a silent one.
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut url = None;
+        let mut printed = Vec::new();
+        while url.is_none() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("listening on ") {
+                        url = Some(rest.trim().to_owned());
+                    }
+                    printed.push(line);
+                }
+                Err(_) => {
+                    let _ = child.kill();
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    panic!(
+                        "no `listening on` line from ferry serve; stdout: {printed:?}\nlog:\n{log}"
+                    );
+                }
+            }
+        }
+        // The lines printed after it (the demo's) arrive soon after.
+        while let Ok(line) = received.recv_timeout(Duration::from_millis(300)) {
+            printed.push(line);
+        }
+        let token = std::fs::read_to_string(data_dir.join("bootstrap-token"))
+            .expect("the bootstrap token is written to the data dir")
+            .trim()
+            .to_owned();
+        Server {
+            child,
+            url: url.unwrap(),
+            token,
+            home: home.to_owned(),
+            log,
+            printed,
+        }
+    }
+
+    /// `ferry ARGS` as the admin, in this server's home.
+    fn ferry(&self, args: &[&str]) -> Run {
+        let mut command = Command::new(FERRY);
+        command
+            .args(args)
+            .current_dir(&self.home)
+            .env("XDG_CONFIG_HOME", self.home.join("config"))
+            .env("HOME", &self.home)
+            .env("NO_COLOR", "1")
+            .env("FERRY_SERVER", &self.url)
+            .env("FERRY_TOKEN", &self.token)
+            .stdin(Stdio::null());
+        Run::of(command)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut args = args.to_vec();
+        args.extend(["--output", "json"]);
+        self.ferry(&args).success().json()
+    }
+
+    /// The deployments of `service`, oldest first.
+    fn deployments(&self, service: &str) -> Vec<Value> {
+        let list = self.json(&["deploy", "list", "--service", service]);
+        let mut items = list["items"].as_array().cloned().unwrap_or_default();
+        items.reverse();
+        items
+    }
+
+    /// Waits until `done` holds for the deployments of `service`.
+    #[track_caller]
+    fn wait_for_deployments(&self, service: &str, what: &str, done: impl Fn(&[Value]) -> bool) {
+        let deadline = Instant::now() + DEPLOY_TIMEOUT;
+        loop {
+            let deployments = self.deployments(service);
+            if done(&deployments) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what} did not happen within {DEPLOY_TIMEOUT:?}; the deployments of {service}: {deployments:#?}\nserver log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for a clean exit.
+    #[track_caller]
+    fn terminate(mut self) {
+        terminate(self.child.id());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "{status}; log:\n{}", self.log());
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- ferry serve log ---\n{}", self.log());
+        }
+    }
+}
+
+fn terminate(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
+
+/// The services deployed under a data dir's `agent/` directory, stopped by
+/// their pid files (`<env>/<service>.pid`) when dropped. Declared before the
+/// [`Server`], so it is dropped after it: no step starts one any more.
+struct Deployed {
+    agent_dir: PathBuf,
+}
+
+impl Deployed {
+    fn pids(&self) -> Vec<u32> {
+        let mut pids = Vec::new();
+        let Ok(environments) = std::fs::read_dir(&self.agent_dir) else {
+            return pids;
+        };
+        for environment in environments.flatten() {
+            let Ok(files) = std::fs::read_dir(environment.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                if file.path().extension().is_some_and(|e| e == "pid")
+                    && let Ok(text) = std::fs::read_to_string(file.path())
+                    && let Ok(pid) = text.trim().parse()
+                {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            terminate(pid);
+        }
+    }
+}
+
+/// The outcome of one command.
+#[derive(Debug)]
+struct Run {
+    command: String,
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(mut command: Command) -> Run {
+        let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
+        let output = command.output().expect("ferry runs");
+        Run {
+            command: description,
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    #[track_caller]
+    fn success(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "exit code of ferry {}; stderr: {}",
+            self.command, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
+            panic!(
+                "stdout of ferry {} is not JSON ({error}): {self:#?}",
+                self.command
+            )
+        })
+    }
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:`port`, by hand: its status and body.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let address = format!("127.0.0.1:{port}");
+    let mut stream = TcpStream::connect(&address).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+fn field<'a>(deployment: &'a Value, name: &str) -> &'a str {
+    deployment[name].as_str().unwrap_or_default()
+}
+
+/// `(version, status)` of each deployment, and whether it is a rollback.
+fn summary(deployments: &[Value]) -> Vec<(String, String, bool)> {
+    deployments
+        .iter()
+        .map(|d| {
+            (
+                field(d, "version").to_owned(),
+                field(d, "status").to_owned(),
+                d["rollback_of"].is_i64(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_deploys_hello_checks_its_health_and_rolls_back_the_broken_release() {
+    let (data, home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let deployed = Deployed {
+        agent_dir: data.path().join("agent"),
+    };
+    let port = free_port();
+    let server = Server::start(
+        data.path(),
+        home.path(),
+        &["--demo"],
+        &[("FERRY_DEMO_PORT", port.to_string())],
+    );
+    assert!(
+        server
+            .printed
+            .iter()
+            .any(|line| line.contains(&format!("http://127.0.0.1:{port}/"))),
+        "the demo says where hello serves: {:?}",
+        server.printed
+    );
+
+    // 1.0.0 first, then 1.1.0, which fails its health check and is rolled
+    // back by a deployment of 1.0.0 linked to it.
+    server.wait_for_deployments("hello", "the rollback of hello 1.1.0", |deployments| {
+        summary(deployments)
+            == [
+                ("1.0.0".into(), "succeeded".into(), false),
+                ("1.1.0".into(), "rolled_back".into(), false),
+                ("1.0.0".into(), "succeeded".into(), true),
+            ]
+    });
+    let deployments = server.deployments("hello");
+    assert_eq!(deployments[2]["rollback_of"], deployments[1]["id"]);
+    assert!(
+        deployments.iter().all(|d| field(d, "environment") == "dev"),
+        "{deployments:#?}"
+    );
+
+    // What the local agent saw: 1.0.0 answered its health check, 1.1.0 did not.
+    let health = |deployment: &Value| {
+        let shown = server.json(&["deploy", "show", &deployment["id"].to_string()]);
+        let text = shown["targets"].to_string();
+        assert!(
+            text.contains("\"local\""),
+            "a local agent ran it: {shown:#}"
+        );
+        text
+    };
+    let first = health(&deployments[0]);
+    assert!(first.contains("/healthz answered 200"), "{first}");
+    let broken = health(&deployments[1]);
+    assert!(broken.contains("answered 500"), "{broken}");
+
+    // hello 1.0.0 serves on the demo's port again, healthy.
+    let (status, page) = get(port, "/").expect("hello serves its page");
+    assert_eq!(status, 200);
+    assert!(page.contains("hello 1.0.0"), "{page}");
+    assert_eq!(get(port, "/healthz").map(|(status, _)| status), Some(200));
+    assert_eq!(deployed.pids().len(), 1, "one instance of hello runs");
+    drop(server);
+}
+
+/// A service deployed by the local agent: the sample app on `port`.
+fn config(port: u16) -> String {
+    format!(
+        r#"
+[[environment]]
+name = "dev"
+tier = "development"
+
+[[environment]]
+name = "staging"
+tier = "staging"
+
+[lifecycle.default]
+phases = [["dev"], ["staging"]]
+
+[[service]]
+name = "web"
+
+[service.deploy]
+targets = {{ host = "local" }}
+health = {{ http = "http://127.0.0.1:{port}/healthz", timeout = "2s", retries = 10, interval = "1s" }}
+
+[[service.deploy.steps]]
+name = "stop"
+run = '''
+if [ -f "$FERRY_WORK_DIR/web.pid" ]; then
+  kill "$(cat "$FERRY_WORK_DIR/web.pid")" 2>/dev/null || true
+  rm -f "$FERRY_WORK_DIR/web.pid"
+fi
+'''
+
+[[service.deploy.steps]]
+name = "start"
+run = '"$FERRY_EXE" sample-app --detach --port {port} --version "$FERRY_VERSION" --pid-file "$FERRY_WORK_DIR/web.pid"'
+"#
+    )
+}
+
+#[test]
+fn local_agents_deploy_an_applied_service_and_get_a_new_token_on_restart() {
+    let (data, home) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let deployed = Deployed {
+        agent_dir: data.path().join("agent"),
+    };
+    let port = free_port();
+    let server = Server::start(data.path(), home.path(), &["--local-agent"], &[]);
+    // The environments come after the start: their agents follow.
+    std::fs::write(home.path().join("ferry.toml"), config(port)).unwrap();
+    server.ferry(&["apply"]).success();
+    server
+        .ferry(&["release", "create", "web", "--version", "1.0.0"])
+        .success();
+    server
+        .ferry(&["promote", "web@1.0.0", "--to", "dev"])
+        .success();
+    server.wait_for_deployments("web", "the deployment of web 1.0.0", |deployments| {
+        summary(deployments) == [("1.0.0".into(), "succeeded".into(), false)]
+    });
+    let (status, page) = get(port, "/").expect("web serves its page");
+    assert_eq!(status, 200);
+    assert!(page.contains("web 1.0.0"), "{page}");
+    assert!(
+        data.path().join("agent/dev/web.pid").is_file(),
+        "the local agent of dev works in <data-dir>/agent/dev"
+    );
+    assert!(server.log().contains("environment=\"staging\""));
+    server.terminate();
+
+    // Restarted for dev only: the local agent of dev gets a new token (the
+    // old one is not kept anywhere) and deploys again.
+    let server = Server::start(data.path(), home.path(), &["--local-agent-env", "dev"], &[]);
+    server
+        .ferry(&["release", "create", "web", "--version", "1.1.0"])
+        .success();
+    server
+        .ferry(&["promote", "web@1.1.0", "--to", "dev"])
+        .success();
+    server.wait_for_deployments("web", "the deployment of web 1.1.0", |deployments| {
+        summary(deployments)
+            == [
+                ("1.0.0".into(), "succeeded".into(), false),
+                ("1.1.0".into(), "succeeded".into(), false),
+            ]
+    });
+    let (_, page) = get(port, "/").expect("web serves its page");
+    assert!(page.contains("web 1.1.0"), "{page}");
+    assert!(
+        !server.log().contains("environment=\"staging\""),
+        "no local agent for staging: {}",
+        server.log()
+    );
+    let audit = server.json(&["audit", "list"]);
+    assert!(
+        audit.to_string().contains("agent.rotate"),
+        "the new token is in the audit trail: {audit:#}"
+    );
+    assert_eq!(deployed.pids().len(), 1);
+    drop(server);
+}
