@@ -345,6 +345,17 @@ pub struct ServeArgs {
         hide_default_value = true
     )]
     pub max_artifact_bytes: u64,
+    /// How long an agent keeps a job without a heartbeat, in seconds: an
+    /// agent that dies mid-step loses its job this long after its last
+    /// heartbeat (agents heartbeat four times per lease).
+    #[arg(
+        long,
+        env = "FERRY_JOB_LEASE",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(4..=3600)
+    )]
+    pub job_lease: u32,
     /// The format of the log (written to stderr; RUST_LOG filters it).
     #[arg(
         long,

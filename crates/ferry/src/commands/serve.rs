@@ -41,7 +41,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         demo: args.demo,
         demo_port: args.demo_port,
         max_artifact_bytes: args.max_artifact_bytes,
-        lease: ferry_server::DEFAULT_LEASE,
+        lease: chrono::Duration::seconds(i64::from(args.job_lease)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
