@@ -228,7 +228,10 @@ pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
         match tick(&state, Utc::now()).await {
             Ok(report) => {
                 if report.made_jobs() {
-                    state.wake.jobs();
+                    match state.store.agents_with_pending_jobs().await {
+                        Ok(agents) => state.wake.agents(agents),
+                        Err(error) => tracing::warn!(%error, "finding the agents to wake failed"),
+                    }
                 }
                 if !report.promoted.is_empty() {
                     // Start them without waiting for the next tick.

@@ -57,8 +57,9 @@ impl AppState {
 /// each other's wake-ups) still make progress.
 #[derive(Debug, Clone, Default)]
 pub struct Wake {
-    /// Jobs were created or put back: agents waiting for one look again.
-    pub jobs: Arc<Notify>,
+    /// One bell per agent, rung when it has a job waiting: only the agents
+    /// with work look again, not every waiting agent.
+    agents: Arc<Mutex<HashMap<i64, Arc<Notify>>>>,
     /// Something the orchestrator acts on happened (a promotion, a finished
     /// job, a cancel): it makes a pass now.
     pub orchestrator: Arc<Notify>,
@@ -67,9 +68,24 @@ pub struct Wake {
 }
 
 impl Wake {
-    /// Wakes every agent waiting for a job.
-    pub fn jobs(&self) {
-        self.jobs.notify_waiters();
+    /// The bell agent `agent` waits on.
+    pub fn agent_bell(&self, agent: i64) -> Arc<Notify> {
+        match self.agents.lock() {
+            Ok(mut bells) => bells.entry(agent).or_default().clone(),
+            // A poisoned map only costs the wake-up: the agent still polls.
+            Err(_) => Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes `agents` if they are waiting for a job.
+    pub fn agents(&self, agents: impl IntoIterator<Item = i64>) {
+        if let Ok(bells) = self.agents.lock() {
+            for agent in agents {
+                if let Some(bell) = bells.get(&agent) {
+                    bell.notify_waiters();
+                }
+            }
+        }
     }
 
     /// Wakes every follower of a log.

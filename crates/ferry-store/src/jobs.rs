@@ -303,6 +303,26 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Whether agent `agent_id` has a pending job (a read: cheaper than a
+    /// claim that finds nothing).
+    pub async fn has_pending_job(&self, agent_id: i64) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS found FROM jobs WHERE agent_id = $1 AND state = 'pending' LIMIT 1",
+        )
+        .bind(agent_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.is_some())
+    }
+
+    /// The agents that have pending jobs.
+    pub async fn agents_with_pending_jobs(&self) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT DISTINCT agent_id FROM jobs WHERE state = 'pending'")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| int(row, "agent_id")).collect()
+    }
+
     /// Claims agent `agent_id`'s oldest pending job, if it has one: the job
     /// becomes `running` under a new attempt whose lease runs until
     /// `now + lease`. Concurrent claims never return the same job.

@@ -167,15 +167,18 @@ pub async fn next_job(
         .store
         .touch_agent(record.id, chrono::Utc::now())
         .await?;
+    let bell = state.wake.agent_bell(record.id);
     loop {
         // Listen before looking, so a job created while we look still wakes us.
-        let woken = state.wake.jobs.notified();
+        let woken = bell.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        if let Some(job) = state
-            .store
-            .claim_job(record.id, state.lease, chrono::Utc::now())
-            .await?
+        // Reading first keeps idle agents from taking SQLite's write lock.
+        if state.store.has_pending_job(record.id).await?
+            && let Some(job) = state
+                .store
+                .claim_job(record.id, state.lease, chrono::Utc::now())
+                .await?
         {
             let job = agent_job(&state, &job).await?;
             return Ok(axum::Json(job).into_response());
