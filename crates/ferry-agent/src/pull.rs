@@ -194,6 +194,39 @@ pub async fn run(
     }
 }
 
+/// Tells the server the job starts, trying again while it is away (for up
+/// to half the lease). `false`: the job must not run.
+async fn confirm_start(client: &Client, job: &AgentJob, stop: &watch::Receiver<bool>) -> bool {
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(job.lease_seconds / 2);
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match client.agent_start(job.job_id, job.attempt).await {
+            Ok(true) => return true,
+            Ok(false) => {
+                say(&format!(
+                    "job {}: the server gave it to another attempt; not running it",
+                    job.job_id
+                ));
+                return false;
+            }
+            Err(error) if transient(&error) && tokio::time::Instant::now() + backoff < give_up => {
+                if *stop.borrow() {
+                    return false;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = next_backoff(backoff);
+            }
+            Err(error) => {
+                say(&format!(
+                    "job {}: cannot tell the server it starts ({error}); not running it",
+                    job.job_id
+                ));
+                return false;
+            }
+        }
+    }
+}
+
 /// `FERRY_ARTIFACT_<NAME>`: upper-cased, non-alphanumerics as `_`.
 pub fn artifact_variable(name: &str) -> String {
     let suffix: String = name
@@ -317,6 +350,11 @@ async fn run_job(
         "job {} (attempt {}): {} {}@{} in {}",
         job.job_id, job.attempt, job.kind, job.service, job.version, job.environment
     ));
+    // Nothing runs before the server knows the job started: a job whose
+    // claim was answered into the void is then given out again, not failed.
+    if !confirm_start(client, &job, stop).await {
+        return;
+    }
     // Heartbeats run beside the job; a lease the server says is gone ends it.
     let (lost_sender, mut lost) = watch::channel(false);
     let heartbeat = {

@@ -707,6 +707,19 @@ impl Client {
         decode(response).await.map(Some)
     }
 
+    /// Says the agent starts running a job it claimed; `false` when the
+    /// attempt no longer holds it (it must not run).
+    pub async fn agent_start(&self, job_id: i64, attempt: i64) -> Result<bool, Error> {
+        let ack: HeartbeatAck = self
+            .send_json(
+                Method::POST,
+                &["agent", "jobs", &job_id.to_string(), "start"],
+                &AgentHeartbeat { attempt },
+            )
+            .await?;
+        Ok(ack.ok)
+    }
+
     /// Extends the lease of a running job; `false` when the lease is gone.
     pub async fn agent_heartbeat(&self, job_id: i64, attempt: i64) -> Result<bool, Error> {
         let ack: HeartbeatAck = self

@@ -323,6 +323,7 @@ async fn an_expired_idempotent_job_is_retried() {
         .await
         .unwrap()
         .unwrap();
+    assert!(store.start_job(job.id, job.attempt, now).await.unwrap());
     let later = now + Duration::seconds(60);
     let report = f.tick(later).await;
     assert_eq!(report.retried_jobs, [job.id]);

@@ -131,6 +131,8 @@ pub struct JobRecord {
     pub lease_expires_at: Option<DateTime<Utc>>,
     /// What the agent reported (exit codes and the like), or why it failed.
     pub result: Option<Value>,
+    /// When the current attempt's agent said it starts running it.
+    pub started_at: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -153,11 +155,14 @@ pub enum FinishOutcome {
 /// What a job whose lease ran out records as its result.
 pub const LEASE_EXPIRED: &str = "lease expired: the agent stopped answering";
 
+/// Why a job whose lease ran out before its agent started it is pending again.
+pub const NEVER_STARTED: &str = "the lease ran out before the agent started the job";
+
 /// Why a job that no agent took is failed.
 pub const NOT_CLAIMED: &str = "not taken: the agent has stopped asking for work";
 
 const COLUMNS: &str = "id, deployment_id, agent_id, batch, kind, state, attempt, lease_owner, \
-     lease_expires_at, result, created_at, updated_at";
+     lease_expires_at, result, started_at, created_at, updated_at";
 
 fn job(row: &AnyRow) -> Result<JobRecord> {
     let kind = text(row, "kind")?;
@@ -177,6 +182,7 @@ fn job(row: &AnyRow) -> Result<JobRecord> {
         result: opt_text(row, "result")?
             .map(|result| serde_json::from_str(&result))
             .transpose()?,
+        started_at: opt_time(row, "started_at")?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
     })
@@ -336,7 +342,7 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(format!(
             "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
              lease_owner = 'agent:' || CAST(agent_id AS TEXT) || ':' || CAST(attempt + 1 AS TEXT), \
-             lease_expires_at = $2, updated_at = $3 \
+             lease_expires_at = $2, started_at = NULL, updated_at = $3 \
              WHERE state = 'pending' AND id = (SELECT id FROM jobs \
              WHERE agent_id = $1 AND state = 'pending' ORDER BY id LIMIT 1{}) \
              RETURNING {COLUMNS}",
@@ -365,6 +371,40 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(claimed))
+    }
+
+    /// Records that `attempt` of job `id` starts running: its agent says so
+    /// before it runs anything. `false` when the attempt no longer holds the
+    /// job: the agent must not run it. Saying it again answers `true`.
+    pub async fn start_job(&self, id: i64, attempt: i64, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let current = job_in(&mut tx, self.backend(), id, true).await?;
+        if current.attempt != attempt || current.state != JobState::Running {
+            return Store::abandon(tx, Ok(false)).await;
+        }
+        if current.started_at.is_some() {
+            return Store::abandon(tx, Ok(true)).await;
+        }
+        sqlx::query(
+            "UPDATE jobs SET started_at = $1, updated_at = $1 WHERE id = $2 AND attempt = $3",
+        )
+        .bind(format_time(now))
+        .bind(id)
+        .bind(attempt)
+        .execute(&mut *tx)
+        .await?;
+        let details = json!({ "after": { "attempt": attempt, "started_at": format_time(now) } });
+        append(
+            &mut tx,
+            self.backend(),
+            &owner(current.agent_id, attempt),
+            "job.start",
+            &format!("job:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Extends the lease of job `id` to `now + lease`, only while it is
@@ -463,8 +503,19 @@ impl Store {
         let mut tx = self.write().await?;
         let stamp = format_time(now);
         let reason = json!({ "reason": LEASE_EXPIRED });
-        // One statement takes every row before the audit head is locked, so
-        // writers always lock jobs first and the head last.
+        // Each statement takes its rows before the audit head is locked, so
+        // writers always lock jobs first and the head last. A job its agent
+        // never started goes back to pending: nothing of it ran.
+        let requeued = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE jobs SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $1 WHERE state = 'running' AND started_at IS NULL AND id IN \
+             (SELECT id FROM jobs WHERE state = 'running' AND started_at IS NULL \
+             AND lease_expires_at < $1 ORDER BY id{}) RETURNING {COLUMNS}",
+            skip_locked(self.backend())
+        )))
+        .bind(&stamp)
+        .fetch_all(&mut *tx)
+        .await?;
         let rows = sqlx::query(AssertSqlSafe(format!(
             "UPDATE jobs SET state = 'failed', result = $1, lease_owner = NULL, updated_at = $2 \
              WHERE state = 'running' AND id IN (SELECT id FROM jobs \
@@ -476,6 +527,22 @@ impl Store {
         .bind(&stamp)
         .fetch_all(&mut *tx)
         .await?;
+        let mut requeued = requeued.iter().map(job).collect::<Result<Vec<_>>>()?;
+        requeued.sort_by_key(|job| job.id);
+        for job in &requeued {
+            let details = json!({ "before": { "state": JobState::Running.as_str(),
+                    "lease_owner": owner(job.agent_id, job.attempt) },
+                "after": { "state": JobState::Pending.as_str(), "reason": NEVER_STARTED } });
+            append(
+                &mut tx,
+                self.backend(),
+                "system",
+                "job.requeue",
+                &format!("job:{}", job.id),
+                details,
+            )
+            .await?;
+        }
         let mut expired = rows.iter().map(job).collect::<Result<Vec<_>>>()?;
         expired.sort_by_key(|job| job.id);
         for job in &expired {

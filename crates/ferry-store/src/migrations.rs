@@ -51,6 +51,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_variables.sql"),
         include_str!("../migrations/postgres/0007_variables.sql"),
     ),
+    (
+        8,
+        "job start",
+        include_str!("../migrations/sqlite/0008_job_start.sql"),
+        include_str!("../migrations/postgres/0008_job_start.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

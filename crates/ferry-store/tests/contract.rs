@@ -129,6 +129,7 @@ contract!(
     a_cancel_is_immediate_before_the_start_and_deferred_after,
     a_deployment_is_rolled_back_by_hand_once,
     an_automatic_promotion_happens_once,
+    a_job_never_started_goes_back_to_pending_when_its_lease_runs_out,
 );
 
 const CONFIG: &str = r#"
@@ -1657,11 +1658,14 @@ async fn claimed_job(f: &Fixture, now: chrono::DateTime<chrono::Utc>) -> JobReco
         .create_jobs(deployment, 0, &[agents[0].id], JobKind::Deploy)
         .await
         .unwrap();
-    f.store
+    let job = f
+        .store
         .claim_job(agents[0].id, lease(), now)
         .await
         .unwrap()
-        .unwrap()
+        .unwrap();
+    assert!(f.store.start_job(job.id, job.attempt, now).await.unwrap());
+    job
 }
 
 async fn job(store: &Store, job: &JobRecord) -> JobRecord {
@@ -2481,4 +2485,53 @@ async fn an_automatic_promotion_happens_once(f: Fixture) {
         ),
         ("prod", "system")
     );
+}
+
+async fn a_job_never_started_goes_back_to_pending_when_its_lease_runs_out(f: Fixture) {
+    let t0 = chrono::Utc::now();
+    let (deployment, agents) = deployment_with_agents(&f, 1).await;
+    f.store
+        .create_jobs(deployment, 0, &[agents[0].id], JobKind::Deploy)
+        .await
+        .unwrap();
+    // The answer to this claim is lost: the agent never starts the job.
+    let lost = f
+        .store
+        .claim_job(agents[0].id, lease(), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    let failed = f
+        .store
+        .expire_jobs(t0 + chrono::Duration::seconds(31))
+        .await
+        .unwrap();
+    assert!(failed.is_empty(), "nothing ran, nothing failed");
+    let requeued = job(&f.store, &lost).await;
+    assert_eq!((requeued.state, requeued.attempt), (JobState::Pending, 1));
+    let again = f
+        .store
+        .claim_job(agents[0].id, lease(), t0 + chrono::Duration::seconds(32))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.attempt, 2);
+    assert!(
+        !f.store.start_job(lost.id, 1, t0).await.unwrap(),
+        "the lost attempt may not start"
+    );
+    let now = t0 + chrono::Duration::seconds(33);
+    assert!(f.store.start_job(again.id, 2, now).await.unwrap());
+    assert!(
+        f.store.start_job(again.id, 2, now).await.unwrap(),
+        "said twice"
+    );
+    // Started, its lease running out fails it.
+    let failed = f
+        .store
+        .expire_jobs(t0 + chrono::Duration::seconds(70))
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].state, JobState::Failed);
 }

@@ -313,6 +313,35 @@ async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobR
         .ok_or_else(|| ApiError::NotFound(format!("agent {:?} has no job {id}", record.name)))
 }
 
+/// Says the agent starts running a job it claimed, before it runs
+/// anything. `ok: false` means the attempt no longer holds the job: the
+/// agent must not run it. A job claimed but never started (the answer to
+/// the claim was lost) is put back to pending when its lease runs out,
+/// instead of failed.
+#[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/start", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The job's id")),
+    request_body = AgentHeartbeat,
+    responses(
+        (status = 200, body = HeartbeatAck),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn start(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Path(id): Path<String>,
+    Json(request): Json<AgentHeartbeat>,
+) -> ApiResult<axum::Json<HeartbeatAck>> {
+    let id = job_id(&id)?;
+    own_job(&state, &record, id).await?;
+    let ok = state
+        .store
+        .start_job(id, request.attempt, chrono::Utc::now())
+        .await?;
+    Ok(axum::Json(HeartbeatAck { ok }))
+}
+
 /// Extends the lease of a job the agent is running. `ok: false` means the
 /// lease is gone (expired, or a newer attempt holds it): the agent must stop.
 #[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/heartbeat", tag = "agents", security(("bearer" = [])),

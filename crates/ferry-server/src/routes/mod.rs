@@ -111,6 +111,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(agents::create_agent_token))
         .routes(routes!(agents::hello))
         .routes(routes!(agents::next_job))
+        .routes(routes!(agents::start))
         .routes(routes!(agents::heartbeat))
         .routes(routes!(agents::finish))
 }
