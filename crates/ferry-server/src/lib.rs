@@ -218,7 +218,7 @@ impl Server {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
         let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));
-        let served = axum::serve(listener, app(state))
+        let served = axum::serve(listener, app(state).into_make_service())
             .with_graceful_shutdown(shutdown)
             .await
             .map_err(Error::Serve);

@@ -30,6 +30,8 @@ pub struct AppState {
     /// (enough for a state that lives in memory), `None` if the operating
     /// system gave no random bytes for one.
     pub secret_key: Option<crate::secrets::SecretKey>,
+    /// What every job of a deployment shares, assembled once.
+    pub job_templates: JobTemplates,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -47,6 +49,49 @@ impl AppState {
             lease: DEFAULT_LEASE,
             wake: Wake::default(),
             secret_key: crate::secrets::SecretKey::generate().ok(),
+            job_templates: JobTemplates::default(),
+        }
+    }
+}
+
+/// The part of an agent's job that every target of a deployment shares
+/// (steps, health check, artifacts, variables), kept for a few minutes: a
+/// deployment to hundreds of targets reads and decrypts it once, and all
+/// its targets run the same process even if the configuration changes
+/// while it runs. Decrypted secrets stay in memory no longer than that.
+#[derive(Debug, Clone, Default)]
+pub struct JobTemplates(Arc<Mutex<Templates>>);
+
+type Templates = HashMap<i64, (std::time::Instant, Arc<ferry_api::AgentJob>)>;
+
+impl JobTemplates {
+    /// How long a template is kept.
+    const TTL: std::time::Duration = std::time::Duration::from_secs(300);
+    /// The most templates kept; past it the oldest goes first.
+    const CAPACITY: usize = 256;
+
+    /// The template of deployment `id`, if a fresh one is kept.
+    pub fn get(&self, id: i64) -> Option<Arc<ferry_api::AgentJob>> {
+        let templates = self.0.lock().ok()?;
+        templates
+            .get(&id)
+            .filter(|(at, _)| at.elapsed() < Self::TTL)
+            .map(|(_, template)| template.clone())
+    }
+
+    /// Keeps `template` for deployment `id`.
+    pub fn put(&self, id: i64, template: Arc<ferry_api::AgentJob>) {
+        if let Ok(mut templates) = self.0.lock() {
+            templates.retain(|_, (at, _)| at.elapsed() < Self::TTL);
+            if templates.len() >= Self::CAPACITY
+                && let Some(oldest) = templates
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(id, _)| *id)
+            {
+                templates.remove(&oldest);
+            }
+            templates.insert(id, (std::time::Instant::now(), template));
         }
     }
 }

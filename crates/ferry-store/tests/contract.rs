@@ -1925,6 +1925,7 @@ async fn a_retried_job_is_claimed_again_as_attempt_two(f: Fixture) {
         [
             "job.create",
             "job.claim",
+            "job.start",
             "job.failed",
             "job.retry",
             "job.claim",

@@ -230,7 +230,28 @@ async fn previous_version(
 
 /// The job as the agent runs it.
 async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiError> {
-    let deployment = state.store.deployment(job.deployment_id).await?;
+    let template = match state.job_templates.get(job.deployment_id) {
+        Some(template) => template,
+        None => {
+            let template = std::sync::Arc::new(job_template(state, job.deployment_id).await?);
+            state.job_templates.put(job.deployment_id, template.clone());
+            template
+        }
+    };
+    let mut agent_job = AgentJob::clone(&template);
+    agent_job.job_id = job.id;
+    agent_job.attempt = job.attempt;
+    agent_job.kind = job.kind.as_str().to_owned();
+    for artifact in &mut agent_job.artifacts {
+        artifact.url = format!("/api/v1/agent/jobs/{}/artifacts/{}", job.id, artifact.name);
+    }
+    Ok(agent_job)
+}
+
+/// What every job of deployment `id` shares; the job's own fields (id,
+/// attempt, kind, artifact URLs) are left for [`agent_job`] to fill in.
+async fn job_template(state: &AppState, id: i64) -> Result<AgentJob, ApiError> {
+    let deployment = state.store.deployment(id).await?;
     let service = name("service", &deployment.service)?;
     let spec = state
         .store
@@ -262,10 +283,10 @@ async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiErr
         .cloned()
         .filter(|h| !h.is_null());
     Ok(AgentJob {
-        job_id: job.id,
-        attempt: job.attempt,
+        job_id: 0,
+        attempt: 0,
         deployment_id: deployment.id,
-        kind: job.kind.as_str().to_owned(),
+        kind: String::new(),
         service: deployment.service.clone(),
         version: deployment.version.clone(),
         previous_version,
@@ -289,7 +310,7 @@ async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiErr
             .map(|a| AgentArtifact {
                 name: a.name.clone(),
                 digest: a.digest.clone(),
-                url: format!("/api/v1/agent/jobs/{}/artifacts/{}", job.id, a.name),
+                url: String::new(),
             })
             .collect(),
         variables,

@@ -138,7 +138,9 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .merge(artifact_routes);
-    let document = openapi.to_pretty_json().unwrap_or_default();
+    // Shared bytes: the router's handlers are cloned for every connection,
+    // and a document owned as a String would be copied each time.
+    let document = axum::body::Bytes::from(openapi.to_pretty_json().unwrap_or_default());
     router
         .route(
             "/api/v1/openapi.json",
