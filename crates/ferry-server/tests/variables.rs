@@ -342,6 +342,21 @@ async fn a_secret_sealed_under_another_key_is_a_clear_error() {
     let detail = problem(&next, StatusCode::INTERNAL_SERVER_ERROR, "internal");
     assert!(detail.contains("error id"), "{detail}");
     assert!(!next.body.to_string().contains(PASSWORD));
+    // The job fails with the reason instead of being claimed again and again.
+    let deployment = api
+        .store
+        .deployments(Default::default(), None, 1)
+        .await
+        .unwrap()[0]
+        .id;
+    let job = &api.store.jobs(deployment).await.unwrap()[0];
+    assert_eq!(job.state, ferry_store::jobs::JobState::Failed);
+    let reason = job.result.as_ref().unwrap()["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("the job could not be prepared"),
+        "{reason}"
+    );
+    assert!(!reason.contains(PASSWORD));
 
     // A server whose key file is not the one the database's secrets were
     // sealed with refuses to start, naming both keys.

@@ -180,7 +180,29 @@ pub async fn next_job(
                 .claim_job(record.id, state.lease, chrono::Utc::now())
                 .await?
         {
-            let job = agent_job(&state, &job).await?;
+            let claimed = job;
+            let job = match agent_job(&state, &claimed).await {
+                Ok(job) => job,
+                Err(error) => {
+                    // A job that cannot be prepared (its service removed, a
+                    // secret sealed under another key) fails with the
+                    // reason rather than going round claim after claim.
+                    let reason =
+                        json!({ "reason": format!("the job could not be prepared: {error}") });
+                    state
+                        .store
+                        .finish_job(
+                            claimed.id,
+                            claimed.attempt,
+                            false,
+                            &reason,
+                            chrono::Utc::now(),
+                        )
+                        .await?;
+                    state.wake.orchestrator();
+                    return Err(error);
+                }
+            };
             return Ok(axum::Json(job).into_response());
         }
         let now = tokio::time::Instant::now();
