@@ -134,6 +134,30 @@ async fn locked(tx: &mut Tx, backend: Backend, id: i64) -> Result<AnyRow> {
     .ok_or_else(|| StoreError::NotFound(format!("there is no deployment {id}")))
 }
 
+/// Release `version` of the service of deployment `id` (whose own columns
+/// are `row`), with its id and the service's name.
+async fn sibling_release(
+    tx: &mut Tx,
+    row: &AnyRow,
+    version: &semver::Version,
+    id: i64,
+) -> Result<AnyRow> {
+    sqlx::query(
+        "SELECT r.id, s.name AS service FROM releases r JOIN services s ON s.id = r.service_id \
+         WHERE r.service_id = (SELECT service_id FROM releases WHERE id = $1) \
+         AND r.version = $2",
+    )
+    .bind(int(row, "release_id")?)
+    .bind(version.to_string())
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "there is no release {version} of the service of deployment {id}"
+        ))
+    })
+}
+
 fn usize_index(batch: i64) -> usize {
     usize::try_from(batch).unwrap_or(usize::MAX)
 }
@@ -582,21 +606,7 @@ impl Store {
                 int(&existing, "id")?
             )));
         }
-        let release = sqlx::query(
-            "SELECT r.id, r.state, s.name AS service FROM releases r \
-             JOIN services s ON s.id = r.service_id \
-             WHERE r.service_id = (SELECT service_id FROM releases WHERE id = $1) \
-             AND r.version = $2",
-        )
-        .bind(int(&row, "release_id")?)
-        .bind(version.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "there is no release {version} of the service of deployment {undone_id}"
-            ))
-        })?;
+        let release = sibling_release(&mut tx, &row, version, undone_id).await?;
         let stamp = format_time(Utc::now());
         let reason = format!("rolls back deployment {undone_id}, asked by {actor}");
         let inserted = sqlx::query(
@@ -664,20 +674,7 @@ impl Store {
                 "deployment {failed_id} is {before}: only a failed deployment is rolled back"
             )));
         }
-        let release = sqlx::query(
-            "SELECT r.id, s.name AS service FROM releases r JOIN services s ON s.id = r.service_id \
-             WHERE r.service_id = (SELECT service_id FROM releases WHERE id = $1) \
-             AND r.version = $2",
-        )
-        .bind(int(&row, "release_id")?)
-        .bind(version.to_string())
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| {
-            StoreError::NotFound(format!(
-                "there is no release {version} of the service of deployment {failed_id}"
-            ))
-        })?;
+        let release = sibling_release(&mut tx, &row, version, failed_id).await?;
         let plan = vec![agent_ids.to_vec()];
         let stamp = format_time(Utc::now());
         let inserted = sqlx::query(
