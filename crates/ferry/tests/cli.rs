@@ -4,20 +4,14 @@
 //! Each test states one behaviour a user would notice. Commands run with a
 //! private `XDG_CONFIG_HOME`, so no test reads or writes a real profile.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tempfile::TempDir;
-
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-
-/// How long a server may take to start (a cold SQLite file, migrations).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+use support::{FERRY, Run, START_TIMEOUT, Server};
 
 const CONFIG: &str = r#"
 [[environment]]
@@ -45,222 +39,15 @@ paths = ["services/api/**"]
 name = "web"
 "#;
 
-/// A running `ferry serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-    data_dir: TempDir,
-    /// The working directory and `XDG_CONFIG_HOME` of the commands run.
-    home: TempDir,
-    log: PathBuf,
-}
-
 impl Server {
-    fn start() -> Server {
-        let data_dir = tempfile::tempdir().unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let log = home.path().join("server.log");
-        let mut child = Command::new(FERRY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir.path())
-            .env_remove("FERRY_LISTEN")
-            .env_remove("FERRY_DATABASE_URL")
-            .env_remove("FERRY_DATA_DIR")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("ferry serve starts");
-        // Read stdout on a thread until it closes: the server must never
-        // block on a full pipe, and the test must not block on a silent one.
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut url = None;
-        let mut printed = Vec::new();
-        while url.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match received.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix("listening on ") {
-                        url = Some(rest.trim().to_owned());
-                    }
-                    printed.push(line);
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let log = std::fs::read_to_string(&log).unwrap_or_default();
-                    panic!(
-                        "no `listening on` line from ferry serve; stdout: {printed:?}\nlog:\n{log}"
-                    );
-                }
-            }
-        }
-        let url = url.unwrap();
-        assert!(
-            printed
-                .iter()
-                .any(|line| line.starts_with("bootstrap token: ferry_")),
-            "a first start prints the bootstrap token: {printed:?}"
-        );
-        let token = std::fs::read_to_string(data_dir.path().join("bootstrap-token"))
-            .expect("the bootstrap token is written to the data dir")
-            .trim()
-            .to_owned();
-        let server = Server {
-            child,
-            url,
-            token,
-            data_dir,
-            home,
-            log,
-        };
-        server.wait_ready(deadline);
-        server
-    }
-
-    fn wait_ready(&self, deadline: Instant) {
-        let address = self.url.trim_start_matches("http://").to_owned();
-        loop {
-            if http_status(&address, "/readyz") == Some(200) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{}/readyz never answered 200",
-                self.url
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// `ferry ARGS` as the admin, in this server's home.
-    fn ferry(&self, args: &[&str]) -> Run {
-        self.ferry_as(Some(&self.token), args)
-    }
-
-    /// `ferry ARGS` with the given token (or none).
-    fn ferry_as(&self, token: Option<&str>, args: &[&str]) -> Run {
-        let mut command = self.command(args);
-        command.env("FERRY_SERVER", &self.url);
-        match token {
-            Some(token) => command.env("FERRY_TOKEN", token),
-            None => command.env_remove("FERRY_TOKEN"),
-        };
-        Run::of(command)
-    }
-
-    /// `ferry ARGS` with neither server nor token in the environment.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(FERRY);
-        command
-            .args(args)
-            .current_dir(self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("FERRY_SERVER")
-            .env_remove("FERRY_TOKEN")
-            .stdin(Stdio::null());
-        command
-    }
-
     /// Writes `ferry.toml` in the working directory.
     fn write_config(&self, text: &str) {
         std::fs::write(self.home.path().join("ferry.toml"), text).unwrap();
     }
 
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.extend(["--output", "json"]);
-        self.ferry(&args).success().json()
-    }
-
     fn database(&self) -> PathBuf {
         self.data_dir.path().join("ferry.db")
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            eprintln!("--- ferry serve log ---\n{log}");
-        }
-    }
-}
-
-/// The outcome of one command.
-#[derive(Debug)]
-struct Run {
-    command: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(mut command: Command) -> Run {
-        let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
-        let output = command.output().expect("ferry runs");
-        Run {
-            command: description,
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-
-    #[track_caller]
-    fn code(self, expected: i32) -> Run {
-        assert_eq!(
-            self.code, expected,
-            "exit code of ferry {}: {self:#?}",
-            self.command
-        );
-        self
-    }
-
-    #[track_caller]
-    fn success(self) -> Run {
-        self.code(0)
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
-            panic!(
-                "stdout of ferry {} is not JSON ({error}): {self:#?}",
-                self.command
-            )
-        })
-    }
-}
-
-/// The status of `GET path`, by hand: the tests need no HTTP client of their own.
-fn http_status(address: &str, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn names(values: &Value) -> Vec<&str> {
@@ -1101,12 +888,6 @@ impl Server {
             .ferry(&["release", "create", "api", "--version", "1.0.0"])
             .success();
         server
-    }
-
-    /// Creates a user and returns their token's secret.
-    fn user(&self, name: &str) -> String {
-        let created = self.json(&["user", "create", name]);
-        created["token"]["secret"].as_str().unwrap().to_owned()
     }
 
     /// The codes of the blockers `ferry check api@1.0.0 --to ENV` names,

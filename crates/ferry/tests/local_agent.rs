@@ -8,135 +8,35 @@
 //! test gets free ports, so tests (and a demo a developer runs) never share
 //! one.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{Server, free_port, http_get, signal};
 
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-
-/// How long a server may take to start (a cold SQLite file, migrations).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the deployments of a test may take, all told.
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A running `ferry serve`, stopped when dropped.
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-    /// The working directory and `XDG_CONFIG_HOME` of the commands run.
-    home: PathBuf,
-    log: PathBuf,
-    /// What it printed on stdout before it listened.
-    printed: Vec<String>,
+/// `ferry serve ARGS` on a free port, with `data_dir` (its bootstrap token is
+/// read from there) and `home` for the commands; what it prints after it
+/// listens (the demo's lines) is read too.
+fn start(data_dir: &Path, home: &Path, args: &[&str], env: &[(&str, String)]) -> Server {
+    let mut server = Server::builder()
+        .data_dir(data_dir)
+        .home(home)
+        .args(args)
+        .read_stdout_until_quiet(Duration::from_millis(300));
+    for (key, value) in env {
+        server = server.env(key, value.clone());
+    }
+    server.start()
 }
 
 impl Server {
-    /// `ferry serve ARGS` on a free port, with `data_dir` (its bootstrap
-    /// token is read from there) and `home` for the commands.
-    fn start(data_dir: &Path, home: &Path, args: &[&str], env: &[(&str, String)]) -> Server {
-        let log = home.join(format!(
-            "server-{}.log",
-            std::fs::read_dir(home).unwrap().count()
-        ));
-        let mut command = Command::new(FERRY);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .env_remove("FERRY_LISTEN")
-            .env_remove("FERRY_DATABASE_URL")
-            .env_remove("FERRY_DATA_DIR")
-            .env_remove("FERRY_LOCAL_AGENT")
-            .env_remove("FERRY_LOCAL_AGENT_ENV")
-            .env_remove("FERRY_DEMO_PORT")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("ferry serve starts");
-        // Read stdout on a thread until it closes: the server must never
-        // block on a full pipe, and the test must not block on a silent one.
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut url = None;
-        let mut printed = Vec::new();
-        while url.is_none() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match received.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix("listening on ") {
-                        url = Some(rest.trim().to_owned());
-                    }
-                    printed.push(line);
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    let log = std::fs::read_to_string(&log).unwrap_or_default();
-                    panic!(
-                        "no `listening on` line from ferry serve; stdout: {printed:?}\nlog:\n{log}"
-                    );
-                }
-            }
-        }
-        // The lines printed after it (the demo's) arrive soon after.
-        while let Ok(line) = received.recv_timeout(Duration::from_millis(300)) {
-            printed.push(line);
-        }
-        let token = std::fs::read_to_string(data_dir.join("bootstrap-token"))
-            .expect("the bootstrap token is written to the data dir")
-            .trim()
-            .to_owned();
-        Server {
-            child,
-            url: url.unwrap(),
-            token,
-            home: home.to_owned(),
-            log,
-            printed,
-        }
-    }
-
-    /// `ferry ARGS` as the admin, in this server's home.
-    fn ferry(&self, args: &[&str]) -> Run {
-        let mut command = Command::new(FERRY);
-        command
-            .args(args)
-            .current_dir(&self.home)
-            .env("XDG_CONFIG_HOME", self.home.join("config"))
-            .env("HOME", &self.home)
-            .env("NO_COLOR", "1")
-            .env("FERRY_SERVER", &self.url)
-            .env("FERRY_TOKEN", &self.token)
-            .stdin(Stdio::null());
-        Run::of(command)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.extend(["--output", "json"]);
-        self.ferry(&args).success().json()
-    }
-
     /// The deployments of `service`, oldest first.
-    fn deployments(&self, service: &str) -> Vec<Value> {
+    fn deployments_of(&self, service: &str) -> Vec<Value> {
         let list = self.json(&["deploy", "list", "--service", service]);
         let mut items = list["items"].as_array().cloned().unwrap_or_default();
         items.reverse();
@@ -148,7 +48,7 @@ impl Server {
     fn wait_for_deployments(&self, service: &str, what: &str, done: impl Fn(&[Value]) -> bool) {
         let deadline = Instant::now() + DEPLOY_TIMEOUT;
         loop {
-            let deployments = self.deployments(service);
+            let deployments = self.deployments_of(service);
             if done(&deployments) {
                 return;
             }
@@ -160,45 +60,10 @@ impl Server {
             std::thread::sleep(Duration::from_millis(250));
         }
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Sends SIGTERM and waits for a clean exit.
-    #[track_caller]
-    fn terminate(mut self) {
-        terminate(self.child.id());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "{status}; log:\n{}", self.log());
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not stop on SIGTERM; log:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- ferry serve log ---\n{}", self.log());
-        }
-    }
 }
 
 fn terminate(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
+    signal("TERM", pid, false);
 }
 
 /// The services deployed under a data dir's `agent/` directory, stopped by
@@ -239,72 +104,9 @@ impl Drop for Deployed {
     }
 }
 
-/// The outcome of one command.
-#[derive(Debug)]
-struct Run {
-    command: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(mut command: Command) -> Run {
-        let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
-        let output = command.output().expect("ferry runs");
-        Run {
-            command: description,
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-
-    #[track_caller]
-    fn success(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "exit code of ferry {}; stderr: {}",
-            self.command, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
-            panic!(
-                "stdout of ferry {} is not JSON ({error}): {self:#?}",
-                self.command
-            )
-        })
-    }
-}
-
-/// A port nothing listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `GET path` on 127.0.0.1:`port`, by hand: its status and body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let address = format!("127.0.0.1:{port}");
-    let mut stream = TcpStream::connect(&address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
+    http_get(&format!("127.0.0.1:{port}"), path)
 }
 
 fn field<'a>(deployment: &'a Value, name: &str) -> &'a str {
@@ -332,7 +134,7 @@ fn the_demo_deploys_hello_checks_its_health_and_rolls_back_the_broken_release() 
         agent_dir: data.path().join("agent"),
     };
     let port = free_port();
-    let server = Server::start(
+    let server = start(
         data.path(),
         home.path(),
         &["--demo"],
@@ -357,7 +159,7 @@ fn the_demo_deploys_hello_checks_its_health_and_rolls_back_the_broken_release() 
                 ("1.0.0".into(), "succeeded".into(), true),
             ]
     });
-    let deployments = server.deployments("hello");
+    let deployments = server.deployments_of("hello");
     assert_eq!(deployments[2]["rollback_of"], deployments[1]["id"]);
     assert!(
         deployments.iter().all(|d| field(d, "environment") == "dev"),
@@ -433,7 +235,7 @@ fn local_agents_deploy_an_applied_service_and_get_a_new_token_on_restart() {
         agent_dir: data.path().join("agent"),
     };
     let port = free_port();
-    let server = Server::start(data.path(), home.path(), &["--local-agent"], &[]);
+    let mut server = start(data.path(), home.path(), &["--local-agent"], &[]);
     // The environments come after the start: their agents follow.
     std::fs::write(home.path().join("ferry.toml"), config(port)).unwrap();
     server.ferry(&["apply"]).success();
@@ -454,11 +256,11 @@ fn local_agents_deploy_an_applied_service_and_get_a_new_token_on_restart() {
         "the local agent of dev works in <data-dir>/agent/dev"
     );
     assert!(server.log().contains("environment=\"staging\""));
-    server.terminate();
+    server.stop();
 
     // Restarted for dev only: the local agent of dev gets a new token (the
     // old one is not kept anywhere) and deploys again.
-    let server = Server::start(data.path(), home.path(), &["--local-agent-env", "dev"], &[]);
+    let server = start(data.path(), home.path(), &["--local-agent-env", "dev"], &[]);
     server
         .ferry(&["release", "create", "web", "--version", "1.1.0"])
         .success();

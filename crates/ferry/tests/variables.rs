@@ -5,20 +5,13 @@
 //! Commands run with a private `XDG_CONFIG_HOME`, so no test reads or writes
 //! a real profile.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+mod support;
+
+use std::io::Read;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use tempfile::TempDir;
-
-const FERRY: &str = env!("CARGO_BIN_EXE_ferry");
-
-/// How long a server or agent may take to start (a cold SQLite file).
-const START_TIMEOUT: Duration = Duration::from_secs(60);
+use support::{Server, terminate};
 
 /// How long a deployment may take on a slow, busy machine.
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -47,219 +40,7 @@ name = "shop"
 deploy.steps = [{ name = "show", run = 'echo "level=$LOG_LEVEL password=$DB_PASSWORD" && printf %s "$DB_PASSWORD" > password.txt && printf %s "$LOG_LEVEL $REGION" > level.txt' }]
 "#;
 
-/// A `ferry serve` on a free port with its own data directory, stopped when
-/// dropped.
-struct Server {
-    child: Option<Child>,
-    url: String,
-    token: String,
-    data_dir: TempDir,
-    /// The working directory and `XDG_CONFIG_HOME` of the commands run.
-    home: TempDir,
-    log: PathBuf,
-}
-
 impl Server {
-    fn start() -> Server {
-        let mut server = Server {
-            child: None,
-            url: String::new(),
-            token: String::new(),
-            data_dir: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-            log: PathBuf::new(),
-        };
-        server.log = server.home.path().join("server.log");
-        let printed = server.spawn();
-        assert!(
-            printed
-                .iter()
-                .any(|line| line.starts_with("bootstrap token: ferry_")),
-            "a first start prints the bootstrap token: {printed:?}"
-        );
-        server.token = std::fs::read_to_string(server.data_dir.path().join("bootstrap-token"))
-            .expect("the bootstrap token is written to the data dir")
-            .trim()
-            .to_owned();
-        server
-    }
-
-    /// Starts `ferry serve` on this data directory; returns what it printed
-    /// up to its `listening on` line.
-    fn spawn(&mut self) -> Vec<String> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let mut child = Command::new(FERRY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(self.data_dir.path())
-            .env_remove("FERRY_LISTEN")
-            .env_remove("FERRY_DATABASE_URL")
-            .env_remove("FERRY_DATA_DIR")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("ferry serve starts");
-        // Read stdout on a thread until it closes: the server must never
-        // block on a full pipe, and the test must not block on a silent one.
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + START_TIMEOUT;
-        let mut printed = Vec::new();
-        let url = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match received.recv_timeout(left) {
-                Ok(line) => {
-                    let url = line
-                        .strip_prefix("listening on ")
-                        .map(|u| u.trim().to_owned());
-                    printed.push(line);
-                    if let Some(url) = url {
-                        break url;
-                    }
-                }
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!(
-                        "no `listening on` line from ferry serve; stdout: {printed:?}\nlog:\n{}",
-                        self.server_log()
-                    );
-                }
-            }
-        };
-        self.child = Some(child);
-        self.url = url;
-        let address = self.url.trim_start_matches("http://").to_owned();
-        while http_status(&address, "/readyz") != Some(200) {
-            assert!(
-                Instant::now() < deadline,
-                "{}/readyz never answered 200",
-                self.url
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        printed
-    }
-
-    /// Stops the server with SIGTERM, as a service manager would, and starts
-    /// it again on the same data directory.
-    fn restart(&mut self) {
-        self.stop();
-        let printed = self.spawn();
-        assert!(
-            !printed
-                .iter()
-                .any(|line| line.starts_with("bootstrap token")),
-            "a restart prints no new bootstrap token: {printed:?}"
-        );
-    }
-
-    /// Starts the server again after [`Server::stop`].
-    fn restart_after_stop(&mut self) {
-        self.spawn();
-    }
-
-    /// Stops the server with SIGTERM and waits for it to exit.
-    fn stop(&mut self) {
-        let mut child = self.child.take().unwrap();
-        terminate(&mut child, "ferry serve");
-    }
-
-    /// `ferry serve` on this data directory, expected to refuse to start:
-    /// its exit code and standard error.
-    fn refused_start(&self) -> (Option<i32>, String) {
-        let stderr = self.home.path().join("refused.log");
-        let mut child = Command::new(FERRY)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(self.data_dir.path())
-            .env_remove("FERRY_LISTEN")
-            .env_remove("FERRY_DATABASE_URL")
-            .env_remove("FERRY_DATA_DIR")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .spawn()
-            .expect("ferry serve starts");
-        let deadline = Instant::now() + START_TIMEOUT;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("ferry serve did not refuse to start");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        (
-            status.code(),
-            std::fs::read_to_string(&stderr).unwrap_or_default(),
-        )
-    }
-
-    fn server_log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// `ferry ARGS` as the admin, in this server's home.
-    fn ferry(&self, args: &[&str]) -> Run {
-        self.ferry_as(&self.token, args, None)
-    }
-
-    /// `ferry ARGS` with `token`, and `stdin` as its standard input.
-    fn ferry_as(&self, token: &str, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut command = self.command(args);
-        command
-            .env("FERRY_SERVER", &self.url)
-            .env("FERRY_TOKEN", token);
-        Run::of(command, stdin)
-    }
-
-    /// `ferry ARGS` with neither server nor token in the environment.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(FERRY);
-        command
-            .args(args)
-            .current_dir(self.home.path())
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("HOME", self.home.path())
-            .env("NO_COLOR", "1")
-            .env_remove("FERRY_SERVER")
-            .env_remove("FERRY_TOKEN")
-            .env_remove("FERRY_AGENT_TOKEN")
-            .env_remove("FERRY_ENVIRONMENT")
-            .stdin(Stdio::null());
-        command
-    }
-
-    /// `ferry ARGS --output json` as the admin; it must succeed.
-    #[track_caller]
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.extend(["--output", "json"]);
-        self.ferry(&args).success().json()
-    }
-
-    /// Writes `ferry.toml` in the working directory and applies it.
-    #[track_caller]
-    fn apply(&self, config: &str) -> Run {
-        std::fs::write(self.home.path().join("ferry.toml"), config).unwrap();
-        self.ferry(&["apply"]).success()
-    }
-
     /// Every byte of the SQLite database: the file, its write-ahead log and
     /// its shared memory index.
     fn database_bytes(&self) -> Vec<u8> {
@@ -271,119 +52,6 @@ impl Server {
         }
         bytes
     }
-
-    /// A user who is not an administrator: their token.
-    fn user(&self, name: &str) -> String {
-        let created = self.json(&["user", "create", name]);
-        created["token"]["secret"]
-            .as_str()
-            .unwrap_or_else(|| panic!("a new user has a token: {created:#}"))
-            .to_owned()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!("--- ferry serve log ---\n{}", self.server_log());
-        }
-    }
-}
-
-/// Sends SIGTERM to `child` and waits for it to exit cleanly.
-#[track_caller]
-fn terminate(child: &mut Child, what: &str) {
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{what} exited with {status}");
-            return;
-        }
-        assert!(Instant::now() < deadline, "{what} did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The outcome of one command.
-#[derive(Debug)]
-struct Run {
-    command: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn of(mut command: Command, stdin: Option<&str>) -> Run {
-        let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
-        if stdin.is_some() {
-            command.stdin(Stdio::piped());
-        }
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ferry runs");
-        if let Some(text) = stdin {
-            let mut pipe = child.stdin.take().unwrap();
-            pipe.write_all(text.as_bytes()).unwrap();
-        }
-        let output = child.wait_with_output().unwrap();
-        Run {
-            command: description,
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).unwrap(),
-            stderr: String::from_utf8(output.stderr).unwrap(),
-        }
-    }
-
-    #[track_caller]
-    fn code(self, expected: i32) -> Run {
-        assert_eq!(
-            self.code, expected,
-            "exit code of ferry {}: {self:#?}",
-            self.command
-        );
-        self
-    }
-
-    #[track_caller]
-    fn success(self) -> Run {
-        self.code(0)
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| {
-            panic!(
-                "stdout of ferry {} is not JSON ({error}): {self:#?}",
-                self.command
-            )
-        })
-    }
-}
-
-/// The status of `GET path`, by hand: the tests need no HTTP client of their own.
-fn http_status(address: &str, path: &str) -> Option<u16> {
-    let mut stream = TcpStream::connect(address).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -416,8 +84,7 @@ fn variables_are_set_listed_and_unset_and_a_secret_is_never_shown_again() {
         "{set:#?}"
     );
     let secret = server
-        .ferry_as(
-            &server.token,
+        .ferry_with_stdin(
             &[
                 "var",
                 "set",
@@ -426,7 +93,7 @@ fn variables_are_set_listed_and_unset_and_a_secret_is_never_shown_again() {
                 "--secret",
                 "--from-stdin",
             ],
-            Some(&format!("{PASSWORD}\n")),
+            &format!("{PASSWORD}\n"),
         )
         .success();
     assert!(
@@ -507,8 +174,7 @@ fn a_secret_is_encrypted_on_disk_and_still_readable_after_a_restart() {
     let mut server = Server::start();
     server.apply(CONFIG);
     server
-        .ferry_as(
-            &server.token,
+        .ferry_with_stdin(
             &[
                 "var",
                 "set",
@@ -517,7 +183,7 @@ fn a_secret_is_encrypted_on_disk_and_still_readable_after_a_restart() {
                 "--secret",
                 "--from-stdin",
             ],
-            Some(PASSWORD),
+            PASSWORD,
         )
         .success();
     server
@@ -543,6 +209,7 @@ fn a_secret_is_encrypted_on_disk_and_still_readable_after_a_restart() {
     }
     let key_before = std::fs::read(&key).unwrap();
 
+    server.stop();
     server.restart();
     assert_eq!(
         std::fs::read(&key).unwrap(),
@@ -654,7 +321,7 @@ fn only_administrators_manage_variables_and_mistakes_are_explained() {
         &["var", "set", "dev", "A", "1"],
         &["var", "unset", "dev", "LOG_LEVEL"],
     ] {
-        let refused = server.ferry_as(&bob, args, None).code(1);
+        let refused = server.ferry_as(Some(&bob), args).code(1);
         assert!(
             refused.stderr.contains("only administrators"),
             "{args:?}: {refused:#?}"
@@ -752,6 +419,6 @@ fn a_server_with_another_key_refuses_to_start_and_says_why() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 
     std::fs::write(&key, original).unwrap();
-    server.restart_after_stop();
+    server.restart();
     server.ferry(&["var", "list", "dev"]).success();
 }

@@ -1,6 +1,7 @@
-//! What the end-to-end and fault tests share: a real `ferry serve` that can be
-//! killed and started again on the same address and data, real `ferry agent`
-//! processes, and the commands a user runs against them.
+//! What the tests of the binary share: a real `ferry serve` (with the flags
+//! and environment a test asks for) that can be killed or stopped and started
+//! again on the same address and data, real `ferry agent` processes, and the
+//! commands a user runs against them.
 //!
 //! Every command runs with a private `XDG_CONFIG_HOME` and without the
 //! caller's `FERRY_*` variables, so no test reads or writes a real profile.
@@ -11,8 +12,8 @@
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -41,8 +42,165 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running (or killed) `ferry serve`: the same address, data directory and
-/// database across restarts. Stopped when dropped.
+/// Where a server keeps its data, or where its commands run: a temporary
+/// directory of its own, or one the test owns (to start another server on the
+/// same data, or to look at it after the server is gone).
+pub enum Dir {
+    Temp(TempDir),
+    Given(PathBuf),
+}
+
+impl Dir {
+    pub fn path(&self) -> &Path {
+        match self {
+            Dir::Temp(dir) => dir.path(),
+            Dir::Given(path) => path,
+        }
+    }
+}
+
+/// How to start a `ferry serve`: [`Server::builder`], then [`ServerBuilder::start`].
+pub struct ServerBuilder {
+    listen: String,
+    database: Option<String>,
+    job_lease: Option<u32>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    data_dir: Option<PathBuf>,
+    home: Option<PathBuf>,
+    quiet: Option<Duration>,
+}
+
+impl ServerBuilder {
+    /// The address to listen on (`127.0.0.1:0` unless told).
+    pub fn listen(mut self, listen: &str) -> ServerBuilder {
+        listen.clone_into(&mut self.listen);
+        self
+    }
+
+    /// The database URL (SQLite in the data directory unless told).
+    pub fn database(mut self, database: Option<&str>) -> ServerBuilder {
+        self.database = database.map(str::to_owned);
+        self
+    }
+
+    /// `--job-lease SECONDS` (the server's default unless told).
+    pub fn job_lease(mut self, seconds: u32) -> ServerBuilder {
+        self.job_lease = Some(seconds);
+        self
+    }
+
+    /// One more argument of `ferry serve`, such as `--demo`.
+    pub fn arg(mut self, arg: &str) -> ServerBuilder {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    /// More arguments of `ferry serve`.
+    pub fn args(mut self, args: &[&str]) -> ServerBuilder {
+        self.args.extend(args.iter().map(|arg| (*arg).to_owned()));
+        self
+    }
+
+    /// A variable of the server's environment (the caller's `FERRY_*`
+    /// variables never reach it).
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> ServerBuilder {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// The data directory, owned by the test (a fresh temporary one unless
+    /// told). A data directory that holds a bootstrap token is not new: its
+    /// server prints no token.
+    pub fn data_dir(mut self, path: &Path) -> ServerBuilder {
+        self.data_dir = Some(path.to_owned());
+        self
+    }
+
+    /// The working directory and `XDG_CONFIG_HOME` of the commands run,
+    /// owned by the test (a fresh temporary one unless told). Each server
+    /// logs to a file of its own there.
+    pub fn home(mut self, path: &Path) -> ServerBuilder {
+        self.home = Some(path.to_owned());
+        self
+    }
+
+    /// After it is ready, read what the server prints on stdout until it is
+    /// silent for `quiet` (into [`Server::printed`]).
+    pub fn read_stdout_until_quiet(mut self, quiet: Duration) -> ServerBuilder {
+        self.quiet = Some(quiet);
+        self
+    }
+
+    /// Starts the server and waits until it is ready; on a new data
+    /// directory, checks that it prints the bootstrap token.
+    #[track_caller]
+    pub fn start(self) -> Server {
+        let data_dir = match self.data_dir {
+            Some(path) => Dir::Given(path),
+            None => Dir::Temp(tempfile::tempdir().unwrap()),
+        };
+        let home = match self.home {
+            Some(path) => Dir::Given(path),
+            None => Dir::Temp(tempfile::tempdir().unwrap()),
+        };
+        let log = (1..)
+            .map(|n| match n {
+                1 => home.path().join("server.log"),
+                n => home.path().join(format!("server-{n}.log")),
+            })
+            .find(|path| !path.exists())
+            .unwrap();
+        let new = !data_dir.path().join("bootstrap-token").exists();
+        let mut server = Server {
+            child: None,
+            url: String::new(),
+            token: String::new(),
+            listen: self.listen,
+            database: self.database,
+            job_lease: self.job_lease,
+            args: self.args,
+            env: self.env,
+            quiet: self.quiet,
+            data_dir,
+            home,
+            printed: Vec::new(),
+            log,
+            starts: 0,
+        };
+        server.spawn();
+        let bootstrap = server
+            .printed
+            .iter()
+            .any(|line| line.starts_with("bootstrap token"));
+        if new {
+            assert!(
+                server
+                    .printed
+                    .iter()
+                    .any(|line| line.starts_with("bootstrap token: ferry_")),
+                "a first start prints the bootstrap token: {:?}",
+                server.printed
+            );
+        } else {
+            assert!(
+                !bootstrap,
+                "a start on a used data directory prints no new bootstrap token: {:?}",
+                server.printed
+            );
+        }
+        server.token = std::fs::read_to_string(server.data_dir.path().join("bootstrap-token"))
+            .expect("the bootstrap token is written to the data dir")
+            .trim()
+            .to_owned();
+        // Restarts listen where the first start did, so agents find it again.
+        server.listen = server.url.trim_start_matches("http://").to_owned();
+        server
+    }
+}
+
+/// A running (or stopped) `ferry serve`: the same address, data directory and
+/// database across restarts. Killed when dropped.
 pub struct Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`, the same after a restart.
@@ -52,14 +210,36 @@ pub struct Server {
     /// The address a restart listens on again.
     listen: String,
     database: Option<String>,
-    pub data_dir: TempDir,
+    job_lease: Option<u32>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    quiet: Option<Duration>,
+    pub data_dir: Dir,
     /// The working directory and `XDG_CONFIG_HOME` of the commands run.
-    pub home: TempDir,
+    pub home: Dir,
+    /// What the latest start printed on stdout, up to its `listening on`
+    /// line (and after it, with [`ServerBuilder::read_stdout_until_quiet`]).
+    pub printed: Vec<String>,
     log: PathBuf,
     starts: u32,
 }
 
 impl Server {
+    /// How to start a server on a free port with SQLite in a fresh data
+    /// directory, with nothing more unless told.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            listen: "127.0.0.1:0".to_owned(),
+            database: None,
+            job_lease: None,
+            args: Vec::new(),
+            env: Vec::new(),
+            data_dir: None,
+            home: None,
+            quiet: None,
+        }
+    }
+
     /// A server on a free port with SQLite in a fresh data directory.
     pub fn start() -> Server {
         Server::start_with("127.0.0.1:0", None)
@@ -68,39 +248,44 @@ impl Server {
     /// A server listening on `listen`, on `database` (SQLite in the data
     /// directory when `None`).
     pub fn start_with(listen: &str, database: Option<&str>) -> Server {
-        let data_dir = tempfile::tempdir().unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let log = home.path().join("server.log");
-        let mut server = Server {
-            child: None,
-            url: String::new(),
-            token: String::new(),
-            listen: listen.to_owned(),
-            database: database.map(str::to_owned),
-            data_dir,
-            home,
-            log,
-            starts: 0,
-        };
-        let printed = server.spawn();
-        assert!(
-            printed
-                .iter()
-                .any(|line| line.starts_with("bootstrap token: ferry_")),
-            "a first start prints the bootstrap token: {printed:?}"
-        );
-        server.token = std::fs::read_to_string(server.data_dir.path().join("bootstrap-token"))
-            .expect("the bootstrap token is written to the data dir")
-            .trim()
-            .to_owned();
-        // Restarts listen where the first start did, so agents find it again.
-        server.listen = server.url.trim_start_matches("http://").to_owned();
-        server
+        Server::builder()
+            .listen(listen)
+            .database(database)
+            // A lost agent's job ends in seconds, not the default minute;
+            // still far longer than a restart of the server takes.
+            .job_lease(15)
+            .start()
     }
 
-    /// Starts the process and waits until it listens and is ready; answers
-    /// what it printed up to its `listening on` line.
-    fn spawn(&mut self) -> Vec<String> {
+    /// `ferry serve` with this server's address, data, database and
+    /// arguments, without the caller's `FERRY_*` variables.
+    fn serve_command(&self) -> Command {
+        let mut command = Command::new(FERRY);
+        command
+            .args(["serve", "--listen", &self.listen, "--data-dir"])
+            .arg(self.data_dir.path());
+        if let Some(seconds) = self.job_lease {
+            command.args(["--job-lease", &seconds.to_string()]);
+        }
+        if let Some(database) = &self.database {
+            command.args(["--database", database]);
+        }
+        command.args(&self.args);
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("FERRY_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Starts the process and waits until it listens and is ready; keeps
+    /// what it printed in `printed`.
+    fn spawn(&mut self) {
         self.starts += 1;
         let mut log = OpenOptions::new()
             .create(true)
@@ -108,22 +293,8 @@ impl Server {
             .open(&self.log)
             .unwrap();
         writeln!(log, "--- ferry serve, start {} ---", self.starts).unwrap();
-        let mut command = Command::new(FERRY);
-        command
-            .args(["serve", "--listen", &self.listen, "--data-dir"])
-            .arg(self.data_dir.path())
-            // A lost agent's job ends in seconds, not the default minute;
-            // still far longer than a restart of the server takes.
-            .args(["--job-lease", "15"]);
-        if let Some(database) = &self.database {
-            command.args(["--database", database]);
-        }
-        let mut child = command
-            .env_remove("FERRY_LISTEN")
-            .env_remove("FERRY_DATABASE_URL")
-            .env_remove("FERRY_DATA_DIR")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
+        let mut child = self
+            .serve_command()
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
@@ -165,7 +336,13 @@ impl Server {
         self.url = url.unwrap();
         self.child = Some(child);
         self.wait_ready(deadline);
-        printed
+        if let Some(quiet) = self.quiet {
+            // The lines printed after it (the demo's) arrive soon after.
+            while let Ok(line) = received.recv_timeout(quiet) {
+                printed.push(line);
+            }
+        }
+        self.printed = printed;
     }
 
     fn wait_ready(&self, deadline: Instant) {
@@ -192,22 +369,66 @@ impl Server {
         }
     }
 
+    /// SIGTERM, as a service manager would; waits for a clean exit.
+    #[track_caller]
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("the server runs");
+        // The log is printed if this fails, as the server is dropped.
+        terminate(&mut child, "ferry serve");
+    }
+
     /// Starts the server again on the same address, data and database; a
     /// restart prints no new bootstrap token.
+    #[track_caller]
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "kill the server before restarting it");
-        let printed = self.spawn();
         assert!(
-            !printed
+            self.child.is_none(),
+            "kill or stop the server before restarting it"
+        );
+        self.spawn();
+        assert!(
+            !self
+                .printed
                 .iter()
                 .any(|line| line.starts_with("bootstrap token")),
-            "a restart prints no new bootstrap token: {printed:?}"
+            "a restart prints no new bootstrap token: {:?}",
+            self.printed
         );
         assert_eq!(
             self.url,
             format!("http://{}", self.listen),
             "a restart listens where the first start did"
         );
+    }
+
+    /// `ferry serve` as a restart would run it, expected to refuse to start
+    /// (the server must be stopped): its exit code and standard error.
+    #[track_caller]
+    pub fn refused_start(&self) -> (Option<i32>, String) {
+        assert!(self.child.is_none(), "stop the server first");
+        let stderr = self.home.path().join("refused.log");
+        let mut child = self
+            .serve_command()
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .expect("ferry serve starts");
+        let deadline = Instant::now() + START_TIMEOUT;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("ferry serve did not refuse to start");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (
+            status.code(),
+            std::fs::read_to_string(&stderr).unwrap_or_default(),
+        )
     }
 
     /// Everything the server logged, over all its starts.
@@ -217,11 +438,26 @@ impl Server {
 
     /// `ferry ARGS` as the admin, in this server's home.
     pub fn ferry(&self, args: &[&str]) -> Run {
+        self.ferry_as(Some(&self.token), args)
+    }
+
+    /// `ferry ARGS` with the given token (or none).
+    pub fn ferry_as(&self, token: Option<&str>, args: &[&str]) -> Run {
+        Run::of(self.command_as(token, args))
+    }
+
+    /// `ferry ARGS` as the admin, with `stdin` as its standard input.
+    pub fn ferry_with_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        Run::with_stdin(self.command_as(Some(&self.token), args), stdin)
+    }
+
+    fn command_as(&self, token: Option<&str>, args: &[&str]) -> Command {
         let mut command = self.command(args);
+        command.env("FERRY_SERVER", &self.url);
+        if let Some(token) = token {
+            command.env("FERRY_TOKEN", token);
+        }
         command
-            .env("FERRY_SERVER", &self.url)
-            .env("FERRY_TOKEN", &self.token);
-        Run::of(command)
     }
 
     /// `ferry ARGS --output json` as the admin; it must succeed.
@@ -251,9 +487,19 @@ impl Server {
 
     /// Writes `ferry.toml` in the working directory and applies it.
     #[track_caller]
-    pub fn apply(&self, config: &str) {
+    pub fn apply(&self, config: &str) -> Run {
         std::fs::write(self.home.path().join("ferry.toml"), config).unwrap();
-        self.ferry(&["apply"]).success();
+        self.ferry(&["apply"]).success()
+    }
+
+    /// A user who is not an administrator: their token.
+    #[track_caller]
+    pub fn user(&self, name: &str) -> String {
+        let created = self.json(&["user", "create", name]);
+        created["token"]["secret"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a new user has a token: {created:#}"))
+            .to_owned()
     }
 
     /// A file in the working directory, for `--artifact NAME=PATH`.
@@ -469,8 +715,29 @@ impl Run {
     pub fn of(mut command: Command) -> Run {
         let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
         let output = command.output().expect("ferry runs");
+        Run::from_output(description, &output)
+    }
+
+    /// Runs `command` with `stdin` as its standard input.
+    pub fn with_stdin(mut command: Command, stdin: &str) -> Run {
+        let description = format!("{:?}", command.get_args().collect::<Vec<_>>());
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ferry runs");
+        // Closed when written, so the command sees the end of its input.
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(stdin.as_bytes()).unwrap();
+        drop(pipe);
+        let output = child.wait_with_output().unwrap();
+        Run::from_output(description, &output)
+    }
+
+    fn from_output(command: String, output: &Output) -> Run {
         Run {
-            command: description,
+            command,
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -536,4 +803,22 @@ pub fn signal(signal: &str, pid: u32, group: bool) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success())
+}
+
+/// Sends SIGTERM to `child` and waits for it to exit cleanly.
+#[track_caller]
+pub fn terminate(child: &mut Child, what: &str) {
+    assert!(
+        signal("TERM", child.id(), false),
+        "SIGTERM could not be sent to {what}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{what} exited with {status}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "{what} did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
