@@ -880,8 +880,9 @@ pub struct AgentArtifact {
     pub url: String,
 }
 
-/// A job handed to an agent by `GET /api/v1/agent/jobs/next`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// A job handed to an agent by `GET /api/v1/agent/jobs/next`. Its `Debug`
+/// form names the variables but shows no value: they include secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AgentJob {
     /// The job's id.
     pub job_id: i64,
@@ -919,6 +920,27 @@ pub struct AgentJob {
 
 fn default_lease_seconds() -> u64 {
     60
+}
+
+impl std::fmt::Debug for AgentJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentJob")
+            .field("job_id", &self.job_id)
+            .field("attempt", &self.attempt)
+            .field("deployment_id", &self.deployment_id)
+            .field("kind", &self.kind)
+            .field("service", &self.service)
+            .field("version", &self.version)
+            .field("previous_version", &self.previous_version)
+            .field("environment", &self.environment)
+            .field("steps", &self.steps)
+            .field("health", &self.health)
+            .field("artifacts", &self.artifacts)
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets)
+            .field("lease_seconds", &self.lease_seconds)
+            .finish()
+    }
 }
 
 /// The body of `POST /api/v1/agent/jobs/{id}/heartbeat`.
@@ -1070,5 +1092,21 @@ mod tests {
         let error = serde_json::from_str::<CreateRelease>(r#"{"version":"1.0.0","verison":"x"}"#)
             .unwrap_err();
         assert!(error.to_string().contains("verison"), "{error}");
+    }
+
+    #[test]
+    fn a_job_printed_for_debugging_shows_no_variable_value() {
+        let job: AgentJob = serde_json::from_value(serde_json::json!({
+            "job_id": 1, "attempt": 1, "deployment_id": 1, "kind": "deploy",
+            "service": "api", "version": "1.0.0", "previous_version": null,
+            "environment": "prod", "steps": [], "health": null, "artifacts": [],
+            "variables": { "DB_PASSWORD": "hunter2-secret", "LOG_LEVEL": "debug" },
+            "secrets": ["DB_PASSWORD"]
+        }))
+        .unwrap();
+        let printed = format!("{job:?}");
+        assert!(printed.contains("DB_PASSWORD") && printed.contains("LOG_LEVEL"));
+        assert!(!printed.contains("hunter2-secret") && !printed.contains("debug\""));
+        assert_eq!(job.lease_seconds, 60);
     }
 }
