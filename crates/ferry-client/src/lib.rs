@@ -858,19 +858,11 @@ impl LogFollow {
             if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
                 let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
                 let text = String::from_utf8_lossy(&block);
-                let mut kind = "message";
+                let mut kind = "";
                 let mut data = String::new();
                 for line in text.lines() {
                     if let Some(value) = line.strip_prefix("event:") {
-                        kind = if value.trim() == "log" {
-                            "log"
-                        } else if value.trim() == "status" {
-                            "status"
-                        } else if value.trim() == "end" {
-                            "end"
-                        } else {
-                            "other"
-                        };
+                        kind = value.trim();
                     } else if let Some(value) = line.strip_prefix("data:") {
                         if !data.is_empty() {
                             data.push('\n');

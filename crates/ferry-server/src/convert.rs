@@ -121,6 +121,12 @@ pub fn name(what: &str, text: &str) -> Result<ferry_core::Name, ApiError> {
         .map_err(|error| ApiError::BadRequest(format!("invalid {what} name: {error}")))
 }
 
+/// A numeric id from a path, or a 400 naming what it should have been.
+pub fn id(what: &str, text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .map_err(|_| ApiError::BadRequest(format!("{what} id {text:?} is not a number")))
+}
+
 /// A version from a path or body, or a 400 saying what is wrong with it.
 pub fn version(text: &str) -> Result<semver::Version, ApiError> {
     ferry_core::release::parse_version(text).map_err(ApiError::BadRequest)

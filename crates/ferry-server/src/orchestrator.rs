@@ -171,7 +171,7 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
                             "waits for deployment {other} of {} to {} to end",
                             progress.deployment.service, progress.deployment.environment
                         );
-                        hold(store, id, &reason, &mut report).await
+                        hold(store, &progress, &reason, &mut report).await
                     }
                     _ => {
                         let started = start(state, &world, &progress, now, &mut report).await;
@@ -206,13 +206,19 @@ fn key(deployment: &ferry_store::deployments::DeploymentRecord) -> (String, Stri
     (deployment.service.clone(), deployment.environment.clone())
 }
 
+/// Holds `progress` back, waiting for `reason`. A deployment already
+/// waiting for that reason is left alone without a write: every pass holds
+/// the same deployments again.
 async fn hold(
     store: &Store,
-    id: i64,
+    progress: &Progress,
     reason: &str,
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
-    if store.hold_deployment(id, reason).await? {
+    let id = progress.deployment.id;
+    let unchanged = progress.deployment.status == DeploymentStatus::Waiting
+        && progress.reason.as_deref() == Some(reason);
+    if !unchanged && store.hold_deployment(id, reason).await? {
         report.waiting.push(id);
     }
     Ok(())
@@ -278,12 +284,7 @@ async fn start(
     let deployment = &progress.deployment;
     let process = match world.process(&deployment.service) {
         Ok(process) => process,
-        Err(reason) => {
-            if store.hold_deployment(deployment.id, &reason).await? {
-                report.waiting.push(deployment.id);
-            }
-            return Ok(());
-        }
+        Err(reason) => return hold(store, progress, &reason, report).await,
     };
     if process.is_external() {
         // Deployed by another tool: it waits for `ferry deploy report`.
@@ -308,10 +309,7 @@ async fn start(
     if progress.rollback_of.is_none()
         && let Some(reason) = blocked(state, deployment, now).await
     {
-        if store.hold_deployment(deployment.id, &reason).await? {
-            report.waiting.push(deployment.id);
-        }
-        return Ok(());
+        return hold(store, progress, &reason, report).await;
     }
     if targets.is_empty() {
         let reason = format!(
@@ -319,10 +317,7 @@ async fn start(
             deployment.environment,
             AGENT_GONE.num_minutes()
         );
-        if store.hold_deployment(deployment.id, &reason).await? {
-            report.waiting.push(deployment.id);
-        }
-        return Ok(());
+        return hold(store, progress, &reason, report).await;
     }
     let names: Vec<String> = targets.iter().map(|agent| agent.name.clone()).collect();
     let ids: BTreeMap<&str, i64> = targets

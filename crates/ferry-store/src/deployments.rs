@@ -187,6 +187,19 @@ impl Store {
         source_id: i64,
         environment: &Name,
     ) -> Result<Option<DeploymentRecord>> {
+        // Every orchestrator pass asks again for an hour: most find the
+        // promotion made already, which a read tells without the write lock.
+        let made = sqlx::query(
+            "SELECT 1 AS found FROM deployments d JOIN deployments s ON s.release_id = d.release_id \
+             JOIN environments e ON e.id = d.environment_id WHERE s.id = $1 AND e.name = $2 LIMIT 1",
+        )
+        .bind(source_id)
+        .bind(environment.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        if made.is_some() {
+            return Ok(None);
+        }
         let mut tx = self.write().await?;
         // Locking the source serializes replicas doing the same promotion.
         let lock = match self.backend() {

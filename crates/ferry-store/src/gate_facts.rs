@@ -120,7 +120,7 @@ impl Store {
     }
 
     /// Where release `release_id` succeeded, and when.
-    async fn successes(&self, release_id: i64) -> Result<Vec<(Name, DateTime<Utc>)>> {
+    pub async fn successes(&self, release_id: i64) -> Result<Vec<(Name, DateTime<Utc>)>> {
         sqlx::query(
             "SELECT e.name, d.updated_at FROM deployments d JOIN environments e ON e.id = d.environment_id \
              WHERE d.release_id = $1 AND d.status = $2 ORDER BY d.id",

@@ -585,13 +585,7 @@ impl Store {
         let mut tx = self.write().await?;
         let row = locked(&mut tx, self.backend(), undone_id).await?;
         let before = status(&text(&row, "status")?)?;
-        if !matches!(
-            before,
-            DeploymentStatus::Succeeded
-                | DeploymentStatus::Failed
-                | DeploymentStatus::RolledBack
-                | DeploymentStatus::Cancelled
-        ) {
+        if !before.is_finished() {
             return Err(StoreError::Conflict(format!(
                 "deployment {undone_id} is {before}: cancel it, or wait for it to end, before rolling it back"
             )));

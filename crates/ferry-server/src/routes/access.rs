@@ -85,9 +85,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Token>> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("token id {id:?} is not a number")))?;
+    let id = convert::id("token", &id)?;
     let token = state.store.revoke_token(&caller.0, id).await?;
     Ok(axum::Json(convert::token(token)))
 }

@@ -11,10 +11,8 @@ use ferry_api::{
     Agent, AgentArtifact, AgentHeartbeat, AgentHello, AgentJob, AgentStep, CreateAgentToken,
     CreatedAgentToken, FinishAck, FinishJob, HeartbeatAck, Problem,
 };
-use ferry_core::DeploymentStatus;
 use ferry_core::process::DeployProcess;
 use ferry_store::agents::AgentRecord;
-use ferry_store::deployments::{DeploymentFilter, DeploymentRecord};
 use ferry_store::jobs::{FinishOutcome, JobRecord};
 use serde::Deserialize;
 use serde_json::json;
@@ -216,40 +214,6 @@ pub async fn next_job(
     }
 }
 
-/// The last version of `deployment`'s service that succeeded in its
-/// environment before it.
-async fn previous_version(
-    state: &AppState,
-    deployment: &DeploymentRecord,
-) -> Result<Option<String>, ApiError> {
-    let service = name("service", &deployment.service)?;
-    let environment = name("environment", &deployment.environment)?;
-    let mut before = Some(deployment.id);
-    loop {
-        let page = state
-            .store
-            .deployments(
-                DeploymentFilter {
-                    service: Some(&service),
-                    environment: Some(&environment),
-                },
-                before,
-                100,
-            )
-            .await?;
-        if let Some(found) = page
-            .iter()
-            .find(|d| d.status == DeploymentStatus::Succeeded && d.version != deployment.version)
-        {
-            return Ok(Some(found.version.clone()));
-        }
-        match page.last() {
-            Some(last) if page.len() == 100 => before = Some(last.id),
-            _ => return Ok(None),
-        }
-    }
-}
-
 /// The job as the agent runs it.
 async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiError> {
     let template = match state.job_templates.get(job.deployment_id) {
@@ -297,7 +261,11 @@ async fn job_template(state: &AppState, id: i64) -> Result<AgentJob, ApiError> {
         .store
         .release(&service, &version(&deployment.version)?)
         .await?;
-    let previous_version = previous_version(state, &deployment).await?;
+    let previous_version = state
+        .store
+        .last_success_before(deployment.id)
+        .await?
+        .map(|version| version.to_string());
     let (variables, secrets) = super::variables::for_job(state, &deployment.environment).await?;
     let health = process
         .to_value()
@@ -342,8 +310,7 @@ async fn job_template(state: &AppState, id: i64) -> Result<AgentJob, ApiError> {
 }
 
 fn job_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("job id {text:?} is not a number")))
+    crate::convert::id("job", text)
 }
 
 /// Job `id` when it is the agent's own; 404 otherwise (another agent's job

@@ -186,9 +186,7 @@ pub async fn get_change(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ChangeRequest>> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("change request id {id:?} is not a number")))?;
+    let id = crate::convert::id("change request", &id)?;
     let found = state.store.change(id).await?;
     let all = state.store.changes(ChangeFilter::default()).await?;
     Ok(axum::Json(wire(found, &all)))
@@ -206,9 +204,7 @@ pub async fn act_on_change(
     Path((id, action)): Path<(String, String)>,
     Json(body): Json<ChangeActionBody>,
 ) -> ApiResult<axum::Json<ChangeRequest>> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("change request id {id:?} is not a number")))?;
+    let id = crate::convert::id("change request", &id)?;
     let action = ChangeAction::parse(&action).map_err(ApiError::NotFound)?;
     if let Some(risk) = body.risk.as_deref() {
         ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::BadRequest)?;

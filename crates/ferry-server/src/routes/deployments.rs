@@ -10,7 +10,6 @@ use ferry_api::{
     CancelDeployment, Deployment, DeploymentProgress, DeploymentTarget, HealthReport, Page,
     Problem, Rollback, StepReport,
 };
-use ferry_core::DeploymentStatus;
 use ferry_store::deployments::DeploymentFilter;
 use ferry_store::jobs::{JobRecord, LEASE_EXPIRED};
 use ferry_store::progress::CancelOutcome;
@@ -80,13 +79,8 @@ pub async fn get_deployment(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Deployment>> {
-    let id = deployment_id(&id)?;
+    let id = convert::id("deployment", &id)?;
     Ok(axum::Json(full(&state, id).await?))
-}
-
-fn deployment_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("deployment id {text:?} is not a number")))
 }
 
 /// Deployment `id` with its progress and its targets.
@@ -186,7 +180,7 @@ pub async fn cancel_deployment(
     Path(id): Path<String>,
     Json(_request): Json<CancelDeployment>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
-    let id = deployment_id(&id)?;
+    let id = convert::id("deployment", &id)?;
     let outcome = state.store.cancel_deployment(&caller.0.name, id).await?;
     state.wake.orchestrator();
     let code = match outcome {
@@ -220,7 +214,7 @@ pub async fn roll_back(
     };
     let latest = state
         .store
-        .deployments(filter.clone(), None, 1)
+        .deployments(filter, None, 1)
         .await?
         .into_iter()
         .next()
@@ -231,7 +225,17 @@ pub async fn roll_back(
         })?;
     let target = match wanted {
         Some(wanted) => {
-            if !succeeded_before(&state, filter, &wanted.to_string()).await? {
+            let (release_id, _) = state
+                .store
+                .release_environment_ids(&service, &wanted, &environment)
+                .await?;
+            let succeeded_here = state
+                .store
+                .successes(release_id)
+                .await?
+                .iter()
+                .any(|(name, _)| name == &environment);
+            if !succeeded_here {
                 return Err(ApiError::Conflict(format!(
                     "{service}@{wanted} never succeeded in {environment}: a rollback restores a version that did; see `ferry deploy list --service {service} --env {environment}`"
                 )));
@@ -258,26 +262,4 @@ pub async fn roll_back(
         StatusCode::CREATED,
         axum::Json(full(&state, created.id).await?),
     ))
-}
-
-/// Whether `version` has a succeeded deployment among those of `filter`.
-async fn succeeded_before(
-    state: &AppState,
-    filter: DeploymentFilter<'_>,
-    version: &str,
-) -> Result<bool, ApiError> {
-    let mut before = None;
-    loop {
-        let page = state.store.deployments(filter.clone(), before, 500).await?;
-        if page
-            .iter()
-            .any(|d| d.status == DeploymentStatus::Succeeded && d.version == version)
-        {
-            return Ok(true);
-        }
-        match page.last() {
-            Some(last) if page.len() == 500 => before = Some(last.id),
-            _ => return Ok(false),
-        }
-    }
 }

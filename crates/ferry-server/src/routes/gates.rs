@@ -374,9 +374,7 @@ pub async fn report(
     Path(id): Path<String>,
     Json(request): Json<ReportDeployment>,
 ) -> ApiResult<axum::Json<Deployment>> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("deployment id {id:?} is not a number")))?;
+    let id = convert::id("deployment", &id)?;
     let record = state
         .store
         .report_deployment(&caller.0.name, id, request.status, request.url.as_deref())

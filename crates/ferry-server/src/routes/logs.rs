@@ -32,11 +32,6 @@ pub struct LogQuery {
     limit: Option<u32>,
 }
 
-fn deployment_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("deployment id {text:?} is not a number")))
-}
-
 fn line(record: LogRecord) -> LogLine {
     LogLine {
         id: record.id,
@@ -47,16 +42,6 @@ fn line(record: LogRecord) -> LogLine {
         step: record.step,
         line: record.line,
     }
-}
-
-fn ended(status: DeploymentStatus) -> bool {
-    matches!(
-        status,
-        DeploymentStatus::Succeeded
-            | DeploymentStatus::Failed
-            | DeploymentStatus::RolledBack
-            | DeploymentStatus::Cancelled
-    )
 }
 
 /// A page of a deployment's log, oldest lines first.
@@ -70,7 +55,7 @@ pub async fn deployment_logs(
     Path(id): Path<String>,
     Query(query): Query<LogQuery>,
 ) -> ApiResult<axum::Json<LogPage>> {
-    let id = deployment_id(&id)?;
+    let id = crate::convert::id("deployment", &id)?;
     let limit = match query.limit {
         None => MAX_LINES,
         Some(limit @ 1..=1000) => limit as usize,
@@ -86,7 +71,7 @@ pub async fn deployment_logs(
     let lines = state.store.deployment_logs(id, after, limit).await?;
     let last_id = lines.last().map_or(after, |l| l.id);
     Ok(axum::Json(LogPage {
-        ended: ended(status) && lines.len() < limit,
+        ended: status.is_finished() && lines.len() < limit,
         status,
         last_id,
         lines: lines.into_iter().map(line).collect(),
@@ -119,7 +104,7 @@ pub async fn follow_logs(
     Query(query): Query<LogQuery>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let id = deployment_id(&id)?;
+    let id = crate::convert::id("deployment", &id)?;
     state.store.deployment(id).await?;
     let resume = headers
         .get("last-event-id")
@@ -180,7 +165,7 @@ pub async fn follow_logs(
             if status != Some(now) {
                 events.push(Ok(Event::default().event("status").data(now.as_str())));
             }
-            let next = if ended(now) {
+            let next = if now.is_finished() {
                 events.push(Ok(Event::default().event("end").data(now.as_str())));
                 Follow::Ended
             } else {
@@ -209,9 +194,7 @@ pub async fn agent_logs(
     Path(id): Path<String>,
     Json(request): Json<AgentLogs>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let id = id
-        .parse::<i64>()
-        .map_err(|_| ApiError::BadRequest(format!("job id {id:?} is not a number")))?;
+    let id = crate::convert::id("job", &id)?;
     if request.lines.len() > MAX_LINES {
         return Err(ApiError::BadRequest(format!(
             "at most {MAX_LINES} lines at once, not {}",

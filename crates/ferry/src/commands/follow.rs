@@ -22,16 +22,6 @@ const POLL: Duration = Duration::from_millis(300);
 /// How long a failed deployment is watched for its automatic rollback.
 const ROLLBACK_APPEARS: Duration = Duration::from_secs(5);
 
-fn ended(status: DeploymentStatus) -> bool {
-    matches!(
-        status,
-        DeploymentStatus::Succeeded
-            | DeploymentStatus::Failed
-            | DeploymentStatus::RolledBack
-            | DeploymentStatus::Cancelled
-    )
-}
-
 /// The progress shown for one deployment.
 struct View {
     bars: MultiProgress,
@@ -188,7 +178,7 @@ async fn watch(client: &Client, id: i64) -> Result<Deployment> {
             .await
             .with_context(|| format!("cannot follow deployment {id}"))?;
         view.show(&deployment);
-        if ended(deployment.status) {
+        if deployment.status.is_finished() {
             let _ = view.bars.clear();
             return Ok(deployment);
         }
