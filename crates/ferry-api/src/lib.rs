@@ -10,6 +10,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod access;
+
+pub use access::{
+    CreateGrant, CreateGroup, CreateToken, CreateUser, CreatedToken, CreatedUser, Grant,
+    GrantEntry, Group, Permission, Role, Token, User, Whoami,
+};
+
 pub use ferry_core::change::{ChangeKind, ChangeState};
 pub use ferry_core::config::Config;
 pub use ferry_core::environment::EnvironmentSpec;
@@ -208,6 +215,11 @@ pub struct CreateRelease {
     /// Its artifacts.
     #[serde(default)]
     pub artifacts: Vec<NewArtifact>,
+    /// The authors and co-authors of its commits, as `Name <mail>`: matched
+    /// against users (by e-mail first, then by name) for separation of
+    /// duties.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
 }
 
 /// A deployment: a release going to an environment.
@@ -482,79 +494,6 @@ pub struct ApplyResult {
     pub applied: bool,
 }
 
-/// A user.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct User {
-    /// The user's name.
-    pub name: String,
-    /// Their e-mail address, if given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// Whether they administer this ferry.
-    pub admin: bool,
-    /// When the user was created.
-    pub created_at: DateTime<Utc>,
-}
-
-/// The body of `POST /api/v1/users`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// The new user's name (lower-case letters, digits, `-`, `_`, `.`).
-    pub name: String,
-    /// Their e-mail address.
-    #[serde(default)]
-    pub email: Option<String>,
-}
-
-/// A user just created, with the first token to hand them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct CreatedUser {
-    /// The user.
-    pub user: User,
-    /// Their first API token, shown this once.
-    pub token: CreatedToken,
-}
-
-/// An API token (never its secret).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Token {
-    /// Its id, to revoke it.
-    pub id: i64,
-    /// What it is for.
-    pub name: String,
-    /// Whose it is.
-    pub user: String,
-    /// The first characters of the secret, to recognise it.
-    pub prefix: String,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it was last used.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// When it was revoked; a revoked token is refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-/// The body of `POST /api/v1/tokens`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    /// What the token is for, such as `ci` or `laptop`.
-    pub name: String,
-}
-
-/// A token just created: the secret is shown this once and stored only hashed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct CreatedToken {
-    /// The token.
-    #[serde(flatten)]
-    pub token: Token,
-    /// The secret to send as `Authorization: Bearer <secret>`.
-    pub secret: String,
-}
-
 /// A user's decision on a release for an environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Decision {
@@ -797,23 +736,16 @@ pub struct CalendarEntry {
     pub end: DateTime<Utc>,
 }
 
-/// Who the caller is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Whoami {
-    /// The user the token belongs to.
-    pub user: User,
-    /// The ferry server's version.
-    pub server_version: String,
-}
-
 /// The body of `POST /api/v1/agent-tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentToken {
     /// The environment the agent deploys into.
     pub environment: String,
-    /// The agent's name, unique in its environment (such as its host name).
-    pub name: String,
+    /// The agent's name, unique in its environment (such as its host name);
+    /// one is made up when none is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Its tags, matched by services' target selectors.
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,

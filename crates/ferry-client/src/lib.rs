@@ -16,6 +16,10 @@
 //! install one (`rustls::crypto::ring::default_provider().install_default()`)
 //! before calling [`Client::new`].
 
+mod access;
+
+pub use access::GrantQuery;
+
 use std::future::Future;
 use std::time::Duration;
 

@@ -293,6 +293,8 @@ struct RawEnvironment {
     windows: Vec<Window>,
     #[serde(default)]
     variables: BTreeMap<Spanned<String>, Spanned<RawValue>>,
+    #[serde(default)]
+    protected: bool,
 }
 
 /// A variable's value: text, or a number or boolean written as TOML allows
@@ -393,6 +395,7 @@ impl RawConfig {
                 policy: raw.policy,
                 windows: raw.windows,
                 variables,
+                protected: raw.protected,
             });
         }
         let mut lifecycles = Vec::new();

@@ -67,7 +67,8 @@ impl fmt::Display for Tier {
 pub struct Policy {
     /// How many approvals a release needs before it may enter.
     pub approvals: u32,
-    /// Who may approve (user or group names); empty means anyone allowed to approve.
+    /// Who may approve: user names, and `group:NAME` for the members of a
+    /// group; empty means anyone allowed to approve.
     pub approvers: Vec<String>,
     /// Named evidence suites that must have passed.
     pub evidence: Vec<String>,
@@ -126,6 +127,10 @@ pub struct EnvironmentSpec {
     /// `ferry var set` values of the same name win over these.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub variables: std::collections::BTreeMap<String, String>,
+    /// Whether promotions, rollbacks, approvals and cancellations here need a
+    /// grant that names this environment (see [`crate::access`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub protected: bool,
 }
 
 #[cfg(test)]

@@ -74,8 +74,9 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Name;
+use crate::access::{Person, same_person};
 use crate::change::{ChangeKind, ChangeState};
-use crate::environment::EnvironmentSpec;
+use crate::environment::{EnvironmentSpec, Policy};
 use crate::lifecycle::LifecycleSpec;
 use crate::risk::{RiskAssessment, RiskLevel};
 use crate::windows::WindowCheck;
@@ -215,7 +216,7 @@ pub struct GateInput<'a> {
     pub release_abandoned: bool,
     /// Who created the release (user name or e-mail).
     pub release_creator: &'a str,
-    /// Names and e-mails of the authors of the release's commits.
+    /// The authors and co-authors of the release's commits, as `Name <mail>` or `Name`.
     pub commit_authors: &'a [String],
     /// The environment promoted into.
     pub environment: &'a EnvironmentSpec,
@@ -275,6 +276,49 @@ pub struct Verdict {
     pub warnings: Vec<Finding>,
     /// The promotion's risk, as assessed.
     pub risk: RiskAssessment,
+}
+
+/// What a verdict means for a promotion at the moment it is judged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// It may go ahead.
+    Go,
+    /// Only time holds it back (a closed deployment window that opens
+    /// again, or a freeze): it is recorded and waits, for this reason.
+    Wait(String),
+    /// Something only people can clear blocks it.
+    Refuse,
+}
+
+impl Verdict {
+    /// Whether the promotion goes, waits or is refused. `window_opens_again`
+    /// says whether a deployment window opens at the promotion's time or
+    /// later (a promotion waiting for a window that never opens would wait
+    /// for ever). The promotion route and the orchestrator both ask this.
+    pub fn disposition(&self, window_opens_again: bool) -> Disposition {
+        if self.allowed {
+            return Disposition::Go;
+        }
+        let only_time = self
+            .blockers
+            .iter()
+            .all(|b| b.code == code::OUTSIDE_WINDOW || b.code == code::FROZEN);
+        if only_time && window_opens_again {
+            Disposition::Wait(self.held_reason())
+        } else {
+            Disposition::Refuse
+        }
+    }
+
+    /// Why the gates hold a promotion back, for its deployment's `reason`.
+    pub fn held_reason(&self) -> String {
+        let why: Vec<String> = self
+            .blockers
+            .iter()
+            .map(|finding| format!("{} ({})", finding.message, finding.code))
+            .collect();
+        format!("held by the gates: {}", why.join("; "))
+    }
 }
 
 /// The outcome of counting decisions, also used to show approval progress.
@@ -816,16 +860,6 @@ fn decision_order(a: &Decision, b: &Decision) -> Ordering {
         .then_with(|| a.comment.cmp(&b.comment))
 }
 
-/// Whether the person deciding is one of those `matches` recognises, by user
-/// name (already folded into `key`) or e-mail.
-fn is_person(key: &str, decision: &Decision, matches: impl Fn(&str) -> bool) -> bool {
-    matches(key)
-        || decision
-            .email
-            .as_deref()
-            .is_some_and(|email| matches(&fold(email)))
-}
-
 struct Refusal {
     user: String,
     why: String,
@@ -840,10 +874,121 @@ struct Tally<'a> {
     refusals: Vec<Refusal>,
 }
 
+/// Who may decide on a release for an environment, under its policy: the
+/// one rule that refuses an approval when it is given (`ferry approve`) and
+/// discounts it when the gates count (`ferry check`, `ferry promote`).
+///
+/// A decision counts when its author may approve (the policy's `approvers`
+/// is empty, or names them, or names `group:G` for one of their groups) and,
+/// for an approval under separation of duties, they are neither the
+/// release's creator nor an author or co-author of its commits (matched by
+/// e-mail first, then by name, see [`same_person`]).
+pub struct Duties<'a> {
+    policy: &'a Policy,
+    environment: &'a str,
+    release: &'a str,
+    creator: String,
+    authors: Vec<Person>,
+    users: HashSet<String>,
+    groups: HashSet<String>,
+}
+
+/// The person deciding.
+#[derive(Debug, Clone, Copy)]
+pub struct Decider<'a> {
+    /// Their user name.
+    pub user: &'a str,
+    /// Their e-mail, when known.
+    pub email: Option<&'a str>,
+    /// The groups they belong to.
+    pub groups: &'a [String],
+}
+
+impl<'a> Duties<'a> {
+    /// The rule for `release` (`service@version`) entering `environment`,
+    /// created by `creator`, whose commits' authors are `authors` (`Name`
+    /// or `Name <mail>`).
+    pub fn new(
+        environment: &'a EnvironmentSpec,
+        release: &'a str,
+        creator: &str,
+        authors: &[String],
+    ) -> Self {
+        let policy = &environment.policy;
+        let mut users = HashSet::new();
+        let mut groups = HashSet::new();
+        for approver in &policy.approvers {
+            match approver.trim().strip_prefix("group:") {
+                Some(group) => groups.insert(fold(group).into_owned()),
+                None => users.insert(fold(approver).into_owned()),
+            };
+        }
+        Self {
+            policy,
+            environment: environment.name.as_str(),
+            release,
+            creator: fold(creator).into_owned(),
+            authors: if policy.separation_of_duties {
+                authors.iter().map(|a| Person::parse(a)).collect()
+            } else {
+                Vec::new()
+            },
+            users,
+            groups,
+        }
+    }
+
+    /// Whether `decider` may approve or reject at all (the approvers list).
+    pub fn may_decide(&self, decider: Decider<'_>) -> bool {
+        (self.users.is_empty() && self.groups.is_empty())
+            || self.users.contains(fold(decider.user).as_ref())
+            || decider
+                .groups
+                .iter()
+                .any(|group| self.groups.contains(fold(group).as_ref()))
+    }
+
+    /// Why `decider`'s decision does not count, or `None` when it counts.
+    pub fn refusal(&self, decider: Decider<'_>, approve: bool) -> Option<String> {
+        let user = decider.user;
+        let env = self.environment;
+        let release = self.release;
+        if !self.may_decide(decider) {
+            let what = if approve { "approval" } else { "rejection" };
+            return Some(format!(
+                "{user} is not among the approvers of {env} ({}); their {what} does not count",
+                self.policy.approvers.join(", ")
+            ));
+        }
+        if !approve || !self.policy.separation_of_duties {
+            return None;
+        }
+        let created = !self.creator.is_empty()
+            && (fold(user) == self.creator.as_str()
+                || decider
+                    .email
+                    .is_some_and(|email| fold(email) == self.creator.as_str()));
+        if created {
+            return Some(format!(
+                "{user} created the release {release}; separation of duties does not count their approval"
+            ));
+        }
+        if self
+            .authors
+            .iter()
+            .any(|author| same_person(author, user, decider.email))
+        {
+            return Some(format!(
+                "{user} authored commits of {release}; separation of duties does not count their approval"
+            ));
+        }
+        None
+    }
+}
+
 /// Counts the decisions in one pass over them, then one over the people.
 fn tally<'a>(input: &GateInput<'a>, release: &str) -> Tally<'a> {
     let policy = &input.environment.policy;
-    let env = input.environment.name.as_str();
 
     let mut latest: HashMap<Cow<'a, str>, &'a Decision> =
         HashMap::with_capacity(input.decisions.len());
@@ -862,15 +1007,12 @@ fn tally<'a>(input: &GateInput<'a>, release: &str) -> Tally<'a> {
     let mut people: Vec<(Cow<'a, str>, &'a Decision)> = latest.into_iter().collect();
     people.sort_by(|a, b| (a.1.at, &a.0).cmp(&(b.1.at, &b.0)));
 
-    let approvers: HashSet<Cow<'_, str>> = policy.approvers.iter().map(|a| fold(a)).collect();
-    let creator = fold(input.release_creator);
-    let authors: HashSet<Cow<'_, str>> = if policy.separation_of_duties {
-        input.commit_authors.iter().map(|a| fold(a)).collect()
-    } else {
-        HashSet::new()
-    };
-    let listed = policy.approvers.join(", ");
-
+    let duties = Duties::new(
+        input.environment,
+        release,
+        input.release_creator,
+        input.commit_authors,
+    );
     let mut count = ApprovalCount {
         approved_by: Vec::new(),
         refused: Vec::new(),
@@ -879,44 +1021,14 @@ fn tally<'a>(input: &GateInput<'a>, release: &str) -> Tally<'a> {
     };
     let mut rejections = Vec::new();
     let mut refusals = Vec::new();
-    for (key, decision) in people {
+    for (_, decision) in people {
         let user = decision.user.clone();
-        let may_approve = approvers.is_empty()
-            || approvers.contains(key.as_ref())
-            || decision
-                .groups
-                .iter()
-                .any(|group| approvers.contains(fold(group).as_ref()));
-        let not_listed = |what: &str| {
-            format!(
-                "{user} is not among the approvers of {env} ({listed}); their {what} does not count"
-            )
+        let decider = Decider {
+            user: &decision.user,
+            email: decision.email.as_deref(),
+            groups: &decision.groups,
         };
-        let why = if !may_approve {
-            Some(not_listed(if decision.approve {
-                "approval"
-            } else {
-                "rejection"
-            }))
-        } else if !decision.approve {
-            None
-        } else if policy.separation_of_duties
-            && is_person(&key, decision, |s| {
-                !creator.is_empty() && s == creator.as_ref()
-            })
-        {
-            Some(format!(
-                "{user} created the release {release}; separation of duties does not count their approval"
-            ))
-        } else if policy.separation_of_duties && is_person(&key, decision, |s| authors.contains(s))
-        {
-            Some(format!(
-                "{user} authored commits of {release}; separation of duties does not count their approval"
-            ))
-        } else {
-            None
-        };
-        match (why, decision.approve) {
+        match (duties.refusal(decider, decision.approve), decision.approve) {
             (Some(why), approve) => {
                 count.refused.push((user.clone(), why.clone()));
                 refusals.push(Refusal { user, why, approve });

@@ -7,6 +7,7 @@
 //! rule is unit-tested on its own. Storage, the server and the CLI import it;
 //! it imports none of them.
 
+pub mod access;
 pub mod artifact;
 pub mod audit;
 pub mod change;
@@ -29,6 +30,7 @@ pub mod risk;
 pub mod service;
 pub mod status;
 pub mod time;
+pub mod trust;
 pub mod variables;
 pub mod versioning;
 pub mod windows;

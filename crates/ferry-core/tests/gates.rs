@@ -118,7 +118,7 @@ impl Fixture {
                 description: String::new(),
                 policy: Policy {
                     approvals: 1,
-                    approvers: vec!["alice".into(), "ops".into()],
+                    approvers: vec!["alice".into(), "group:ops".into()],
                     evidence: vec!["unit".into(), "e2e".into()],
                     change_request: true,
                     max_risk: Some("high".into()),
@@ -126,6 +126,7 @@ impl Fixture {
                 },
                 windows: vec![],
                 variables: Default::default(),
+                protected: false,
             },
             lifecycle: LifecycleSpec {
                 name: name("default"),
@@ -292,7 +293,7 @@ const BLOCKERS: &[(&str, Change, &str, &str)] = &[
         "approvals-missing",
         |f| f.decisions.clear(),
         "prod needs 1 approval of api@1.4.0; 0 counted",
-        "ferry approve api@1.4.0 --env prod (1 more approval needed; allowed: alice, ops)",
+        "ferry approve api@1.4.0 --env prod (1 more approval needed; allowed: alice, group:ops)",
     ),
     (
         "approvals-missing",
@@ -302,7 +303,7 @@ const BLOCKERS: &[(&str, Change, &str, &str)] = &[
                 .push(decision("bob", &["dev"], true, now() - minutes(5)));
         },
         "prod needs 2 approvals of api@1.4.0; 1 counted (alice); 1 approval not counted",
-        "(1 more approval needed; allowed: alice, ops)",
+        "(1 more approval needed; allowed: alice, group:ops)",
     ),
     (
         "approvals-missing",
@@ -316,7 +317,7 @@ const BLOCKERS: &[(&str, Change, &str, &str)] = &[
         // Nor does an author, recognised by e-mail.
         |f| f.decisions[0].email = Some("DAVE@example.com".into()),
         "0 counted",
-        "allowed: alice, ops",
+        "allowed: alice, group:ops",
     ),
     (
         "evidence-missing",
@@ -482,7 +483,7 @@ fn approvers_are_matched_by_name_or_group_without_case() {
     assert_eq!(codes(&verdict.warnings), ["approval-not-counted"]);
     assert_eq!(
         verdict.warnings[0].message,
-        "bob is not among the approvers of prod (alice, ops); their approval does not count"
+        "bob is not among the approvers of prod (alice, group:ops); their approval does not count"
     );
 }
 
@@ -825,7 +826,7 @@ fn arb_level() -> impl Strategy<Value = RiskLevel> {
 fn arb_policy() -> impl Strategy<Value = Policy> {
     (
         0u32..4,
-        prop::sample::subsequence(vec!["alice", "bob", "ops", "qa"], 0..=3),
+        prop::sample::subsequence(vec!["alice", "bob", "group:ops", "group:qa"], 0..=3),
         prop::sample::subsequence(&SUITES[..], 0..=3),
         any::<bool>(),
         prop::option::of(prop_oneof![
@@ -949,9 +950,12 @@ proptest! {
         let mut fixture = fixture;
         prop_assume!(!fixture.environment.policy.separation_of_duties
             || (user != fixture.creator && !fixture.authors.iter().any(|a| a.eq_ignore_ascii_case(user))));
+        // Allowed: they belong to a group that may approve.
+        if !fixture.environment.policy.approvers.is_empty() {
+            fixture.policy().approvers.push("group:reviewers".into());
+        }
         let before = fixture.verdict();
-        // Allowed: one of their groups is every approver listed.
-        let groups: Vec<String> = fixture.environment.policy.approvers.clone();
+        let groups = vec!["reviewers".to_owned()];
         fixture.decisions.push(Decision {
             user: user.into(),
             email: None,
@@ -996,7 +1000,7 @@ proptest! {
 fn a_large_input_is_evaluated_in_one_pass() {
     let mut fixture = Fixture::allowed();
     fixture.policy().approvals = 3;
-    fixture.policy().approvers = (0..50).map(|i| format!("group{i}")).collect();
+    fixture.policy().approvers = (0..50).map(|i| format!("group:group{i}")).collect();
     fixture.policy().evidence = (0..20).map(|i| format!("suite{i}")).collect();
     // 500 commit authors, of whom the first 10 people deciding (by e-mail).
     fixture.authors = (0..500)

@@ -7,6 +7,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use ferry_core::access::Rights;
 use ferry_store::auth::{NewToken, UserRecord};
 use sha2::{Digest, Sha256};
 
@@ -41,12 +42,15 @@ impl Secret {
         Ok(Self { secret, hash })
     }
 
-    /// The token to store, named `name`.
+    /// The token to store, named `name`, with the owner's rights and no
+    /// expiry.
     pub fn new_token<'a>(&'a self, name: &'a str) -> NewToken<'a> {
         NewToken {
             name,
             secret_hash: &self.hash,
             prefix: &self.secret[..TOKEN_PREFIX.len() + 6],
+            expires_at: None,
+            grants: None,
         }
     }
 }
@@ -75,21 +79,23 @@ pub fn bearer<'a>(parts: &'a Parts, missing: &str) -> Result<&'a str, ApiError> 
         })
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request: who, and what their token allows.
 #[derive(Debug, Clone)]
-pub struct Caller(pub UserRecord);
+pub struct Caller {
+    /// The user the token belongs to.
+    pub user: UserRecord,
+    /// The groups the user belongs to.
+    pub groups: Vec<String>,
+    /// What the token allows: the user's grants, narrowed by the token's.
+    pub rights: Rights,
+    /// The token's id.
+    pub token_id: i64,
+}
 
 impl Caller {
-    /// Refuses callers who are not administrators.
-    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
-        if self.0.admin {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "only administrators may {what}; {:?} is not one",
-                self.0.name
-            )))
-        }
+    /// The name the audit trail records for what the caller does.
+    pub fn actor(&self) -> &str {
+        &self.user.name
     }
 }
 
@@ -105,9 +111,14 @@ impl FromRequestParts<AppState> for Caller {
             "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)",
         )?;
         match state.store.authenticate(&hash_secret(secret)).await? {
-            Some(user) => Ok(Caller(user)),
+            Some(found) => Ok(Caller {
+                user: found.user,
+                groups: found.groups,
+                rights: found.rights,
+                token_id: found.token_id,
+            }),
             None => Err(ApiError::Unauthorized(
-                "the API token is unknown or revoked".into(),
+                "the API token is unknown, revoked or expired, or its user is disabled".into(),
             )),
         }
     }

@@ -1,23 +1,29 @@
 //! Judging a promotion: the facts from the store turned into the gates'
 //! input, windows and freezes evaluated at the time the promotion would
 //! act, the risk assessed, and the one pure evaluation of `ferry_core::gates`
-//! run. `ferry check` and `ferry promote` both come through here, so they
-//! can never disagree.
+//! run. `ferry check`, `ferry promote` and the orchestrator all come
+//! through here, so they can never disagree; so do approvals, whose rule
+//! (`ferry_core::gates::Duties`) is the one the gates count them with.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use ferry_core::access::Action;
 use ferry_core::change::ChangeState;
 use ferry_core::gates::{
-    ActiveFreeze, ChangeFact, Decision, EvidenceFact, GateInput, Verdict, count_evidence, evaluate,
-    previous_phase_soak,
+    ActiveFreeze, ChangeFact, Decider, Decision, Disposition, Duties, EvidenceFact, GateInput,
+    Verdict, count_evidence, evaluate, previous_phase_soak,
 };
 use ferry_core::notes::NotesCommit;
+use ferry_core::process::DeployProcess;
 use ferry_core::risk::{RiskInput, assess};
-use ferry_core::windows::{Freeze, active_freeze, check_windows};
+use ferry_core::windows::{Freeze, WindowCheck, active_freeze, check_windows};
 use ferry_core::{Name, Tier};
 use ferry_store::changes::conflicts_by_change;
+use ferry_store::deployments::DeploymentRecord;
 use ferry_store::gate_facts::GateFacts;
 
+use crate::auth::Caller;
+use crate::authorize;
 use crate::error::ApiError;
 use crate::state::{AppState, WindowCache};
 
@@ -44,6 +50,114 @@ pub async fn judge(
     Ok((verdict, facts))
 }
 
+/// The authors and co-authors of a release's commits, as `Name <mail>`
+/// where the release kept them, else by the names in its commits (releases
+/// made before ferry kept e-mails).
+fn commit_authors(people: &[String], commits: &[NotesCommit]) -> Vec<String> {
+    let mut authors: Vec<String> = if people.is_empty() {
+        commits
+            .iter()
+            .flat_map(|c| c.authors.iter().cloned())
+            .collect()
+    } else {
+        people.to_vec()
+    };
+    authors.sort();
+    authors.dedup();
+    authors
+}
+
+/// Judges a promotion and says whether it goes, waits for a window or the
+/// end of a freeze, or is refused: the promotion route's one question.
+pub async fn disposition(
+    state: &AppState,
+    promotion: &Promotion<'_>,
+) -> Result<(Disposition, Verdict), ApiError> {
+    let (verdict, facts) = judge(state, promotion).await?;
+    let opens_again = match state.windows.get(&facts.environment.windows) {
+        Ok(windows) => !matches!(
+            check_windows(&windows, promotion.at),
+            WindowCheck::Closed { next_open: None }
+        ),
+        Err(_) => false,
+    };
+    Ok((verdict.disposition(opens_again), verdict))
+}
+
+/// Refuses (403) unless `caller` may approve or reject `service@version`
+/// for `environment`: their role there, then the policy's approvers and
+/// separation of duties, by the same rule the gates count decisions with.
+pub async fn may_decide(
+    state: &AppState,
+    caller: &Caller,
+    service: &Name,
+    version: &semver::Version,
+    environment: &Name,
+    approve: bool,
+) -> Result<(), ApiError> {
+    let target = authorize::target(state, Some(service), Some(environment)).await?;
+    caller
+        .require(state, Action::DecideRelease, &target)
+        .await?;
+    // Only what the rule needs: this runs once per approval, and a release
+    // may collect thousands.
+    let release = state.store.release(service, version).await?;
+    let spec = state
+        .store
+        .environments()
+        .await?
+        .into_iter()
+        .find(|e| &e.spec.name == environment)
+        .map(|e| e.spec)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no environment {environment:?}")))?;
+    let people = state.store.release_people(release.id).await?;
+    let commits: Vec<NotesCommit> = if people.is_empty() {
+        serde_json::from_str(&state.store.release_commits(release.id).await?)
+            .map_err(|e| ApiError::Internal(format!("stored commits unreadable: {e}")))?
+    } else {
+        Vec::new()
+    };
+    let authors = commit_authors(&people, &commits);
+    let name = format!("{service}@{version}");
+    let duties = Duties::new(&spec, &name, &release.created_by, &authors);
+    let decider = Decider {
+        user: caller.actor(),
+        email: caller.user.email.as_deref(),
+        groups: &caller.groups,
+    };
+    match duties.refusal(decider, approve) {
+        None => Ok(()),
+        Some(why) => Err(ApiError::Forbidden(format!("{why}; ask another approver"))),
+    }
+}
+
+/// Refuses (409) a report of a deployment that ferry's agents run: only a
+/// service without deployment steps is deployed by another tool, which
+/// reports its progress.
+pub async fn reportable(state: &AppState, deployment: &DeploymentRecord) -> Result<(), ApiError> {
+    let service = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .find(|s| s.spec.name.as_str() == deployment.service)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no service {}", deployment.service)))?;
+    let process = DeployProcess::from_value(&service.spec.deploy).map_err(|reason| {
+        ApiError::Unprocessable(format!(
+            "the deploy process of {} is invalid: {reason}",
+            deployment.service
+        ))
+    })?;
+    if process.is_external() {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict(format!(
+            "deployment {} is run by ferry's agents ({} has deployment steps): only they report its progress; cancel it with `ferry deploy cancel {}`",
+            deployment.id, deployment.service, deployment.id
+        )))
+    }
+}
+
 /// The pure part: from facts to verdict.
 pub fn verdict(
     facts: &GateFacts,
@@ -53,12 +167,7 @@ pub fn verdict(
 ) -> Result<Verdict, ApiError> {
     let commits: Vec<NotesCommit> = serde_json::from_str(&facts.commits_json)
         .map_err(|e| ApiError::Internal(format!("stored commits unreadable: {e}")))?;
-    let mut commit_authors: Vec<String> = commits
-        .iter()
-        .flat_map(|c| c.authors.iter().cloned())
-        .collect();
-    commit_authors.sort();
-    commit_authors.dedup();
+    let commit_authors = commit_authors(&facts.people, &commits);
     let environment = &facts.environment;
     let windows = cache.get(&environment.windows).map_err(|e| {
         ApiError::Unprocessable(format!(
@@ -104,7 +213,7 @@ pub fn verdict(
         .map(|d| Decision {
             user: d.user.clone(),
             email: d.email.clone(),
-            groups: Vec::new(),
+            groups: facts.memberships.get(&d.user).cloned().unwrap_or_default(),
             approve: d.approve,
             comment: d.comment.clone(),
             at: d.at,

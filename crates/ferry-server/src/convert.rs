@@ -83,6 +83,26 @@ pub fn user(record: UserRecord) -> api::User {
         email: record.email,
         admin: record.admin,
         created_at: record.created_at,
+        disabled_at: record.disabled_at,
+    }
+}
+
+pub fn grant(record: ferry_store::access::GrantRecord) -> api::GrantEntry {
+    api::GrantEntry {
+        id: record.id,
+        user: record.user,
+        group: record.group,
+        grant: record.grant,
+        created_by: record.created_by,
+        created_at: record.created_at,
+    }
+}
+
+pub fn group(record: ferry_store::access::GroupRecord) -> api::Group {
+    api::Group {
+        name: record.name,
+        members: record.members,
+        created_at: record.created_at,
     }
 }
 
@@ -95,6 +115,8 @@ pub fn token(record: TokenRecord) -> api::Token {
         created_at: record.created_at,
         last_used_at: record.last_used_at,
         revoked_at: record.revoked_at,
+        expires_at: record.expires_at,
+        grants: record.grants,
     }
 }
 

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ferry_core::access::{Grant, Role};
 use ferry_core::{DeploymentStatus, Name};
+use ferry_store::access::Holder;
+use ferry_store::auth::{NewToken, NewUser, UserRecord};
 use ferry_store::deployments::NewDeployment;
 use ferry_store::releases::NewRelease;
 use ferry_store::{Store, StoreError};
@@ -332,7 +335,6 @@ async fn promote_hello(store: &Store, stop: &AtomicBool) -> Result<(), StoreErro
 /// a second user, and an approved change request for next week.
 async fn control(store: &Store) -> Result<(), StoreError> {
     use ferry_core::change::{ChangeAction, ChangeKind, ChangeWindow};
-    use ferry_store::auth::{NewToken, NewUser};
     use ferry_store::changes::{ChangeUpdate, NewChange};
     use ferry_store::evidence::NewEvidence;
 
@@ -351,24 +353,7 @@ async fn control(store: &Store) -> Result<(), StoreError> {
             .add_evidence("demo", &api, &version, environment, new)
             .await?;
     }
-    // Demo users get tokens nobody is shown; an admin can create real ones.
-    let reviewer = name("rosa")?;
-    let token = NewToken {
-        name: "demo",
-        secret_hash: "demo-rosa-has-no-usable-token",
-        prefix: "ferry_demo__",
-    };
-    let (rosa, _) = store
-        .create_user(
-            "demo",
-            NewUser {
-                name: &reviewer,
-                email: Some("rosa@example.com"),
-                admin: false,
-                token,
-            },
-        )
-        .await?;
+    let rosa = people(store).await?;
     store
         .decide(
             &rosa,
@@ -421,6 +406,89 @@ async fn control(store: &Store) -> Result<(), StoreError> {
         )
         .await?;
     Ok(())
+}
+
+/// The demo's people, each with a role, so that `ferry role list` shows who
+/// may do what: rosa approves for production, dana develops the api, omar
+/// deploys to dev and staging, priya manages releases, and the `release`
+/// group (priya's) may approve anywhere. Their tokens are shown to nobody;
+/// an administrator creates real users with `ferry user create`. Returns
+/// rosa, who approves the demo's api release.
+async fn people(store: &Store) -> Result<UserRecord, StoreError> {
+    let (dev, staging, prod, api) = (name("dev")?, name("staging")?, name("prod")?, name("api")?);
+    let people: [(&str, &str, Vec<Grant>); 4] = [
+        (
+            "rosa",
+            "rosa@example.com",
+            vec![scoped(Role::Approver, None, Some(&prod))],
+        ),
+        (
+            "dana",
+            "dana@example.com",
+            vec![scoped(Role::Developer, Some(&api), None)],
+        ),
+        (
+            "omar",
+            "omar@example.com",
+            vec![
+                scoped(Role::Deployer, None, Some(&dev)),
+                scoped(Role::Deployer, None, Some(&staging)),
+            ],
+        ),
+        (
+            "priya",
+            "priya@example.com",
+            vec![Grant::global(Role::ReleaseManager)],
+        ),
+    ];
+    let mut rosa = None;
+    for (person, email, grants) in people {
+        let person_name = name(person)?;
+        let unusable = format!("demo-{person}-has-no-usable-token");
+        let token = NewToken {
+            name: "demo",
+            secret_hash: &unusable,
+            prefix: "ferry_demo__",
+            expires_at: None,
+            grants: None,
+        };
+        let new = NewUser {
+            name: &person_name,
+            email: Some(email),
+            admin: false,
+            token,
+        };
+        let (user, _) = store.create_user("demo", new).await?;
+        for grant in &grants {
+            store
+                .grant("demo", Holder::User(&person_name), grant)
+                .await?;
+        }
+        if person == "rosa" {
+            rosa = Some(user);
+        }
+    }
+    let release = name("release")?;
+    store.create_group("demo", &release).await?;
+    store
+        .set_membership("demo", &release, &name("priya")?, true)
+        .await?;
+    store
+        .grant(
+            "demo",
+            Holder::Group(&release),
+            &Grant::global(Role::Approver),
+        )
+        .await?;
+    rosa.ok_or_else(|| StoreError::Corrupt("the demo lost rosa".into()))
+}
+
+fn scoped(role: Role, service: Option<&Name>, environment: Option<&Name>) -> Grant {
+    Grant {
+        role,
+        service: service.cloned(),
+        environment: environment.cloned(),
+    }
 }
 
 #[cfg(test)]

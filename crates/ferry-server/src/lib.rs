@@ -8,11 +8,13 @@
 
 mod agent_auth;
 mod auth;
+mod authorize;
 mod control;
 mod convert;
 mod demo;
 mod error;
 mod extract;
+pub mod oidc;
 pub mod orchestrator;
 mod routes;
 pub mod secrets;

@@ -355,14 +355,7 @@ async fn blocked(
     };
     match judged.await {
         Ok(verdict) if verdict.allowed => None,
-        Ok(verdict) => {
-            let why: Vec<String> = verdict
-                .blockers
-                .iter()
-                .map(|finding| format!("{} ({})", finding.message, finding.code))
-                .collect();
-            Some(format!("held by the gates: {}", why.join("; ")))
-        }
+        Ok(verdict) => Some(verdict.held_reason()),
         Err(error) => Some(format!("the gates cannot be judged: {error}")),
     }
 }

@@ -291,3 +291,86 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The agent named `name`, in `environment` when given; a name that
+    /// agents of several environments have needs the environment.
+    pub async fn agent_named(
+        &self,
+        environment: Option<&Name>,
+        name: &Name,
+    ) -> Result<AgentRecord> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT} WHERE a.name = $1 AND ($2 = '' OR e.name = $2) ORDER BY e.name"
+        )))
+        .bind(name.as_str())
+        .bind(environment.map_or("", Name::as_str))
+        .fetch_all(self.pool())
+        .await?;
+        let mut found: Vec<AgentRecord> = rows.iter().map(agent).collect::<Result<_>>()?;
+        match found.len() {
+            0 => Err(StoreError::NotFound(match environment {
+                Some(environment) => format!("there is no agent {name} in {environment}"),
+                None => format!("there is no agent {name}"),
+            })),
+            1 => Ok(found.remove(0)),
+            _ => {
+                let environments: Vec<String> =
+                    found.into_iter().map(|agent| agent.environment).collect();
+                Err(StoreError::Invalid(format!(
+                    "agents named {name} deploy into {}: say which with --env",
+                    environments.join(", ")
+                )))
+            }
+        }
+    }
+
+    /// Revokes agent `id`: its token is refused from now on, and a job it
+    /// holds is treated as lost (its lease ends now, so the orchestrator
+    /// fails it, or retries it where its steps allow).
+    pub async fn revoke_agent(&self, actor: &str, id: i64) -> Result<AgentRecord> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE a.id = $1")))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(found) = row.as_ref().map(agent).transpose()? else {
+            let missing = StoreError::NotFound(format!("there is no agent {id}"));
+            return Store::abandon(tx, Err(missing)).await;
+        };
+        if found.revoked_at.is_some() {
+            return Store::abandon(tx, Ok(found)).await;
+        }
+        let at = now();
+        sqlx::query("UPDATE agents SET revoked_at = $1 WHERE id = $2")
+            .bind(&at)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let lost = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1 WHERE agent_id = $2 AND state = 'running'",
+        )
+        .bind(&at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let details =
+            json!({ "agent": found.name, "environment": found.environment, "jobs_lost": lost });
+        append(
+            &mut tx,
+            self.backend(),
+            actor,
+            "agent.revoke",
+            &format!("agent:{id}"),
+            details,
+        )
+        .await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE a.id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        agent(&row)
+    }
+}

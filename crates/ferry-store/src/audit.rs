@@ -93,6 +93,21 @@ fn record(row: &AnyRow) -> Result<AuditRecord> {
 }
 
 impl Store {
+    /// Records an event that changes nothing else: a refusal of a sensitive
+    /// action, or a credential handed out.
+    pub async fn audit_event(
+        &self,
+        actor: &str,
+        action: &str,
+        object: &str,
+        details: serde_json::Value,
+    ) -> Result<i64> {
+        let mut tx = self.write().await?;
+        let seq = append(&mut tx, self.backend(), actor, action, object, details).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
     /// Events with `seq > after`, oldest first, at most `limit`.
     pub async fn audit_events(&self, after: i64, limit: i64) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query(

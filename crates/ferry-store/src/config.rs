@@ -45,6 +45,7 @@ fn environment(row: &AnyRow) -> Result<Stored<EnvironmentSpec>> {
         policy: json(row, "policy")?,
         windows: json(row, "windows")?,
         variables: json(row, "variables")?,
+        protected: crate::rows::int(row, "protected")? != 0,
     };
     stored(row, spec)
 }
@@ -88,7 +89,7 @@ async fn load<T>(
         .collect()
 }
 
-const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, variables, created_at, updated_at FROM environments ORDER BY name";
+const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, variables, protected, created_at, updated_at FROM environments ORDER BY name";
 const LIFECYCLES: &str =
     "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
 const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, created_at, updated_at FROM services ORDER BY name";
@@ -204,9 +205,9 @@ impl Store {
         before: Option<&EnvironmentSpec>,
     ) -> Result<()> {
         let sql = if before.is_some() {
-            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6, variables = $7 WHERE name = $1"
+            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6, variables = $7, protected = $8 WHERE name = $1"
         } else {
-            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at, variables) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)"
+            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at, variables, protected) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)"
         };
         sqlx::query(sql)
             .bind(spec.name.as_str())
@@ -216,6 +217,7 @@ impl Store {
             .bind(serde_json::to_string(&spec.windows)?)
             .bind(now())
             .bind(serde_json::to_string(&spec.variables)?)
+            .bind(i64::from(spec.protected))
             .execute(&mut **tx)
             .await?;
         self.audit_change(tx, actor, "environment", spec.name.as_str(), before, spec)

@@ -20,6 +20,10 @@ pub struct GateFacts {
     pub release: ReleaseRecord,
     /// Its commits, as the JSON array it was created with.
     pub commits_json: String,
+    /// The authors and co-authors of its commits, as `Name <mail>`.
+    pub people: Vec<String>,
+    /// The groups of every user who belongs to one, by user name.
+    pub memberships: std::collections::HashMap<String, Vec<String>>,
     /// The environment.
     pub environment: EnvironmentSpec,
     /// The service's lifecycle.
@@ -75,6 +79,8 @@ impl Store {
             self.successes(release_id),
             self.recent_outcomes(service),
         )?;
+        let (people, memberships) =
+            tokio::try_join!(self.release_people(release_id), self.memberships())?;
         let (decisions, evidence, changes, freezes) = tokio::try_join!(
             self.decisions(release_id, environment_id),
             self.latest_evidence(release_id, environment_id),
@@ -108,6 +114,8 @@ impl Store {
         Ok(GateFacts {
             release,
             commits_json,
+            people,
+            memberships,
             environment: environment_spec,
             lifecycle,
             succeeded_in,

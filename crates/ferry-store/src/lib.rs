@@ -15,6 +15,7 @@
 //! The migrations are embedded and run at [`Store::connect`]. A landed
 //! migration is never edited: add a new one.
 
+pub mod access;
 pub mod agents;
 pub mod approvals;
 pub mod audit;

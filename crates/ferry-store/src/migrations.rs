@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_job_start.sql"),
         include_str!("../migrations/postgres/0008_job_start.sql"),
     ),
+    (
+        9,
+        "access",
+        include_str!("../migrations/sqlite/0009_access.sql"),
+        include_str!("../migrations/postgres/0009_access.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -481,8 +481,41 @@ impl Store {
         let row = locked(&mut tx, self.backend(), id).await?;
         let before = status(&text(&row, "status")?)?;
         let stamp = format_time(Utc::now());
+        // A deployment no agent drives (no plan of batches: one reported by
+        // another tool) has no batch to finish: it ends at once too.
+        let driven = opt_text(&row, "plan")?.is_some();
         match before {
-            DeploymentStatus::Queued | DeploymentStatus::Waiting => {
+            DeploymentStatus::Running | DeploymentStatus::Verifying if driven => {
+                if let Some(by) = opt_text(&row, "cancel_requested_by")? {
+                    return Store::abandon(tx, Ok(CancelOutcome::AlreadyRequested { by })).await;
+                }
+                sqlx::query(
+                    "UPDATE deployments SET cancel_requested_by = $1, updated_at = $2 \
+                     WHERE id = $3 AND status = $4",
+                )
+                .bind(actor)
+                .bind(&stamp)
+                .bind(id)
+                .bind(before.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let details = json!({ "after": { "cancel_requested_by": actor } });
+                append(
+                    &mut tx,
+                    self.backend(),
+                    actor,
+                    "deployment.cancel",
+                    &format!("deployment:{id}"),
+                    details,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(CancelOutcome::Requested)
+            }
+            DeploymentStatus::Queued
+            | DeploymentStatus::Waiting
+            | DeploymentStatus::Running
+            | DeploymentStatus::Verifying => {
                 let reason = format!("cancelled by {actor}");
                 let done = sqlx::query(
                     "UPDATE deployments SET status = 'cancelled', reason = $1, \
@@ -513,32 +546,6 @@ impl Store {
                 .await?;
                 tx.commit().await?;
                 Ok(CancelOutcome::Cancelled)
-            }
-            DeploymentStatus::Running => {
-                if let Some(by) = opt_text(&row, "cancel_requested_by")? {
-                    return Store::abandon(tx, Ok(CancelOutcome::AlreadyRequested { by })).await;
-                }
-                sqlx::query(
-                    "UPDATE deployments SET cancel_requested_by = $1, updated_at = $2 \
-                     WHERE id = $3 AND status = 'running'",
-                )
-                .bind(actor)
-                .bind(&stamp)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                let details = json!({ "after": { "cancel_requested_by": actor } });
-                append(
-                    &mut tx,
-                    self.backend(),
-                    actor,
-                    "deployment.cancel",
-                    &format!("deployment:{id}"),
-                    details,
-                )
-                .await?;
-                tx.commit().await?;
-                Ok(CancelOutcome::Requested)
             }
             ended => {
                 let error = StoreError::Conflict(format!(

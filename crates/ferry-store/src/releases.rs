@@ -64,6 +64,8 @@ pub struct NewRelease<'a> {
     pub commits_json: &'a str,
     /// Its artifacts (names unique).
     pub artifacts: &'a [ArtifactRecord],
+    /// The authors and co-authors of its commits, as `Name <mail>`.
+    pub people: &'a [String],
 }
 
 impl<'a> NewRelease<'a> {
@@ -75,6 +77,7 @@ impl<'a> NewRelease<'a> {
             previous_version: None,
             commits_json: "[]",
             artifacts: &[],
+            people: &[],
         }
     }
 }
@@ -150,8 +153,8 @@ impl Store {
         }
         let id = sqlx::query(
             "INSERT INTO releases (service_id, version, state, notes, created_by, created_at, \
-             commit_id, previous_version, commits) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             commit_id, previous_version, commits, people) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(service_id)
         .bind(&version)
@@ -162,6 +165,7 @@ impl Store {
         .bind(new.commit)
         .bind(new.previous_version)
         .bind(new.commits_json)
+        .bind(serde_json::to_string(new.people)?)
         .fetch_one(&mut *tx)
         .await
         .map_err(|error| match StoreError::from(error) {
@@ -266,6 +270,16 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         text(&row, "commits")
+    }
+
+    /// The authors and co-authors of release `id`'s commits, as `Name
+    /// <mail>` (empty for releases created before ferry kept them).
+    pub async fn release_people(&self, id: i64) -> Result<Vec<String>> {
+        let row = sqlx::query("SELECT people FROM releases WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+        crate::rows::json(&row, "people")
     }
 
     /// Whether any release has an artifact with this digest (stored or referenced).

@@ -20,6 +20,14 @@ pub(crate) fn int(row: &AnyRow, column: &str) -> Result<i64> {
     Ok(row.try_get::<i64, _>(column)?)
 }
 
+/// A truth value: a boolean on PostgreSQL, 0 or 1 on SQLite.
+pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool> {
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(int(row, column)? != 0),
+    }
+}
+
 pub(crate) fn time(row: &AnyRow, column: &str) -> Result<DateTime<Utc>> {
     let text = text(row, column)?;
     ferry_core::time::parse_time(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))

@@ -6,9 +6,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use ferry_core::access::{Grant, Role};
 use ferry_core::config::{Config, parse};
 use ferry_core::plan::Action;
 use ferry_core::{DeploymentStatus, Name, ReleaseState};
+use ferry_store::access::Holder;
 use ferry_store::agents::AgentRecord;
 use ferry_store::audit::Verification;
 use ferry_store::auth::{NewToken, NewUser};
@@ -100,6 +102,11 @@ contract!(
     deployments_follow_the_state_machine,
     status_shows_current_and_latest,
     tokens_authenticate_until_revoked,
+    expired_tokens_and_disabled_users_do_not_authenticate,
+    e_mails_are_unique_without_regard_to_case,
+    grants_of_users_and_groups_make_their_rights,
+    the_last_working_admin_credential_is_kept,
+    a_revoked_agent_is_refused_and_loses_its_job,
     bootstrap_happens_once,
     audit_chain_verifies_and_catches_an_edit,
     audit_chain_catches_a_truncation,
@@ -510,13 +517,27 @@ async fn status_shows_current_and_latest(f: Fixture) {
 fn new_user<'a>(name: &'a Name, hash: &'a str, admin: bool) -> NewUser<'a> {
     NewUser {
         name,
-        email: Some("x@example.com"),
+        email: None,
         admin,
-        token: NewToken {
-            name: "first",
-            secret_hash: hash,
-            prefix: "ferry_abcdef",
-        },
+        token: token("first", hash),
+    }
+}
+
+fn token<'a>(name: &'a str, hash: &'a str) -> NewToken<'a> {
+    NewToken {
+        name,
+        secret_hash: hash,
+        prefix: "ferry_abcdef",
+        expires_at: None,
+        grants: None,
+    }
+}
+
+fn grant(role: Role, service: Option<&str>, environment: Option<&str>) -> Grant {
+    Grant {
+        role,
+        service: service.map(name),
+        environment: environment.map(name),
     }
 }
 
@@ -537,52 +558,215 @@ async fn tokens_authenticate_until_revoked(f: Fixture) {
         .await
         .unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict(_)));
-    assert_eq!(
-        f.store
-            .authenticate("hash-b")
-            .await
-            .unwrap()
-            .map(|u| u.name),
-        Some("bob".into())
-    );
+    let found = f.store.authenticate("hash-b").await.unwrap().unwrap();
+    assert_eq!(found.user.name, "bob");
+    assert!(alice.admin && !bob.admin);
     assert_eq!(f.store.authenticate("unknown").await.unwrap(), None);
 
     let second = f
         .store
-        .create_token(
-            &bob,
-            NewToken {
-                name: "ci",
-                secret_hash: "hash-b2",
-                prefix: "ferry_123456",
-            },
-        )
+        .create_token(&bob, token("ci", "hash-b2"))
         .await
         .unwrap();
     assert_eq!(f.store.tokens(Some("bob")).await.unwrap().len(), 2);
     assert_eq!(f.store.tokens(None).await.unwrap().len(), 3);
-    let first_of_alice = f.store.tokens(Some("alice")).await.unwrap()[0].id;
-    let refused = f
-        .store
-        .revoke_token(&bob, first_of_alice)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(refused, StoreError::NotFound(_)),
-        "bob cannot revoke alice's token"
-    );
-    let revoked = f.store.revoke_token(&bob, second.id).await.unwrap();
+    let revoked = f.store.revoke_token("bob", second.id).await.unwrap();
     assert!(revoked.revoked_at.is_some());
     assert_eq!(f.store.authenticate("hash-b2").await.unwrap(), None);
     assert!(f.store.authenticate("hash-b").await.unwrap().is_some());
+    let missing = f.store.revoke_token("alice", 999).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)));
+}
+
+async fn expired_tokens_and_disabled_users_do_not_authenticate(f: Fixture) {
     f.store
-        .revoke_token(&alice, f.store.tokens(Some("bob")).await.unwrap()[0].id)
+        .create_user("system", new_user(&name("alice"), "hash-a", true))
         .await
         .unwrap();
+    let (bob, _) = f
+        .store
+        .create_user("alice", new_user(&name("bob"), "hash-b", false))
+        .await
+        .unwrap();
+    let mut expired = token("old", "hash-old");
+    expired.expires_at = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    f.store.create_token(&bob, expired).await.unwrap();
+    assert_eq!(f.store.authenticate("hash-old").await.unwrap(), None);
+    let mut later = token("later", "hash-later");
+    later.expires_at = Some(chrono::Utc::now() + chrono::Duration::days(1));
+    f.store.create_token(&bob, later).await.unwrap();
+    assert!(f.store.authenticate("hash-later").await.unwrap().is_some());
+
+    let disabled = f
+        .store
+        .set_user_enabled("alice", "bob", false)
+        .await
+        .unwrap();
+    assert!(disabled.disabled_at.is_some());
+    assert_eq!(f.store.authenticate("hash-b").await.unwrap(), None);
+    assert_eq!(f.store.authenticate("hash-later").await.unwrap(), None);
+    f.store
+        .set_user_enabled("alice", "bob", true)
+        .await
+        .unwrap();
+    assert!(f.store.authenticate("hash-b").await.unwrap().is_some());
+    let actions: Vec<String> = f
+        .store
+        .audit_events(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"user.disable".to_owned()) && actions.contains(&"user.enable".to_owned())
+    );
+}
+
+async fn e_mails_are_unique_without_regard_to_case(f: Fixture) {
+    let (alice_name, alicia) = (name("alice"), name("alicia"));
+    let mut alice = new_user(&alice_name, "hash-a", true);
+    alice.email = Some("Alice@Example.com");
+    f.store.create_user("system", alice).await.unwrap();
+    let mut copy = new_user(&alicia, "hash-b", false);
+    copy.email = Some("alice@example.COM");
+    let refused = f.store.create_user("alice", copy).await.unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Conflict(m) if m.contains("alice")),
+        "{refused}"
+    );
+    assert_eq!(f.store.users().await.unwrap().len(), 1);
+}
+
+async fn grants_of_users_and_groups_make_their_rights(f: Fixture) {
+    f.store
+        .create_user("system", new_user(&name("alice"), "hash-a", true))
+        .await
+        .unwrap();
+    f.store
+        .create_user("alice", new_user(&name("bob"), "hash-b", false))
+        .await
+        .unwrap();
+    let bob = name("bob");
+    let deployer = grant(Role::Deployer, Some("api"), Some("dev"));
+    f.store
+        .grant("alice", Holder::User(&bob), &deployer)
+        .await
+        .unwrap();
+    // Granting again changes nothing.
+    let events = f.store.audit_events(0, 1000).await.unwrap().len();
+    f.store
+        .grant("alice", Holder::User(&bob), &deployer)
+        .await
+        .unwrap();
+    assert_eq!(f.store.audit_events(0, 1000).await.unwrap().len(), events);
+
+    let ops = name("ops");
+    f.store.create_group("alice", &ops).await.unwrap();
+    f.store
+        .set_membership("alice", &ops, &bob, true)
+        .await
+        .unwrap();
+    f.store
+        .grant("alice", Holder::Group(&ops), &Grant::global(Role::Approver))
+        .await
+        .unwrap();
+    let found = f.store.authenticate("hash-b").await.unwrap().unwrap();
+    assert_eq!(found.groups, ["ops"]);
+    let mut grants = found.rights.grants.clone();
+    grants.sort();
+    assert_eq!(grants, [deployer.clone(), Grant::global(Role::Approver)]);
+
+    let scoped_admin = grant(Role::Admin, Some("api"), None);
+    let refused = f
+        .store
+        .grant("alice", Holder::User(&bob), &scoped_admin)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Invalid(_)));
+
+    f.store
+        .set_membership("alice", &ops, &bob, false)
+        .await
+        .unwrap();
+    let found = f.store.authenticate("hash-b").await.unwrap().unwrap();
+    assert_eq!(found.rights.grants, std::slice::from_ref(&deployer));
+    f.store
+        .revoke_grant("alice", Holder::User(&bob), &deployer)
+        .await
+        .unwrap();
+    let found = f.store.authenticate("hash-b").await.unwrap().unwrap();
+    assert!(found.rights.grants.is_empty());
     assert_eq!(
-        f.store.authenticate("hash-b").await.unwrap(),
-        None,
-        "an admin may revoke anyone's token"
+        f.store
+            .grants(Some(Holder::Group(&ops)))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+async fn the_last_working_admin_credential_is_kept(f: Fixture) {
+    let (alice, _) = f
+        .store
+        .create_user("system", new_user(&name("alice"), "hash-a", true))
+        .await
+        .unwrap();
+    let only = f.store.tokens(Some("alice")).await.unwrap()[0].id;
+    let refused = f.store.revoke_token("alice", only).await.unwrap_err();
+    assert!(
+        matches!(&refused, StoreError::Conflict(m) if m.contains("no working administrator")),
+        "{refused}"
+    );
+    let refused = f
+        .store
+        .set_user_enabled("alice", "alice", false)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)));
+    let admin = Grant::global(Role::Admin);
+    let refused = f
+        .store
+        .revoke_grant("alice", Holder::User(&name("alice")), &admin)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)));
+    // A narrowed token is no administrator's credential.
+    let mut narrowed = token("ci", "hash-ci");
+    narrowed.grants = Some(vec![Grant::global(Role::Viewer)]);
+    f.store.create_token(&alice, narrowed).await.unwrap();
+    assert!(f.store.revoke_token("alice", only).await.is_err());
+    // With a second working credential, the first may go.
+    f.store
+        .create_token(&alice, token("laptop", "hash-l"))
+        .await
+        .unwrap();
+    f.store.revoke_token("alice", only).await.unwrap();
+    assert!(f.store.authenticate("hash-l").await.unwrap().is_some());
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+
+    // Recovery from the server's machine: an enabled admin with a new token.
+    let (user, recovered) = f
+        .store
+        .recover_admin(&name("alice"), token("recovery", "hash-r"))
+        .await
+        .unwrap();
+    assert!(user.admin && user.disabled_at.is_none());
+    assert_eq!(recovered.user, "alice");
+    let found = f.store.authenticate("hash-r").await.unwrap().unwrap();
+    assert!(found.rights.is_admin());
+    let last = f.store.audit_events(0, 1000).await.unwrap();
+    assert!(
+        last.iter()
+            .any(|e| e.action == "admin.recover" && e.actor == "recovery")
     );
 }
 
@@ -713,12 +897,14 @@ async fn releases_keep_their_content_and_artifacts(f: Fixture) {
         },
     ];
     let commits = r#"[{"id":"abc","type":"feat"}]"#;
+    let people = ["Bob Reviewer <bob@example.com>".to_owned()];
     let new = NewRelease {
         notes: "n",
         commit: Some("abc"),
         previous_version: Some("0.9.0"),
         commits_json: commits,
         artifacts: &artifacts,
+        people: &people,
     };
     let created = f
         .store
@@ -739,6 +925,7 @@ async fn releases_keep_their_content_and_artifacts(f: Fixture) {
     assert_eq!(names, ["binary", "image"]);
     assert_eq!(shown.artifacts[0].size, Some(42));
     assert_eq!(f.store.release_commits(shown.id).await.unwrap(), commits);
+    assert_eq!(f.store.release_people(shown.id).await.unwrap(), people);
     assert!(f.store.artifact_digest_known(&digest('a')).await.unwrap());
     assert!(!f.store.artifact_digest_known(&digest('c')).await.unwrap());
     let listed = f
@@ -2535,4 +2722,52 @@ async fn a_job_never_started_goes_back_to_pending_when_its_lease_runs_out(f: Fix
         .unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].state, JobState::Failed);
+}
+
+async fn a_revoked_agent_is_refused_and_loses_its_job(f: Fixture) {
+    let t0 = chrono::Utc::now();
+    let claimed = claimed_job(&f, t0).await;
+    let agent = f
+        .store
+        .agents(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.id == claimed.agent_id)
+        .unwrap();
+    let named = f
+        .store
+        .agent_named(Some(&name(&agent.environment)), &name(&agent.name))
+        .await
+        .unwrap();
+    assert_eq!(named.id, agent.id);
+    let revoked = f.store.revoke_agent("alice", agent.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert!(
+        f.store
+            .agents(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.id != agent.id || a.revoked_at.is_some())
+    );
+    // Its job's lease ends now: the next expiry pass fails it.
+    let expired = f
+        .store
+        .expire_jobs(chrono::Utc::now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        expired.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [claimed.id]
+    );
+    // A stale heartbeat of the revoked agent changes nothing.
+    assert!(
+        !f.store
+            .heartbeat_job(claimed.id, claimed.attempt, lease(), chrono::Utc::now())
+            .await
+            .unwrap()
+    );
+    let trail = f.store.audit_events(0, 1000).await.unwrap();
+    assert!(trail.iter().any(|e| e.action == "agent.revoke"));
 }

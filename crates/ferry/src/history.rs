@@ -17,6 +17,28 @@ pub struct ReadCommit {
     pub commit: NotesCommit,
     /// What it asks of the next version.
     pub bump: Bump,
+    /// Its author's e-mail (the name is in `commit.authors`).
+    pub author_email: String,
+}
+
+impl ReadCommit {
+    /// Its author and co-authors, as `Name <mail>`: what separation of
+    /// duties matches users against.
+    pub fn people(&self) -> impl Iterator<Item = String> + '_ {
+        let name = self.commit.authors.first().map_or("", String::as_str);
+        let author = if self.author_email.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name} <{}>", self.author_email)
+        };
+        let co_authors = self
+            .commit
+            .footers
+            .iter()
+            .filter(|footer| footer.token.eq_ignore_ascii_case("Co-authored-by"))
+            .map(|footer| footer.value.trim().to_owned());
+        std::iter::once(author).chain(co_authors)
+    }
 }
 
 /// Turns a commit read from git into a notes commit.
@@ -26,8 +48,13 @@ pub fn read(commit: GitCommit) -> ReadCommit {
     let time = DateTime::<Utc>::from_timestamp(commit.time, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
+    let author_email = commit.author_email;
     let commit = NotesCommit::new(commit.id, message, commit.author_name, time);
-    ReadCommit { commit, bump }
+    ReadCommit {
+        commit,
+        bump,
+        author_email,
+    }
 }
 
 /// The commits from `to` back to (not including) `hide`, newest first.

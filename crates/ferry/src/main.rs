@@ -4,6 +4,7 @@
 //! Exit codes are a contract: 0 ok, 1 error, 2 usage (clap), 3 refused by a
 //! gate. Errors go to stderr and start with `error:`; results go to stdout.
 
+mod args;
 mod artifacts;
 mod cli;
 mod commands;

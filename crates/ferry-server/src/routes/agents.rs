@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_api::{
     Agent, AgentArtifact, AgentHeartbeat, AgentHello, AgentJob, AgentStep, CreateAgentToken,
-    CreatedAgentToken, FinishAck, FinishJob, HeartbeatAck, Problem,
+    CreatedAgentToken, FinishAck, FinishJob, HeartbeatAck, Page, Problem,
 };
 use ferry_core::process::DeployProcess;
 use ferry_store::agents::AgentRecord;
@@ -19,10 +19,13 @@ use serde_json::json;
 
 use crate::agent_auth::{AgentCaller, generate_agent_secret};
 use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert::{name, version};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
+use crate::routes::whole;
 use crate::state::AppState;
+use ferry_core::access::{Action, Target};
 
 /// The longest a `jobs/next` request waits for a job.
 const MAX_WAIT_SECONDS: u64 = 30;
@@ -55,6 +58,7 @@ fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(), A
 
 /// Creates an agent and its token (administrators only). The secret is in
 /// this response only; an agent that registers again with it keeps its row.
+/// Without a name, one is made up (`agent-` and 8 hex digits).
 #[utoipa::path(post, path = "/api/v1/agent-tokens", tag = "agents", security(("bearer" = [])), request_body = CreateAgentToken, responses(
     (status = 201, body = CreatedAgentToken),
     (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -68,20 +72,136 @@ pub async fn create_agent_token(
     caller: Caller,
     Json(request): Json<CreateAgentToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedAgentToken>)> {
-    caller.require_admin("create agent tokens")?;
     let environment = name("environment", &request.environment)?;
-    let agent_name = name("agent", &request.name)?;
+    caller
+        .require(
+            &state,
+            Action::ManageAgents,
+            &Target::environment(&environment, false),
+        )
+        .await?;
+    let agent_name = match request.name.as_deref() {
+        Some(text) => name("agent", text)?,
+        None => generated_name()?,
+    };
     check_tags(&request.tags)?;
     let secret = generate_agent_secret()?;
     let record = state
         .store
         .register_agent(
-            &caller.0.name,
+            caller.actor(),
             &environment,
             &agent_name,
             &request.tags,
             &secret.hash,
         )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedAgentToken {
+            secret: secret.secret,
+            agent: agent(record),
+        }),
+    ))
+}
+
+/// A name for an agent created without one.
+fn generated_name() -> Result<ferry_core::Name, ApiError> {
+    let mut bytes = [0u8; 4];
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+    name("agent", &format!("agent-{}", hex::encode(bytes)))
+}
+
+/// Filters of the agent list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AgentQuery {
+    /// Only the agents of this environment.
+    environment: Option<String>,
+}
+
+/// The agents, by environment and name, revoked ones included.
+#[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = [])), params(AgentQuery), responses(
+    (status = 200, body = Page<Agent>),
+    (status = 400, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json")
+))]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    _reader: Reader,
+    Query(query): Query<AgentQuery>,
+) -> ApiResult<axum::Json<Page<Agent>>> {
+    let environment = query
+        .environment
+        .as_deref()
+        .map(|e| name("environment", e))
+        .transpose()?;
+    let agents = state.store.agents(environment.as_ref()).await?;
+    Ok(axum::Json(whole(agents.into_iter().map(agent).collect())))
+}
+
+/// Agent `id`, once the caller may manage the agents of its environment.
+async fn managed_agent(state: &AppState, caller: &Caller, id: &str) -> ApiResult<AgentRecord> {
+    let id = crate::convert::id("agent", id)?;
+    let found = state
+        .store
+        .agents(None)
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no agent {id}")))?;
+    let environment = name("environment", &found.environment)?;
+    caller
+        .require(
+            state,
+            Action::ManageAgents,
+            &Target::environment(&environment, false),
+        )
+        .await?;
+    Ok(found)
+}
+
+/// Revokes an agent: its token is refused at once, and a job it holds is
+/// treated as lost.
+#[utoipa::path(delete, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The agent's id")),
+    responses(
+        (status = 200, body = Agent),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn revoke_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Agent>> {
+    let found = managed_agent(&state, &caller, &id).await?;
+    let revoked = state.store.revoke_agent(caller.actor(), found.id).await?;
+    state.wake.orchestrator();
+    Ok(axum::Json(agent(revoked)))
+}
+
+/// Gives an agent a new secret: the old one stops working at once; the
+/// agent keeps its name, tags and jobs. The secret is in this response only.
+#[utoipa::path(post, path = "/api/v1/agents/{id}/token", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The agent's id")),
+    responses(
+        (status = 201, body = CreatedAgentToken),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The agent was revoked", body = Problem, content_type = "application/problem+json")
+    ))]
+pub async fn rotate_agent_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedAgentToken>)> {
+    let found = managed_agent(&state, &caller, &id).await?;
+    let secret = generate_agent_secret()?;
+    let record = state
+        .store
+        .replace_agent_token(caller.actor(), found.id, &secret.hash)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -16,9 +16,11 @@ use ferry_store::blobs::BlobError;
 use ferry_store::releases::ReleaseRecord;
 
 use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert::{name, version};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use ferry_core::access::Action;
 
 fn digest(text: &str) -> Result<Digest, ApiError> {
     Digest::parse(text).map_err(ApiError::BadRequest)
@@ -32,14 +34,18 @@ fn digest(text: &str) -> Result<Digest, ApiError> {
         (status = 201, description = "Stored", body = BlobUploaded),
         (status = 200, description = "Stored already", body = BlobUploaded),
         (status = 400, description = "The body does not have that digest", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "No grant allows creating releases", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the server allows", body = Problem, content_type = "application/problem+json")
     ))]
 pub async fn put_blob(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(text): Path<String>,
     request: Request,
 ) -> ApiResult<(StatusCode, axum::Json<BlobUploaded>)> {
+    caller
+        .require_somewhere(&state, Action::CreateRelease)
+        .await?;
     let digest = digest(&text)?;
     if let Some(size) = state.blobs.size(&digest).await {
         return Ok((
@@ -79,7 +85,7 @@ pub async fn put_blob(
     responses((status = 200, description = "Stored; Content-Length is the size"), (status = 404, description = "Not stored")))]
 pub async fn head_blob(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(text): Path<String>,
 ) -> ApiResult<Response> {
     let digest = digest(&text)?;
@@ -108,7 +114,7 @@ pub async fn head_blob(
     ))]
 pub async fn download_artifact(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path((service, text, artifact)): Path<(String, String, String)>,
 ) -> ApiResult<Response> {
     let release = state

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use ferry_api::{AuditEvent, AuditVerification, Page, PageQuery, Problem};
 use ferry_store::audit::Verification;
 
-use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -18,7 +18,7 @@ use crate::state::AppState;
     responses((status = 200, body = Page<AuditEvent>), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_audit(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Page<AuditEvent>>> {
     let limit = match query.limit {
@@ -54,7 +54,7 @@ pub async fn list_audit(
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = AuditVerification)))]
 pub async fn verify_audit(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
 ) -> ApiResult<axum::Json<AuditVerification>> {
     let result = match state.store.verify_audit().await? {
         Verification::Intact { events, head_hash } => AuditVerification {
@@ -78,7 +78,7 @@ pub async fn verify_audit(
 /// The whole trail as JSON Lines, streamed page by page.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("bearer" = [])),
     responses((status = 200, description = "One AuditEvent per line", content_type = "application/x-ndjson")))]
-pub async fn export_audit(State(state): State<AppState>, _caller: Caller) -> Response {
+pub async fn export_audit(State(state): State<AppState>, _reader: Reader) -> Response {
     let pages = futures_util::stream::unfold(Some(0i64), move |after| {
         let store = state.store.clone();
         async move {

@@ -13,11 +13,14 @@ use ferry_store::changes::{
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::authorize;
+use crate::authorize::Reader;
 use crate::convert::name;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::routes::whole;
 use crate::state::AppState;
+use ferry_core::access::Action;
 
 /// Filters of the change request list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -80,7 +83,7 @@ fn wire(record: ChangeRecord, all: &[ChangeRecord]) -> ChangeRequest {
 
 /// Raises a change request (in `draft`).
 #[utoipa::path(post, path = "/api/v1/change-requests", tag = "control", security(("bearer" = [])), request_body = CreateChange,
-    responses((status = 201, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_change(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,6 +97,10 @@ pub async fn create_change(
     }
     let service = name("service", &request.service)?;
     let environment = name("environment", &request.environment)?;
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    caller
+        .require(&state, Action::CreateChange, &target)
+        .await?;
     let release = match request.release.as_deref() {
         Some(text) => {
             let version_text = match text.split_once('@') {
@@ -118,7 +125,7 @@ pub async fn create_change(
         release: release.as_ref(),
         window: window(request.window.as_deref())?,
     };
-    let created = state.store.create_change(&caller.0.name, new).await?;
+    let created = state.store.create_change(caller.actor(), new).await?;
     let all = state
         .store
         .changes(ChangeFilter {
@@ -135,7 +142,7 @@ pub async fn create_change(
     responses((status = 200, body = Page<ChangeRequest>), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_changes(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Query(query): Query<ChangeQuery>,
 ) -> ApiResult<axum::Json<Page<ChangeRequest>>> {
     let service = query
@@ -183,7 +190,7 @@ pub async fn list_changes(
     responses((status = 200, body = ChangeRequest), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_change(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<ChangeRequest>> {
     let id = crate::convert::id("change request", &id)?;
@@ -197,7 +204,7 @@ pub async fn get_change(
 #[utoipa::path(post, path = "/api/v1/change-requests/{id}/{action}", tag = "control", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The change request's number"), ("action" = String, Path, description = "submit, assess, approve, reject, defer, schedule, implement, review or close")),
     request_body = ChangeActionBody,
-    responses((status = 200, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not allowed from its state", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, description = "Not allowed to, or raised it and may not assess or approve it", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not allowed from its state", body = Problem, content_type = "application/problem+json")))]
 pub async fn act_on_change(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,6 +213,20 @@ pub async fn act_on_change(
 ) -> ApiResult<axum::Json<ChangeRequest>> {
     let id = crate::convert::id("change request", &id)?;
     let action = ChangeAction::parse(&action).map_err(ApiError::NotFound)?;
+    let change = state.store.change(id).await?;
+    let service = name("service", &change.service)?;
+    let environment = name("environment", &change.environment)?;
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    caller
+        .require(&state, Action::for_change(action), &target)
+        .await?;
+    if Action::refuses_raiser(action) && change.created_by == caller.actor() {
+        return Err(ApiError::Forbidden(format!(
+            "{} raised change request {id}; whoever raises a change may not {} it: ask another approver",
+            caller.actor(),
+            action.as_str()
+        )));
+    }
     if let Some(risk) = body.risk.as_deref() {
         ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::BadRequest)?;
     }
@@ -247,7 +268,7 @@ pub async fn act_on_change(
     };
     let updated = state
         .store
-        .act_on_change(&caller.0.name, id, action, update)
+        .act_on_change(caller.actor(), id, action, update)
         .await?;
     let all = state.store.changes(ChangeFilter::default()).await?;
     Ok(axum::Json(wire(updated, &all)))

@@ -2,9 +2,11 @@
 
 use axum::extract::{Path, State};
 use ferry_api::{ApplyRequest, ApplyResult, Environment, Lifecycle, Page, Problem, Service};
+use ferry_core::access::{Action, Target};
 use ferry_core::plan::changes_anything;
 
 use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert::{self, name};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
@@ -12,10 +14,12 @@ use crate::routes::whole;
 use crate::state::AppState;
 
 /// Makes the server's configuration match the one sent (creates and updates;
-/// never deletes). With `dry_run`, only returns the plan.
+/// never deletes): administrators only. With `dry_run`, only returns the
+/// plan, which anyone who may read may ask for.
 #[utoipa::path(post, path = "/api/v1/apply", tag = "configuration", security(("bearer" = [])), request_body = ApplyRequest, responses(
     (status = 200, body = ApplyResult),
     (status = 400, body = Problem, content_type = "application/problem+json"),
+    (status = 403, body = Problem, content_type = "application/problem+json"),
     (status = 422, description = "The configuration breaks a rule (an unknown reference, a duplicate)", body = Problem, content_type = "application/problem+json")
 ))]
 pub async fn apply(
@@ -23,13 +27,19 @@ pub async fn apply(
     caller: Caller,
     Json(request): Json<ApplyRequest>,
 ) -> ApiResult<axum::Json<ApplyResult>> {
+    let action = if request.dry_run {
+        Action::Read
+    } else {
+        Action::ApplyConfig
+    };
+    caller.require(&state, action, &Target::SERVER).await?;
     request
         .config
         .validate()
         .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
     let changes = state
         .store
-        .apply(&caller.0.name, &request.config, request.dry_run)
+        .apply(caller.actor(), &request.config, request.dry_run)
         .await?;
     let applied = !request.dry_run && changes_anything(&changes);
     Ok(axum::Json(ApplyResult { changes, applied }))
@@ -39,7 +49,7 @@ pub async fn apply(
 #[utoipa::path(get, path = "/api/v1/environments", tag = "configuration", security(("bearer" = [])), responses((status = 200, body = Page<Environment>)))]
 pub async fn list_environments(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
 ) -> ApiResult<axum::Json<Page<Environment>>> {
     let items = state
         .store
@@ -57,7 +67,7 @@ pub async fn list_environments(
     responses((status = 200, body = Environment), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_environment(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(text): Path<String>,
 ) -> ApiResult<axum::Json<Environment>> {
     let wanted = name("environment", &text)?;
@@ -76,7 +86,7 @@ pub async fn get_environment(
 #[utoipa::path(get, path = "/api/v1/lifecycles", tag = "configuration", security(("bearer" = [])), responses((status = 200, body = Page<Lifecycle>)))]
 pub async fn list_lifecycles(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
 ) -> ApiResult<axum::Json<Page<Lifecycle>>> {
     let items = state
         .store
@@ -94,7 +104,7 @@ pub async fn list_lifecycles(
     responses((status = 200, body = Lifecycle), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_lifecycle(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(text): Path<String>,
 ) -> ApiResult<axum::Json<Lifecycle>> {
     let wanted = name("lifecycle", &text)?;
@@ -113,7 +123,7 @@ pub async fn get_lifecycle(
 #[utoipa::path(get, path = "/api/v1/services", tag = "configuration", security(("bearer" = [])), responses((status = 200, body = Page<Service>)))]
 pub async fn list_services(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
 ) -> ApiResult<axum::Json<Page<Service>>> {
     let items = state
         .store
@@ -131,7 +141,7 @@ pub async fn list_services(
     responses((status = 200, body = Service), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_service(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(text): Path<String>,
 ) -> ApiResult<axum::Json<Service>> {
     let wanted = name("service", &text)?;

@@ -16,11 +16,14 @@ use ferry_store::progress::CancelOutcome;
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::authorize;
+use crate::authorize::Reader;
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::routes::Paging;
 use crate::state::AppState;
+use ferry_core::access::Action;
 
 /// Filters and paging of the deployment list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -42,7 +45,7 @@ pub struct DeploymentQuery {
     responses((status = 200, body = Page<Deployment>), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_deployments(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Query(query): Query<DeploymentQuery>,
 ) -> ApiResult<axum::Json<Page<Deployment>>> {
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
@@ -76,7 +79,7 @@ pub async fn list_deployments(
     responses((status = 200, body = Deployment), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_deployment(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Deployment>> {
     let id = convert::id("deployment", &id)?;
@@ -165,13 +168,15 @@ fn target(job: &JobRecord, name: Option<&String>) -> DeploymentTarget {
     }
 }
 
-/// Cancels a deployment: at once when it has not started, after its current
-/// batch when it runs (202). A deployment that ended cannot be cancelled.
+/// Cancels a deployment: at once when it has not started or no agent drives
+/// it (one reported by another tool), after its current batch when agents
+/// run it (202). A deployment that ended cannot be cancelled.
 #[utoipa::path(post, path = "/api/v1/deployments/{id}/cancel", tag = "deployments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The deployment's id")),
     request_body = CancelDeployment,
     responses((status = 200, description = "Cancelled", body = Deployment),
         (status = 202, description = "It stops after its current batch", body = Deployment),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It has ended", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel_deployment(
@@ -181,7 +186,14 @@ pub async fn cancel_deployment(
     Json(_request): Json<CancelDeployment>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
     let id = convert::id("deployment", &id)?;
-    let outcome = state.store.cancel_deployment(&caller.0.name, id).await?;
+    let deployment = state.store.deployment(id).await?;
+    let service = name("service", &deployment.service)?;
+    let environment = name("environment", &deployment.environment)?;
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    caller
+        .require(&state, Action::CancelDeployment, &target)
+        .await?;
+    let outcome = state.store.cancel_deployment(caller.actor(), id).await?;
     state.wake.orchestrator();
     let code = match outcome {
         CancelOutcome::Cancelled => StatusCode::OK,
@@ -198,6 +210,7 @@ pub async fn cancel_deployment(
 #[utoipa::path(post, path = "/api/v1/rollbacks", tag = "deployments", security(("bearer" = [])),
     request_body = Rollback,
     responses((status = 201, body = Deployment),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Nothing to roll back to, or a deployment is under way", body = Problem, content_type = "application/problem+json")))]
 pub async fn roll_back(
@@ -207,6 +220,8 @@ pub async fn roll_back(
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
     let service = name("service", &request.service)?;
     let environment = name("environment", &request.environment)?;
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    caller.require(&state, Action::Rollback, &target).await?;
     let wanted = request.version.as_deref().map(version).transpose()?;
     let filter = DeploymentFilter {
         service: Some(&service),
@@ -223,7 +238,7 @@ pub async fn roll_back(
                 "{service} was never deployed to {environment}: there is nothing to roll back"
             ))
         })?;
-    let target = match wanted {
+    let restore = match wanted {
         Some(wanted) => {
             let (release_id, _) = state
                 .store
@@ -255,7 +270,7 @@ pub async fn roll_back(
     };
     let created = state
         .store
-        .request_rollback(&caller.0.name, latest.id, &target)
+        .request_rollback(caller.actor(), latest.id, &restore)
         .await?;
     state.wake.orchestrator();
     Ok((

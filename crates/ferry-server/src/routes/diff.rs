@@ -5,7 +5,7 @@ use ferry_api::{Diff, DiffSide, NotesCommit, Problem};
 use ferry_core::DeploymentStatus;
 use serde::Deserialize;
 
-use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert::{self, name};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -28,7 +28,7 @@ pub struct DiffQuery {
     responses((status = 200, body = Diff), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn diff(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(service): Path<String>,
     Query(query): Query<DiffQuery>,
 ) -> ApiResult<axum::Json<Diff>> {

@@ -11,17 +11,19 @@ use ferry_store::changes::ChangeFilter;
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert::name;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::routes::whole;
 use crate::state::AppState;
+use ferry_core::access::{Action, Target};
 
 /// Every freeze.
 #[utoipa::path(get, path = "/api/v1/freezes", tag = "control", security(("bearer" = [])), responses((status = 200, body = Page<Freeze>)))]
 pub async fn list_freezes(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
 ) -> ApiResult<axum::Json<Page<Freeze>>> {
     let items = state
         .store
@@ -38,7 +40,7 @@ pub async fn list_freezes(
 
 /// Adds a freeze: one-off (`start`, `end`) or recurring (`rrule`, `duration`).
 #[utoipa::path(post, path = "/api/v1/freezes", tag = "control", security(("bearer" = [])), request_body = FreezeSpec,
-    responses((status = 201, body = Freeze), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Freeze), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_freeze(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,7 +48,8 @@ pub async fn create_freeze(
 ) -> ApiResult<(StatusCode, axum::Json<Freeze>)> {
     spec.validate().map_err(ApiError::BadRequest)?;
     FreezeRule::from_spec(&spec).map_err(ApiError::BadRequest)?;
-    let created = state.store.create_freeze(&caller.0.name, &spec).await?;
+    require_freezes(&state, &caller, &spec).await?;
+    let created = state.store.create_freeze(caller.actor(), &spec).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Freeze {
@@ -59,17 +62,43 @@ pub async fn create_freeze(
 /// Removes a freeze.
 #[utoipa::path(delete, path = "/api/v1/freezes/{name}", tag = "control", security(("bearer" = [])),
     params(("name" = String, Path, description = "The freeze's name")),
-    responses((status = 200, body = FreezeSpec), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = FreezeSpec), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_freeze(
     State(state): State<AppState>,
     caller: Caller,
     Path(text): Path<String>,
 ) -> ApiResult<axum::Json<FreezeSpec>> {
-    let removed = state
+    let freeze = name("freeze", &text)?;
+    let found = state
         .store
-        .delete_freeze(&caller.0.name, &name("freeze", &text)?)
-        .await?;
+        .freezes()
+        .await?
+        .into_iter()
+        .find(|f| f.spec.name == freeze)
+        .ok_or_else(|| ApiError::NotFound(format!("there is no freeze {freeze}")))?;
+    require_freezes(&state, &caller, &found.spec).await?;
+    let removed = state.store.delete_freeze(caller.actor(), &freeze).await?;
     Ok(axum::Json(removed))
+}
+
+/// Refuses unless the caller may manage freezes in every environment the
+/// freeze holds (everywhere, for a freeze of every environment).
+async fn require_freezes(state: &AppState, caller: &Caller, spec: &FreezeSpec) -> ApiResult<()> {
+    if spec.environments.is_empty() {
+        return caller
+            .require(state, Action::ManageFreezes, &Target::SERVER)
+            .await;
+    }
+    for environment in &spec.environments {
+        caller
+            .require(
+                state,
+                Action::ManageFreezes,
+                &Target::environment(environment, false),
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// How far ahead the calendar looks.
@@ -86,7 +115,7 @@ pub struct CalendarQuery {
     responses((status = 200, body = Page<CalendarEntry>), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn calendar(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Query(query): Query<CalendarQuery>,
 ) -> ApiResult<axum::Json<Page<CalendarEntry>>> {
     let days = match query.days {

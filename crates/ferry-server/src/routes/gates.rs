@@ -8,19 +8,21 @@ use ferry_api::{
     AddEvidence, Check, Decide, Decision, Deployment, Evidence, Page, Problem, Promote,
     ReportDeployment,
 };
-use ferry_core::gates::code;
-use ferry_core::notes::NotesCommit;
 use ferry_store::deployments::NewDeployment;
 use ferry_store::evidence::NewEvidence;
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::control::{Promotion, judge};
+use crate::authorize;
+use crate::authorize::Reader;
+use crate::control::{self, Promotion, judge};
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::routes::whole;
 use crate::state::AppState;
+use ferry_core::access::Action;
+use ferry_core::gates::Disposition;
 
 /// Which environment.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -55,58 +57,20 @@ pub async fn decide(
     let service = name("service", &service)?;
     let version = version(&text)?;
     let environment = name("environment", &request.environment)?;
-    // Only what separation of duties and the approvers list need: this runs
-    // once per approval, and a release may collect thousands.
-    let release = state.store.release(&service, &version).await?;
-    let policy = state
-        .store
-        .environments()
-        .await?
-        .into_iter()
-        .find(|e| e.spec.name == environment)
-        .map(|e| e.spec.policy)
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "there is no environment {:?}",
-                environment.as_str()
-            ))
-        })?;
-    let user = &caller.0;
-    if request.approve && policy.separation_of_duties {
-        let commits: Vec<NotesCommit> =
-            serde_json::from_str(&state.store.release_commits(release.id).await?)
-                .unwrap_or_default();
-        let is_author = commits.iter().flat_map(|c| &c.authors).any(|a| {
-            a.eq_ignore_ascii_case(&user.name)
-                || user
-                    .email
-                    .as_deref()
-                    .is_some_and(|e| a.eq_ignore_ascii_case(e))
-        });
-        if release.created_by == user.name || is_author {
-            let role = if release.created_by == user.name {
-                "created"
-            } else {
-                "authored commits of"
-            };
-            return Err(ApiError::Forbidden(format!(
-                "{} {role} {service}@{version}: separation of duties in {environment} refuses their approval; ask another approver",
-                user.name
-            )));
-        }
-    }
-    if !policy.approvers.is_empty() && !policy.approvers.iter().any(|a| a == &user.name) {
-        return Err(ApiError::Forbidden(format!(
-            "{} may not decide on promotions into {environment}; its approvers are {}",
-            user.name,
-            policy.approvers.join(", ")
-        )));
-    }
+    control::may_decide(
+        &state,
+        &caller,
+        &service,
+        &version,
+        &environment,
+        request.approve,
+    )
+    .await?;
     let comment = request.comment.trim();
     let record = state
         .store
         .decide(
-            user,
+            &caller.user,
             &service,
             &version,
             &environment,
@@ -131,7 +95,7 @@ pub async fn decide(
     responses((status = 200, body = Page<Decision>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn decisions(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path((service, text)): Path<(String, String)>,
     Query(query): Query<EnvironmentQuery>,
 ) -> ApiResult<axum::Json<Page<Decision>>> {
@@ -162,7 +126,7 @@ pub async fn decisions(
 #[utoipa::path(post, path = "/api/v1/services/{service}/releases/{version}/evidence", tag = "control", security(("bearer" = [])),
     params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
     request_body = AddEvidence,
-    responses((status = 201, body = Evidence), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Evidence), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_evidence(
     State(state): State<AppState>,
     caller: Caller,
@@ -172,6 +136,8 @@ pub async fn add_evidence(
     let service = name("service", &service)?;
     let version = version(&text)?;
     let environment = name("environment", &request.environment)?;
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    caller.require(&state, Action::AddEvidence, &target).await?;
     let evidence_name = request.name.trim();
     if evidence_name.is_empty() || evidence_name.len() > 100 {
         return Err(ApiError::BadRequest(
@@ -209,7 +175,7 @@ pub async fn add_evidence(
     };
     let record = state
         .store
-        .add_evidence(&caller.0.name, &service, &version, &environment, new)
+        .add_evidence(caller.actor(), &service, &version, &environment, new)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(convert::evidence(record)?)))
 }
@@ -220,7 +186,7 @@ pub async fn add_evidence(
     responses((status = 200, body = Page<Evidence>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn evidence(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path((service, text)): Path<(String, String)>,
     Query(query): Query<EnvironmentQuery>,
 ) -> ApiResult<axum::Json<Page<Evidence>>> {
@@ -248,7 +214,7 @@ pub async fn evidence(
     responses((status = 200, body = Check), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn check(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path((service, text)): Path<(String, String)>,
     Query(query): Query<EnvironmentQuery>,
 ) -> ApiResult<axum::Json<Check>> {
@@ -280,7 +246,7 @@ pub async fn check(
     request_body = Promote,
     responses(
         (status = 201, body = Deployment),
-        (status = 403, description = "Emergency promotion by someone who may not", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller may not promote there (or not on the emergency path)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused by a gate: `blockers` lists why and how to clear each", body = Problem, content_type = "application/problem+json")
     ))]
 pub async fn promote(
@@ -292,9 +258,13 @@ pub async fn promote(
     let version = version(&request.version)?;
     let environment = name("environment", &request.environment)?;
     let emergency = request.emergency_reason.as_deref().map(str::trim);
-    if emergency.is_some() {
-        caller.require_admin("make emergency promotions (they pass windows and freezes)")?;
-    }
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    let action = if emergency.is_some() {
+        Action::EmergencyPromote
+    } else {
+        Action::Promote
+    };
+    caller.require(&state, action, &target).await?;
     let now = Utc::now();
     let at = request.at.filter(|at| *at > now).unwrap_or(now);
     let promotion = Promotion {
@@ -304,37 +274,28 @@ pub async fn promote(
         at,
         emergency_reason: emergency,
     };
-    let (verdict, facts) = judge(&state, &promotion).await?;
-    let waits_for_time = !verdict.allowed
-        && verdict
-            .blockers
-            .iter()
-            .all(|b| b.code == code::OUTSIDE_WINDOW || b.code == code::FROZEN)
-        && window_opens_again(&state, &facts, at);
-    if !verdict.allowed && !waits_for_time {
-        let count = verdict.blockers.len();
-        return Err(ApiError::GateBlocked {
-            detail: format!(
-                "{service}@{version} may not enter {environment}: {count} gate(s) block it"
-            ),
-            blockers: verdict.blockers,
-        });
-    }
+    let waits = match control::disposition(&state, &promotion).await? {
+        (Disposition::Go, _) => None,
+        (Disposition::Wait(reason), _) => Some(reason),
+        (Disposition::Refuse, verdict) => {
+            let count = verdict.blockers.len();
+            return Err(ApiError::GateBlocked {
+                detail: format!(
+                    "{service}@{version} may not enter {environment}: {count} gate(s) block it"
+                ),
+                blockers: verdict.blockers,
+            });
+        }
+    };
     let new = NewDeployment {
         scheduled_at: request.at.filter(|at| *at > now),
         emergency_reason: emergency,
     };
     let mut deployment = state
         .store
-        .create_deployment(&caller.0.name, &service, &version, &environment, new)
+        .create_deployment(caller.actor(), &service, &version, &environment, new)
         .await?;
-    if waits_for_time {
-        let why: Vec<&str> = verdict
-            .blockers
-            .iter()
-            .map(|b| b.message.as_str())
-            .collect();
-        let reason = format!("held by the gates: {}", why.join("; "));
+    if let Some(reason) = waits {
         state.store.hold_deployment(deployment.id, &reason).await?;
         deployment = state.store.deployment(deployment.id).await?;
     }
@@ -345,29 +306,12 @@ pub async fn promote(
     ))
 }
 
-/// Whether a deployment window of the environment opens at `at` or later
-/// (always, when it has none): a promotion waiting for one would otherwise
-/// wait forever.
-fn window_opens_again(
-    state: &AppState,
-    facts: &ferry_store::gate_facts::GateFacts,
-    at: chrono::DateTime<Utc>,
-) -> bool {
-    let Ok(windows) = state.windows.get(&facts.environment.windows) else {
-        return false;
-    };
-    !matches!(
-        ferry_core::windows::check_windows(&windows, at),
-        ferry_core::windows::WindowCheck::Closed { next_open: None }
-    )
-}
-
 /// Reports the progress of a deployment run by another tool (a CI job,
 /// another CD system). Reporting the status it has is harmless.
 #[utoipa::path(post, path = "/api/v1/deployments/{id}/report", tag = "deployments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "The deployment's id")),
     request_body = ReportDeployment,
-    responses((status = 200, body = Deployment), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not a move its state allows", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Deployment), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "ferry's agents run this deployment: only they report it", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not a move its state allows", body = Problem, content_type = "application/problem+json")))]
 pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
@@ -375,9 +319,17 @@ pub async fn report(
     Json(request): Json<ReportDeployment>,
 ) -> ApiResult<axum::Json<Deployment>> {
     let id = convert::id("deployment", &id)?;
+    let deployment = state.store.deployment(id).await?;
+    let service = name("service", &deployment.service)?;
+    let environment = name("environment", &deployment.environment)?;
+    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
+    caller
+        .require(&state, Action::ReportDeployment, &target)
+        .await?;
+    control::reportable(&state, &deployment).await?;
     let record = state
         .store
-        .report_deployment(&caller.0.name, id, request.status, request.url.as_deref())
+        .report_deployment(caller.actor(), id, request.status, request.url.as_deref())
         .await?;
     Ok(axum::Json(convert::deployment(record)))
 }

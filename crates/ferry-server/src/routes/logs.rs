@@ -13,7 +13,7 @@ use futures_util::stream::{self, Stream};
 use serde::Deserialize;
 
 use crate::agent_auth::AgentCaller;
-use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
@@ -51,7 +51,7 @@ fn line(record: LogRecord) -> LogLine {
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn deployment_logs(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(id): Path<String>,
     Query(query): Query<LogQuery>,
 ) -> ApiResult<axum::Json<LogPage>> {
@@ -99,7 +99,7 @@ enum Follow {
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn follow_logs(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(id): Path<String>,
     Query(query): Query<LogQuery>,
     headers: axum::http::HeaderMap,

@@ -44,8 +44,8 @@ use crate::state::AppState;
         (name = "deployments", description = "Releases going to environments, and where each version is"),
         (name = "control", description = "Approvals, evidence, gates, promotion, change requests, freezes and the calendar"),
         (name = "audit", description = "The hash-chained audit trail"),
-        (name = "access", description = "Users and API tokens"),
-        (name = "agents", description = "Agent tokens, and the endpoints agents call with them: hello, jobs, heartbeats, reports"),
+        (name = "access", description = "Users, groups, grants of roles, API tokens and the permission table"),
+        (name = "agents", description = "Agents and their tokens, and the endpoints agents call with them: hello, jobs, heartbeats, reports"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -72,6 +72,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::list_tokens, access::create_token))
         .routes(routes!(access::revoke_token))
         .routes(routes!(access::list_users, access::create_user))
+        .routes(routes!(access::disable_user))
+        .routes(routes!(access::enable_user))
+        .routes(routes!(access::list_groups, access::create_group))
+        .routes(routes!(access::add_member, access::remove_member))
+        .routes(routes!(access::list_grants, access::create_grant))
+        .routes(routes!(access::revoke_grant))
+        .routes(routes!(access::permissions))
         .routes(routes!(config::apply))
         .routes(routes!(config::list_environments))
         .routes(routes!(config::get_environment))
@@ -109,6 +116,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::verify_audit))
         .routes(routes!(audit::export_audit))
         .routes(routes!(agents::create_agent_token))
+        .routes(routes!(agents::list_agents))
+        .routes(routes!(agents::revoke_agent))
+        .routes(routes!(agents::rotate_agent_token))
         .routes(routes!(agents::hello))
         .routes(routes!(agents::next_job))
         .routes(routes!(agents::start))

@@ -14,11 +14,13 @@ use ferry_store::releases::{ArtifactRecord, NewRelease};
 use serde::Deserialize;
 
 use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::routes::Paging;
 use crate::state::AppState;
+use ferry_core::access::{Action, Target};
 
 const NOTES_LIMIT: usize = 1 << 20;
 
@@ -27,7 +29,7 @@ const NOTES_LIMIT: usize = 1 << 20;
     responses((status = 200, body = Page<Release>), (status = 400, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_all_releases(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Page<Release>>> {
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
@@ -47,7 +49,7 @@ pub async fn list_all_releases(
     responses((status = 200, body = Page<Release>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_releases(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path(service): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> ApiResult<axum::Json<Page<Release>>> {
@@ -83,6 +85,7 @@ pub async fn list_releases(
         (status = 201, body = Release),
         (status = 400, description = "Malformed body or version", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown service", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The version exists", body = Problem, content_type = "application/problem+json")
     ))]
 pub async fn create_release(
@@ -92,6 +95,9 @@ pub async fn create_release(
     Json(request): Json<CreateRelease>,
 ) -> ApiResult<(StatusCode, axum::Json<Release>)> {
     let service = name("service", &service)?;
+    caller
+        .require(&state, Action::CreateRelease, &Target::service(&service))
+        .await?;
     let version = version(&request.version)?;
     if request.notes.len() > NOTES_LIMIT {
         return Err(ApiError::BadRequest(format!(
@@ -117,7 +123,9 @@ pub async fn create_release(
     }
     let commits_json =
         serde_json::to_string(&request.commits).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let people = people(&request)?;
     let new = NewRelease {
+        people: &people,
         notes: &request.notes,
         commit: request.commit.as_deref(),
         previous_version: previous_version.as_deref(),
@@ -126,9 +134,42 @@ pub async fn create_release(
     };
     let record = state
         .store
-        .create_release(&caller.0.name, &service, &version, new)
+        .create_release(caller.actor(), &service, &version, new)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(convert::release(record))))
+}
+
+/// The most authors a release may name.
+const MOST_AUTHORS: usize = 10_000;
+
+/// The people of a release, for separation of duties: the `authors` sent
+/// (`Name <mail>`), or, from a client that sends none, the commits' author
+/// names and their `Co-authored-by` footers.
+fn people(request: &CreateRelease) -> Result<Vec<String>, ApiError> {
+    let mut people: Vec<String> = if request.authors.is_empty() {
+        request
+            .commits
+            .iter()
+            .flat_map(|commit| {
+                let co_authors = commit
+                    .footers
+                    .iter()
+                    .filter(|f| f.token.eq_ignore_ascii_case("Co-authored-by"))
+                    .map(|f| f.value.clone());
+                commit.authors.iter().cloned().chain(co_authors)
+            })
+            .collect()
+    } else {
+        request.authors.clone()
+    };
+    if people.len() > MOST_AUTHORS || people.iter().any(|p| p.trim().is_empty() || p.len() > 320) {
+        return Err(ApiError::BadRequest(format!(
+            "authors: at most {MOST_AUTHORS}, each `Name <mail>` of 1 to 320 characters"
+        )));
+    }
+    people.sort();
+    people.dedup();
+    Ok(people)
 }
 
 /// Checks an artifact named in a release: a valid name and digest; for a
@@ -194,7 +235,7 @@ pub struct NotesQuery {
     ))]
 pub async fn release_notes(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path((service, text)): Path<(String, String)>,
     Query(query): Query<NotesQuery>,
 ) -> ApiResult<Response> {
@@ -267,7 +308,7 @@ pub async fn release_notes(
     responses((status = 200, body = Release), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_release(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
     Path((service, text)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Release>> {
     let record = state
@@ -282,6 +323,7 @@ pub async fn get_release(
     params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
     responses(
         (status = 200, body = Release),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Abandoned already", body = Problem, content_type = "application/problem+json")
     ))]
@@ -290,13 +332,13 @@ pub async fn abandon_release(
     caller: Caller,
     Path((service, text)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Release>> {
+    let service = name("service", &service)?;
+    caller
+        .require(&state, Action::AbandonRelease, &Target::service(&service))
+        .await?;
     let record = state
         .store
-        .abandon_release(
-            &caller.0.name,
-            &name("service", &service)?,
-            &version(&text)?,
-        )
+        .abandon_release(caller.actor(), &service, &version(&text)?)
         .await?;
     Ok(axum::Json(convert::release(record)))
 }

@@ -4,7 +4,7 @@ use axum::extract::State;
 use ferry_api::{Status, StatusEnvironment};
 use ferry_core::status::{matrix, order_environments};
 
-use crate::auth::Caller;
+use crate::authorize::Reader;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
@@ -12,7 +12,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/v1/status", tag = "deployments", security(("bearer" = [])), responses((status = 200, body = Status)))]
 pub async fn status(
     State(state): State<AppState>,
-    _caller: Caller,
+    _reader: Reader,
 ) -> ApiResult<axum::Json<Status>> {
     let mut facts = state.store.status_facts().await?;
     order_environments(&mut facts.environments);

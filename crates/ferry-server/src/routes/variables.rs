@@ -1,4 +1,5 @@
-//! Variables of environments: listed, set and unset by administrators
+//! Variables of environments: listed by anyone who may read (secret values
+//! never), set and unset by administrators
 //! (`ferry var`), and gathered for an agent's job.
 //!
 //! A variable comes from ferry.toml (plain, with its environment) or is set
@@ -25,6 +26,7 @@ use crate::extract::Json;
 use crate::routes::whole;
 use crate::secrets::SecretKey;
 use crate::state::AppState;
+use ferry_core::access::{Action, Target};
 
 fn secret_key(state: &AppState) -> Result<&SecretKey, ApiError> {
     state
@@ -77,7 +79,9 @@ pub async fn list_variables(
     caller: Caller,
     Path(text): Path<String>,
 ) -> ApiResult<axum::Json<Page<Variable>>> {
-    caller.require_admin("read the variables of environments")?;
+    caller
+        .require(&state, Action::Read, &Target::SERVER)
+        .await?;
     let wanted = name("environment", &text)?;
     let environment = environment(&state, &wanted).await?;
     let config = &environment.spec.variables;
@@ -127,8 +131,14 @@ pub async fn set_variable(
     Path((environment_text, variable_text)): Path<(String, String)>,
     Json(request): Json<SetVariable>,
 ) -> ApiResult<(StatusCode, axum::Json<Variable>)> {
-    caller.require_admin("set variables of environments")?;
     let wanted = name("environment", &environment_text)?;
+    caller
+        .require(
+            &state,
+            Action::ManageVariables,
+            &Target::environment(&wanted, false),
+        )
+        .await?;
     let variable = variable_name(&variable_text)?;
     let environment = environment(&state, &wanted).await?;
     let sealed;
@@ -146,7 +156,7 @@ pub async fn set_variable(
     };
     let (record, created) = state
         .store
-        .set_variable(&caller.0.name, &wanted, variable, value)
+        .set_variable(caller.actor(), &wanted, variable, value)
         .await?;
     let status = if created {
         StatusCode::CREATED
@@ -180,14 +190,20 @@ pub async fn unset_variable(
     caller: Caller,
     Path((environment_text, variable_text)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Variable>> {
-    caller.require_admin("unset variables of environments")?;
     let wanted = name("environment", &environment_text)?;
+    caller
+        .require(
+            &state,
+            Action::ManageVariables,
+            &Target::environment(&wanted, false),
+        )
+        .await?;
     let variable = variable_name(&variable_text)?;
     let environment = environment(&state, &wanted).await?;
     let config = &environment.spec.variables;
     match state
         .store
-        .unset_variable(&caller.0.name, &wanted, variable)
+        .unset_variable(caller.actor(), &wanted, variable)
         .await
     {
         Ok(removed) => Ok(axum::Json(set_variable_of(removed, config))),

@@ -47,6 +47,8 @@ impl Api {
             name: "bootstrap",
             secret_hash: &hash,
             prefix: "ferry_admin_",
+            expires_at: None,
+            grants: None,
         };
         store
             .bootstrap_admin(NewUser {

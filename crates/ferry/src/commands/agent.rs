@@ -7,12 +7,94 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
 use etcetera::BaseStrategy;
 use ferry_agent::pull::{self, AgentSettings};
 use ferry_api::{CreateAgentToken, CreatedAgentToken};
+use ferry_core::Name;
 
-use crate::cli::{AgentArgs, AgentCommand, AgentTokenCommand, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry agent`: run an agent, or manage agent tokens.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AgentArgs {
+    /// Manage agent tokens instead of running an agent.
+    #[command(subcommand)]
+    pub command: Option<AgentCommand>,
+    /// The server's URL.
+    #[arg(long, env = "FERRY_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// The agent's token (`ferry agent token create` prints it).
+    #[arg(
+        long,
+        env = "FERRY_AGENT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// The environment the agent deploys into (its token's).
+    #[arg(long, env = "FERRY_ENVIRONMENT", value_name = "ENV")]
+    pub environment: Option<Name>,
+    /// The agent's name, checked against its token's [default: the token's]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<Name>,
+    /// A tag, matched by services' target selectors (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub tags: Vec<(String, String)>,
+    /// Where releases are unpacked, in <DIR>/<service>/<version>
+    /// [default: $XDG_DATA_HOME/ferry/agent]
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+}
+
+/// The agent commands.
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Create agent tokens (administrators only).
+    Token(AgentTokenArgs),
+}
+
+/// `ferry agent token`.
+#[derive(Debug, Args)]
+pub struct AgentTokenArgs {
+    /// What to do with agent tokens.
+    #[command(subcommand)]
+    pub command: AgentTokenCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The agent token commands.
+#[derive(Debug, Subcommand)]
+pub enum AgentTokenCommand {
+    /// Create an agent and its token; the secret is printed this once.
+    Create {
+        /// The environment the agent deploys into.
+        #[arg(long = "env", value_name = "ENV")]
+        environment: Name,
+        /// The agent's name, unique in its environment (such as its host name).
+        #[arg(long, value_name = "NAME")]
+        name: Name,
+        /// A tag, matched by services' target selectors (repeatable).
+        #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+        tags: Vec<(String, String)>,
+    },
+}
+
+/// Reads `KEY=VALUE`.
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "expected KEY=VALUE, such as region=eu, not {text:?}"
+        )),
+    }
+}
 
 /// Runs `ferry agent` or one of its commands.
 pub async fn run(args: AgentArgs) -> Result<ExitCode> {
@@ -28,7 +110,7 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                     let created = client
                         .create_agent_token(&CreateAgentToken {
                             environment: environment.to_string(),
-                            name: name.to_string(),
+                            name: Some(name.to_string()),
                             tags: tags.into_iter().collect(),
                         })
                         .await

@@ -5,14 +5,35 @@
 //! column without a round trip, and without a server at all.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use ferry_api::{Action, ApplyRequest, ApplyResult, Change, Kind};
 
-use crate::cli::{ApplyArgs, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, CHANGE, GOOD};
 use crate::profile;
+
+/// `ferry apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The configuration file.
+    #[arg(
+        short = 'f',
+        long = "file",
+        default_value = "ferry.toml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+    /// Only show what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Applies (or plans) the configuration file.
 pub async fn run(args: ApplyArgs) -> Result<ExitCode> {

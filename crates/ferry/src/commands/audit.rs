@@ -5,12 +5,39 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use ferry_api::{AuditEvent, AuditVerification, Page, PageQuery};
 use ferry_client::Client;
 
-use crate::cli::{AuditArgs, AuditCommand, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, BAD, GOOD};
 use crate::profile;
+
+/// `ferry audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// What to do with the audit trail.
+    #[command(subcommand)]
+    pub command: AuditCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The audit commands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit events, oldest first.
+    List {
+        /// At most this many events [default: all]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        limit: Option<u32>,
+    },
+    /// Check the hash chain: exit 0 when intact, 1 when an event was altered or removed.
+    Verify,
+    /// Print the whole trail as JSON Lines, one event per line.
+    Export,
+}
 
 /// The most events one request asks for (the API's upper bound).
 const MAX_PAGE: u32 = 1000;

@@ -5,10 +5,22 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use ferry_api::CalendarEntry;
 
-use crate::cli::{CalendarArgs, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry calendar`.
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// How many days ahead (1 to 366) [default: the server's, 14]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub days: Option<u32>,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Runs `ferry calendar`.
 pub async fn run(args: CalendarArgs) -> Result<ExitCode> {

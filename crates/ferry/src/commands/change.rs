@@ -9,13 +9,167 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use ferry_api::{ChangeActionBody, ChangeRequest, CreateChange};
 use ferry_client::ChangeQuery;
+use ferry_core::Name;
 use ferry_core::change::ChangeAction;
+use ferry_core::change::{ChangeKind, ChangeState, ReviewOutcome};
+use ferry_core::risk::RiskLevel;
 
-use crate::cli::{ChangeArgs, ChangeCommand, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, BAD, CHANGE};
 use crate::profile;
+
+/// `ferry change`.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// What to do with change requests.
+    #[command(subcommand)]
+    pub command: ChangeCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The change request commands. A change moves draft → submitted →
+/// assessed → approved | rejected | deferred → scheduled → implemented →
+/// reviewed → closed; a move its state does not allow is refused with the
+/// moves that are.
+#[derive(Debug, Subcommand)]
+pub enum ChangeCommand {
+    /// Raise a change request (in draft).
+    Create(ChangeCreateArgs),
+    /// Put a draft (or deferred) change before the change board; a
+    /// standard change is approved by this.
+    Submit {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Record the assessment of a submitted change's risk and impact.
+    Assess {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// low, medium, high or critical.
+        #[arg(long, value_name = "LEVEL", value_parser = RiskLevel::parse)]
+        risk: RiskLevel,
+        /// What the change affects.
+        #[arg(long, value_name = "TEXT")]
+        impact: Option<String>,
+    },
+    /// Approve a change (a normal change must be assessed first).
+    Approve {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Reject a change.
+    Reject {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
+    /// Put a change off; it may be submitted again.
+    Defer {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Plan (or re-plan) an approved change's window.
+    Schedule {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// START..END, two RFC 3339 times, such as
+        /// 2026-03-02T22:00:00Z..2026-03-03T02:00:00Z.
+        #[arg(long, value_name = "START..END")]
+        window: String,
+    },
+    /// Record that a change was carried out.
+    Implement {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Record the post-implementation review (required for an emergency change).
+    Review {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// successful, partially or failed.
+        #[arg(long, value_name = "OUTCOME", value_parser = ReviewOutcome::parse)]
+        outcome: ReviewOutcome,
+        /// What was learnt.
+        #[arg(long, value_name = "TEXT")]
+        notes: Option<String>,
+    },
+    /// Finish with a change.
+    Close {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// List change requests, newest first, with their conflicts.
+    List {
+        /// Only in this state (draft, submitted, assessed, approved, rejected,
+        /// deferred, scheduled, implemented, reviewed, closed).
+        #[arg(long, value_name = "STATE", value_parser = ChangeState::parse)]
+        state: Option<ChangeState>,
+        /// Only of this type (standard, normal, emergency).
+        #[arg(long = "type", value_name = "TYPE", value_parser = ChangeKind::parse)]
+        kind: Option<ChangeKind>,
+        /// Only of this service.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<Name>,
+        /// Only in this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<Name>,
+        /// Only emergency changes implemented and not yet reviewed.
+        #[arg(long)]
+        needs_review: bool,
+    },
+    /// Show one change request, with its conflicts.
+    Show {
+        /// The change request's number.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
+
+/// `ferry change create`.
+#[derive(Debug, Args)]
+pub struct ChangeCreateArgs {
+    /// What it changes.
+    #[arg(long, value_name = "TEXT")]
+    pub title: String,
+    /// standard (pre-approved), normal (assessed and approved by a change
+    /// board) or emergency (expedited, reviewed afterwards).
+    #[arg(long = "type", value_name = "TYPE", value_parser = ChangeKind::parse)]
+    pub kind: ChangeKind,
+    /// The service changed.
+    #[arg(long, value_name = "SERVICE")]
+    pub service: Name,
+    /// The environment changed.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// The release it implements: SERVICE@VERSION or VERSION.
+    #[arg(long, value_name = "RELEASE")]
+    pub release: Option<String>,
+    /// When it may be carried out: START..END, two RFC 3339 times.
+    #[arg(long, value_name = "START..END")]
+    pub window: Option<String>,
+    /// More about it.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub description: String,
+}
 
 /// Runs one change request command.
 pub async fn run(args: ChangeArgs) -> Result<ExitCode> {

@@ -7,16 +7,75 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
 use ferry_core::changelog::{Group, Grouper};
 use ferry_core::notes::{ReleaseNotes, RenderOptions, render_template, write_markdown};
 use ferry_core::versioning::{Bump, next_version};
 use ferry_git::WalkOptions;
 
-use crate::cli::{ChangelogArgs, ChangelogFormat};
 use crate::history;
+
+/// The arguments of `ferry changelog`: offline, no server.
+#[derive(Debug, Args)]
+pub struct ChangelogArgs {
+    /// The git repository to read.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub git: PathBuf,
+    /// The newest commit.
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub to: String,
+    /// Only commits after this one (a tag, a branch, a commit).
+    #[arg(long, value_name = "REF", conflicts_with = "unreleased")]
+    pub since: Option<String>,
+    /// Only the commits after the last version tag.
+    #[arg(long)]
+    pub unreleased: bool,
+    /// Print only the next version computed from the unreleased commits.
+    #[arg(long, conflicts_with_all = ["format", "template", "output_file"])]
+    pub next_version: bool,
+    /// Leave the unreleased commits without a computed version (`null`).
+    #[arg(long, conflicts_with = "next_version")]
+    pub no_bump: bool,
+    /// Compute a pre-release as the next version (1.4.0-rc.1…).
+    #[arg(long, value_name = "LABEL")]
+    pub pre: Option<String>,
+    /// md or json.
+    #[arg(long, value_enum, default_value_t = ChangelogFormat::Md)]
+    pub format: ChangelogFormat,
+    /// Render with this minijinja template instead (its context: `releases`,
+    /// the JSON shape, newest first).
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub template: Option<PathBuf>,
+    /// Write to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Read this service's tags too (SERVICE-vX.Y.Z, SERVICE@X.Y.Z).
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// Keep only commits touching these paths (globs; repeatable).
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Follow only the first parent of merges.
+    #[arg(long)]
+    pub first_parent: bool,
+    /// Link issue references (#123) with this template, such as
+    /// https://github.com/acme/api/issues/{}
+    #[arg(long, value_name = "URL")]
+    pub issue_url: Option<String>,
+}
+
+/// The formats of `ferry changelog`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ChangelogFormat {
+    /// Markdown.
+    Md,
+    /// JSON: an object per release (an array of them over several releases).
+    Json,
+}
 
 /// Runs `ferry changelog`.
 pub fn run(args: ChangelogArgs) -> Result<ExitCode> {

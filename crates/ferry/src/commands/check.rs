@@ -10,11 +10,34 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use ferry_api::{Finding, RiskAssessment, RiskLevel};
+use ferry_core::{Name, ReleaseRef};
 
-use crate::cli::{CheckArgs, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, BAD, CHANGE, DIM, GOOD};
 use crate::profile;
+
+/// `ferry check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment it would enter.
+    #[arg(long, value_name = "ENV")]
+    pub to: Name,
+    /// Judge it as an emergency promotion (windows and freezes do not block
+    /// it); needs --reason.
+    #[arg(long, requires = "reason")]
+    pub emergency: bool,
+    /// The written justification of the emergency.
+    #[arg(long, value_name = "TEXT", requires = "emergency")]
+    pub reason: Option<String>,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// The exit code of a promotion a gate refuses (DESIGN.md's exit codes).
 pub const BLOCKED: u8 = 3;

@@ -3,9 +3,19 @@
 
 use std::io::Write;
 
+use clap::Args;
 use clap::CommandFactory;
+use clap_complete::Shell;
 
-use crate::cli::{Cli, CompletionsArgs};
+use crate::cli::Cli;
+
+/// `ferry completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: Shell,
+}
 
 /// Prints the completion script for the shell asked for.
 pub fn run(args: &CompletionsArgs) -> std::io::Result<()> {

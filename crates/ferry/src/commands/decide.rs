@@ -6,10 +6,29 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use ferry_api::Decide;
+use ferry_core::{Name, ReleaseRef};
 
-use crate::cli::{DecideArgs, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry approve` and `ferry reject`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment the decision is for.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// Why.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub comment: String,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Approves (`approve` true) or rejects a release.
 pub async fn run(args: DecideArgs, approve: bool) -> Result<ExitCode> {

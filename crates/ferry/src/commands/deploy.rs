@@ -6,11 +6,95 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
 use ferry_api::{Deployment, LogLine, Page, ReportDeployment};
 use ferry_client::{Client, DeploymentQuery, LogEvent, all_pages};
+use ferry_core::{DeploymentStatus, Name};
 
-use crate::cli::{DeployArgs, DeployCommand, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry deploy`.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// What to do with deployments.
+    #[command(subcommand)]
+    pub command: DeployCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The deployment commands.
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// List deployments, newest first.
+    List {
+        /// Only deployments of this service.
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<Name>,
+        /// Only deployments to this environment.
+        #[arg(long, value_name = "ENV")]
+        env: Option<Name>,
+    },
+    /// Show one deployment: its batches and each target's state, steps,
+    /// exit codes and health check.
+    Show {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Print the log of a deployment's steps (secrets masked).
+    Logs {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Keep following it live until the deployment ends.
+        #[arg(short, long)]
+        follow: bool,
+    },
+    /// Cancel a deployment: at once when it has not started, after its
+    /// current batch when it runs.
+    Cancel {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Report the progress of a deployment run by another tool (a CI job,
+    /// another CD system), for services without deployment steps.
+    Report {
+        /// The deployment's id.
+        #[arg(value_name = "ID")]
+        id: i64,
+        /// Where it stands.
+        #[arg(long, value_enum, value_name = "STATUS")]
+        status: ReportedStatus,
+        /// A link to the run.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+}
+
+/// What another tool may report of a deployment it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportedStatus {
+    /// It started.
+    Running,
+    /// It finished and works.
+    Succeeded,
+    /// It failed.
+    Failed,
+}
+
+impl From<ReportedStatus> for DeploymentStatus {
+    fn from(status: ReportedStatus) -> Self {
+        match status {
+            ReportedStatus::Running => DeploymentStatus::Running,
+            ReportedStatus::Succeeded => DeploymentStatus::Succeeded,
+            ReportedStatus::Failed => DeploymentStatus::Failed,
+        }
+    }
+}
 
 /// Runs one deployment command.
 pub async fn run(args: DeployArgs) -> Result<ExitCode> {

@@ -4,9 +4,28 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
+use ferry_core::Name;
 
-use crate::cli::{DiffArgs, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// The arguments of `ferry diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: Name,
+    /// The environment the release would come from.
+    #[arg(long, value_name = "ENV")]
+    pub from: Name,
+    /// The environment it would go to.
+    #[arg(long, value_name = "ENV")]
+    pub to: Name,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Runs `ferry diff`.
 pub async fn run(args: DiffArgs) -> Result<ExitCode> {

@@ -11,13 +11,92 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
+use clap::{ArgGroup, Args, Subcommand};
 use ferry_api::{AddEvidence, Evidence, TestReport};
+use ferry_core::Name;
 use ferry_core::ReleaseRef;
 use ferry_core::junit::parse_junit;
 
-use crate::cli::{EvidenceAddArgs, EvidenceArgs, EvidenceCommand, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, BAD, GOOD};
 use crate::profile;
+
+/// `ferry evidence`.
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// What to do with evidence.
+    #[command(subcommand)]
+    pub command: EvidenceCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The evidence commands.
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Record test results (JUnit XML, parsed here) or a named check.
+    ///
+    /// The JUnit files are read and parsed before anything is sent: a file
+    /// that is not valid JUnit XML is an error and nothing is recorded.
+    /// Several files make one report. The evidence's name is --suite, else
+    /// the first file's name without its extension (unit.xml gives unit).
+    Add(EvidenceAddArgs),
+    /// List the evidence of a release in an environment.
+    List {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+        /// The environment.
+        #[arg(long, value_name = "ENV")]
+        env: Name,
+    },
+}
+
+/// `ferry evidence add`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("result").required(true).args(["junit", "check"])))]
+pub struct EvidenceAddArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment the evidence was gathered in.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// A JUnit XML report. Repeatable: the files are merged into one report.
+    #[arg(long, value_name = "FILE", conflicts_with = "check")]
+    pub junit: Vec<PathBuf>,
+    /// The evidence's name for the JUnit reports [default: the first file's stem]
+    #[arg(long, value_name = "NAME", requires = "junit")]
+    pub suite: Option<String>,
+    /// A named check and its result, such as e2e=pass or smoke=fail.
+    #[arg(long, value_name = "NAME=pass|fail", value_parser = parse_check)]
+    pub check: Option<(String, bool)>,
+    /// A link to the run.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+/// Reads `NAME=pass` or `NAME=fail`.
+fn parse_check(text: &str) -> Result<(String, bool), String> {
+    let (name, result) = text
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=pass or NAME=fail, such as e2e=pass".to_owned())?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("the check has no name; expected NAME=pass or NAME=fail".to_owned());
+    }
+    let passed = match result.trim() {
+        "pass" | "passed" => true,
+        "fail" | "failed" => false,
+        other => {
+            return Err(format!(
+                "the result {other:?} is neither pass nor fail; expected NAME=pass or NAME=fail"
+            ));
+        }
+    };
+    Ok((name.to_owned(), passed))
+}
 
 /// The most failing cases printed after recording a report.
 const SHOWN_FAILED_CASES: usize = 10;

@@ -5,10 +5,78 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{ArgGroup, Args, Subcommand};
 use ferry_api::{Freeze, FreezeSpec};
+use ferry_core::Name;
 
-use crate::cli::{FreezeArgs, FreezeCommand, FreezeCreateArgs, OutputFormat};
+use crate::args::parse_time;
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry freeze`.
+#[derive(Debug, Args)]
+pub struct FreezeArgs {
+    /// What to do with freezes.
+    #[command(subcommand)]
+    pub command: FreezeCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The freeze commands.
+#[derive(Debug, Subcommand)]
+pub enum FreezeCommand {
+    /// Freeze environments: no promotion enters them while it lasts (an
+    /// emergency promotion excepted). One-off (--start, --end) or recurring
+    /// (--rrule, --duration).
+    Create(FreezeCreateArgs),
+    /// List freezes.
+    List,
+    /// Delete a freeze.
+    Delete {
+        /// The freeze's name.
+        #[arg(value_name = "NAME")]
+        name: Name,
+    },
+}
+
+/// `ferry freeze create`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("when").required(true).args(["start", "rrule"])))]
+pub struct FreezeCreateArgs {
+    /// Its unique name.
+    #[arg(value_name = "NAME")]
+    pub name: Name,
+    /// An environment frozen. Repeatable.
+    #[arg(long = "env", value_name = "ENV", required = true)]
+    pub environments: Vec<Name>,
+    /// When a one-off freeze starts (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "end")]
+    pub start: Option<DateTime<Utc>>,
+    /// When a one-off freeze ends (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "start")]
+    pub end: Option<DateTime<Utc>>,
+    /// The recurrence of a recurring freeze (RFC 5545), such as
+    /// FREQ=WEEKLY;BYDAY=FR;BYHOUR=15.
+    #[arg(
+        long,
+        value_name = "RULE",
+        requires = "duration",
+        conflicts_with_all = ["start", "end"]
+    )]
+    pub rrule: Option<String>,
+    /// How long each occurrence lasts, such as 66h.
+    #[arg(long, value_name = "DURATION", requires = "rrule")]
+    pub duration: Option<String>,
+    /// The IANA time zone the rule is read in [default: UTC]
+    #[arg(long, value_name = "TZ", requires = "rrule")]
+    pub timezone: Option<String>,
+    /// Why, for the people it blocks.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub reason: String,
+}
 
 /// Runs one freeze command.
 pub async fn run(args: FreezeArgs) -> Result<ExitCode> {

@@ -4,11 +4,20 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use clap::Args;
 use ferry_api::Whoami;
 
-use crate::cli::{ClientArgs, LoginArgs, OutputFormat};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::output;
 use crate::profile::{self, Profile};
+
+/// `ferry login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Where the server is, the token to save, how to print.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Checks the token against the server, then saves both as the profile.
 pub async fn login(args: LoginArgs) -> Result<ExitCode> {

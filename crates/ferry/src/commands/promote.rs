@@ -11,13 +11,46 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::Args;
 use ferry_api::{Problem, Promote};
+use ferry_core::{Name, ReleaseRef};
 
-use crate::cli::{OutputFormat, PromoteArgs};
+use crate::args::parse_time;
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::commands::check::{self, BLOCKED};
 use crate::commands::follow;
 use crate::output::{self, BAD, GOOD};
 use crate::profile;
+
+/// `ferry promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The release, such as api@1.4.0.
+    #[arg(value_name = "SERVICE@VERSION")]
+    pub release: ReleaseRef,
+    /// The environment to promote it into.
+    #[arg(long, value_name = "ENV")]
+    pub to: Name,
+    /// Start no earlier than this RFC 3339 time, such as
+    /// 2026-12-01T09:00:00Z (windows and freezes are judged then).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<DateTime<Utc>>,
+    /// An emergency promotion: windows and freezes do not block it
+    /// (approvals, evidence and the lifecycle still do); needs --reason.
+    #[arg(long, requires = "reason")]
+    pub emergency: bool,
+    /// The written justification of the emergency.
+    #[arg(long, value_name = "TEXT", requires = "emergency")]
+    pub reason: Option<String>,
+    /// Follow the deployment with a progress bar per batch until it ends;
+    /// exit 0 when it succeeded, 1 when it failed, was rolled back or cancelled.
+    #[arg(long)]
+    pub wait: bool,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Runs `ferry promote`.
 pub async fn run(args: PromoteArgs) -> Result<ExitCode> {

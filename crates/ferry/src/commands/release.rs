@@ -8,14 +8,139 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
 use ferry_api::{CreateRelease, Page, Release};
 use ferry_client::{Client, all_pages};
 use ferry_core::{Name, ReleaseRef};
 
-use crate::cli::{OutputFormat, ReleaseArgs, ReleaseCommand, ReleaseCreateArgs};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{artifacts, output, profile};
 
 mod content;
+
+/// `ferry release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// What to do with releases.
+    #[command(subcommand)]
+    pub command: ReleaseCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The release commands.
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Create a release of a service, from git or with a given version.
+    ///
+    /// With --bump or --git, ferry reads the commits since the service's
+    /// previous release (its recorded commit, or its latest version tag),
+    /// records them with the release, and computes the version from their
+    /// Conventional Commits unless --version is given. With only --version, the
+    /// release is recorded without git content.
+    Create(ReleaseCreateArgs),
+    /// Print the notes of a release, generated from its commits.
+    Notes {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+        /// md (the service's notes template when it has one), html or json.
+        #[arg(long, value_enum, default_value_t = NotesFormat::Md)]
+        format: NotesFormat,
+    },
+    /// Download an artifact of a release, checking its digest.
+    Download {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+        /// The artifact's name.
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Where to write it [default: NAME in the current directory]
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output_file: Option<PathBuf>,
+    },
+    /// List the releases of a service, or of every service.
+    List {
+        /// Only this service's releases.
+        #[arg(value_name = "SERVICE")]
+        service: Option<Name>,
+    },
+    /// Show one release.
+    Show {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+    },
+    /// Abandon a release: it can no longer be promoted.
+    Abandon {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+    },
+}
+
+/// The arguments of `ferry release create`.
+#[derive(Debug, Args)]
+pub struct ReleaseCreateArgs {
+    /// The service released.
+    #[arg(value_name = "SERVICE")]
+    pub service: Name,
+    /// Its semantic version, such as 1.4.0 or 2.0.0-rc.1.
+    #[arg(long, value_name = "VERSION", conflicts_with = "bump")]
+    pub version: Option<String>,
+    /// Compute the version from the commits: auto (from Conventional
+    /// Commits), or major, minor, patch.
+    #[arg(long, value_name = "BUMP")]
+    pub bump: Option<String>,
+    /// Make a pre-release with this label: 1.4.0-rc.1, then -rc.2…
+    #[arg(long, value_name = "LABEL", conflicts_with = "version")]
+    pub pre: Option<String>,
+    /// The git repository to read [default: the current directory, when
+    /// --bump is given]
+    #[arg(long, value_name = "DIR")]
+    pub git: Option<PathBuf>,
+    /// The commit released.
+    #[arg(long, value_name = "REF", default_value = "HEAD")]
+    pub to: String,
+    /// Follow only the first parent of merges (the mainline).
+    #[arg(long)]
+    pub first_parent: bool,
+    /// An artifact: NAME=PATH (uploaded, stored by digest) or
+    /// NAME=oci://REGISTRY/REPO@sha256:HEX or NAME=https://HOST/PATH@sha256:HEX
+    /// (recorded, not stored). Repeatable.
+    #[arg(long = "artifact", value_name = "NAME=PATH|NAME=REF")]
+    pub artifacts: Vec<String>,
+    /// Free-text release notes (Markdown), shown before the generated ones.
+    #[arg(long, value_name = "TEXT", conflicts_with = "notes_file")]
+    pub notes: Option<String>,
+    /// Read the free-text notes from a file (`-` for standard input).
+    #[arg(long, value_name = "FILE")]
+    pub notes_file: Option<PathBuf>,
+}
+
+/// The formats of release notes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotesFormat {
+    /// Markdown.
+    Md,
+    /// An HTML fragment.
+    Html,
+    /// The notes as JSON (the shape `ferry changelog --format json` prints).
+    Json,
+}
+
+impl NotesFormat {
+    /// The name the API uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotesFormat::Md => "md",
+            NotesFormat::Html => "html",
+            NotesFormat::Json => "json",
+        }
+    }
+}
 
 /// Runs one release command.
 pub async fn run(args: ReleaseArgs) -> Result<ExitCode> {
@@ -158,6 +283,7 @@ async fn create_release(client: &Client, args: ReleaseCreateArgs) -> Result<Rele
         previous_version: None,
         commits: Vec::new(),
         artifacts: Vec::new(),
+        authors: Vec::new(),
     };
     if from_git {
         let content = content::from_git(client, &args).await?;
@@ -165,6 +291,7 @@ async fn create_release(client: &Client, args: ReleaseCreateArgs) -> Result<Rele
         body.commit = Some(content.commit);
         body.previous_version = content.previous_version;
         body.commits = content.commits;
+        body.authors = content.authors;
     }
     for spec in &args.artifacts {
         body.artifacts.push(artifacts::prepare(client, spec).await?);

@@ -7,12 +7,35 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::Args;
 use ferry_api::Rollback;
+use ferry_core::Name;
 
-use crate::cli::{OutputFormat, RollbackArgs};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::commands::follow;
 use crate::output::{self, GOOD};
 use crate::profile;
+
+/// `ferry rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The service.
+    #[arg(value_name = "SERVICE")]
+    pub service: Name,
+    /// The environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Name,
+    /// The version to put back (one that succeeded there before)
+    /// [default: the one before the latest deployment]
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<semver::Version>,
+    /// Follow the rollback until it ends, as `promote --wait` does.
+    #[arg(long)]
+    pub wait: bool,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
 
 /// Runs `ferry rollback`.
 pub async fn run(args: RollbackArgs) -> Result<ExitCode> {

@@ -20,8 +20,32 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
+use clap::Args;
 
-use crate::cli::SampleAppArgs;
+/// `ferry sample-app`: the small web server the demo deploys.
+#[derive(Debug, Args)]
+pub struct SampleAppArgs {
+    /// The port to listen on, on 127.0.0.1.
+    #[arg(long, value_name = "PORT")]
+    pub port: u16,
+    /// The version the page names.
+    #[arg(long, value_name = "VERSION")]
+    pub version: String,
+    /// Answer /healthz with 500, as a broken release would.
+    #[arg(long)]
+    pub unhealthy: bool,
+    /// Write the process id here once listening.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Run in the background: start the server as a process of its own,
+    /// wait until it listens (its pid file is written) and exit; exit 1
+    /// with its log when it cannot start.
+    #[arg(long, requires = "pid_file")]
+    pub detach: bool,
+    /// Where the detached server writes its output [default: sample-app.log]
+    #[arg(long, value_name = "FILE", requires = "detach")]
+    pub log_file: Option<PathBuf>,
+}
 
 /// How long a port that is in use is tried again: the instance a deployment
 /// step has just stopped may take a moment to let it go.

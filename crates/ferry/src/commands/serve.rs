@@ -11,13 +11,112 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
 use etcetera::BaseStrategy;
 use ferry_core::Name;
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::{LogFormat, ServeArgs};
 use crate::local_agent::{self, LocalAgents};
+
+/// `ferry serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(
+        long,
+        env = "FERRY_LISTEN",
+        default_value = "127.0.0.1:8740",
+        value_name = "ADDR"
+    )]
+    pub listen: String,
+    /// The database: sqlite://PATH or postgres://... [default: SQLite in the data dir]
+    #[arg(
+        long,
+        env = "FERRY_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database: Option<String>,
+    /// Where the server keeps its data [default: $XDG_DATA_HOME/ferry]
+    ///
+    /// It holds secret.key, the key that encrypts secret variables, made on
+    /// the first start: back it up, and give every server of one database
+    /// the same file.
+    #[arg(long, env = "FERRY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Fill an empty server with demonstration data, and deploy its `hello`
+    /// service for real, on this machine, with a local agent (implies
+    /// --local-agent).
+    #[arg(long)]
+    pub demo: bool,
+    /// The port on 127.0.0.1 where the demo deploys its `hello` service.
+    #[arg(
+        long,
+        env = "FERRY_DEMO_PORT",
+        value_name = "PORT",
+        default_value_t = ferry_server::DEFAULT_DEMO_PORT
+    )]
+    pub demo_port: u16,
+    /// Run an agent inside the server for every environment, so that
+    /// releases deploy on this machine: one agent named `local`, tagged
+    /// host=local, per environment (those applied later too), working in
+    /// <data-dir>/agent/<env>.
+    #[arg(
+        long,
+        env = "FERRY_LOCAL_AGENT",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub local_agent: bool,
+    /// Run the local agent only for this environment (repeatable, or
+    /// comma-separated; implies --local-agent).
+    #[arg(
+        long = "local-agent-env",
+        env = "FERRY_LOCAL_AGENT_ENV",
+        value_name = "ENV",
+        value_delimiter = ','
+    )]
+    pub local_agent_envs: Vec<Name>,
+    /// The largest artifact an upload may have, in bytes [default: 4 GiB]
+    #[arg(
+        long,
+        env = "FERRY_MAX_ARTIFACT_BYTES",
+        value_name = "BYTES",
+        default_value_t = ferry_server::DEFAULT_MAX_ARTIFACT_BYTES,
+        hide_default_value = true
+    )]
+    pub max_artifact_bytes: u64,
+    /// How long an agent keeps a job without a heartbeat, in seconds: an
+    /// agent that dies mid-step loses its job this long after its last
+    /// heartbeat (agents heartbeat four times per lease).
+    #[arg(
+        long,
+        env = "FERRY_JOB_LEASE",
+        value_name = "SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(4..=3600)
+    )]
+    pub job_lease: u32,
+    /// The format of the log (written to stderr; RUST_LOG filters it).
+    #[arg(
+        long,
+        env = "FERRY_LOG_FORMAT",
+        value_enum,
+        default_value_t,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The format of the server's log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
 
 /// How long the local agents get to finish the step they run once the
 /// server has stopped; a job cut short is failed or retried when its lease

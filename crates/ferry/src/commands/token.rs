@@ -5,11 +5,42 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
 use ferry_api::{CreateToken, CreatedToken, Page, Token};
 use ferry_client::all_pages;
 
-use crate::cli::{OutputFormat, TokenArgs, TokenCommand};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// What to do with tokens.
+    #[command(subcommand)]
+    pub command: TokenCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The token commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token for yourself; its secret is printed this once.
+    Create {
+        /// What the token is for, such as ci or laptop.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// List tokens.
+    List,
+    /// Revoke a token: it is refused from now on.
+    Revoke {
+        /// The token's id (see `ferry token list`).
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
 
 /// Runs one token command.
 pub async fn run(args: TokenArgs) -> Result<ExitCode> {
@@ -18,7 +49,11 @@ pub async fn run(args: TokenArgs) -> Result<ExitCode> {
     match args.command {
         TokenCommand::Create { name } => {
             let created = client
-                .create_token(&CreateToken { name })
+                .create_token(&CreateToken {
+                    name,
+                    expires_at: None,
+                    grants: None,
+                })
                 .await
                 .context("cannot create the token")?;
             match format {

@@ -9,10 +9,97 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use clap::{ArgGroup, Args, Subcommand};
 use ferry_api::{SetVariable, Variable, VariableSource};
+use ferry_core::Name;
 
-use crate::cli::{OutputFormat, VarArgs, VarCommand, VarSetArgs};
+use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+/// `ferry var`.
+#[derive(Debug, Args)]
+pub struct VarArgs {
+    /// What to do with variables.
+    #[command(subcommand)]
+    pub command: VarCommand,
+    /// Server, token, output.
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// The variable commands.
+#[derive(Debug, Subcommand)]
+pub enum VarCommand {
+    /// Set a variable of an environment; it wins over ferry.toml's of the same name.
+    ///
+    /// A value given on the command line stays in the shell's history and
+    /// shows in the process list: give a secret on standard input instead,
+    /// as in `ferry var set prod DB_PASSWORD --secret --from-stdin <
+    /// password.txt` or `pass show db | ferry var set prod DB_PASSWORD
+    /// --secret --from-stdin`.
+    Set(VarSetArgs),
+    /// List an environment's variables as its steps see them (secrets as ***).
+    List {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        environment: Name,
+    },
+    /// Remove a variable set with `ferry var set` (ferry.toml's value, if
+    /// any, applies again).
+    Unset {
+        /// The environment.
+        #[arg(value_name = "ENV")]
+        environment: Name,
+        /// The variable.
+        #[arg(value_name = "NAME", value_parser = parse_variable_name)]
+        name: String,
+    },
+}
+
+/// `ferry var set`.
+#[derive(Args)]
+#[command(
+    group(ArgGroup::new("given").required(true).args(["value", "from_stdin"])),
+    override_usage = "ferry var set [OPTIONS] <ENV> <NAME> <VALUE|--from-stdin>"
+)]
+pub struct VarSetArgs {
+    /// The environment.
+    #[arg(value_name = "ENV")]
+    pub environment: Name,
+    /// The variable: letters, digits and underscores, not starting with a
+    /// digit or FERRY_ (ferry's own variables).
+    #[arg(value_name = "NAME", value_parser = parse_variable_name)]
+    pub name: String,
+    /// The value (prefer --from-stdin for a secret).
+    #[arg(value_name = "VALUE")]
+    pub value: Option<String>,
+    /// Keep it secret: encrypted at rest, never shown again (listed as ***),
+    /// masked in deployment logs.
+    #[arg(long)]
+    pub secret: bool,
+    /// Read the value from standard input, up to its end; one final newline
+    /// is dropped.
+    #[arg(long)]
+    pub from_stdin: bool,
+}
+
+impl std::fmt::Debug for VarSetArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VarSetArgs")
+            .field("environment", &self.environment)
+            .field("name", &self.name)
+            .field("value", &self.value.as_ref().map(|_| "***"))
+            .field("secret", &self.secret)
+            .field("from_stdin", &self.from_stdin)
+            .finish()
+    }
+}
+
+/// Checks a variable's name before anything is sent.
+fn parse_variable_name(text: &str) -> Result<String, String> {
+    ferry_core::variables::check_name(text)?;
+    Ok(text.to_owned())
+}
 
 /// Runs one variable command.
 pub async fn run(args: VarArgs) -> Result<ExitCode> {

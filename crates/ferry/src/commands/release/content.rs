@@ -7,7 +7,7 @@ use ferry_core::notes::NotesCommit;
 use ferry_core::versioning::{Bump, BumpRequest};
 use ferry_git::WalkOptions;
 
-use crate::cli::ReleaseCreateArgs;
+use super::ReleaseCreateArgs;
 use crate::history;
 
 /// The git content of a new release.
@@ -20,6 +20,8 @@ pub struct Content {
     pub previous_version: Option<String>,
     /// The commits since then, newest first.
     pub commits: Vec<NotesCommit>,
+    /// Their authors and co-authors, as `Name <mail>`, each once.
+    pub authors: Vec<String>,
 }
 
 /// Reads the content of a release of `args.service` from git.
@@ -94,10 +96,14 @@ pub async fn from_git(client: &Client, args: &ReleaseCreateArgs) -> Result<Conte
                 .to_string()
         }
     };
+    let mut authors: Vec<String> = read.iter().flat_map(|c| c.people()).collect();
+    authors.sort();
+    authors.dedup();
     Ok(Content {
         version,
         commit: to,
         previous_version: previous.map(|(version, _)| version.to_string()),
         commits: read.into_iter().map(|c| c.commit).collect(),
+        authors,
     })
 }

@@ -1,0 +1,107 @@
+//! Access control: groups, grants of roles, the permission table, users'
+//! states, and agents.
+
+use ferry_api::{
+    Agent, CreateGrant, CreateGroup, CreatedAgentToken, GrantEntry, Group, Page, Permission, User,
+};
+use reqwest::Method;
+use serde::Serialize;
+
+use crate::{Client, Error};
+
+/// Filters of `GET /api/v1/grants`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GrantQuery {
+    /// Only this user's own grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Only this group's grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+#[derive(Serialize)]
+struct AgentQuery<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<&'a str>,
+}
+
+impl Client {
+    /// Disables user `name` (`enabled == false`) or enables them again.
+    pub async fn set_user_enabled(&self, name: &str, enabled: bool) -> Result<User, Error> {
+        let verb = if enabled { "enable" } else { "disable" };
+        self.send_json(Method::POST, &["users", name, verb], &serde_json::json!({}))
+            .await
+    }
+
+    /// Every group with its members.
+    pub async fn groups(&self) -> Result<Page<Group>, Error> {
+        self.get::<_, ()>(&["groups"], None).await
+    }
+
+    /// Creates a group.
+    pub async fn create_group(&self, group: &CreateGroup) -> Result<Group, Error> {
+        self.send_json(Method::POST, &["groups"], group).await
+    }
+
+    /// Adds user `user` to `group` (`member == true`) or removes them.
+    pub async fn set_membership(
+        &self,
+        group: &str,
+        user: &str,
+        member: bool,
+    ) -> Result<Group, Error> {
+        let method = if member { Method::PUT } else { Method::DELETE };
+        let response = self
+            .send(self.request(method, &["groups", group, "members", user]))
+            .await?;
+        crate::decode(response).await
+    }
+
+    /// Grants, filtered.
+    pub async fn grants(&self, query: &GrantQuery) -> Result<Page<GrantEntry>, Error> {
+        self.get(&["grants"], Some(query)).await
+    }
+
+    /// Grants a role.
+    pub async fn create_grant(&self, grant: &CreateGrant) -> Result<GrantEntry, Error> {
+        self.send_json(Method::POST, &["grants"], grant).await
+    }
+
+    /// Revokes grant `id`.
+    pub async fn revoke_grant(&self, id: i64) -> Result<GrantEntry, Error> {
+        let response = self
+            .send(self.request(Method::DELETE, &["grants", &id.to_string()]))
+            .await?;
+        crate::decode(response).await
+    }
+
+    /// The permission table.
+    pub async fn permissions(&self) -> Result<Page<Permission>, Error> {
+        self.get::<_, ()>(&["permissions"], None).await
+    }
+
+    /// The agents, of one environment or of all.
+    pub async fn agents(&self, environment: Option<&str>) -> Result<Page<Agent>, Error> {
+        self.get(&["agents"], Some(&AgentQuery { environment }))
+            .await
+    }
+
+    /// Revokes agent `id`.
+    pub async fn revoke_agent(&self, id: i64) -> Result<Agent, Error> {
+        let response = self
+            .send(self.request(Method::DELETE, &["agents", &id.to_string()]))
+            .await?;
+        crate::decode(response).await
+    }
+
+    /// Gives agent `id` a new secret (in this answer only).
+    pub async fn rotate_agent_token(&self, id: i64) -> Result<CreatedAgentToken, Error> {
+        self.send_json(
+            Method::POST,
+            &["agents", &id.to_string(), "token"],
+            &serde_json::json!({}),
+        )
+        .await
+    }
+}
