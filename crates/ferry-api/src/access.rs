@@ -184,3 +184,27 @@ pub struct Permission {
     /// Whether a protected environment asks a grant naming it for this action.
     pub guarded: bool,
 }
+
+/// The body of `POST /api/v1/oidc/exchange`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeToken {
+    /// The OIDC ID token the CI system issued (a JWT).
+    pub token: String,
+}
+
+/// A short-lived ferry token for a CI workload: the secret is shown this
+/// once and carries exactly its trust policy's grants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ExchangedToken {
+    /// The secret to send as `Authorization: Bearer <secret>` (`ferry_ci_…`).
+    pub secret: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The issuer that vouched for the workload.
+    pub issuer: String,
+    /// The workload, as the ID token's `sub` names it.
+    pub subject: String,
+    /// What the token may do.
+    pub grants: Vec<Grant>,
+}

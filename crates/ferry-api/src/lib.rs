@@ -13,8 +13,8 @@ use utoipa::ToSchema;
 mod access;
 
 pub use access::{
-    CreateGrant, CreateGroup, CreateToken, CreateUser, CreatedToken, CreatedUser, Grant,
-    GrantEntry, Group, Permission, Role, Token, User, Whoami,
+    CreateGrant, CreateGroup, CreateToken, CreateUser, CreatedToken, CreatedUser, ExchangeToken,
+    ExchangedToken, Grant, GrantEntry, Group, Permission, Role, Token, User, Whoami,
 };
 
 pub use ferry_core::change::{ChangeKind, ChangeState};

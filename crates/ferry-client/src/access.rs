@@ -2,7 +2,8 @@
 //! states, and agents.
 
 use ferry_api::{
-    Agent, CreateGrant, CreateGroup, CreatedAgentToken, GrantEntry, Group, Page, Permission, User,
+    Agent, CreateGrant, CreateGroup, CreatedAgentToken, ExchangeToken, ExchangedToken, GrantEntry,
+    Group, Page, Permission, User,
 };
 use reqwest::Method;
 use serde::Serialize;
@@ -27,6 +28,16 @@ struct AgentQuery<'a> {
 }
 
 impl Client {
+    /// Exchanges a CI system's OIDC ID token for a short-lived ferry token
+    /// (no API token needed).
+    pub async fn exchange_oidc_token(&self, token: &str) -> Result<ExchangedToken, Error> {
+        let body = ExchangeToken {
+            token: token.to_owned(),
+        };
+        self.send_json(Method::POST, &["oidc", "exchange"], &body)
+            .await
+    }
+
     /// Disables user `name` (`enabled == false`) or enables them again.
     pub async fn set_user_enabled(&self, name: &str, enabled: bool) -> Result<User, Error> {
         let verb = if enabled { "enable" } else { "disable" };

@@ -42,6 +42,10 @@ pub struct Config {
     /// Freeze periods.
     #[serde(default)]
     pub freezes: Vec<FreezeSpec>,
+    /// Trust policies for CI workloads (`[[trust]]`): applied as a whole
+    /// when the file has any, kept when it has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusts: Vec<crate::trust::TrustSpec>,
 }
 
 /// Which entry of a [`Config`] a problem is in.
@@ -55,6 +59,8 @@ pub enum Place {
     Service(usize),
     /// The freeze at this index.
     Freeze(usize),
+    /// The trust policy at this index.
+    Trust(usize),
 }
 
 /// A rule of the configuration that is broken.
@@ -192,6 +198,12 @@ impl Config {
                 return Err(Invalid { place, message });
             }
         }
+        for (index, trust) in self.trusts.iter().enumerate() {
+            trust.validate().map_err(|reason| Invalid {
+                place: Place::Trust(index),
+                message: format!("trust {}: {reason}", index + 1),
+            })?;
+        }
         Ok(())
     }
 }
@@ -253,6 +265,7 @@ struct Spans {
     lifecycles: Vec<Range<usize>>,
     services: Vec<Range<usize>>,
     freezes: Vec<Range<usize>>,
+    trusts: Vec<Range<usize>>,
 }
 
 impl Spans {
@@ -262,6 +275,7 @@ impl Spans {
             Place::Lifecycle(i) => self.lifecycles.get(i),
             Place::Service(i) => self.services.get(i),
             Place::Freeze(i) => self.freezes.get(i),
+            Place::Trust(i) => self.trusts.get(i),
         }
         .cloned()
     }
@@ -278,6 +292,8 @@ struct RawConfig {
     service: Vec<RawService>,
     #[serde(default)]
     freeze: Vec<Spanned<FreezeSpec>>,
+    #[serde(default)]
+    trust: Vec<Spanned<crate::trust::TrustSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -448,11 +464,20 @@ impl RawConfig {
                 raw.into_inner()
             })
             .collect();
+        let trusts = self
+            .trust
+            .into_iter()
+            .map(|raw| {
+                spans.trusts.push(raw.span());
+                raw.into_inner()
+            })
+            .collect();
         Ok(Config {
             environments,
             lifecycles,
             services,
             freezes,
+            trusts,
         })
     }
 }

@@ -21,6 +21,8 @@ pub enum Kind {
     Service,
     /// A freeze period.
     Freeze,
+    /// The trust policies for CI workloads, as one entry named `trust`.
+    Trust,
 }
 
 /// What applying does to one entry.
@@ -83,8 +85,28 @@ pub fn plan(current: &Config, desired: &Config) -> Vec<Change> {
         |f| &f.name,
         &mut changes,
     );
+    // Trust policies have no names: the file's list is one entry, applied
+    // whole when the file has any.
+    if !desired.trusts.is_empty() {
+        let action = if current.trusts.is_empty() {
+            Action::Create
+        } else if current.trusts == desired.trusts {
+            Action::Unchanged
+        } else {
+            Action::Update
+        };
+        changes.push(Change {
+            kind: Kind::Trust,
+            name: Name::parse(TRUST).expect("\"trust\" is a valid name"),
+            action,
+            fields: Vec::new(),
+        });
+    }
     changes
 }
+
+/// The name of the one plan entry that stands for every trust policy.
+pub const TRUST: &str = "trust";
 
 /// Whether applying the plan would write anything.
 pub fn changes_anything(changes: &[Change]) -> bool {

@@ -79,14 +79,21 @@ pub fn bearer<'a>(parts: &'a Parts, missing: &str) -> Result<&'a str, ApiError> 
         })
 }
 
+/// The prefix of a CI workload's token, handed out by the OIDC exchange.
+pub const WORKLOAD_TOKEN_PREFIX: &str = "ferry_ci_";
+
 /// The authenticated caller of a request: who, and what their token allows.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The user the token belongs to.
-    pub user: UserRecord,
+    /// The name the audit trail records: the user's, or `ci:<subject>` for a
+    /// CI workload.
+    pub actor: String,
+    /// The user the token belongs to; `None` for a CI workload's token.
+    pub user: Option<UserRecord>,
     /// The groups the user belongs to.
     pub groups: Vec<String>,
-    /// What the token allows: the user's grants, narrowed by the token's.
+    /// What the token allows: the user's grants, narrowed by the token's
+    /// (a CI workload's: its trust policy's grants).
     pub rights: Rights,
     /// The token's id.
     pub token_id: i64,
@@ -95,7 +102,18 @@ pub struct Caller {
 impl Caller {
     /// The name the audit trail records for what the caller does.
     pub fn actor(&self) -> &str {
-        &self.user.name
+        &self.actor
+    }
+
+    /// The user behind the token, for what only people do (approvals, their
+    /// own tokens); a CI workload is refused.
+    pub fn person(&self, doing: &str) -> Result<&UserRecord, ApiError> {
+        self.user.as_ref().ok_or_else(|| {
+            ApiError::Forbidden(format!(
+                "{} is a CI workload's token: only people {doing}; use a user's token",
+                self.actor
+            ))
+        })
     }
 }
 
@@ -110,8 +128,15 @@ impl FromRequestParts<AppState> for Caller {
             parts,
             "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)",
         )?;
-        match state.store.authenticate(&hash_secret(secret)).await? {
+        let hash = hash_secret(secret);
+        let found = if secret.starts_with(WORKLOAD_TOKEN_PREFIX) {
+            state.store.authenticate_workload(&hash).await?
+        } else {
+            state.store.authenticate(&hash).await?
+        };
+        match found {
             Some(found) => Ok(Caller {
+                actor: found.actor,
                 user: found.user,
                 groups: found.groups,
                 rights: found.rights,

@@ -99,6 +99,7 @@ pub async fn may_decide(
     caller
         .require(state, Action::DecideRelease, &target)
         .await?;
+    let person = caller.person("approve and reject releases")?;
     // Only what the rule needs: this runs once per approval, and a release
     // may collect thousands.
     let release = state.store.release(service, version).await?;
@@ -122,7 +123,7 @@ pub async fn may_decide(
     let duties = Duties::new(&spec, &name, &release.created_by, &authors);
     let decider = Decider {
         user: caller.actor(),
-        email: caller.user.email.as_deref(),
+        email: person.email.as_deref(),
         groups: &caller.groups,
     };
     match duties.refusal(decider, approve) {

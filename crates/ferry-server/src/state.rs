@@ -32,6 +32,8 @@ pub struct AppState {
     pub secret_key: Option<crate::secrets::SecretKey>,
     /// What every job of a deployment shares, assembled once.
     pub job_templates: JobTemplates,
+    /// Verifies CI systems' OIDC ID tokens, keeping their issuers' keys.
+    pub oidc: crate::oidc::Verifier,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -50,8 +52,23 @@ impl AppState {
             wake: Wake::default(),
             secret_key: crate::secrets::SecretKey::generate().ok(),
             job_templates: JobTemplates::default(),
+            oidc: crate::oidc::Verifier::new(oidc_client()),
         }
     }
+}
+
+/// The HTTP client that fetches OIDC issuers' keys: bounded in time, no
+/// redirects (a key set is fetched from the URL configured or discovered,
+/// not from wherever a response points).
+fn oidc_client() -> reqwest::Client {
+    // reqwest is built without a TLS crypto provider of its own: the binary
+    // installs ring, and a server made in a test gets it here.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
 }
 
 /// The part of an agent's job that every target of a deployment shares

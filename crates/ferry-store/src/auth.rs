@@ -91,8 +91,11 @@ pub struct NewUser<'a> {
 /// Who a live token belongs to, and what it allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
-    /// The user.
-    pub user: UserRecord,
+    /// The name the audit trail records: the user's, or `ci:<subject>` for
+    /// a CI workload's token.
+    pub actor: String,
+    /// The user; `None` for a CI workload's token, which belongs to no user.
+    pub user: Option<UserRecord>,
     /// The token's id.
     pub token_id: i64,
     /// The user's grants (their own and their groups'), and the token's
@@ -100,6 +103,43 @@ pub struct Authenticated {
     pub rights: Rights,
     /// The groups the user belongs to.
     pub groups: Vec<String>,
+}
+
+/// A CI workload's token to store.
+#[derive(Debug, Clone)]
+pub struct NewWorkloadToken<'a> {
+    /// The OIDC issuer that vouched for the workload.
+    pub issuer: &'a str,
+    /// The workload, as the ID token's `sub` named it.
+    pub subject: &'a str,
+    /// What it may do: its trust policy's grants.
+    pub grants: &'a [Grant],
+    /// The first characters of the secret.
+    pub prefix: &'a str,
+    /// SHA-256 of the secret, hex.
+    pub secret_hash: &'a str,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A CI workload's token as stored (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadTokenRecord {
+    /// Row id.
+    pub id: i64,
+    /// The issuer that vouched for the workload.
+    pub issuer: String,
+    /// The workload's subject.
+    pub subject: String,
+    /// Its grants.
+    pub grants: Vec<Grant>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The actor the audit trail records for a CI workload.
+pub fn workload_actor(subject: &str) -> String {
+    format!("ci:{subject}")
 }
 
 /// The columns of a user; `admin` says whether they hold the admin role,
@@ -324,13 +364,82 @@ impl Store {
         let user = user(&row)?;
         let (grants, groups) = self.grants_and_groups_of(user.id).await?;
         Ok(Some(Authenticated {
+            actor: user.name.clone(),
             token_id,
             rights: Rights {
                 grants,
                 narrowed_to: narrowing(&row)?,
             },
             groups,
-            user,
+            user: Some(user),
+        }))
+    }
+
+    /// Stores a CI workload's token, handed out in exchange for an OIDC ID
+    /// token a trust policy accepted, and audits the exchange with the
+    /// workload's subject.
+    pub async fn create_workload_token(
+        &self,
+        workload: &NewWorkloadToken<'_>,
+    ) -> Result<WorkloadTokenRecord> {
+        let mut tx = self.write().await?;
+        let grants = serde_json::to_string(workload.grants)?;
+        let id = int(
+            &sqlx::query(
+                "INSERT INTO workload_tokens (issuer, subject, grants, prefix, secret_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(workload.issuer)
+            .bind(workload.subject)
+            .bind(&grants)
+            .bind(workload.prefix)
+            .bind(workload.secret_hash)
+            .bind(now())
+            .bind(ferry_core::time::format_time(workload.expires_at))
+            .fetch_one(&mut *tx)
+            .await?,
+            "id",
+        )?;
+        let details = json!({
+            "issuer": workload.issuer, "subject": workload.subject,
+            "grants": workload.grants, "expires_at": workload.expires_at, "prefix": workload.prefix,
+        });
+        append(
+            &mut tx,
+            self.backend(),
+            &workload_actor(workload.subject),
+            "token.exchange",
+            &format!("ci-token:{id}"),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(WorkloadTokenRecord {
+            id,
+            issuer: workload.issuer.to_owned(),
+            subject: workload.subject.to_owned(),
+            grants: workload.grants.to_vec(),
+            expires_at: workload.expires_at,
+        })
+    }
+
+    /// The CI workload whose live token has this secret hash.
+    pub async fn authenticate_workload(&self, secret_hash: &str) -> Result<Option<Authenticated>> {
+        let row = sqlx::query(
+            "SELECT id, subject, grants FROM workload_tokens WHERE secret_hash = $1 AND expires_at > $2",
+        )
+        .bind(secret_hash)
+        .bind(now())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let grants: Vec<Grant> = crate::rows::json(&row, "grants")?;
+        Ok(Some(Authenticated {
+            actor: workload_actor(&text(&row, "subject")?),
+            user: None,
+            token_id: int(&row, "id")?,
+            rights: Rights::of(grants),
+            groups: Vec::new(),
         }))
     }
 

@@ -8,6 +8,7 @@ use ferry_core::freeze::FreezeSpec;
 use ferry_core::lifecycle::LifecycleSpec;
 use ferry_core::plan::{self, Action, Change, Kind};
 use ferry_core::service::ServiceSpec;
+use ferry_core::trust::TrustSpec;
 use serde::Serialize;
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -105,7 +106,15 @@ async fn load_config(connection: &mut AnyConnection) -> Result<Config> {
         lifecycles: specs(load(connection, LIFECYCLES, lifecycle).await?),
         services: specs(load(connection, SERVICES, service).await?),
         freezes: specs(load(connection, FREEZES, freeze).await?),
+        trusts: load_trusts(connection).await?,
     })
+}
+
+async fn load_trusts(connection: &mut AnyConnection) -> Result<Vec<TrustSpec>> {
+    let row = sqlx::query("SELECT policies FROM trust_policies WHERE id = 1")
+        .fetch_optional(connection)
+        .await?;
+    row.map_or(Ok(Vec::new()), |row| json(&row, "policies"))
 }
 
 impl Store {
@@ -182,6 +191,10 @@ impl Store {
                     let spec = desired.services.iter().find(|s| s.name == change.name);
                     let before = current.services.iter().find(|s| s.name == change.name);
                     self.write_service(&mut tx, actor, spec.expect("planned from desired"), before)
+                        .await?;
+                }
+                Kind::Trust => {
+                    self.write_trusts(&mut tx, actor, &desired.trusts, &current.trusts)
                         .await?;
                 }
                 Kind::Freeze => {
@@ -294,6 +307,33 @@ impl Store {
             .await?;
         self.audit_change(tx, actor, "freeze", spec.name.as_str(), before, spec)
             .await
+    }
+
+    async fn write_trusts(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        trusts: &[TrustSpec],
+        before: &[TrustSpec],
+    ) -> Result<()> {
+        let sql = if before.is_empty() {
+            "INSERT INTO trust_policies (id, policies, updated_at) VALUES (1, $1, $2)"
+        } else {
+            "UPDATE trust_policies SET policies = $1, updated_at = $2 WHERE id = 1"
+        };
+        sqlx::query(sql)
+            .bind(serde_json::to_string(trusts)?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        let before = (!before.is_empty()).then_some(before);
+        self.audit_change(tx, actor, "trust", plan::TRUST, before.as_ref(), &trusts)
+            .await
+    }
+
+    /// The trust policies for CI workloads, in order.
+    pub async fn trusts(&self) -> Result<Vec<TrustSpec>> {
+        load_trusts(&mut *self.pool().acquire().await?).await
     }
 
     async fn audit_change<T: Serialize>(

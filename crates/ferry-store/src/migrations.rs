@@ -63,6 +63,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_access.sql"),
         include_str!("../migrations/postgres/0009_access.sql"),
     ),
+    (
+        10,
+        "workload identity",
+        include_str!("../migrations/sqlite/0010_workload_identity.sql"),
+        include_str!("../migrations/postgres/0010_workload_identity.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -107,6 +107,7 @@ contract!(
     grants_of_users_and_groups_make_their_rights,
     the_last_working_admin_credential_is_kept,
     a_revoked_agent_is_refused_and_loses_its_job,
+    workload_tokens_carry_their_grants_until_they_expire,
     bootstrap_happens_once,
     audit_chain_verifies_and_catches_an_edit,
     audit_chain_catches_a_truncation,
@@ -559,7 +560,7 @@ async fn tokens_authenticate_until_revoked(f: Fixture) {
         .unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict(_)));
     let found = f.store.authenticate("hash-b").await.unwrap().unwrap();
-    assert_eq!(found.user.name, "bob");
+    assert_eq!(found.actor, "bob");
     assert!(alice.admin && !bob.admin);
     assert_eq!(f.store.authenticate("unknown").await.unwrap(), None);
 
@@ -2770,4 +2771,48 @@ async fn a_revoked_agent_is_refused_and_loses_its_job(f: Fixture) {
     );
     let trail = f.store.audit_events(0, 1000).await.unwrap();
     assert!(trail.iter().any(|e| e.action == "agent.revoke"));
+}
+
+async fn workload_tokens_carry_their_grants_until_they_expire(f: Fixture) {
+    let grants = [grant(Role::Developer, Some("api"), None)];
+    let subject = "repo:acme/api:ref:refs/heads/main";
+    let new = |hash: &'static str, expires_at| ferry_store::auth::NewWorkloadToken {
+        issuer: "https://token.actions.githubusercontent.com",
+        subject,
+        grants: &grants,
+        prefix: "ferry_ci_abcdef",
+        secret_hash: hash,
+        expires_at,
+    };
+    let soon = chrono::Utc::now() + chrono::Duration::minutes(15);
+    let created = f
+        .store
+        .create_workload_token(&new("ci-live", soon))
+        .await
+        .unwrap();
+    assert_eq!(created.grants, grants);
+    let found = f
+        .store
+        .authenticate_workload("ci-live")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.actor, format!("ci:{subject}"));
+    assert_eq!(found.user, None);
+    assert_eq!(found.rights.grants, grants);
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    f.store
+        .create_workload_token(&new("ci-old", past))
+        .await
+        .unwrap();
+    assert_eq!(f.store.authenticate_workload("ci-old").await.unwrap(), None);
+    // A workload's secret is no user's token, and the other way round.
+    assert_eq!(f.store.authenticate("ci-live").await.unwrap(), None);
+    let trail = f.store.audit_events(0, 100).await.unwrap();
+    let exchange = trail.iter().find(|e| e.action == "token.exchange").unwrap();
+    assert_eq!(exchange.actor, format!("ci:{subject}"));
+    assert!(
+        !exchange.details.contains("ci-live"),
+        "no hash in the trail"
+    );
 }

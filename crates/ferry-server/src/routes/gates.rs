@@ -70,7 +70,7 @@ pub async fn decide(
     let record = state
         .store
         .decide(
-            &caller.user,
+            caller.person("approve and reject releases")?,
             &service,
             &version,
             &environment,

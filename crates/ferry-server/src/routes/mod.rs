@@ -16,6 +16,7 @@ mod logs;
 mod releases;
 mod status;
 mod variables;
+mod workload;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -79,6 +80,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::list_grants, access::create_grant))
         .routes(routes!(access::revoke_grant))
         .routes(routes!(access::permissions))
+        .routes(routes!(workload::exchange))
         .routes(routes!(config::apply))
         .routes(routes!(config::list_environments))
         .routes(routes!(config::get_environment))

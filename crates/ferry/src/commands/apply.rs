@@ -132,20 +132,23 @@ fn print_plan(result: &ApplyResult, file: &str, dry_run: bool) -> std::io::Resul
 /// `+ create environment prod`, `~ update service api (deploy, paths)`,
 /// `  unchanged lifecycle default`.
 fn plan_line(change: &Change) -> String {
-    let kind = kind_name(change.kind);
-    let name = &change.name;
+    // The trust policies are one entry with no name of their own.
+    let entry = match change.kind {
+        Kind::Trust => "trust policies".to_owned(),
+        kind => format!("{} {}", kind_name(kind), change.name),
+    };
     match change.action {
-        Action::Create => format!("{GOOD}+ create {kind} {name}{GOOD:#}"),
+        Action::Create => format!("{GOOD}+ create {entry}{GOOD:#}"),
         Action::Update if change.fields.is_empty() => {
-            format!("{CHANGE}~ update {kind} {name}{CHANGE:#}")
+            format!("{CHANGE}~ update {entry}{CHANGE:#}")
         }
         Action::Update => {
             format!(
-                "{CHANGE}~ update {kind} {name} ({}){CHANGE:#}",
+                "{CHANGE}~ update {entry} ({}){CHANGE:#}",
                 change.fields.join(", ")
             )
         }
-        Action::Unchanged => format!("  unchanged {kind} {name}"),
+        Action::Unchanged => format!("  unchanged {entry}"),
     }
 }
 
@@ -155,6 +158,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Lifecycle => "lifecycle",
         Kind::Service => "service",
         Kind::Freeze => "freeze",
+        Kind::Trust => "trust",
     }
 }
 
