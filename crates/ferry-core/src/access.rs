@@ -35,4 +35,4 @@ pub use grant::{Denied, Grant, GrantError, Rights, Target, authorize};
 pub use identity::{
     IdentityError, Person, RESERVED_NAMES, check_email, check_principal_name, same_person,
 };
-pub use role::{Action, Role, permission_table};
+pub use role::{Action, Role, permission_table, permission_table_markdown};
