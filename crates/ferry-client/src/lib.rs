@@ -587,10 +587,11 @@ impl Client {
     }
 
     /// Revokes a token: it is refused from now on.
-    pub async fn revoke_token(&self, id: i64) -> Result<(), Error> {
-        self.send(self.request(Method::DELETE, &["tokens", &id.to_string()]))
+    pub async fn revoke_token(&self, id: i64) -> Result<Token, Error> {
+        let response = self
+            .send(self.request(Method::DELETE, &["tokens", &id.to_string()]))
             .await?;
-        Ok(())
+        decode(response).await
     }
 
     /// One page of users.

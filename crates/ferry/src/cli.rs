@@ -5,6 +5,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::commands::admin::AdminArgs;
 use crate::commands::agent::AgentArgs;
 use crate::commands::apply::ApplyArgs;
 use crate::commands::audit::AuditArgs;
@@ -18,9 +19,11 @@ use crate::commands::deploy::DeployArgs;
 use crate::commands::diff::DiffArgs;
 use crate::commands::evidence::EvidenceArgs;
 use crate::commands::freeze::FreezeArgs;
+use crate::commands::group::GroupArgs;
 use crate::commands::login::LoginArgs;
 use crate::commands::promote::PromoteArgs;
 use crate::commands::release::ReleaseArgs;
+use crate::commands::role::RoleArgs;
 use crate::commands::rollback::RollbackArgs;
 use crate::commands::sample_app::SampleAppArgs;
 use crate::commands::serve::ServeArgs;
@@ -52,14 +55,20 @@ pub enum Command {
     Release(ReleaseArgs),
     /// List, verify and export the audit trail.
     Audit(AuditArgs),
-    /// Run an agent that deploys releases on this machine; `ferry agent
-    /// token create` makes the token it needs.
+    /// Run an agent that deploys releases on this machine; list, revoke
+    /// and make tokens for agents (`ferry agent token create` makes the
+    /// token an agent needs).
     Agent(AgentArgs),
-    /// Create, list and revoke API tokens.
+    /// Create (optionally expiring or narrowed to some roles), list and
+    /// revoke API tokens.
     Token(TokenArgs),
-    /// Create and list users.
+    /// Create, list, disable and enable users.
     User(UserArgs),
-    /// Show who the token belongs to.
+    /// Grant and revoke roles, list the grants and what each role allows.
+    Role(RoleArgs),
+    /// Create groups of users and change their members.
+    Group(GroupArgs),
+    /// Show who the token belongs to, and what it allows.
     Whoami(ClientArgs),
     /// Show what promoting a service from one environment to another brings.
     Diff(DiffArgs),
@@ -105,6 +114,9 @@ pub enum Command {
     Var(VarArgs),
     /// Write a changelog from a git repository's history (offline, no server).
     Changelog(ChangelogArgs),
+    /// Recover administrator access on the server's machine (no server
+    /// needed).
+    Admin(AdminArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Serve a tiny web page and health check: the service `--demo` deploys.

@@ -35,6 +35,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => commands::serve::run(args),
         Command::Changelog(args) => commands::changelog::run(args),
+        Command::Admin(args) => commands::admin::run(args),
         Command::SampleApp(args) => commands::sample_app::run(args),
         Command::Completions(args) => {
             commands::completions::run(&args)?;

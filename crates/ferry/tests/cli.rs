@@ -1027,8 +1027,8 @@ fn a_release_walks_through_every_gate_into_prod() {
         &server.blockers("staging"),
         &["approvals-missing", "evidence-missing"],
     );
-    let bob = server.user("bob");
-    let carol = server.user("carol");
+    let bob = server.user_with_roles("bob", &["approver"]);
+    let carol = server.user_with_roles("carol", &["approver"]);
     let approved = server
         .ferry_as(Some(&bob), &["approve", "api@1.0.0", "--env", "staging"])
         .success();
@@ -1130,12 +1130,18 @@ fn a_release_walks_through_every_gate_into_prod() {
     assert_eq!(change["state"], "draft");
     let id = change["id"].as_i64().unwrap().to_string();
     server.ferry(&["change", "submit", &id]).success();
+    // The change board is someone other than whoever raised the change.
     server
-        .ferry(&[
-            "change", "assess", &id, "--risk", "low", "--impact", "api only",
-        ])
+        .ferry_as(
+            Some(&carol),
+            &[
+                "change", "assess", &id, "--risk", "low", "--impact", "api only",
+            ],
+        )
         .success();
-    let approved = server.ferry(&["change", "approve", &id]).success();
+    let approved = server
+        .ferry_as(Some(&carol), &["change", "approve", &id])
+        .success();
     assert!(
         approved
             .stdout
@@ -1195,7 +1201,7 @@ name = "api"
     );
     assert_codes(&server.blockers("prod"), &["approvals-missing"]);
     let tokens: Vec<String> = (0..APPROVERS)
-        .map(|n| server.user(&format!("approver-{n}")))
+        .map(|n| server.user_with_roles(&format!("approver-{n}"), &["approver"]))
         .collect();
 
     let runs: Vec<Run> = std::thread::scope(|scope| {
@@ -1308,7 +1314,10 @@ fn change_requests_refuse_illegal_moves_and_emergencies_wait_for_review() {
     };
     let normal = create("normal", "Resize the pool");
     server.ferry(&["change", "submit", &normal]).success();
-    let refused = server.ferry(&["change", "approve", &normal]).code(1);
+    let carol = server.user_with_roles("carol", &["approver"]);
+    let refused = server
+        .ferry_as(Some(&carol), &["change", "approve", &normal])
+        .code(1);
     assert!(
         refused
             .stderr
@@ -1323,9 +1332,14 @@ fn change_requests_refuse_illegal_moves_and_emergencies_wait_for_review() {
     assert_eq!(shown["state"], "submitted", "nothing changed");
 
     let emergency = create("emergency", "Hotfix the login outage");
-    for verb in ["submit", "approve", "implement"] {
-        server.ferry(&["change", verb, &emergency]).success();
-    }
+    server.ferry(&["change", "submit", &emergency]).success();
+    // Whoever raised a change may not approve it: another approver does.
+    let own = server.ferry(&["change", "approve", &emergency]).code(1);
+    assert!(own.stderr.contains("raised change request"), "{own:#?}");
+    server
+        .ferry_as(Some(&carol), &["change", "approve", &emergency])
+        .success();
+    server.ferry(&["change", "implement", &emergency]).success();
     let listed = server
         .ferry(&["change", "list", "--needs-review"])
         .success();

@@ -14,21 +14,52 @@ use crate::profile::{self, Profile};
 /// `ferry login`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
+    /// Exchange this OIDC ID token of a CI system (GitHub Actions, GitLab
+    /// CI…) for a short-lived ferry token, under the server's trust
+    /// policies, and save that instead of a token of yours.
+    #[arg(
+        long,
+        env = "FERRY_OIDC_TOKEN",
+        value_name = "JWT",
+        hide_env_values = true,
+        conflicts_with = "token"
+    )]
+    pub oidc_token: Option<String>,
     /// Where the server is, the token to save, how to print.
     #[command(flatten)]
     pub client: ClientArgs,
 }
 
-/// Checks the token against the server, then saves both as the profile.
+/// Checks the token against the server (or gets one for a CI workload's
+/// ID token), then saves both as the profile.
 pub async fn login(args: LoginArgs) -> Result<ExitCode> {
+    let oidc_token = args.oidc_token;
     let args = args.client;
-    let Some(token) = args.token.clone() else {
-        bail!("login needs a token: pass --token TOKEN or set FERRY_TOKEN");
-    };
     let server = args
         .server
         .clone()
         .unwrap_or_else(|| ferry_client::DEFAULT_SERVER.to_owned());
+    let token = match (oidc_token, args.token.clone()) {
+        (Some(id_token), _) => {
+            let exchanged = ferry_client::Client::new(&server, None)?
+                .exchange_oidc_token(&id_token)
+                .await
+                .context("the server did not exchange the OIDC token")?;
+            if args.output == OutputFormat::Table {
+                writeln!(
+                    output::stdout(),
+                    "Exchanged the OIDC token of {} for a ferry token valid until {}.",
+                    exchanged.subject,
+                    output::time(&exchanged.expires_at)
+                )?;
+            }
+            exchanged.secret
+        }
+        (None, Some(token)) => token,
+        (None, None) => bail!(
+            "login needs a token: pass --token TOKEN or set FERRY_TOKEN (or, in CI, --oidc-token JWT)"
+        ),
+    };
     let client = ferry_client::Client::new(&server, Some(token.clone()))?;
     // Save only a token the server accepts, so a typo cannot replace a
     // working profile.
@@ -60,7 +91,9 @@ pub async fn login(args: LoginArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints who the token belongs to.
+/// Prints who the token belongs to, and what it allows: the user's grants
+/// (their own and their groups'), their groups, and the grants the token
+/// is narrowed to, if it is.
 pub async fn whoami(args: ClientArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args)?.client()?;
     let whoami = client.whoami().await?;
@@ -75,6 +108,34 @@ pub async fn whoami(args: ClientArgs) -> Result<ExitCode> {
                 client.server(),
                 whoami.server_version
             )?;
+            if whoami.grants.is_empty() {
+                writeln!(out, "Grants: none")?;
+            } else {
+                writeln!(out, "Grants:")?;
+                for grant in &whoami.grants {
+                    writeln!(out, "  {grant}")?;
+                }
+            }
+            if whoami.groups.is_empty() {
+                writeln!(out, "Groups: none")?;
+            } else {
+                writeln!(out, "Groups: {}", whoami.groups.join(", "))?;
+            }
+            if whoami.token_grants.as_ref().is_some_and(Vec::is_empty) {
+                writeln!(
+                    out,
+                    "This token is narrowed to no grant at all: it allows nothing."
+                )?;
+            } else if let Some(narrowed) = &whoami.token_grants {
+                writeln!(
+                    out,
+                    "This token is narrowed to (it allows only what these and the grants above both allow):"
+                )?;
+                for grant in narrowed {
+                    writeln!(out, "  {grant}")?;
+                }
+            }
+            out.flush()?;
         }
     }
     Ok(ExitCode::SUCCESS)

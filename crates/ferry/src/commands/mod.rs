@@ -1,6 +1,7 @@
 //! One module per command group; each turns parsed arguments into API calls
 //! and prints the answer as a table or as the API's JSON.
 
+pub mod admin;
 pub mod agent;
 pub mod apply;
 pub mod audit;
@@ -15,9 +16,11 @@ pub mod diff;
 pub mod evidence;
 pub mod follow;
 pub mod freeze;
+pub mod group;
 pub mod login;
 pub mod promote;
 pub mod release;
+pub mod role;
 pub mod rollback;
 pub mod sample_app;
 pub mod serve;
@@ -45,6 +48,8 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Token(args) => token::run(args).await,
         Command::Agent(args) => agent::run(args).await,
         Command::User(args) => user::run(args).await,
+        Command::Role(args) => role::run(args).await,
+        Command::Group(args) => group::run(args).await,
         Command::Check(args) => check::run(args).await,
         Command::Promote(args) => promote::run(args).await,
         Command::Approve(args) => decide::run(args, true).await,
@@ -57,6 +62,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Calendar(args) => calendar::run(args).await,
         Command::Var(args) => var::run(args).await,
         Command::Serve(_)
+        | Command::Admin(_)
         | Command::Completions(_)
         | Command::Changelog(_)
         | Command::SampleApp(_) => {

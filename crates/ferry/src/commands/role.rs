@@ -161,11 +161,9 @@ pub async fn run(args: RoleArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot revoke {wanted} from {holder}"))?;
             match format {
                 OutputFormat::Json => output::json(&revoked)?,
-                OutputFormat::Table => writeln!(
-                    output::stdout(),
-                    "Revoked {} from {holder}.",
-                    revoked.grant
-                )?,
+                OutputFormat::Table => {
+                    writeln!(output::stdout(), "Revoked {} from {holder}.", revoked.grant)?
+                }
             }
         }
         RoleCommand::List {

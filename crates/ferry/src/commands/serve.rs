@@ -190,8 +190,9 @@ async fn serve(settings: ferry_server::Settings, local_agents: Option<Vec<Name>>
     Ok(())
 }
 
-/// `$XDG_DATA_HOME/ferry`, or `~/.local/share/ferry`.
-fn default_data_dir() -> Result<PathBuf> {
+/// `$XDG_DATA_HOME/ferry`, or `~/.local/share/ferry` (also where `ferry
+/// admin token` looks).
+pub(crate) fn default_data_dir() -> Result<PathBuf> {
     let base = etcetera::choose_base_strategy().context(
         "cannot find a data directory (neither XDG_DATA_HOME nor HOME is set); pass --data-dir DIR",
     )?;

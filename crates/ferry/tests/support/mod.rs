@@ -502,6 +502,18 @@ impl Server {
             .to_owned()
     }
 
+    /// A user who is not an administrator and holds `roles` everywhere
+    /// (`ferry role grant`): their token.
+    #[track_caller]
+    pub fn user_with_roles(&self, name: &str, roles: &[&str]) -> String {
+        let token = self.user(name);
+        for role in roles {
+            self.ferry(&["role", "grant", role, "--user", name])
+                .success();
+        }
+        token
+    }
+
     /// A file in the working directory, for `--artifact NAME=PATH`.
     pub fn write_file(&self, name: &str, contents: &str) {
         std::fs::write(self.home.path().join(name), contents).unwrap();
