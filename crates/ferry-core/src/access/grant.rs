@@ -183,6 +183,16 @@ pub fn authorize(
     if rights.allows(action, target) {
         return Ok(());
     }
+    if action == Action::Read {
+        return Err(Denied(format!(
+            "{who} may not read: reading needs a grant of any role, in any scope, and {who} holds none{}",
+            if rights.grants.is_empty() {
+                " (an administrator grants one with `ferry role grant`)"
+            } else {
+                " through this token"
+            }
+        )));
+    }
     let roles: Vec<&str> = Role::ALL
         .into_iter()
         .filter(|role| role.allows(action))
@@ -243,6 +253,9 @@ mod tests {
         // Reading is not scoped.
         assert!(rights.allows(Action::Read, &Target::SERVER));
         assert!(!Rights::default().allows(Action::Read, &Target::SERVER));
+        let error =
+            authorize("bob", &Rights::default(), Action::Read, &Target::SERVER).unwrap_err();
+        assert!(error.0.contains("ferry role grant"), "{}", error.0);
     }
 
     #[test]

@@ -348,6 +348,37 @@ pub fn permission_table() -> Vec<(Action, Vec<Role>)> {
         .collect()
 }
 
+/// The permission table as the Markdown of `docs/security.md`: one row per
+/// action, a column per role (✓ where the role allows it), and whether a
+/// protected environment asks a grant that names it.
+pub fn permission_table_markdown() -> String {
+    let mut out = String::from("| action | what it allows |");
+    for role in Role::ALL {
+        out.push_str(&format!(" {role} |"));
+    }
+    out.push_str(" protected env needs a named grant |\n|---|---|");
+    for _ in Role::ALL {
+        out.push_str(":-:|");
+    }
+    out.push_str(":-:|\n");
+    for (action, roles) in permission_table() {
+        out.push_str(&format!("| `{action}` | {} |", action.describe()));
+        for role in Role::ALL {
+            out.push_str(if roles.contains(&role) {
+                " ✓ |"
+            } else {
+                "   |"
+            });
+        }
+        out.push_str(if action.is_guarded() {
+            " yes |\n"
+        } else {
+            " |\n"
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,35 +433,4 @@ mod tests {
         assert_eq!(names.len(), Action::ALL.len());
         assert!(table.iter().all(|(_, roles)| roles.contains(&Role::Admin)));
     }
-}
-
-/// The permission table as the Markdown of `docs/security.md`: one row per
-/// action, a column per role (✓ where the role allows it), and whether a
-/// protected environment asks a grant that names it.
-pub fn permission_table_markdown() -> String {
-    let mut out = String::from("| action | what it allows |");
-    for role in Role::ALL {
-        out.push_str(&format!(" {role} |"));
-    }
-    out.push_str(" protected env needs a named grant |\n|---|---|");
-    for _ in Role::ALL {
-        out.push_str(":-:|");
-    }
-    out.push_str(":-:|\n");
-    for (action, roles) in permission_table() {
-        out.push_str(&format!("| `{action}` | {} |", action.describe()));
-        for role in Role::ALL {
-            out.push_str(if roles.contains(&role) {
-                " ✓ |"
-            } else {
-                "   |"
-            });
-        }
-        out.push_str(if action.is_guarded() {
-            " yes |\n"
-        } else {
-            " |\n"
-        });
-    }
-    out
 }
