@@ -521,7 +521,8 @@ async fn roll_back(
 /// Promotes the release of `succeeded` into the environments of the next
 /// phase of its lifecycle, when that phase is `auto` and the release has not
 /// gone there yet. The new deployments are judged by the gates when they
-/// start, like any other.
+/// start, like any other. A protected environment is never entered this
+/// way: only a person whose grant names it promotes there.
 async fn promote_next_phase(
     store: &Store,
     world: &World,
@@ -541,7 +542,22 @@ async fn promote_next_phase(
     else {
         return Ok(());
     };
+    let protected: Vec<ferry_core::Name> = store
+        .environments()
+        .await?
+        .into_iter()
+        .filter(|stored| stored.spec.protected)
+        .map(|stored| stored.spec.name)
+        .collect();
     for target in &next.environments {
+        if protected.contains(target) {
+            tracing::info!(
+                deployment.id = succeeded.id,
+                environment = %target,
+                "not promoted automatically: the environment is protected"
+            );
+            continue;
+        }
         if let Some(created) = store.promote_automatically(succeeded.id, target).await? {
             report.promoted.push(created.id);
         }

@@ -455,6 +455,50 @@ deploy.targets = { role = "web" }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_phase_never_enters_a_protected_environment() {
+    let config = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[[environment]]
+name = "prod"
+tier = "production"
+protected = true
+[lifecycle.default]
+phases = [["dev"], { environments = ["prod"], auto = true }]
+[[service]]
+name = "api"
+repo = "."
+deploy.strategy = { kind = "all" }
+deploy.steps = [{ name = "install", run = "true" }]
+deploy.targets = { role = "web" }
+"#;
+    let f = fixture_with(config).await;
+    let id = f.deploy("api", "1.0.0").await;
+    let now = Utc::now();
+    f.tick(now).await;
+    for agent in &f.agents {
+        f.run_job(agent, true, now).await;
+    }
+    let report = f.tick(now).await;
+    assert_eq!(report.succeeded, [id]);
+    assert!(report.promoted.is_empty() && f.tick(now).await.promoted.is_empty());
+    let deployments = f
+        .store()
+        .deployments(
+            ferry_store::deployments::DeploymentFilter::default(),
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        deployments.iter().all(|d| d.environment != "prod"),
+        "only a person whose grant names prod promotes there"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rollback_by_hand_restores_the_previous_release_on_every_target() {
     let f = fixture().await;
     let now = Utc::now();
