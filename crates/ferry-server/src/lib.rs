@@ -16,6 +16,7 @@ mod error;
 mod extract;
 pub mod oidc;
 pub mod orchestrator;
+mod recovery;
 mod routes;
 pub mod secrets;
 mod state;
@@ -34,6 +35,7 @@ pub use auth::{Secret, hash_secret};
 pub use demo::{DEFAULT_PORT as DEFAULT_DEMO_PORT, load as load_demo};
 pub use error::ApiError;
 pub use orchestrator::{TickReport, tick as orchestrator_tick};
+pub use recovery::recover_admin;
 pub use routes::openapi_document;
 pub use state::{AppState, DEFAULT_LEASE};
 

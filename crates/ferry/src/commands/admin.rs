@@ -10,11 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use ferry_api::{CreatedToken, CreatedUser};
 use ferry_core::Name;
-use ferry_core::access::check_principal_name;
 use ferry_store::Store;
-use ferry_store::auth::{TokenRecord, UserRecord};
 
 use crate::cli::OutputFormat;
 use crate::commands::serve::default_data_dir;
@@ -84,21 +81,14 @@ pub fn run(args: AdminArgs) -> Result<ExitCode> {
 }
 
 async fn recover(args: AdminTokenArgs) -> Result<ExitCode> {
-    let token_name = args.name.trim();
-    if token_name.is_empty() || token_name.len() > 100 {
-        bail!(
-            "a token's name must have 1 to 100 characters, not {:?}",
-            args.name
-        );
-    }
     let url = database_url(args.database.as_deref(), args.data_dir)?;
     let store = Store::connect(&url)
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    let recovered = recover_in(&store, &args.user, token_name).await;
+        .with_context(|| format!("cannot open the database {}", ferry_store::redact(&url)))?;
+    let recovered = ferry_server::recover_admin(&store, &args.user, &args.name).await;
     // SQLite checkpoints its log when the last connection closes.
     store.close().await;
-    let created = recovered?;
+    let created = recovered.with_context(|| format!("cannot recover user {}", args.user))?;
     match args.output {
         OutputFormat::Json => output::json(&created)?,
         OutputFormat::Table => {
@@ -112,33 +102,6 @@ async fn recover(args: AdminTokenArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn recover_in(store: &Store, user: &Name, token_name: &str) -> Result<CreatedUser> {
-    // A reserved name (`system`, `recovery`, ...) stands for the server
-    // itself in the audit trail: it may be recovered only if it is a user
-    // already, as `admin`, the first administrator, is.
-    let exists = store
-        .users()
-        .await
-        .context("cannot read the users")?
-        .iter()
-        .any(|record| record.name == user.as_str());
-    if !exists && user.as_str() != "admin" {
-        check_principal_name(user).map_err(|error| anyhow::anyhow!("{error}"))?;
-    }
-    let secret = ferry_server::Secret::generate().map_err(|error| anyhow::anyhow!("{error}"))?;
-    let (user, token) = store
-        .recover_admin(user, secret.new_token(token_name))
-        .await
-        .with_context(|| format!("cannot recover user {user}"))?;
-    Ok(CreatedUser {
-        user: api_user(user),
-        token: CreatedToken {
-            token: api_token(token),
-            secret: secret.secret,
-        },
-    })
 }
 
 /// The database `ferry serve` uses with these settings: `--database`, else
@@ -188,44 +151,6 @@ fn read_write(url: &str) -> String {
     format!("{url}{separator}mode=rw")
 }
 
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-fn api_user(record: UserRecord) -> ferry_api::User {
-    ferry_api::User {
-        name: record.name,
-        email: record.email,
-        admin: record.admin,
-        created_at: record.created_at,
-        disabled_at: record.disabled_at,
-    }
-}
-
-fn api_token(record: TokenRecord) -> ferry_api::Token {
-    ferry_api::Token {
-        id: record.id,
-        name: record.name,
-        user: record.user,
-        prefix: record.prefix,
-        created_at: record.created_at,
-        last_used_at: record.last_used_at,
-        revoked_at: record.revoked_at,
-        expires_at: record.expires_at,
-        grants: record.grants,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,14 +188,5 @@ mod tests {
         std::fs::write(dir.path().join("ferry.db"), "").unwrap();
         let url = database_url(None, Some(dir.path().to_owned())).unwrap();
         assert!(url.starts_with("sqlite://") && url.ends_with("ferry.db?mode=rw"));
-    }
-
-    #[test]
-    fn passwords_are_not_shown() {
-        assert_eq!(
-            redact("postgres://ferry:hunter2@db:5432/ferry"),
-            "postgres://ferry:***@db:5432/ferry"
-        );
-        assert_eq!(redact("sqlite:///x.db"), "sqlite:///x.db");
     }
 }
