@@ -171,6 +171,11 @@ impl Server {
         }
         if demo_loaded {
             println!(
+                "demo: who may do what — rosa approves in prod, dana develops api, omar deploys to \
+                 dev and staging, priya manages releases and the release group approves anywhere \
+                 (see `ferry role list` and `ferry role list --permissions`)"
+            );
+            println!(
                 "demo: the local agent deploys hello 1.0.0 to dev, serving http://127.0.0.1:{}/; \
                  then hello 1.1.0, which fails its health check and is rolled back \
                  (watch with `ferry deploy list`)",
