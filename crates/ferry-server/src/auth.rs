@@ -104,17 +104,6 @@ impl Caller {
     pub fn actor(&self) -> &str {
         &self.actor
     }
-
-    /// The user behind the token, for what only people do (approvals, their
-    /// own tokens); a CI workload is refused.
-    pub fn person(&self, doing: &str) -> Result<&UserRecord, ApiError> {
-        self.user.as_ref().ok_or_else(|| {
-            ApiError::Forbidden(format!(
-                "{} is a CI workload's token: only people {doing}; use a user's token",
-                self.actor
-            ))
-        })
-    }
 }
 
 impl FromRequestParts<AppState> for Caller {

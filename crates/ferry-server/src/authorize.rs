@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
+use ferry_store::auth::UserRecord;
 
 impl Caller {
     /// Refuses (403, audited) unless the caller may `action` on `target`.
@@ -51,31 +52,65 @@ impl Caller {
     }
 
     /// The 403 for a refusal, recorded in the audit trail first (a failure
-    /// to record it is logged: the refusal stands either way).
-    async fn refused(
+    /// to record it is logged: the refusal stands either way). Reads are
+    /// not recorded: a refused read changes nothing and reveals nothing.
+    pub async fn refused(
         &self,
         state: &AppState,
         action: Action,
         target: &Target<'_>,
         reason: String,
     ) -> ApiError {
-        if action != Action::Read {
-            let object = match (target.service, target.environment) {
-                (Some(service), Some(environment)) => format!("service:{service}@{environment}"),
-                (Some(service), None) => format!("service:{service}"),
-                (None, Some(environment)) => format!("environment:{environment}"),
-                (None, None) => "server".to_owned(),
-            };
-            let details = json!({ "action": action, "reason": reason, "token": self.token_id });
-            if let Err(error) = state
-                .store
-                .audit_event(self.actor(), "access.denied", &object, details)
-                .await
-            {
-                tracing::warn!(%error, "a refusal could not be written to the audit trail");
-            }
+        if action == Action::Read {
+            return ApiError::Forbidden(reason);
+        }
+        self.refusal(state, action.as_str(), target, reason).await
+    }
+
+    /// The 403 for a refusal of `what`, recorded in the audit trail.
+    async fn refusal(
+        &self,
+        state: &AppState,
+        what: &str,
+        target: &Target<'_>,
+        reason: String,
+    ) -> ApiError {
+        let object = match (target.service, target.environment) {
+            (Some(service), Some(environment)) => format!("service:{service}@{environment}"),
+            (Some(service), None) => format!("service:{service}"),
+            (None, Some(environment)) => format!("environment:{environment}"),
+            (None, None) => "server".to_owned(),
+        };
+        let details = json!({ "action": what, "reason": reason, "token": self.token_id });
+        if let Err(error) = state
+            .store
+            .audit_event(self.actor(), "access.denied", &object, details)
+            .await
+        {
+            tracing::warn!(%error, "a refusal could not be written to the audit trail");
         }
         ApiError::Forbidden(reason)
+    }
+
+    /// The user behind the token, for what only people do (`doing`, such as
+    /// `create-token` or `decide-release`): a CI workload is refused (403,
+    /// audited).
+    pub async fn person(
+        &self,
+        state: &AppState,
+        doing: &str,
+        target: &Target<'_>,
+    ) -> Result<&UserRecord, ApiError> {
+        match &self.user {
+            Some(user) => Ok(user),
+            None => {
+                let reason = format!(
+                    "{} is a CI workload's token: only people may {doing}; use a user's token",
+                    self.actor
+                );
+                Err(self.refusal(state, doing, target, reason).await)
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use ferry_core::process::DeployProcess;
 use ferry_core::risk::{RiskInput, assess};
 use ferry_core::windows::{Freeze, WindowCheck, active_freeze, check_windows};
 use ferry_core::{Name, Tier};
+use ferry_store::auth::UserRecord;
 use ferry_store::changes::conflicts_by_change;
 use ferry_store::deployments::DeploymentRecord;
 use ferry_store::gate_facts::GateFacts;
@@ -84,22 +85,25 @@ pub async fn disposition(
     Ok((verdict.disposition(opens_again), verdict))
 }
 
-/// Refuses (403) unless `caller` may approve or reject `service@version`
-/// for `environment`: their role there, then the policy's approvers and
-/// separation of duties, by the same rule the gates count decisions with.
-pub async fn may_decide(
+/// Refuses (403, audited) unless `caller` may approve or reject
+/// `service@version` for `environment`: their role there, then the policy's
+/// approvers and separation of duties, by the same rule the gates count
+/// decisions with. Answers the person deciding.
+pub async fn may_decide<'c>(
     state: &AppState,
-    caller: &Caller,
+    caller: &'c Caller,
     service: &Name,
     version: &semver::Version,
     environment: &Name,
     approve: bool,
-) -> Result<(), ApiError> {
+) -> Result<&'c UserRecord, ApiError> {
     let target = authorize::target(state, Some(service), Some(environment)).await?;
     caller
         .require(state, Action::DecideRelease, &target)
         .await?;
-    let person = caller.person("approve and reject releases")?;
+    let person = caller
+        .person(state, Action::DecideRelease.as_str(), &target)
+        .await?;
     // Only what the rule needs: this runs once per approval, and a release
     // may collect thousands.
     let release = state.store.release(service, version).await?;
@@ -127,8 +131,13 @@ pub async fn may_decide(
         groups: &caller.groups,
     };
     match duties.refusal(decider, approve) {
-        None => Ok(()),
-        Some(why) => Err(ApiError::Forbidden(format!("{why}; ask another approver"))),
+        None => Ok(person),
+        Some(why) => {
+            let reason = format!("{why}; ask another approver");
+            Err(caller
+                .refused(state, Action::DecideRelease, &target, reason)
+                .await)
+        }
     }
 }
 

@@ -275,7 +275,7 @@ impl Action {
             Action::DecideRelease => "approve and reject releases (never their own)",
             Action::AssessChange => "assess change requests (never their own)",
             Action::ApproveChange => "approve and reject change requests (never their own)",
-            Action::DeferChange => "defer change requests",
+            Action::DeferChange => "defer change requests (never their own)",
             Action::ManageFreezes => "create and delete freezes",
             Action::EmergencyPromote => "emergency promotions, with a reason",
             Action::ScheduleChange => "schedule change requests",
@@ -322,9 +322,16 @@ impl Action {
     }
 
     /// Whether whoever raised a change request is refused this move of it:
-    /// nobody assesses or approves their own change.
+    /// nobody assesses, approves, rejects or defers their own change (the
+    /// change board's decisions are someone else's).
     pub fn refuses_raiser(action: ChangeAction) -> bool {
-        matches!(action, ChangeAction::Assess | ChangeAction::Approve)
+        matches!(
+            action,
+            ChangeAction::Assess
+                | ChangeAction::Approve
+                | ChangeAction::Reject
+                | ChangeAction::Defer
+        )
     }
 }
 

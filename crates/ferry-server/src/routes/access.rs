@@ -99,7 +99,9 @@ pub async fn create_token(
     caller: Caller,
     Json(request): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
-    caller.person("create tokens")?;
+    let owner = caller
+        .person(&state, "create-token", &Target::SERVER)
+        .await?;
     let token_name = request.name.trim();
     if token_name.is_empty() || token_name.len() > 100 {
         return Err(ApiError::BadRequest(
@@ -117,16 +119,31 @@ pub async fn create_token(
     if let Some(grants) = &request.grants {
         check_grants(grants)?;
     }
-    // A narrowed token of a narrowed token is narrowed by both.
+    // A token made with a narrowed token is narrowed within it: what it
+    // asks for must lie within the narrowed token's grants.
     let grants = match (request.grants, caller.rights.narrowed_to.clone()) {
-        (Some(mine), Some(theirs)) => Some(narrow_both(mine, &theirs)),
+        (Some(mine), Some(theirs)) => {
+            let asked = mine.len();
+            let within = narrow_both(mine.clone(), &theirs);
+            if within.len() < asked {
+                let outside: Vec<String> = mine
+                    .iter()
+                    .filter(|g| !within.contains(g))
+                    .map(ToString::to_string)
+                    .collect();
+                return Err(ApiError::BadRequest(format!(
+                    "the token used is narrowed, and a token it makes may not reach beyond it: {} lie outside its grants",
+                    outside.join("; ")
+                )));
+            }
+            Some(within)
+        }
         (mine, theirs) => mine.or(theirs),
     };
     let secret = Secret::generate()?;
     let mut new = secret.new_token(token_name);
     new.expires_at = request.expires_at;
     new.grants = grants;
-    let owner = caller.person("create tokens")?;
     let token = state.store.create_token(owner, new).await?;
     Ok((
         StatusCode::CREATED,

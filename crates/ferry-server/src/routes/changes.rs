@@ -221,11 +221,14 @@ pub async fn act_on_change(
         .require(&state, Action::for_change(action), &target)
         .await?;
     if Action::refuses_raiser(action) && change.created_by == caller.actor() {
-        return Err(ApiError::Forbidden(format!(
+        let reason = format!(
             "{} raised change request {id}; whoever raises a change may not {} it: ask another approver",
             caller.actor(),
             action.as_str()
-        )));
+        );
+        return Err(caller
+            .refused(&state, Action::for_change(action), &target, reason)
+            .await);
     }
     if let Some(risk) = body.risk.as_deref() {
         ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::BadRequest)?;

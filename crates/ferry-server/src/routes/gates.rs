@@ -57,7 +57,7 @@ pub async fn decide(
     let service = name("service", &service)?;
     let version = version(&text)?;
     let environment = name("environment", &request.environment)?;
-    control::may_decide(
+    let person = control::may_decide(
         &state,
         &caller,
         &service,
@@ -70,7 +70,7 @@ pub async fn decide(
     let record = state
         .store
         .decide(
-            caller.person("approve and reject releases")?,
+            person,
             &service,
             &version,
             &environment,

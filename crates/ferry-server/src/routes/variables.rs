@@ -65,7 +65,7 @@ fn set_variable_of(record: VariableRecord, config: &BTreeMap<String, String>) ->
 
 /// The variables of an environment as its deployment steps see them: those
 /// of ferry.toml, replaced by those set of the same name. Secrets are listed
-/// without their values. Administrators only.
+/// without their values. Anyone who may read.
 #[utoipa::path(get, path = "/api/v1/environments/{environment}/variables", tag = "configuration", security(("bearer" = [])),
     params(("environment" = String, Path, description = "The environment's name")),
     responses(
