@@ -52,7 +52,8 @@ async fn every_other_endpoint_needs_a_token() {
         .send(Method::GET, "/api/v1/status", Some("ferry_wrong"), None)
         .await;
     assert!(
-        problem(&wrong, StatusCode::UNAUTHORIZED, "unauthorized").contains("unknown, revoked or expired")
+        problem(&wrong, StatusCode::UNAUTHORIZED, "unauthorized")
+            .contains("unknown, revoked or expired")
     );
 }
 

@@ -17,12 +17,145 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+pub mod world;
+
 pub const ADMIN_TOKEN: &str = "ferry_admin_token_for_tests";
 
 pub struct Api {
     pub app: Router,
     pub store: Store,
     pub _dir: tempfile::TempDir,
+    /// The PostgreSQL schema made for this server's store, dropped (or
+    /// given back) by [`Api::close`]; `None` on SQLite.
+    pub scratch: Option<Scratch>,
+    /// The key the server seals secrets with.
+    pub secret_key: Option<ferry_server::secrets::SecretKey>,
+}
+
+/// Which database a test's server keeps its data in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// An SQLite file in the test's temporary directory.
+    Sqlite,
+    /// A schema of its own in the PostgreSQL database at this URL.
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL, from `FERRY_TEST_POSTGRES_URL` (a database the tests may
+    /// create schemas in). Without it the PostgreSQL run is skipped with a
+    /// message, except under CI (`CI` set), where a missing URL fails the run
+    /// rather than letting it pass having tested nothing.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("FERRY_TEST_POSTGRES_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "FERRY_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL suites"
+                );
+                eprintln!("FERRY_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
+                None
+            }
+        }
+    }
+
+    /// A store for one test: a new SQLite file in `dir`, or a new schema.
+    pub async fn store(&self, dir: &std::path::Path) -> (Store, Option<Scratch>) {
+        match self {
+            Backend::Sqlite => (sqlite_store(dir).await, None),
+            Backend::Postgres(base) => {
+                let schema = Scratch::schema(base).await;
+                let url = schema_url(base, schema.name());
+                (Store::connect(&url).await.unwrap(), Some(schema))
+            }
+        }
+    }
+}
+
+/// The store of the SQLite file `ferry.db` in `dir`.
+pub async fn sqlite_store(dir: &std::path::Path) -> Store {
+    let url = format!("sqlite://{}", dir.join("ferry.db").display());
+    Store::connect(&url).await.unwrap()
+}
+
+/// A schema a test made on a PostgreSQL server for itself, as the store's
+/// contract tests do.
+#[derive(Debug)]
+pub enum Scratch {
+    /// Dropped when the test is done.
+    Schema { base: String, name: String },
+    /// Borrowed from a pool of schemas (see `world::Template`): given back
+    /// when the test is done, for the next one to fill anew.
+    Leased {
+        name: String,
+        pool: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    },
+}
+
+/// A name no other test run uses.
+pub fn random_name(prefix: &str) -> String {
+    let mut random = [0u8; 6];
+    getrandom::fill(&mut random).unwrap();
+    format!("{prefix}_{}", hex::encode(random))
+}
+
+/// Runs `sql` (one statement or several) on the PostgreSQL server at `url`.
+pub async fn postgres_execute(url: &str, sql: String) {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(&without_tls(url))
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+}
+
+/// `url` without TLS unless it asks for `sslmode`: the tests talk to a
+/// server on loopback, and a handshake costs tens of milliseconds in a
+/// debug build, for every connection of every pool.
+pub fn without_tls(url: &str) -> String {
+    if url.contains("sslmode=") {
+        url.to_owned()
+    } else {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}sslmode=disable")
+    }
+}
+
+/// The URL of schema `schema` of the PostgreSQL database at `base`.
+pub fn schema_url(base: &str, schema: &str) -> String {
+    let separator = if base.contains('?') { '&' } else { '?' };
+    without_tls(&format!("{base}{separator}options[search_path]={schema}"))
+}
+
+impl Scratch {
+    /// A new schema of the database at `base`.
+    pub async fn schema(base: &str) -> Self {
+        let name = random_name("ferry_test");
+        postgres_execute(base, format!("CREATE SCHEMA {name}")).await;
+        Scratch::Schema {
+            base: base.to_owned(),
+            name,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Scratch::Schema { name, .. } | Scratch::Leased { name, .. } => name,
+        }
+    }
+
+    pub async fn drop_now(self) {
+        match self {
+            Scratch::Schema { base, name } => {
+                postgres_execute(&base, format!("DROP SCHEMA {name} CASCADE")).await;
+            }
+            Scratch::Leased { name, pool } => pool.lock().unwrap().push(name),
+        }
+    }
 }
 
 pub struct Reply {
@@ -34,13 +167,26 @@ pub struct Reply {
 
 impl Api {
     pub async fn new() -> Self {
+        Self::on(&Backend::Sqlite).await
+    }
+
+    /// A server over a new database of `backend`, with the bootstrap
+    /// administrator `admin` holding [`ADMIN_TOKEN`].
+    pub async fn on(backend: &Backend) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::connect(&format!(
-            "sqlite://{}",
-            dir.path().join("ferry.db").display()
-        ))
-        .await
-        .unwrap();
+        let (store, scratch) = backend.store(dir.path()).await;
+        Self::over(store, dir, scratch, None).await
+    }
+
+    /// A server over `store` (whose artifacts are kept in `dir`), with the
+    /// bootstrap administrator (made unless the store has users), sealing
+    /// secrets with `secret_key` (a new key when `None`).
+    pub async fn over(
+        store: Store,
+        dir: tempfile::TempDir,
+        scratch: Option<Scratch>,
+        secret_key: Option<ferry_server::secrets::SecretKey>,
+    ) -> Self {
         let admin = Name::parse("admin").unwrap();
         let hash = ferry_server::hash_secret(ADMIN_TOKEN);
         let token = NewToken {
@@ -59,15 +205,28 @@ impl Api {
             })
             .await
             .unwrap();
-        let state = AppState::new(
+        let mut state = AppState::new(
             store.clone(),
             BlobStore::new(dir.path().join("artifacts")),
             1024,
         );
+        if secret_key.is_some() {
+            state.secret_key = secret_key;
+        }
         Self {
+            secret_key: state.secret_key.clone(),
             app: ferry_server::app(state),
             store,
             _dir: dir,
+            scratch,
+        }
+    }
+
+    /// Closes the store and drops what was made for it on PostgreSQL.
+    pub async fn close(self) {
+        self.store.close().await;
+        if let Some(scratch) = self.scratch {
+            scratch.drop_now().await;
         }
     }
 
@@ -98,6 +257,48 @@ impl Api {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = serde_json::from_slice(&bytes)
             .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply {
+            status,
+            content_type,
+            headers,
+            body,
+        }
+    }
+
+    /// Like [`Api::send`], but a server-sent event stream is answered
+    /// with its status and headers only (it would run until its deployment
+    /// ends).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = request
+            .body(Body::from(body.unwrap_or("").to_owned()))
+            .unwrap();
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = if content_type.starts_with("text/event-stream") {
+            Value::Null
+        } else {
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
         Reply {
             status,
             content_type,
