@@ -80,7 +80,13 @@ fn load_notes_templates(
         let Some(path) = service.notes_template.take() else {
             continue;
         };
-        let full = base.join(&path);
+        let full = inside(base, std::path::Path::new(&path)).with_context(|| {
+            format!(
+                "{}: service {:?}: notes_template {path:?}",
+                file.display(),
+                service.name.as_str()
+            )
+        })?;
         let text = std::fs::read_to_string(&full).with_context(|| {
             format!(
                 "{}: service {:?}: cannot read its notes template {}",
@@ -99,6 +105,37 @@ fn load_notes_templates(
         service.notes_template = Some(text);
     }
     Ok(())
+}
+
+/// `path`, relative to the configuration's directory `base`, once it is
+/// known to stay inside it with every symbolic link resolved: a
+/// configuration names files beside it or below it, never elsewhere on the
+/// machine that applies it (where CI may apply a file it did not write).
+fn inside(base: &std::path::Path, path: &std::path::Path) -> Result<std::path::PathBuf> {
+    let base = if base.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        base
+    };
+    let root = base.canonicalize().with_context(|| {
+        format!(
+            "cannot resolve the configuration's directory {}",
+            base.display()
+        )
+    })?;
+    let full = base.join(path);
+    let resolved = full
+        .canonicalize()
+        .with_context(|| format!("cannot read {}", full.display()))?;
+    if !resolved.starts_with(&root) {
+        anyhow::bail!(
+            "{} lies outside the configuration's directory {} (it resolves to {}): name a file beside ferry.toml or below it",
+            path.display(),
+            root.display(),
+            resolved.display()
+        );
+    }
+    Ok(resolved)
 }
 
 fn print_plan(result: &ApplyResult, file: &str, dry_run: bool) -> std::io::Result<()> {
