@@ -99,17 +99,52 @@ impl Store {
         environment: &Name,
         new: NewDeployment<'_>,
     ) -> Result<DeploymentRecord> {
+        self.deploy(actor, service, version, environment, new, false)
+            .await
+            .map(|(deployment, _)| deployment)
+    }
+
+    /// A promotion of `service@version` to `environment`: when the same
+    /// release is already queued, waiting or running there, that deployment
+    /// (and `false`) instead of another, however many promotions arrive at
+    /// once; otherwise a new one (and `true`).
+    pub async fn promote_release(
+        &self,
+        actor: &str,
+        service: &Name,
+        version: &semver::Version,
+        environment: &Name,
+        new: NewDeployment<'_>,
+    ) -> Result<(DeploymentRecord, bool)> {
+        self.deploy(actor, service, version, environment, new, true)
+            .await
+    }
+
+    async fn deploy(
+        &self,
+        actor: &str,
+        service: &Name,
+        version: &semver::Version,
+        environment: &Name,
+        new: NewDeployment<'_>,
+        once: bool,
+    ) -> Result<(DeploymentRecord, bool)> {
         let mut tx = self.write().await?;
         let service_id = service_id(&mut tx, service).await?;
-        let release =
-            sqlx::query("SELECT id, state FROM releases WHERE service_id = $1 AND version = $2")
-                .bind(service_id)
-                .bind(version.to_string())
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!("there is no release {service}@{version}"))
-                })?;
+        // On PostgreSQL the release row is locked, so that promotions of one
+        // release are judged one after the other (SQLite has one writer).
+        let lock = match (once, self.backend()) {
+            (true, crate::Backend::Postgres) => " FOR UPDATE",
+            _ => "",
+        };
+        let release = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, state FROM releases WHERE service_id = $1 AND version = $2{lock}"
+        )))
+        .bind(service_id)
+        .bind(version.to_string())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no release {service}@{version}")))?;
         if text(&release, "state")? != ferry_core::ReleaseState::Active.as_str() {
             return Err(StoreError::Invalid(format!(
                 "release {service}@{version} is abandoned"
@@ -125,6 +160,21 @@ impl Store {
                     environment.as_str()
                 ))
             })?;
+        if once {
+            let unfinished = sqlx::query(AssertSqlSafe(format!(
+                "{SELECT} WHERE d.release_id = $1 AND d.environment_id = $2 \
+                 AND d.status IN ('queued', 'waiting', 'running', 'verifying') \
+                 AND d.rollback_of IS NULL ORDER BY d.id LIMIT 1"
+            )))
+            .bind(int(&release, "id")?)
+            .bind(int(&environment_id, "id")?)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = unfinished {
+                let found = deployment(&row);
+                return Store::abandon(tx, found.map(|d| (d, false))).await;
+            }
+        }
         let stamp = now();
         let status = match new.scheduled_at {
             Some(at) if at > Utc::now() => DeploymentStatus::Waiting,
@@ -162,7 +212,7 @@ impl Store {
                 .await?,
         )?;
         tx.commit().await?;
-        Ok(created)
+        Ok((created, true))
     }
 
     /// Deployments (not rollbacks) that succeeded at `since` or later, oldest first.

@@ -114,6 +114,7 @@ contract!(
     concurrent_writers_keep_one_chain,
     releases_keep_their_content_and_artifacts,
     concurrent_approvals_count_once_each,
+    fifty_identical_promotions_make_one_deployment,
     a_new_decision_replaces_the_old,
     evidence_is_kept_per_environment,
     change_requests_follow_their_state_machine,
@@ -2815,4 +2816,55 @@ async fn workload_tokens_carry_their_grants_until_they_expire(f: Fixture) {
         !exchange.details.contains("ci-live"),
         "no hash in the trail"
     );
+}
+
+async fn fifty_identical_promotions_make_one_deployment(f: Fixture) {
+    release_with_users(&f, 0).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let store = f.store.clone();
+            tokio::spawn(async move {
+                store
+                    .promote_release(
+                        "alice",
+                        &name("api"),
+                        &version("1.0.0"),
+                        &name("prod"),
+                        NewDeployment::default(),
+                    )
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut ids = HashSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let (deployment, new) = task.await.unwrap();
+        ids.insert(deployment.id);
+        created += usize::from(new);
+    }
+    assert_eq!((ids.len(), created), (1, 1), "one deployment, made once");
+    // Once it has ended, the release may go there again.
+    let id = *ids.iter().next().unwrap();
+    f.store
+        .set_deployment_status("alice", id, DeploymentStatus::Running)
+        .await
+        .unwrap();
+    f.store
+        .set_deployment_status("alice", id, DeploymentStatus::Failed)
+        .await
+        .unwrap();
+    let (again, new) = f
+        .store
+        .promote_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("prod"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap();
+    assert!(new && again.id != id);
 }

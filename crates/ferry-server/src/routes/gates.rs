@@ -241,11 +241,14 @@ pub async fn check(
 /// acts; when they allow it, a deployment is recorded (queued, or waiting
 /// for `at`). When only time holds it back (no deployment window is open,
 /// or a freeze), it is recorded `waiting`, with the reason, and starts when
-/// the gates open. Otherwise 409 with every blocker.
+/// the gates open. Otherwise 409 with every blocker. When the same release
+/// is already queued, waiting or running in the environment, that
+/// deployment is the answer (200), not another.
 #[utoipa::path(post, path = "/api/v1/promotions", tag = "control", security(("bearer" = [])),
     request_body = Promote,
     responses(
         (status = 201, body = Deployment),
+        (status = 200, description = "The release is already on its way there: that deployment", body = Deployment),
         (status = 403, description = "The caller may not promote there (or not on the emergency path)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Refused by a gate: `blockers` lists why and how to clear each", body = Problem, content_type = "application/problem+json")
     ))]
@@ -291,10 +294,14 @@ pub async fn promote(
         scheduled_at: request.at.filter(|at| *at > now),
         emergency_reason: emergency,
     };
-    let mut deployment = state
+    let (mut deployment, created) = state
         .store
-        .create_deployment(caller.actor(), &service, &version, &environment, new)
+        .promote_release(caller.actor(), &service, &version, &environment, new)
         .await?;
+    if !created {
+        // The same release is on its way there already: that deployment.
+        return Ok((StatusCode::OK, axum::Json(convert::deployment(deployment))));
+    }
     if let Some(reason) = waits {
         state.store.hold_deployment(deployment.id, &reason).await?;
         deployment = state.store.deployment(deployment.id).await?;
