@@ -62,6 +62,15 @@ impl FreezeSpec {
                 self.name.as_str()
             ));
         }
+        for (index, environment) in self.environments.iter().enumerate() {
+            if self.environments[..index].contains(environment) {
+                return Err(format!(
+                    "freeze {:?} names environment {:?} twice; name each environment once",
+                    self.name.as_str(),
+                    environment.as_str()
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -122,5 +131,13 @@ mod tests {
             ..freeze()
         };
         assert!(nowhere.validate().unwrap_err().contains("no environments"));
+        let twice = FreezeSpec {
+            environments: vec![Name::parse("prod").unwrap(), Name::parse("prod").unwrap()],
+            ..freeze()
+        };
+        assert_eq!(
+            twice.validate().unwrap_err(),
+            "freeze \"year-end\" names environment \"prod\" twice; name each environment once"
+        );
     }
 }

@@ -468,6 +468,29 @@ impl Step {
     }
 }
 
+/// A health check's URL: `http://` or `https://` with a host, and nothing
+/// that would make the agent read a file or talk another protocol.
+fn check_health_url(url: &str) -> Result<(), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| {
+            format!(
+                "{url:?} is not an http:// or https:// URL; expected one such as \"http://127.0.0.1:8080/healthz\""
+            )
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!(
+            "{url:?} names no host; expected one such as \"http://127.0.0.1:8080/healthz\""
+        ));
+    }
+    if url.chars().any(char::is_control) {
+        return Err(format!("{url:?} holds a control character"));
+    }
+    Ok(())
+}
+
 impl HealthCheck {
     /// How long one attempt may take.
     pub fn timeout(&self) -> Duration {
@@ -525,12 +548,16 @@ impl HealthCheck {
             (None, None) => Err(format!(
                 "{path}: missing the check; expected exactly one of http (a URL) or command"
             )),
-            (Some(_), None) => Ok(Self::Http {
-                url: table.text("http", "the URL to request")?,
-                timeout,
-                retries,
-                interval,
-            }),
+            (Some(_), None) => {
+                let url = table.text("http", "the URL to request")?;
+                check_health_url(&url).map_err(|why| format!("{}: {why}", table.field("http")))?;
+                Ok(Self::Http {
+                    url,
+                    timeout,
+                    retries,
+                    interval,
+                })
+            }
             (None, Some(_)) => Ok(Self::Command {
                 run: table.text("command", "the command to run")?,
                 timeout,

@@ -217,6 +217,14 @@ fn errors_name_the_field_and_what_is_expected() {
     let batch_form = "expected a count of targets (a whole number, at least 1, such as 2) or a percentage of them from \"1%\" to \"100%\" (such as \"25%\")";
     let cases: Vec<(Value, String)> = vec![
         (
+            json!({"health": {"http": "file:///etc/passwd"}}),
+            "deploy.health.http: \"file:///etc/passwd\" is not an http:// or https:// URL; expected one such as \"http://127.0.0.1:8080/healthz\"".into(),
+        ),
+        (
+            json!({"health": {"http": "http:///healthz"}}),
+            "deploy.health.http: \"http:///healthz\" names no host; expected one such as \"http://127.0.0.1:8080/healthz\"".into(),
+        ),
+        (
             json!({"strategy": {"kind": "blue-green"}}),
             "deploy.strategy.kind: unknown strategy \"blue-green\"; expected \"all\", \"rolling\" or \"canary\"".into(),
         ),
