@@ -84,11 +84,22 @@ pub fn tags_by_commit(tags: &[VersionTag]) -> HashMap<String, semver::Version> {
     by_commit
 }
 
-/// The highest version that is not a pre-release.
-pub fn latest_final<'a>(
-    versions: impl IntoIterator<Item = &'a semver::Version>,
-) -> Option<&'a semver::Version> {
-    versions.into_iter().filter(|v| v.pre.is_empty()).max()
+/// The largest bump among the commits from `to` that `options` walk (none
+/// when there are none): reads the messages, keeps nothing.
+pub fn bump(repository: &Repository, to: &str, options: &WalkOptions) -> Result<Bump> {
+    let mut bump = Bump::None;
+    for commit in repository.walk(to, options)? {
+        bump = bump.max(read(commit?).bump);
+    }
+    Ok(bump)
+}
+
+/// The tag of the last final release: the highest version tag that is not a
+/// pre-release. The commits after its commit make the next bump.
+pub fn last_final_tag(tags: &[VersionTag]) -> Option<&VersionTag> {
+    tags.iter()
+        .filter(|t| t.version.pre.is_empty())
+        .max_by(|a, b| a.version.cmp(&b.version))
 }
 
 /// Opens the repository at or above `dir`, saying so when there is none.

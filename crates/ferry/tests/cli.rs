@@ -1790,3 +1790,110 @@ fn an_agent_downloads_checks_and_deploys_a_release() {
     runtime.block_on(store.close());
     agent.terminate();
 }
+
+#[test]
+fn release_candidates_go_up_and_the_release_keeps_their_feature() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let repo = Repo::new(server.home.path().join("repo"));
+    repo.commit("services/api/a.txt", "feat(api): first endpoint");
+    repo.git(&["tag", "-a", "api-v1.6.0", "-m", "api 1.6.0"]);
+    let create = |extra: &[&str]| {
+        let mut args = vec!["release", "create", "api", "--git", "repo"];
+        args.extend_from_slice(extra);
+        server.json(&args)["version"].as_str().unwrap().to_owned()
+    };
+    let next_version = || {
+        let run = Run::of(server.command(&[
+            "changelog",
+            "--git",
+            "repo",
+            "--service",
+            "api",
+            "--path",
+            "services/api/**",
+            "--next-version",
+        ]))
+        .success();
+        run.stdout.trim().to_owned()
+    };
+
+    repo.commit("services/api/b.txt", "feat(api): refunds");
+    assert_eq!(create(&["--bump", "auto", "--pre", "rc"]), "1.7.0-rc.1");
+    repo.git(&["tag", "api-v1.7.0-rc.1"]);
+
+    repo.commit("services/api/c.txt", "fix(api): round refunds");
+    assert_eq!(
+        create(&["--bump", "auto", "--pre", "rc"]),
+        "1.7.0-rc.2",
+        "the feature of rc.1 still counts: not 1.6.1-rc.1"
+    );
+    repo.git(&["tag", "api-v1.7.0-rc.2"]);
+
+    repo.commit("services/api/d.txt", "docs(api): explain refunds");
+    // Nothing may go below the candidates.
+    let beta = server
+        .ferry(&["release", "create", "api", "--git", "repo", "--pre", "beta"])
+        .code(1);
+    assert!(
+        beta.stderr.contains("1.7.0-beta.1") && beta.stderr.contains("1.7.0-rc.2"),
+        "{beta:?}"
+    );
+    assert!(beta.stderr.contains("--pre rc"), "{beta:?}");
+    let patch = server
+        .ferry(&[
+            "release", "create", "api", "--git", "repo", "--bump", "patch",
+        ])
+        .code(1);
+    assert!(
+        patch
+            .stderr
+            .contains("1.6.1 is not greater than 1.7.0-rc.2"),
+        "{patch:?}"
+    );
+    let lower = server
+        .ferry(&[
+            "release",
+            "create",
+            "api",
+            "--git",
+            "repo",
+            "--version",
+            "1.6.5",
+        ])
+        .code(1);
+    assert!(
+        lower
+            .stderr
+            .contains("1.6.5 is not greater than 1.7.0-rc.2"),
+        "{lower:?}"
+    );
+
+    // The changelog computes what `release create --bump auto` makes.
+    assert_eq!(next_version(), "1.7.0");
+    assert_eq!(
+        create(&["--bump", "auto"]),
+        "1.7.0",
+        "the final release finalises the candidates: not 1.6.1"
+    );
+    repo.git(&["tag", "api-v1.7.0"]);
+    let versions: Vec<String> = server.json(&["release", "list", "api"])["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["version"].as_str().unwrap().to_owned())
+        .collect();
+    for version in ["1.7.0-rc.1", "1.7.0-rc.2", "1.7.0"] {
+        assert!(versions.iter().any(|v| v == version), "{versions:?}");
+    }
+    assert_eq!(
+        versions.len(),
+        3,
+        "nothing refused was created: {versions:?}"
+    );
+
+    repo.commit("services/api/e.txt", "fix(api): refunds of refunds");
+    assert_eq!(next_version(), "1.7.1");
+    assert_eq!(create(&["--bump", "auto"]), "1.7.1");
+}

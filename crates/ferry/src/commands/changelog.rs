@@ -5,6 +5,7 @@
 //! release is written as soon as the next older tag completes it, so memory
 //! stays at one release however long the history.
 
+use std::cell::OnceCell;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -88,7 +89,7 @@ pub fn run(args: ChangelogArgs) -> Result<ExitCode> {
     if let Some(since) = &args.since {
         hide.push(repository.resolve(since)?);
     }
-    if args.unreleased || args.next_version {
+    if args.unreleased {
         hide.extend(latest_tag.map(|t| t.commit.clone()));
     }
     let options = WalkOptions {
@@ -96,23 +97,43 @@ pub fn run(args: ChangelogArgs) -> Result<ExitCode> {
         paths: args.paths.clone(),
         hide,
     };
+    // The next version counts every commit since the last final tag, as
+    // `release create --bump auto` does: pre-release tags since do not reset
+    // the bump, and neither does --since. When the newest tag is final (or
+    // there is none) and nothing else is hidden, those are exactly the
+    // unreleased commits of the walk below; otherwise a second walk, only
+    // when a version is wanted, counts them.
+    let last_final = history::last_final_tag(&tags);
+    let unreleased_since_final =
+        args.since.is_none() && latest_tag.is_none_or(|t| t.version.pre.is_empty());
+    let since_final = OnceCell::new();
+    let bump_since_final = || -> Result<Bump> {
+        if let Some(bump) = since_final.get() {
+            return Ok(*bump);
+        }
+        let options = WalkOptions {
+            first_parent: args.first_parent,
+            paths: args.paths.clone(),
+            hide: last_final.map(|t| t.commit.clone()).into_iter().collect(),
+        };
+        let bump = history::bump(&repository, &to, &options)?;
+        Ok(*since_final.get_or_init(|| bump))
+    };
     let pre = args.pre.as_deref();
-    let next = |bump: Bump| -> Result<Option<semver::Version>> {
+    let next = |unreleased: Bump| -> Result<Option<semver::Version>> {
         if args.no_bump {
             return Ok(None);
         }
-        let previous = history::latest_final(&versions);
-        Ok(Some(
-            next_version(previous, bump, pre, &versions).map_err(anyhow::Error::msg)?,
-        ))
+        let bump = if unreleased_since_final {
+            unreleased
+        } else {
+            unreleased.max(bump_since_final()?)
+        };
+        Ok(Some(next_version(&versions, bump, pre)?))
     };
 
     if args.next_version {
-        let mut bump = Bump::None;
-        for commit in repository.walk(&to, &options)? {
-            bump = bump.max(history::read(commit?).bump);
-        }
-        let version = next(bump)?.expect("--next-version excludes --no-bump");
+        let version = next(bump_since_final()?)?.expect("--next-version excludes --no-bump");
         println!("{version}");
         return Ok(ExitCode::SUCCESS);
     }

@@ -4,7 +4,8 @@
 use anyhow::{Context, Result, bail};
 use ferry_client::{Client, all_pages};
 use ferry_core::notes::NotesCommit;
-use ferry_core::versioning::{Bump, BumpRequest};
+use ferry_core::release::parse_version;
+use ferry_core::versioning::{Bump, BumpRequest, check_new_version};
 use ferry_git::WalkOptions;
 
 use super::ReleaseCreateArgs;
@@ -29,6 +30,11 @@ pub struct Content {
 /// The previous release is the service's highest version on the server that
 /// recorded a commit, else its highest version tag in the repository. Its
 /// commit and everything before are not part of this release.
+///
+/// The version counts every commit since the service's last *final* release
+/// (pre-releases since do not reset it) and must be greater than every
+/// version the service has, on the server or tagged: the rules are
+/// [`ferry_core::versioning`]'s, this only gathers the facts.
 pub async fn from_git(client: &Client, args: &ReleaseCreateArgs) -> Result<Content> {
     let service = args.service.as_str();
     let spec = client
@@ -47,15 +53,19 @@ pub async fn from_git(client: &Client, args: &ReleaseCreateArgs) -> Result<Conte
             .iter()
             .filter_map(|r| semver::Version::parse(&r.version).ok()),
     );
-    let previous_release = released
+    let recorded: Vec<(semver::Version, String)> = released
         .iter()
         .filter_map(|r| Some((semver::Version::parse(&r.version).ok()?, r.commit.clone()?)))
-        .max_by(|a, b| a.0.cmp(&b.0));
-    let previous = previous_release.or_else(|| {
-        tags.iter()
-            .max_by(|a, b| a.version.cmp(&b.version))
-            .map(|t| (t.version.clone(), t.commit.clone()))
-    });
+        .collect();
+    let tagged = || tags.iter().map(|t| (t.version.clone(), t.commit.clone()));
+    // The server's record wins over tags, as for the previous release.
+    let highest = |candidates: Vec<(semver::Version, String)>| {
+        candidates.into_iter().max_by(|a, b| a.0.cmp(&b.0))
+    };
+    let previous = highest(recorded.clone()).or_else(|| highest(tagged().collect()));
+    let is_final = |(version, _): &(semver::Version, String)| version.pre.is_empty();
+    let last_final = highest(recorded.into_iter().filter(is_final).collect())
+        .or_else(|| highest(tagged().filter(is_final).collect()));
     let options = WalkOptions {
         first_parent: args.first_parent,
         paths: spec.spec.paths.clone(),
@@ -76,9 +86,15 @@ pub async fn from_git(client: &Client, args: &ReleaseCreateArgs) -> Result<Conte
         );
     }
     let read = history::commits(&repository, &to, &options)?;
-    let bump = read.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
     let version = match &args.version {
-        Some(version) => version.clone(),
+        Some(version) => {
+            // A malformed version is left to the server, which says why.
+            if let Ok(parsed) = parse_version(version) {
+                check_new_version(&parsed, &known)
+                    .with_context(|| format!("cannot release {service}@{version}"))?;
+            }
+            version.clone()
+        }
         None => {
             let request: BumpRequest = args
                 .bump
@@ -89,10 +105,25 @@ pub async fn from_git(client: &Client, args: &ReleaseCreateArgs) -> Result<Conte
             if read.is_empty() && request == BumpRequest::Auto {
                 bail!("nothing to release: no commits of {service} since its previous release");
             }
-            let latest_final = history::latest_final(&known);
+            // The bump counts the commits since the last final release: those
+            // since the previous release, and those of the pre-releases
+            // between.
+            let mut bump = read.iter().map(|c| c.bump).max().unwrap_or(Bump::None);
+            if let Some((_, final_commit)) = &last_final
+                && previous
+                    .as_ref()
+                    .is_some_and(|(_, commit)| commit != final_commit)
+                && final_commit != &to
+            {
+                let since_final = WalkOptions {
+                    hide: vec![final_commit.clone()],
+                    ..options.clone()
+                };
+                bump = bump.max(history::bump(&repository, &to, &since_final)?);
+            }
             request
-                .next_version(latest_final, bump, args.pre.as_deref(), &known)
-                .map_err(anyhow::Error::msg)?
+                .next_version(&known, bump, args.pre.as_deref())
+                .with_context(|| format!("cannot compute the next version of {service}"))?
                 .to_string()
         }
     };
