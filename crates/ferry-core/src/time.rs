@@ -17,6 +17,33 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|error| format!("{text:?} is not an RFC 3339 time ({error})"))
 }
 
+/// How far ahead a promotion or a change may be scheduled.
+pub const SCHEDULE_HORIZON_DAYS: i64 = 366;
+
+/// How far in the past a time "for now" may lie: clocks of clients and the
+/// server differ a little.
+pub const CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// Checks a time something is scheduled for, seen at `now`: not in the past
+/// (beyond a little clock skew) and at most a year ahead. `what` names it
+/// for the message.
+pub fn check_schedule(what: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    if at < now - chrono::Duration::minutes(CLOCK_SKEW_MINUTES) {
+        return Err(format!(
+            "{what} {} is in the past (now is {}); give a time to come, or none for now",
+            format_time(at),
+            format_time(now)
+        ));
+    }
+    if at > now + chrono::Duration::days(SCHEDULE_HORIZON_DAYS) {
+        return Err(format!(
+            "{what} {} is more than {SCHEDULE_HORIZON_DAYS} days ahead; give a time within a year",
+            format_time(at)
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -29,5 +56,24 @@ mod tests {
         assert_eq!(text, "2026-11-22T04:08:53.000000Z");
         assert_eq!(parse_time(&text), Ok(instant));
         assert!(parse_time("yesterday").unwrap_err().contains("RFC 3339"));
+    }
+
+    #[test]
+    fn schedules_lie_between_now_and_a_year_ahead() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+        assert!(check_schedule("--at", now + chrono::Duration::days(30), now).is_ok());
+        assert!(check_schedule("--at", now - chrono::Duration::minutes(1), now).is_ok());
+        let epoch = Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap();
+        let error = check_schedule("--at", epoch, now).unwrap_err();
+        assert!(
+            error.contains("1970-01-01") && error.contains("in the past"),
+            "{error}"
+        );
+        let far = Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap();
+        assert!(
+            check_schedule("--at", far, now)
+                .unwrap_err()
+                .contains("366 days")
+        );
     }
 }

@@ -41,9 +41,18 @@ pub struct ChangeQuery {
     needs_review: bool,
 }
 
+/// A change window, which must not be over already.
 fn window(text: Option<&str>) -> ApiResult<Option<ChangeWindow>> {
-    text.map(|w| ChangeWindow::parse(w).map_err(ApiError::BadRequest))
-        .transpose()
+    let Some(text) = text else { return Ok(None) };
+    let window = ChangeWindow::parse(text).map_err(ApiError::BadRequest)?;
+    let now = chrono::Utc::now();
+    if window.end <= now {
+        return Err(ApiError::Unprocessable(format!(
+            "the window {text} is over already (now is {}); plan a window to come",
+            ferry_core::time::format_time(now)
+        )));
+    }
+    Ok(Some(window))
 }
 
 /// The wire form, with the conflicts found among `all` (same service and

@@ -269,6 +269,10 @@ pub async fn promote(
     };
     caller.require(&state, action, &target).await?;
     let now = Utc::now();
+    if let Some(at) = request.at {
+        ferry_core::time::check_schedule("the promotion's time (at)", at, now)
+            .map_err(ApiError::Unprocessable)?;
+    }
     let at = request.at.filter(|at| *at > now).unwrap_or(now);
     let promotion = Promotion {
         service: &service,

@@ -1,0 +1,98 @@
+//! Input that is well formed but means nothing is refused where its meaning
+//! is known, with what is wrong and what would be right, and changes
+//! nothing: times long past or far ahead, change windows that are over,
+//! freezes that name an environment twice, health checks that are no HTTP
+//! URL.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{Api, problem};
+use serde_json::json;
+
+async fn api_with_a_release() -> Api {
+    let api = Api::new().await;
+    let config = ferry_core::config::parse(
+        r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+"#,
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "1.0.0" }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    api
+}
+
+#[tokio::test]
+async fn a_promotion_is_scheduled_between_now_and_a_year_ahead() {
+    let api = api_with_a_release().await;
+    for (at, says) in [
+        ("1970-01-01T00:00:00Z", "in the past"),
+        ("9999-12-31T23:59:59Z", "366 days ahead"),
+    ] {
+        let body = json!({ "service": "api", "version": "1.0.0", "environment": "dev", "at": at });
+        let reply = api.post("/api/v1/promotions", &body.to_string()).await;
+        let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert!(detail.contains(says), "{at}: {detail}");
+    }
+    let listed = api.get("/api/v1/deployments").await;
+    assert_eq!(listed.body["items"], json!([]), "nothing was queued");
+}
+
+#[tokio::test]
+async fn a_change_window_that_is_over_is_refused() {
+    let api = api_with_a_release().await;
+    let body = json!({
+        "title": "Resize the pool", "type": "normal", "service": "api", "environment": "dev",
+        "window": "2020-01-01T09:00:00Z..2020-01-01T10:00:00Z",
+    });
+    let reply = api.post("/api/v1/change-requests", &body.to_string()).await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("is over already"), "{detail}");
+    let listed = api.get("/api/v1/change-requests").await;
+    assert_eq!(listed.body["items"], json!([]));
+}
+
+#[tokio::test]
+async fn a_freeze_names_each_environment_once() {
+    let api = api_with_a_release().await;
+    let body = json!({
+        "name": "year-end", "start": "2030-12-20T00:00:00Z", "end": "2031-01-04T00:00:00Z",
+        "environments": ["dev", "dev"],
+    });
+    let reply = api.post("/api/v1/freezes", &body.to_string()).await;
+    let detail = problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
+    assert!(detail.contains("twice"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_health_check_is_an_http_url() {
+    let api = Api::new().await;
+    let config = ferry_core::config::parse(
+        r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+deploy.steps = [{ name = "install", run = "true" }]
+deploy.health = { http = "file:///etc/passwd" }
+"#,
+    );
+    let error = config.unwrap_err().to_string();
+    assert!(error.contains("not an http:// or https:// URL"), "{error}");
+}
