@@ -21,6 +21,7 @@ pub mod freeze;
 pub mod gates;
 pub mod junit;
 pub mod lifecycle;
+pub mod limits;
 pub mod name;
 pub mod notes;
 pub mod plan;

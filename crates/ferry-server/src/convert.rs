@@ -137,6 +137,14 @@ pub fn audit_event(record: ferry_core::audit::AuditRecord) -> api::AuditEvent {
     }
 }
 
+/// A text checked against its limit (length, control characters), or a 422
+/// naming the field, the limit and the size.
+pub fn within(limit: &ferry_core::limits::Limit, field: &str, value: &str) -> Result<(), ApiError> {
+    limit
+        .check(field, value)
+        .map_err(|error| ApiError::Unprocessable(error.to_string()))
+}
+
 /// A name from a path or body, or a 400 saying what is wrong with it.
 pub fn name(what: &str, text: &str) -> Result<ferry_core::Name, ApiError> {
     ferry_core::Name::parse(text)

@@ -103,10 +103,9 @@ pub async fn create_token(
         .person(&state, "create-token", &Target::SERVER)
         .await?;
     let token_name = request.name.trim();
-    if token_name.is_empty() || token_name.len() > 100 {
-        return Err(ApiError::BadRequest(
-            "a token's name must have 1 to 100 characters".into(),
-        ));
+    convert::within(&ferry_core::limits::TOKEN_NAME, "name", token_name)?;
+    if token_name.is_empty() {
+        return Err(ApiError::BadRequest("a token needs a name".into()));
     }
     let now = Utc::now();
     if let Some(expires_at) = request.expires_at

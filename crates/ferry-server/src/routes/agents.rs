@@ -46,12 +46,18 @@ fn agent(record: AgentRecord) -> Agent {
 }
 
 fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
+    use ferry_core::limits;
+    limits::TAGS
+        .check_count("tags", tags.len())
+        .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
     for (key, value) in tags {
-        if key.trim().is_empty() || key.len() > 100 || value.len() > 200 {
+        if key.trim().is_empty() {
             return Err(ApiError::BadRequest(format!(
-                "invalid tag {key:?}={value:?}: a tag's key has 1 to 100 characters, its value at most 200"
+                "invalid tag {key:?}={value:?}: a tag's key cannot be empty"
             )));
         }
+        crate::convert::within(&limits::TAG_KEY, &format!("tags.{key}"), key)?;
+        crate::convert::within(&limits::TAG_VALUE, &format!("tags.{key}"), value)?;
     }
     Ok(())
 }

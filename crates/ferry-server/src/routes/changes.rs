@@ -21,6 +21,7 @@ use crate::extract::{Json, Query};
 use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::Action;
+use ferry_core::limits;
 
 /// Filters of the change request list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -99,9 +100,11 @@ pub async fn create_change(
     Json(request): Json<CreateChange>,
 ) -> ApiResult<(StatusCode, axum::Json<ChangeRequest>)> {
     let title = request.title.trim();
-    if title.is_empty() || title.len() > 200 {
+    crate::convert::within(&limits::TITLE, "title", title)?;
+    crate::convert::within(&limits::DESCRIPTION, "description", &request.description)?;
+    if title.is_empty() {
         return Err(ApiError::BadRequest(
-            "a change request's title must have 1 to 200 characters".into(),
+            "a change request needs a title".into(),
         ));
     }
     let service = name("service", &request.service)?;
@@ -269,6 +272,15 @@ pub async fn act_on_change(
             "an outcome (--outcome successful|partially|failed)",
         )?,
         _ => {}
+    }
+    for (field, value) in [
+        ("impact", &body.impact),
+        ("reason", &body.reason),
+        ("notes", &body.notes),
+    ] {
+        if let Some(value) = value {
+            crate::convert::within(&limits::DESCRIPTION, field, value)?;
+        }
     }
     let update = ChangeUpdate {
         risk: body.risk.as_deref(),

@@ -47,6 +47,7 @@ pub async fn create_freeze(
     Json(spec): Json<FreezeSpec>,
 ) -> ApiResult<(StatusCode, axum::Json<Freeze>)> {
     spec.validate().map_err(ApiError::BadRequest)?;
+    crate::convert::within(&ferry_core::limits::FREEZE_REASON, "reason", &spec.reason)?;
     FreezeRule::from_spec(&spec).map_err(ApiError::BadRequest)?;
     require_freezes(&state, &caller, &spec).await?;
     let created = state.store.create_freeze(caller.actor(), &spec).await?;

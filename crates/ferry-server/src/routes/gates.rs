@@ -23,6 +23,7 @@ use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::Action;
 use ferry_core::gates::Disposition;
+use ferry_core::limits;
 
 /// Which environment.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -67,6 +68,7 @@ pub async fn decide(
     )
     .await?;
     let comment = request.comment.trim();
+    convert::within(&limits::COMMENT, "comment", comment)?;
     let record = state
         .store
         .decide(
@@ -139,7 +141,11 @@ pub async fn add_evidence(
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     caller.require(&state, Action::AddEvidence, &target).await?;
     let evidence_name = request.name.trim();
-    if evidence_name.is_empty() || evidence_name.len() > 100 {
+    convert::within(&limits::EVIDENCE_NAME, "name", evidence_name)?;
+    if let Some(url) = &request.url {
+        convert::within(&limits::URL, "url", url)?;
+    }
+    if evidence_name.is_empty() {
         return Err(ApiError::BadRequest(
             "an evidence name must have 1 to 100 characters".into(),
         ));
@@ -261,6 +267,9 @@ pub async fn promote(
     let version = version(&request.version)?;
     let environment = name("environment", &request.environment)?;
     let emergency = request.emergency_reason.as_deref().map(str::trim);
+    if let Some(reason) = emergency {
+        convert::within(&limits::EMERGENCY_REASON, "emergency_reason", reason)?;
+    }
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     let action = if emergency.is_some() {
         Action::EmergencyPromote
@@ -330,6 +339,9 @@ pub async fn report(
     Json(request): Json<ReportDeployment>,
 ) -> ApiResult<axum::Json<Deployment>> {
     let id = convert::id("deployment", &id)?;
+    if let Some(url) = &request.url {
+        convert::within(&limits::URL, "url", url)?;
+    }
     let deployment = state.store.deployment(id).await?;
     let service = name("service", &deployment.service)?;
     let environment = name("environment", &deployment.environment)?;

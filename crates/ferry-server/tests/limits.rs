@@ -1,0 +1,163 @@
+//! Every limit of `ferry_core::limits` is enforced by the server: a value
+//! one over the limit is a 422 that names the field, the limit and the size,
+//! a control character is refused, and nothing changes. A limit without a
+//! case here fails the test, so a new limit cannot go unchecked.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{Api, problem};
+use ferry_core::limits::{self, Limit};
+use serde_json::{Value, json};
+
+async fn api() -> Api {
+    let api = Api::new().await;
+    let config = ferry_core::config::parse(
+        r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+"#,
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let release = json!({ "version": "1.0.0" }).to_string();
+    assert_eq!(
+        api.post("/api/v1/services/api/releases", &release)
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    api
+}
+
+/// Where a limit is enforced: the request whose `field` gets `value`.
+fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static str) {
+    let many_tags = |n: usize| -> Value {
+        (0..n)
+            .map(|i| (format!("k{i}"), json!("v")))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    match limit.what {
+        w if w == limits::TITLE.what => (
+            Method::POST,
+            "/api/v1/change-requests",
+            json!({ "title": value, "type": "normal", "service": "api", "environment": "dev" }),
+            "title",
+        ),
+        w if w == limits::DESCRIPTION.what => (
+            Method::POST,
+            "/api/v1/change-requests",
+            json!({ "title": "t", "description": value, "type": "normal", "service": "api", "environment": "dev" }),
+            "description",
+        ),
+        w if w == limits::COMMENT.what => (
+            Method::POST,
+            "/api/v1/services/api/releases/1.0.0/decisions",
+            json!({ "environment": "dev", "approve": false, "comment": value }),
+            "comment",
+        ),
+        w if w == limits::FREEZE_REASON.what => (
+            Method::POST,
+            "/api/v1/freezes",
+            json!({ "name": "f", "reason": value, "start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z", "environments": ["dev"] }),
+            "reason",
+        ),
+        w if w == limits::EMERGENCY_REASON.what => (
+            Method::POST,
+            "/api/v1/promotions",
+            json!({ "service": "api", "version": "1.0.0", "environment": "dev", "emergency_reason": value }),
+            "emergency_reason",
+        ),
+        w if w == limits::TOKEN_NAME.what => (
+            Method::POST,
+            "/api/v1/tokens",
+            json!({ "name": value }),
+            "name",
+        ),
+        w if w == limits::EVIDENCE_NAME.what => (
+            Method::POST,
+            "/api/v1/services/api/releases/1.0.0/evidence",
+            json!({ "environment": "dev", "name": value, "passed": true }),
+            "name",
+        ),
+        w if w == limits::URL.what => (
+            Method::POST,
+            "/api/v1/services/api/releases/1.0.0/evidence",
+            json!({ "environment": "dev", "name": "e2e", "passed": true, "url": value }),
+            "url",
+        ),
+        w if w == limits::TAGS.what => (
+            Method::POST,
+            "/api/v1/agent-tokens",
+            json!({ "environment": "dev", "tags": many_tags(value.chars().count()) }),
+            "tags",
+        ),
+        w if w == limits::TAG_KEY.what => (
+            Method::POST,
+            "/api/v1/agent-tokens",
+            json!({ "environment": "dev", "tags": { value: "v" } }),
+            "tags.",
+        ),
+        w if w == limits::TAG_VALUE.what => (
+            Method::POST,
+            "/api/v1/agent-tokens",
+            json!({ "environment": "dev", "tags": { "role": value } }),
+            "tags.role",
+        ),
+        other => panic!("no request enforces the limit {other:?}: add a case"),
+    }
+}
+
+#[tokio::test]
+async fn every_limit_is_enforced_and_says_what_is_allowed() {
+    for limit in limits::ALL {
+        let api = api().await;
+        let audit_before = api.get("/api/v1/audit?limit=1000").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        let over = "x".repeat(limit.max + 1);
+        let (method, path, body, field) = request(&limit, &over);
+        let reply = api
+            .send(
+                method.clone(),
+                path,
+                Some(common::ADMIN_TOKEN),
+                Some(&body.to_string()),
+            )
+            .await;
+        let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert!(
+            detail.starts_with(field)
+                && detail.contains(&format!("{} ", limit.max + 1))
+                && detail.contains(&format!("at most {}", limit.max)),
+            "{}: {detail}",
+            limit.what
+        );
+        let audit_after = api.get("/api/v1/audit?limit=1000").await.body["items"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(audit_before, audit_after, "{}: nothing changed", limit.what);
+
+        if limit.unit == limits::Unit::Characters {
+            let (method, path, body, _) = request(&limit, "bad\u{0}value");
+            let reply = api
+                .send(
+                    method,
+                    path,
+                    Some(common::ADMIN_TOKEN),
+                    Some(&body.to_string()),
+                )
+                .await;
+            let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+            assert!(detail.contains("U+0000"), "{}: {detail}", limit.what);
+        }
+    }
+}
