@@ -90,9 +90,20 @@ phases = [["dev"]]
 [[service]]
 name = "api"
 deploy.steps = [{ name = "install", run = "true" }]
-deploy.health = { http = "file:///etc/passwd" }
+deploy.health = { http = "http://127.0.0.1:8080/healthz" }
 "#,
+    )
+    .unwrap();
+    // A client that skips ferry.toml's checks sends a file URL.
+    let mut config = serde_json::to_value(config).unwrap();
+    config["services"][0]["deploy"]["health"]["http"] = json!("file:///etc/passwd");
+    let body = json!({ "config": config, "dry_run": false }).to_string();
+    let reply = api.post("/api/v1/apply", &body).await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        detail.contains("not an http:// or https:// URL"),
+        "{detail}"
     );
-    let error = config.unwrap_err().to_string();
-    assert!(error.contains("not an http:// or https:// URL"), "{error}");
+    let services = api.get("/api/v1/services").await;
+    assert_eq!(services.body["items"], json!([]), "nothing was applied");
 }
