@@ -55,6 +55,9 @@ pub enum ApiError {
     /// The server is not ready (database unreachable).
     #[error("{0}")]
     Unavailable(String),
+    /// The server's disk is full: nothing was saved.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// Something failed inside the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -99,6 +102,11 @@ impl ApiError {
                 "unavailable",
                 "Service unavailable",
             ),
+            ApiError::InsufficientStorage(_) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient-storage",
+                "Insufficient storage",
+            ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -114,6 +122,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(message) => ApiError::NotFound(message),
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Invalid(message) => ApiError::Unprocessable(message),
+            StoreError::StorageFull { cause } => {
+                tracing::warn!(%cause, "a write failed: the disk is full");
+                ApiError::InsufficientStorage(ferry_store::STORAGE_FULL.to_owned())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -229,10 +229,22 @@ async fn hold(
 const AUTO_PROMOTE_GRACE: chrono::Duration = chrono::Duration::hours(1);
 
 /// Calls [`tick`] every [`TICK`], or at once when woken, until `stop` is set.
+/// Passes that fail one after another wait [`TICK`], then twice as long
+/// each time, up to [`MOST_BACKOFF`]; one that succeeds ends the wait.
 pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
+    // Leftovers of earlier runs: interrupted uploads, bytes no release names.
+    tokio::spawn({
+        let (blobs, store) = (state.blobs.clone(), state.store.clone());
+        async move { blobs.sweep_logged(&store).await }
+    });
+    let mut failures: u32 = 0;
     while !stop.load(Ordering::Relaxed) {
         match tick(&state, Utc::now()).await {
             Ok(report) => {
+                if failures > 0 {
+                    tracing::info!(failures, "orchestrator passes succeed again");
+                    failures = 0;
+                }
                 if report.made_jobs() {
                     match state.store.agents_with_pending_jobs().await {
                         Ok(agents) => state.wake.agents(agents),
@@ -244,13 +256,39 @@ pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
                     state.wake.orchestrator();
                 }
             }
-            Err(error) => tracing::warn!(%error, "orchestrator pass failed"),
+            Err(error) => {
+                failures = failures.saturating_add(1);
+                let wait = backoff(failures);
+                tracing::warn!(
+                    %error,
+                    failures,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "orchestrator pass failed; the next waits longer while passes fail"
+                );
+                // Woken or not, a failing database is not asked again
+                // sooner; `stop` is still seen within a tick.
+                let until = tokio::time::Instant::now() + wait;
+                while !stop.load(Ordering::Relaxed) && tokio::time::Instant::now() < until {
+                    tokio::time::sleep_until(until.min(tokio::time::Instant::now() + TICK)).await;
+                }
+                continue;
+            }
         }
         tokio::select! {
             () = state.wake.orchestrator.notified() => {}
             () = tokio::time::sleep(TICK) => {}
         }
     }
+}
+
+/// The longest wait between failing passes.
+pub const MOST_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The wait after the `failures`-th failing pass in a row (1 or more):
+/// [`TICK`], doubled for each failure before it, at most [`MOST_BACKOFF`].
+fn backoff(failures: u32) -> std::time::Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    TICK.saturating_mul(1 << doublings).min(MOST_BACKOFF)
 }
 
 async fn retry_if_idempotent(
@@ -563,4 +601,21 @@ async fn promote_next_phase(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn failing_passes_wait_longer_up_to_the_most() {
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(n).as_millis() as u64).collect();
+        assert_eq!(
+            waits,
+            [
+                500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000
+            ]
+        );
+        assert_eq!(backoff(u32::MAX), MOST_BACKOFF);
+    }
 }

@@ -36,13 +36,14 @@ mod rows;
 pub mod status;
 pub mod variables;
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection as _, Executor, Row as _};
 
-pub use error::{Result, StoreError};
+pub use error::{Result, STORAGE_FULL, StoreError, io_is_storage_full};
 
 /// The database behind a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The SQLite file, for the readiness probe (`None` on PostgreSQL and for
+    /// an in-memory database).
+    sqlite_file: Option<PathBuf>,
 }
 
 /// An open write transaction.
@@ -83,9 +87,29 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let sqlite_file = match backend {
+            Backend::Sqlite => sqlite_file(&url),
+            Backend::Postgres => None,
+        };
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
             .acquire_timeout(Duration::from_secs(30))
+            // A connection whose COMMIT or ROLLBACK failed (a full disk makes
+            // SQLite end the transaction itself, so the ROLLBACK that follows
+            // fails too) still counts itself inside a transaction: given out
+            // again, its next `BEGIN IMMEDIATE` would fail ("begin_with at
+            // non-zero transaction depth") until a restart. Such a connection
+            // is closed instead, and the pool opens a fresh one.
+            .after_release(|connection, _| {
+                Box::pin(async move {
+                    if connection.is_in_transaction() {
+                        // A dropped transaction queued its rollback: run it.
+                        connection.ping().await?;
+                    }
+                    Ok(keep(connection))
+                })
+            })
+            .before_acquire(|connection, _| Box::pin(async move { Ok(keep(connection)) }))
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -104,7 +128,11 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Self { pool, backend };
+        let store = Self {
+            pool,
+            backend,
+            sqlite_file,
+        };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -117,6 +145,46 @@ impl Store {
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Whether the database answers and can take writes now: on SQLite, the
+    /// disk of its file takes a small file ([`StoreError::StorageFull`] when
+    /// it is full); on PostgreSQL, the server is not a read-only standby.
+    /// Fast enough to be asked often (a query and, on SQLite, one small file
+    /// written and removed, not synced).
+    pub async fn ready(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                self.ping().await?;
+                if let Some(file) = &self.sqlite_file {
+                    let mut probe = file.clone().into_os_string();
+                    probe.push("-probe");
+                    write_probe(PathBuf::from(probe)).await.map_err(|error| {
+                        if io_is_storage_full(&error) {
+                            StoreError::StorageFull {
+                                cause: format!("writing beside {}: {error}", file.display()),
+                            }
+                        } else {
+                            StoreError::Unwritable(format!(
+                                "a file cannot be written beside {}: {error}",
+                                file.display()
+                            ))
+                        }
+                    })?;
+                }
+            }
+            Backend::Postgres => {
+                let row = sqlx::query("SELECT pg_is_in_recovery() AS standby")
+                    .fetch_one(&self.pool)
+                    .await?;
+                if row.try_get::<bool, _>("standby")? {
+                    return Err(StoreError::Unwritable(
+                        "the PostgreSQL server is a read-only standby (in recovery)".to_owned(),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -147,6 +215,51 @@ impl Store {
     }
 }
 
+/// Whether a connection may be given out (again): not when it still counts
+/// itself inside a transaction (see [`Store::connect`]).
+fn keep(connection: &sqlx::AnyConnection) -> bool {
+    let clean = !connection.is_in_transaction();
+    if !clean {
+        tracing::warn!(
+            "a database connection is still inside a transaction whose commit or rollback \
+             failed; it is closed and replaced"
+        );
+    }
+    clean
+}
+
+/// The file of an SQLite URL; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    let file = options.get_filename();
+    let in_memory =
+        file.as_os_str().is_empty() || url.contains(":memory:") || url.contains("mode=memory");
+    (!in_memory).then(|| file.to_owned())
+}
+
+/// How much the readiness probe writes: a few pages of the database, about
+/// what one write transaction adds to the WAL.
+pub(crate) const PROBE_BYTES: usize = 64 << 10;
+
+/// Writes [`PROBE_BYTES`] to `path` and removes it again: whether the file
+/// system takes writes (not synced: a full disk refuses the write itself).
+pub(crate) async fn write_probe(path: PathBuf) -> std::io::Result<()> {
+    static ZEROS: [u8; PROBE_BYTES] = [0; PROBE_BYTES];
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write as _;
+        let written = std::fs::File::create(&path).and_then(|mut file| file.write_all(&ZEROS));
+        // Probes at the same moment share the name: another may have removed it.
+        let removed = match std::fs::remove_file(&path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+        written?;
+        removed
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 /// The URL without its password, for messages.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -164,6 +277,100 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn sqlite_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("ferry.db").display());
+        (Store::connect(&url).await.unwrap(), dir)
+    }
+
+    /// What a full disk does to a write: SQLite ends the transaction itself,
+    /// so sqlx's COMMIT and then its ROLLBACK fail, and the connection still
+    /// counts itself inside the transaction. It must not be given out again.
+    #[tokio::test]
+    async fn a_connection_left_inside_a_transaction_is_never_given_out_again() {
+        let (store, _dir) = sqlite_store().await;
+        for _ in 0..16 {
+            let mut tx = store.write().await.unwrap();
+            sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+            assert!(tx.commit().await.is_err(), "no transaction is active");
+        }
+        for n in 0..100 {
+            let tx = store
+                .write()
+                .await
+                .unwrap_or_else(|error| panic!("write {n} after the failures: {error}"));
+            tx.commit().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_database_is_storage_full() {
+        let (store, _dir) = sqlite_store().await;
+        let mut connection = store.pool().acquire().await.unwrap();
+        sqlx::query("CREATE TABLE filler (bytes BLOB)")
+            .execute(&mut *connection)
+            .await
+            .unwrap();
+        // SQLite answers SQLITE_FULL once the file would pass this size, as
+        // on a full disk.
+        sqlx::query("PRAGMA max_page_count = 64")
+            .execute(&mut *connection)
+            .await
+            .unwrap();
+        let error = sqlx::query("INSERT INTO filler VALUES (zeroblob(1048576))")
+            .execute(&mut *connection)
+            .await
+            .unwrap_err();
+        let error = StoreError::from(error);
+        assert!(error.is_storage_full(), "{error:?}");
+        assert_eq!(error.to_string(), STORAGE_FULL);
+        connection.close().await.unwrap();
+        store.ready().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_full_data_directory_is_not_ready_and_a_standby_neither() {
+        let (store, dir) = sqlite_store().await;
+        store.ready().await.unwrap();
+        // Beside the database no file can be written (a directory is in
+        // the probe's way: this works as root too).
+        let path = dir.path().join("ferry.db-probe");
+        std::fs::create_dir(&path).unwrap();
+        let error = store.ready().await.unwrap_err();
+        assert!(matches!(error, StoreError::Unwritable(_)), "{error:?}");
+        std::fs::remove_dir(&path).unwrap();
+        store.ready().await.unwrap();
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(
+            sqlite_file("sqlite:///srv/ferry/ferry.db?mode=rwc"),
+            Some(PathBuf::from("/srv/ferry/ferry.db"))
+        );
+
+        // PostgreSQL: a primary is ready (only a query: no schema is touched).
+        let Ok(url) = std::env::var("FERRY_TEST_POSTGRES_URL") else {
+            eprintln!("FERRY_TEST_POSTGRES_URL is not set: skipping the PostgreSQL part");
+            return;
+        };
+        sqlx::any::install_default_drivers();
+        let postgres = Store {
+            pool: AnyPool::connect(&url).await.unwrap(),
+            backend: Backend::Postgres,
+            sqlite_file: None,
+        };
+        postgres.ready().await.unwrap();
+        postgres.close().await;
+    }
+
+    #[test]
+    fn a_full_disk_is_storage_full() {
+        let enospc = std::io::Error::from_raw_os_error(28);
+        assert!(io_is_storage_full(&enospc));
+        assert!(StoreError::from(sqlx::Error::Io(enospc)).is_storage_full());
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!io_is_storage_full(&other));
+        assert!(!StoreError::from(sqlx::Error::Io(other)).is_storage_full());
+    }
 
     #[test]
     fn passwords_are_not_repeated() {

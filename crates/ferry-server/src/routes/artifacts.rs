@@ -47,7 +47,8 @@ pub async fn put_blob(
         .require_somewhere(&state, Action::CreateRelease)
         .await?;
     let digest = digest(&text)?;
-    if let Some(size) = state.blobs.size(&digest).await {
+    // Kept: it is about to be named in a release (the sweep spares it).
+    if let Some(size) = state.blobs.size_kept(&digest).await {
         return Ok((
             StatusCode::OK,
             axum::Json(BlobUploaded {
@@ -67,6 +68,15 @@ pub async fn put_blob(
                 "{error}; the server's limit is set with --max-artifact-bytes"
             )),
             BlobError::Body(_) => ApiError::BadRequest(error.to_string()),
+            BlobError::StorageFull(cause) => {
+                tracing::warn!(%digest, %cause, "an upload failed: the disk is full");
+                ApiError::InsufficientStorage(
+                    "the server's disk is full, so the upload was not stored; its operator must \
+                     free space on the disk of its data directory, then the upload can be tried \
+                     again"
+                        .to_owned(),
+                )
+            }
             BlobError::Io(_) => ApiError::Internal(error.to_string()),
         })?;
     tracing::info!(%digest, size, "artifact stored");
@@ -89,7 +99,8 @@ pub async fn head_blob(
     Path(text): Path<String>,
 ) -> ApiResult<Response> {
     let digest = digest(&text)?;
-    match state.blobs.size(&digest).await {
+    // Asked before naming it in a release: kept (the sweep spares it).
+    match state.blobs.size_kept(&digest).await {
         Some(size) => {
             Ok((StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]).into_response())
         }

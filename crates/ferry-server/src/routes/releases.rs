@@ -94,9 +94,25 @@ pub async fn create_release(
     Path(service): Path<String>,
     Json(request): Json<CreateRelease>,
 ) -> ApiResult<(StatusCode, axum::Json<Release>)> {
-    let service = name("service", &service)?;
+    let created = create(&state, &caller, &service, &request).await;
+    if created.is_err() && request.artifacts.iter().any(|a| a.uri.is_none()) {
+        // Refused after its bytes were uploaded: they are removed once no
+        // release names them and their grace period is over (see
+        // `ferry_store::blobs`).
+        state.blobs.sweep_soon(state.store.clone());
+    }
+    created
+}
+
+async fn create(
+    state: &AppState,
+    caller: &Caller,
+    service: &str,
+    request: &CreateRelease,
+) -> ApiResult<(StatusCode, axum::Json<Release>)> {
+    let service = name("service", service)?;
     caller
-        .require(&state, Action::CreateRelease, &Target::service(&service))
+        .require(state, Action::CreateRelease, &Target::service(&service))
         .await?;
     let version = version(&request.version)?;
     if request.notes.len() > NOTES_LIMIT {
@@ -117,13 +133,15 @@ pub async fn create_release(
             "commit {commit:?} is not a git commit id (hex)"
         )));
     }
+    // No artifact is swept from finding its bytes to the commit.
+    let _pin = state.blobs.pin().await;
     let mut artifacts = Vec::with_capacity(request.artifacts.len());
     for artifact in &request.artifacts {
-        artifacts.push(checked_artifact(&state, artifact).await?);
+        artifacts.push(checked_artifact(state, artifact).await?);
     }
     let commits_json =
         serde_json::to_string(&request.commits).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let people = people(&request)?;
+    let people = people(request)?;
     let new = NewRelease {
         people: &people,
         notes: &request.notes,
