@@ -49,6 +49,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("{0}")]
     TooLarge(String),
+    /// The body is not of a media type the endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The thing asked for is recorded but not stored by ferry.
     #[error("{0}")]
     NotStored(String),
@@ -95,6 +98,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 "Payload too large",
+            ),
+            ApiError::UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
             ),
             ApiError::NotStored(_) => (StatusCode::CONFLICT, "not-stored", "Not stored by ferry"),
             ApiError::Unavailable(_) => (

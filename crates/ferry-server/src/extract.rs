@@ -1,6 +1,6 @@
 //! Extractors whose rejections are problem details, not axum's plain text.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -28,9 +28,15 @@ where
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::InvalidJson(
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
             "the body must be JSON, sent with Content-Type: application/json".into(),
         ),
+        other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::TooLarge(format!(
+                "the body is larger than the {} MiB a JSON request may have",
+                crate::JSON_BODY_LIMIT >> 20
+            ))
+        }
         JsonRejection::JsonSyntaxError(error) => ApiError::InvalidJson(format!(
             "the body is not valid JSON: {}",
             source_text(&error)
@@ -70,6 +76,32 @@ where
                 ApiError::BadRequest(format!("invalid query parameters: {}", source_text(&error))),
             ),
             Err(other) => Err(ApiError::BadRequest(other.body_text())),
+        }
+    }
+}
+
+/// Path parameters; one that is not valid UTF-8 or not of the expected form
+/// is a 400 problem that says so (axum's own rejection is plain text).
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error)) => Err(ApiError::BadRequest(
+                format!("invalid path: {}", source_text(&error)),
+            )),
+            Err(other) => Err(ApiError::BadRequest(format!(
+                "invalid path: {}",
+                other.body_text()
+            ))),
         }
     }
 }

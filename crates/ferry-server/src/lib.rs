@@ -96,7 +96,7 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 /// The largest JSON body accepted (artifact uploads have their own limit).
-const JSON_BODY_LIMIT: usize = 16 << 20;
+pub(crate) const JSON_BODY_LIMIT: usize = 16 << 20;
 
 /// The default largest artifact accepted: 4 GiB.
 pub const DEFAULT_MAX_ARTIFACT_BYTES: u64 = 4 << 30;

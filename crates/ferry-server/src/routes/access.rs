@@ -1,7 +1,7 @@
 //! Who may call and what they may do: the caller, users, groups, grants of
 //! roles, API tokens and the permission table.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use ferry_api::{
@@ -19,7 +19,7 @@ use crate::auth::{Caller, Secret};
 use crate::authorize::Reader;
 use crate::convert::{self, name};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
 use crate::state::AppState;
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use ferry_api::{
@@ -22,7 +22,7 @@ use crate::auth::Caller;
 use crate::authorize::Reader;
 use crate::convert::{name, version};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::{Action, Target};

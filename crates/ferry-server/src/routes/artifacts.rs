@@ -6,7 +6,7 @@
 //! is answered at once (a client asks with HEAD and skips it).
 
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::authorize::Reader;
 use crate::convert::{name, version};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::Path;
 use crate::state::AppState;
 use ferry_core::access::Action;
 

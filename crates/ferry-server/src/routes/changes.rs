@@ -1,7 +1,7 @@
 //! Change requests: raise, move through their states, list and show, with
 //! conflicts between approved changes shown everywhere.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use ferry_api::{
     ChangeActionBody, ChangeKind, ChangeRequest, ChangeState, CreateChange, Page, Problem,
@@ -17,7 +17,7 @@ use crate::authorize;
 use crate::authorize::Reader;
 use crate::convert::name;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::Action;

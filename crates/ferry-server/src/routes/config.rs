@@ -1,6 +1,6 @@
 //! Configuration as code: apply, and read environments, lifecycles, services.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ferry_api::{ApplyRequest, ApplyResult, Environment, Lifecycle, Page, Problem, Service};
 use ferry_core::access::{Action, Target};
 use ferry_core::plan::changes_anything;
@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::authorize::Reader;
 use crate::convert::{self, name};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::routes::whole;
 use crate::state::AppState;
 

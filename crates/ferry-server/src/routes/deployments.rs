@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use ferry_api::{
     CancelDeployment, Deployment, DeploymentProgress, DeploymentTarget, HealthReport, Page,
@@ -20,7 +20,7 @@ use crate::authorize;
 use crate::authorize::Reader;
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::Paging;
 use crate::state::AppState;
 use ferry_core::access::Action;

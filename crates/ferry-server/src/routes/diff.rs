@@ -1,6 +1,6 @@
 //! `ferry diff`: what promoting a service between two environments would bring.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use ferry_api::{Diff, DiffSide, NotesCommit, Problem};
 use ferry_core::DeploymentStatus;
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::authorize::Reader;
 use crate::convert::{self, name};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Query;
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 
 /// The two environments compared.

@@ -1,7 +1,7 @@
 //! Freeze periods, and the release calendar of windows, freezes and
 //! scheduled changes.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use ferry_api::{CalendarEntry, Freeze, FreezeSpec, Page, Problem};
@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::authorize::Reader;
 use crate::convert::name;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::{Action, Target};

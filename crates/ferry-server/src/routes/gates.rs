@@ -1,7 +1,7 @@
 //! Approvals, evidence, `check`, `promote`, and reports of deployments run
 //! by other tools.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use ferry_api::{
@@ -18,7 +18,7 @@ use crate::authorize::Reader;
 use crate::control::{self, Promotion, judge};
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::Action;

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use ferry_api::{AgentLogs, LogLine, LogPage, Problem};
 use ferry_core::DeploymentStatus;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::agent_auth::AgentCaller;
 use crate::authorize::Reader;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
 
 /// How often a follower looks for new lines when nothing woke it.

@@ -1,6 +1,6 @@
 //! Releases of a service.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::authorize::Reader;
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::routes::Paging;
 use crate::state::AppState;
 use ferry_core::access::{Action, Target};

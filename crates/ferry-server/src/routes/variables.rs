@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use ferry_api::{Page, Problem, SetVariable, Variable, VariableSource};
 use ferry_core::Name;
@@ -22,7 +22,7 @@ use ferry_store::variables::{NewValue, VariableRecord};
 use crate::auth::Caller;
 use crate::convert::name;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::routes::whole;
 use crate::secrets::SecretKey;
 use crate::state::AppState;
