@@ -253,6 +253,10 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
     }
     let small = server.home.path().join("small.bin");
     std::fs::write(&small, vec![9_u8; 256 << 10]).unwrap();
+    // What the refused writes left (a removed partial upload, a rolled-back
+    // journal) is free again: take it, so the disk is full for this one.
+    let top_up = tmpfs.path().join("top-up");
+    fill(&top_up);
     let upload = server.ferry(&[
         "release",
         "create",
@@ -275,6 +279,7 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
 
     // Space is freed: ready again, and every write succeeds at once.
     std::fs::remove_file(&filler).unwrap();
+    std::fs::remove_file(&top_up).unwrap();
     let (status, body) = http_get(&address(&server), "/readyz").expect("the server answers");
     assert_eq!(status, 200, "ready once space is freed: {body}");
     for n in 0..25 {
