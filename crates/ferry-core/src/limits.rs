@@ -175,6 +175,26 @@ impl Limit {
     }
 }
 
+/// Checks a link given for people to follow (evidence, a report): an
+/// `https://` or `http://` URL with a host, so that no `javascript:`,
+/// `file:` or `data:` link is stored and shown.
+pub fn check_link(field: &str, value: &str) -> Result<(), String> {
+    URL.check(field, value).map_err(|error| error.to_string())?;
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!(
+                "{field}: {value:?} is not an https:// or http:// URL; expected a link such as \"https://ci.example.com/runs/12\""
+            )
+        })?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(' ') {
+        return Err(format!("{field}: {value:?} names no host"));
+    }
+    Ok(())
+}
+
 /// The table of `docs/limits.md`.
 pub fn markdown_table() -> String {
     let mut out = String::from("| what | at most | line feeds and tabs |\n|---|---:|:-:|\n");
@@ -225,6 +245,19 @@ mod tests {
                 .is_ok()
         );
         assert!(DESCRIPTION.check("description", "bell\u{7}").is_err());
+    }
+
+    #[test]
+    fn links_are_web_links() {
+        assert!(check_link("url", "https://ci.example.com/runs/12").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "https:///x",
+            "ci/runs/12",
+        ] {
+            assert!(check_link("url", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

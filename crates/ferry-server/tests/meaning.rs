@@ -107,3 +107,26 @@ deploy.health = { http = "http://127.0.0.1:8080/healthz" }
     let services = api.get("/api/v1/services").await;
     assert_eq!(services.body["items"], json!([]), "nothing was applied");
 }
+
+#[tokio::test]
+async fn links_of_evidence_and_reports_are_web_links() {
+    let api = api_with_a_release().await;
+    let body = json!({
+        "environment": "dev", "name": "e2e", "passed": true, "url": "javascript:alert(document.cookie)",
+    });
+    let reply = api
+        .post(
+            "/api/v1/services/api/releases/1.0.0/evidence",
+            &body.to_string(),
+        )
+        .await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        detail.contains("not an https:// or http:// URL"),
+        "{detail}"
+    );
+    let evidence = api
+        .get("/api/v1/services/api/releases/1.0.0/evidence?environment=dev")
+        .await;
+    assert_eq!(evidence.body["items"], json!([]), "nothing was recorded");
+}

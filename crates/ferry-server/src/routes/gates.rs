@@ -143,7 +143,7 @@ pub async fn add_evidence(
     let evidence_name = request.name.trim();
     convert::within(&limits::EVIDENCE_NAME, "name", evidence_name)?;
     if let Some(url) = &request.url {
-        convert::within(&limits::URL, "url", url)?;
+        limits::check_link("url", url).map_err(ApiError::Unprocessable)?;
     }
     if evidence_name.is_empty() {
         return Err(ApiError::BadRequest(
@@ -340,7 +340,7 @@ pub async fn report(
 ) -> ApiResult<axum::Json<Deployment>> {
     let id = convert::id("deployment", &id)?;
     if let Some(url) = &request.url {
-        convert::within(&limits::URL, "url", url)?;
+        limits::check_link("url", url).map_err(ApiError::Unprocessable)?;
     }
     let deployment = state.store.deployment(id).await?;
     let service = name("service", &deployment.service)?;
