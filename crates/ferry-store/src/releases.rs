@@ -142,14 +142,32 @@ impl Store {
     ) -> Result<ReleaseRecord> {
         let mut tx = self.write().await?;
         let service_id = service_id(&mut tx, service).await?;
+        // Versions that differ only in build metadata have the same
+        // precedence in Semantic Versioning: one of them is the release.
+        let precedence = semver::Version {
+            build: semver::BuildMetadata::EMPTY,
+            ..version.clone()
+        }
+        .to_string();
         let version = version.to_string();
-        let exists = sqlx::query("SELECT id FROM releases WHERE service_id = $1 AND version = $2")
-            .bind(service_id)
-            .bind(&version)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_some() {
-            return Err(duplicate(service, &version));
+        let exists = sqlx::query(
+            "SELECT version FROM releases WHERE service_id = $1 AND (version = $2 OR version LIKE $3)",
+        )
+        .bind(service_id)
+        .bind(&precedence)
+        .bind(format!("{precedence}+%"))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = exists {
+            let existing = text(&row, "version")?;
+            let error = if existing == version {
+                duplicate(service, &version)
+            } else {
+                StoreError::Conflict(format!(
+                    "{service}@{existing} exists, and {version} differs from it only in build metadata, which Semantic Versioning does not order: give the release a version of its own"
+                ))
+            };
+            return Store::abandon(tx, Err(error)).await;
         }
         let id = sqlx::query(
             "INSERT INTO releases (service_id, version, state, notes, created_by, created_at, \

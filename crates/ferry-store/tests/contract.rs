@@ -115,6 +115,7 @@ contract!(
     releases_keep_their_content_and_artifacts,
     concurrent_approvals_count_once_each,
     fifty_identical_promotions_make_one_deployment,
+    versions_of_equal_precedence_are_one_release,
     a_new_decision_replaces_the_old,
     evidence_is_kept_per_environment,
     change_requests_follow_their_state_machine,
@@ -2867,4 +2868,50 @@ async fn fifty_identical_promotions_make_one_deployment(f: Fixture) {
         .await
         .unwrap();
     assert!(new && again.id != id);
+}
+
+async fn versions_of_equal_precedence_are_one_release(f: Fixture) {
+    release_with_users(&f, 0).await;
+    for (text, taken) in [("1.0.0+build.1", true), ("1.0.1+build.1", false)] {
+        let result = f
+            .store
+            .create_release(
+                "alice",
+                &name("api"),
+                &version(text),
+                NewRelease::with_notes(""),
+            )
+            .await;
+        if taken {
+            let error = result.unwrap_err();
+            assert!(
+                matches!(&error, StoreError::Conflict(m) if m.contains("api@1.0.0 exists") && m.contains("build metadata")),
+                "{error}"
+            );
+        } else {
+            result.unwrap();
+        }
+    }
+    let refused = f
+        .store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.1+build.2"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+    let refused = f
+        .store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.1"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
 }
