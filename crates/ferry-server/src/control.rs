@@ -106,7 +106,7 @@ pub async fn may_decide<'c>(
         .await?;
     // Only what the rule needs: this runs once per approval, and a release
     // may collect thousands.
-    let release = state.store.release(service, version).await?;
+    let release = may_go_there(state, service, version, environment).await?;
     let spec = state
         .store
         .environments()
@@ -139,6 +139,40 @@ pub async fn may_decide<'c>(
                 .await)
         }
     }
+}
+
+/// Refuses (422) a decision or evidence on a release that can never be
+/// promoted into `environment`: an abandoned release, or an environment
+/// outside its service's lifecycle. Answers the release.
+pub async fn may_go_there(
+    state: &AppState,
+    service: &Name,
+    version: &semver::Version,
+    environment: &Name,
+) -> Result<ferry_store::releases::ReleaseRecord, ApiError> {
+    let release = state.store.release(service, version).await?;
+    if release.state == ferry_core::ReleaseState::Abandoned {
+        return Err(ApiError::Unprocessable(format!(
+            "{service}@{version} was abandoned: it can no longer be promoted, so nothing is recorded for it"
+        )));
+    }
+    let (services, lifecycles) =
+        tokio::try_join!(state.store.services(), state.store.lifecycles())?;
+    let lifecycle = services
+        .iter()
+        .find(|s| &s.spec.name == service)
+        .and_then(|s| lifecycles.iter().find(|l| l.spec.name == s.spec.lifecycle));
+    if let Some(lifecycle) = lifecycle
+        && lifecycle.spec.phase_of(environment).is_none()
+    {
+        let known: Vec<&str> = lifecycle.spec.environments().map(Name::as_str).collect();
+        return Err(ApiError::Unprocessable(format!(
+            "{environment} is not in lifecycle {} of {service} (its environments: {}): {service}@{version} can never go there",
+            lifecycle.spec.name,
+            known.join(", ")
+        )));
+    }
+    Ok(release)
 }
 
 /// Refuses (409) a report of a deployment that ferry's agents run: only a

@@ -130,3 +130,49 @@ async fn links_of_evidence_and_reports_are_web_links() {
         .await;
     assert_eq!(evidence.body["items"], json!([]), "nothing was recorded");
 }
+
+#[tokio::test]
+async fn nothing_is_recorded_for_a_release_that_cannot_go_there() {
+    let api = api_with_a_release().await;
+    let config = ferry_core::config::parse(
+        r#"
+[[environment]]
+name = "dev"
+tier = "development"
+[[environment]]
+name = "lab"
+tier = "testing"
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+"#,
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let evidence = json!({ "environment": "lab", "name": "e2e", "passed": true }).to_string();
+    let reply = api
+        .post("/api/v1/services/api/releases/1.0.0/evidence", &evidence)
+        .await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        detail.contains("lab is not in lifecycle default"),
+        "{detail}"
+    );
+    let decision = json!({ "environment": "lab", "approve": true }).to_string();
+    let reply = api
+        .post("/api/v1/services/api/releases/1.0.0/decisions", &decision)
+        .await;
+    problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+
+    let abandoned = api
+        .post("/api/v1/services/api/releases/1.0.0/abandon", "{}")
+        .await;
+    assert_eq!(abandoned.status, StatusCode::OK, "{:?}", abandoned.body);
+    let evidence = json!({ "environment": "dev", "name": "e2e", "passed": true }).to_string();
+    let reply = api
+        .post("/api/v1/services/api/releases/1.0.0/evidence", &evidence)
+        .await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("abandoned"), "{detail}");
+}

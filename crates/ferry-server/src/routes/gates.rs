@@ -140,6 +140,7 @@ pub async fn add_evidence(
     let environment = name("environment", &request.environment)?;
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     caller.require(&state, Action::AddEvidence, &target).await?;
+    control::may_go_there(&state, &service, &version, &environment).await?;
     let evidence_name = request.name.trim();
     convert::within(&limits::EVIDENCE_NAME, "name", evidence_name)?;
     if let Some(url) = &request.url {
