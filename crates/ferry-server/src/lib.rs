@@ -135,11 +135,20 @@ impl Server {
             source,
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_error)?;
+        private(&settings.data_dir, 0o700).map_err(data_dir_error)?;
         let url = match &settings.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", settings.data_dir.join("ferry.db").display()),
         };
         let store = Store::connect(&url).await?;
+        // The database holds hashes of every token and the audit trail: only
+        // the server's user reads it.
+        for file in ["ferry.db", "ferry.db-wal", "ferry.db-shm"] {
+            let path = settings.data_dir.join(file);
+            if path.exists() {
+                private(&path, 0o600).map_err(data_dir_error)?;
+            }
+        }
         let secret_key = secrets::SecretKey::load(&settings.data_dir, &store)
             .await
             .map_err(|e| Error::Startup(e.to_string()))?;
@@ -259,6 +268,19 @@ async fn bootstrap(store: &Store) -> Result<Option<String>, Error> {
         token: secret.new_token("bootstrap"),
     };
     Ok(store.bootstrap_admin(new).await?.map(|_| secret.secret))
+}
+
+/// Gives `path` the permission bits `mode` (Unix only): the data directory
+/// and the database are the server's user's alone.
+fn private(path: &std::path::Path, mode: u32) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 fn write_bootstrap_token(data_dir: &std::path::Path, secret: &str) -> std::io::Result<()> {
