@@ -1,7 +1,7 @@
 //! The command line: `ferry` and its commands, with the options every
 //! command that talks to a server shares. Each command's own arguments live
-//! in its module under `commands` (names there and here are a contract: see
-//! DESIGN.md).
+//! in its module under `commands` (names there and here are a contract that
+//! scripts rely on: the README documents them).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 

@@ -104,7 +104,7 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(exit_code(problem))
 }
 
-/// 3 for a promotion refused by a gate (DESIGN.md's exit codes), 1 otherwise.
+/// 3 for a promotion refused by a gate (the README's exit codes), 1 otherwise.
 pub fn exit_code(problem: &Problem) -> u8 {
     if problem.slug() == "gate-blocked" {
         3

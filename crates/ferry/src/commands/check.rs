@@ -39,7 +39,7 @@ pub struct CheckArgs {
     pub client: ClientArgs,
 }
 
-/// The exit code of a promotion a gate refuses (DESIGN.md's exit codes).
+/// The exit code of a promotion a gate refuses (the README's exit codes).
 pub const BLOCKED: u8 = 3;
 
 /// Runs `ferry check`.
