@@ -68,3 +68,32 @@ fn a_notes_template_outside_the_configuration_is_refused() {
     std::fs::write(home.join("ferry.toml"), config("templates/notes.md.j2")).unwrap();
     server.ferry(&["apply"]).success();
 }
+
+#[test]
+fn apply_reads_the_configuration_from_standard_input() {
+    let server = Server::start();
+    let config = config_without_template();
+    let planned = server
+        .ferry_with_stdin(&["apply", "-f", "-", "--dry-run"], &config)
+        .success();
+    assert!(
+        planned.stdout.contains("+ create service api"),
+        "{planned:#?}"
+    );
+    server
+        .ferry_with_stdin(&["apply", "-f", "-"], &config)
+        .success();
+    let again = server
+        .ferry_with_stdin(&["apply", "-f", "-"], &config)
+        .success();
+    assert!(again.stdout.contains("No changes"), "{again:#?}");
+    // A mistake is reported against <stdin>, with its line.
+    let broken = server
+        .ferry_with_stdin(&["apply", "-f", "-"], "[[environment]]\nname = 3\n")
+        .code(1);
+    assert!(broken.stderr.contains("<stdin>:2"), "{broken:#?}");
+}
+
+fn config_without_template() -> String {
+    config("x").replace("notes_template = \"x\"\n", "")
+}

@@ -19,7 +19,8 @@ use crate::profile;
 /// `ferry apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// The configuration file.
+    /// The configuration file; `-` reads it from standard input (files it
+    /// names are then looked for in the current directory).
     #[arg(
         short = 'f',
         long = "file",
@@ -37,9 +38,18 @@ pub struct ApplyArgs {
 
 /// Applies (or plans) the configuration file.
 pub async fn run(args: ApplyArgs) -> Result<ExitCode> {
-    let file = args.file.display().to_string();
-    let source = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {file} (name another file with -f FILE)"))?;
+    let from_stdin = args.file.as_os_str() == "-";
+    let (file, source) = if from_stdin {
+        let mut source = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut source)
+            .context("cannot read the configuration from standard input")?;
+        ("<stdin>".to_owned(), source)
+    } else {
+        let file = args.file.display().to_string();
+        let source = std::fs::read_to_string(&args.file)
+            .with_context(|| format!("cannot read {file} (name another file with -f FILE)"))?;
+        (file, source)
+    };
     let mut config = match ferry_core::config::parse(&source) {
         Ok(config) => config,
         Err(error) => {
@@ -54,7 +64,14 @@ pub async fn run(args: ApplyArgs) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    load_notes_templates(&mut config, &args.file)?;
+    // Files named by a configuration on standard input are looked for in the
+    // current directory, as if it were ./ferry.toml.
+    let place = if from_stdin {
+        PathBuf::from("./ferry.toml")
+    } else {
+        args.file.clone()
+    };
+    load_notes_templates(&mut config, &place)?;
     let client = profile::resolve(&args.client)?.client()?;
     let request = ApplyRequest {
         config,
