@@ -692,6 +692,34 @@ fn a_release_from_git_records_its_commits_version_and_artifact() {
     );
     let expected = created["artifacts"][0]["digest"].as_str().unwrap();
     assert!(downloaded.stdout.contains(expected), "{downloaded:?}");
+    // A file that exists is not overwritten unless asked; `-o -` writes the
+    // verified bytes to standard output.
+    let again = server
+        .ferry(&[
+            "release",
+            "download",
+            "api@2.0.0",
+            "bin",
+            "-o",
+            "fetched.tgz",
+        ])
+        .code(1);
+    assert!(again.stderr.contains("--force"), "{again:?}");
+    server
+        .ferry(&[
+            "release",
+            "download",
+            "api@2.0.0",
+            "bin",
+            "-o",
+            "fetched.tgz",
+            "--force",
+        ])
+        .success();
+    let piped = server
+        .ferry(&["release", "download", "api@2.0.0", "bin", "-o", "-"])
+        .success();
+    assert_eq!(piped.stdout, "the api build");
 
     repo.commit("services/api/d.txt", "fix(api): handle empty carts");
     let next = server.json(&[

@@ -57,9 +57,13 @@ pub enum ReleaseCommand {
         /// The artifact's name.
         #[arg(value_name = "NAME")]
         name: String,
-        /// Where to write it [default: NAME in the current directory]
+        /// Where to write it; `-` writes it to standard output once its
+        /// digest is verified [default: NAME in the current directory]
         #[arg(long, short = 'o', value_name = "FILE")]
         output_file: Option<PathBuf>,
+        /// Overwrite the file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// List the releases of a service, or of every service.
     List {
@@ -192,8 +196,33 @@ pub async fn run(args: ReleaseArgs) -> Result<ExitCode> {
             release,
             name,
             output_file,
+            force,
         } => {
             let path = output_file.unwrap_or_else(|| PathBuf::from(&name));
+            if path.as_os_str() == "-" {
+                // Verified first, in a file of its own, then written out:
+                // nothing unverified reaches standard output.
+                let scratch = std::env::temp_dir().join(format!(
+                    "ferry-download-{}-{}",
+                    std::process::id(),
+                    name.replace(['/', '\\'], "_")
+                ));
+                let downloaded = artifacts::download(&client, &release, &name, &scratch).await;
+                let copied = downloaded.and_then(|_| {
+                    let mut file = std::fs::File::open(&scratch)?;
+                    std::io::copy(&mut file, &mut std::io::stdout().lock())?;
+                    Ok(())
+                });
+                let _ = std::fs::remove_file(&scratch);
+                copied?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if path.exists() && !force {
+                anyhow::bail!(
+                    "{} exists; pass --force to overwrite it, or -o FILE to write elsewhere",
+                    path.display()
+                );
+            }
             let (digest, size) = artifacts::download(&client, &release, &name, &path).await?;
             match format {
                 OutputFormat::Json => output::json(&serde_json::json!({
