@@ -36,6 +36,15 @@ pub fn json<T: Serialize>(value: &T) -> io::Result<()> {
     out.flush()
 }
 
+/// Prints `value` as one line of JSON: a record of a JSON Lines stream (a
+/// log, followed or not, that a script reads line by line).
+pub fn json_line<T: Serialize>(value: &T) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()
+}
+
 /// Prints rows under upper-case headers, in columns two spaces apart.
 pub fn table<R, C>(headers: &[&str], rows: R) -> io::Result<()>
 where

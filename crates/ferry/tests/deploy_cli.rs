@@ -88,6 +88,25 @@ fn promote_wait_follows_to_the_end_and_the_log_is_masked() {
     // Following an ended deployment prints the same lines and returns.
     let followed = server.ferry(&["deploy", "logs", "1", "-f"]).success();
     assert_eq!(followed.stdout, logs.stdout);
+    // As JSON, a line of JSON per log line (JSON Lines), followed or not.
+    let lines = server
+        .ferry(&["deploy", "logs", "1", "--output", "json"])
+        .success();
+    let records: Vec<serde_json::Value> = lines
+        .stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is a JSON object"))
+        .collect();
+    assert_eq!(records.len(), logs.stdout.lines().count());
+    assert!(
+        records
+            .iter()
+            .all(|r| r["target"].is_string() && r["line"].is_string())
+    );
+    let followed = server
+        .ferry(&["deploy", "logs", "1", "-f", "--output", "json"])
+        .success();
+    assert_eq!(followed.stdout, lines.stdout);
 
     let shown = server.json(&["deploy", "show", "1"]);
     let targets = shown["targets"].as_array().unwrap();

@@ -311,7 +311,7 @@ fn print_deployment(d: &Deployment) -> std::io::Result<()> {
 async fn logs(client: &Client, id: i64, follow: bool, format: OutputFormat) -> Result<ExitCode> {
     let print = |line: &LogLine| -> std::io::Result<()> {
         match format {
-            OutputFormat::Json => output::json(line),
+            OutputFormat::Json => output::json_line(line),
             OutputFormat::Table => {
                 let step = line
                     .step
