@@ -43,7 +43,8 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the ferry server (API, web UI).
+    /// Run the ferry server: the JSON API under /api/v1 (with its OpenAPI
+    /// document), the agents' endpoints and the orchestrator.
     Serve(ServeArgs),
     /// Check a token against a server and save both as the default profile.
     Login(LoginArgs),
