@@ -10,31 +10,6 @@ use common::{Api, problem};
 use ferry_core::limits::{self, Limit};
 use serde_json::{Value, json};
 
-async fn api() -> Api {
-    let api = Api::new().await;
-    let config = ferry_core::config::parse(
-        r#"
-[[environment]]
-name = "dev"
-tier = "development"
-[lifecycle.default]
-phases = [["dev"]]
-[[service]]
-name = "api"
-"#,
-    )
-    .unwrap();
-    api.store.apply("admin", &config, false).await.unwrap();
-    let release = json!({ "version": "1.0.0" }).to_string();
-    assert_eq!(
-        api.post("/api/v1/services/api/releases", &release)
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    api
-}
-
 /// Where a limit is enforced: the request whose `field` gets `value`.
 fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static str) {
     let many_tags = |n: usize| -> Value {
@@ -117,7 +92,7 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
 #[tokio::test]
 async fn every_limit_is_enforced_and_says_what_is_allowed() {
     for limit in limits::ALL {
-        let api = api().await;
+        let api = Api::with_a_release().await;
         let audit_before = api.get("/api/v1/audit?limit=1000").await.body["items"]
             .as_array()
             .unwrap()

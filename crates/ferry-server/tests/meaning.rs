@@ -10,34 +10,9 @@ use axum::http::StatusCode;
 use common::{Api, problem};
 use serde_json::json;
 
-async fn api_with_a_release() -> Api {
-    let api = Api::new().await;
-    let config = ferry_core::config::parse(
-        r#"
-[[environment]]
-name = "dev"
-tier = "development"
-[lifecycle.default]
-phases = [["dev"]]
-[[service]]
-name = "api"
-"#,
-    )
-    .unwrap();
-    api.store.apply("admin", &config, false).await.unwrap();
-    let created = api
-        .post(
-            "/api/v1/services/api/releases",
-            &json!({ "version": "1.0.0" }).to_string(),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED);
-    api
-}
-
 #[tokio::test]
 async fn a_promotion_is_scheduled_between_now_and_a_year_ahead() {
-    let api = api_with_a_release().await;
+    let api = Api::with_a_release().await;
     for (at, says) in [
         ("1970-01-01T00:00:00Z", "in the past"),
         ("9999-12-31T23:59:59Z", "366 days ahead"),
@@ -53,7 +28,7 @@ async fn a_promotion_is_scheduled_between_now_and_a_year_ahead() {
 
 #[tokio::test]
 async fn a_change_window_that_is_over_is_refused() {
-    let api = api_with_a_release().await;
+    let api = Api::with_a_release().await;
     let body = json!({
         "title": "Resize the pool", "type": "normal", "service": "api", "environment": "dev",
         "window": "2020-01-01T09:00:00Z..2020-01-01T10:00:00Z",
@@ -67,7 +42,7 @@ async fn a_change_window_that_is_over_is_refused() {
 
 #[tokio::test]
 async fn a_freeze_names_each_environment_once() {
-    let api = api_with_a_release().await;
+    let api = Api::with_a_release().await;
     let body = json!({
         "name": "year-end", "start": "2030-12-20T00:00:00Z", "end": "2031-01-04T00:00:00Z",
         "environments": ["dev", "dev"],
@@ -110,7 +85,7 @@ deploy.health = { http = "http://127.0.0.1:8080/healthz" }
 
 #[tokio::test]
 async fn links_of_evidence_and_reports_are_web_links() {
-    let api = api_with_a_release().await;
+    let api = Api::with_a_release().await;
     let body = json!({
         "environment": "dev", "name": "e2e", "passed": true, "url": "javascript:alert(document.cookie)",
     });
@@ -133,7 +108,7 @@ async fn links_of_evidence_and_reports_are_web_links() {
 
 #[tokio::test]
 async fn nothing_is_recorded_for_a_release_that_cannot_go_there() {
-    let api = api_with_a_release().await;
+    let api = Api::with_a_release().await;
     let config = ferry_core::config::parse(
         r#"
 [[environment]]

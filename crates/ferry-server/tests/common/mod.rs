@@ -170,6 +170,22 @@ impl Api {
         Self::on(&Backend::Sqlite).await
     }
 
+    /// A server (SQLite) with environment `dev`, the default lifecycle,
+    /// service `api` deployed by another tool, and its release api@1.0.0.
+    pub async fn with_a_release() -> Self {
+        let api = Self::new().await;
+        let config = ferry_core::config::parse(
+            "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
+             [lifecycle.default]\nphases = [[\"dev\"]]\n[[service]]\nname = \"api\"\n",
+        )
+        .unwrap();
+        api.store.apply("admin", &config, false).await.unwrap();
+        let release = serde_json::json!({ "version": "1.0.0" }).to_string();
+        let created = api.post("/api/v1/services/api/releases", &release).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+        api
+    }
+
     /// A server over a new database of `backend`, with the bootstrap
     /// administrator `admin` holding [`ADMIN_TOKEN`].
     pub async fn on(backend: &Backend) -> Self {
