@@ -36,11 +36,7 @@ impl Caller {
         state: &AppState,
         action: Action,
     ) -> Result<(), ApiError> {
-        let somewhere = |grants: &[ferry_core::access::Grant]| {
-            grants.iter().any(|grant| grant.role.allows(action))
-        };
-        let rights = &self.rights;
-        if somewhere(&rights.grants) && rights.narrowed_to.as_deref().is_none_or(somewhere) {
+        if self.rights.allows_somewhere(action) {
             return Ok(());
         }
         let reason = format!(

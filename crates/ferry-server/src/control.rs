@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use ferry_core::access::Action;
+use ferry_core::access::{Action, Target};
 use ferry_core::change::ChangeState;
 use ferry_core::gates::{
     ActiveFreeze, ChangeFact, Decider, Decision, Disposition, Duties, EvidenceFact, GateInput,
@@ -24,7 +24,6 @@ use ferry_store::deployments::DeploymentRecord;
 use ferry_store::gate_facts::GateFacts;
 
 use crate::auth::Caller;
-use crate::authorize;
 use crate::error::ApiError;
 use crate::state::{AppState, WindowCache};
 
@@ -97,16 +96,9 @@ pub async fn may_decide<'c>(
     environment: &Name,
     approve: bool,
 ) -> Result<&'c UserRecord, ApiError> {
-    let target = authorize::target(state, Some(service), Some(environment)).await?;
-    caller
-        .require(state, Action::DecideRelease, &target)
-        .await?;
-    let person = caller
-        .person(state, Action::DecideRelease.as_str(), &target)
-        .await?;
     // Only what the rule needs: this runs once per approval, and a release
-    // may collect thousands.
-    let release = may_go_there(state, service, version, environment).await?;
+    // may collect thousands. The environment is read once, for its
+    // protection and its policy.
     let spec = state
         .store
         .environments()
@@ -115,6 +107,14 @@ pub async fn may_decide<'c>(
         .find(|e| &e.spec.name == environment)
         .map(|e| e.spec)
         .ok_or_else(|| ApiError::NotFound(format!("there is no environment {environment:?}")))?;
+    let target = Target::deployment(service, environment, spec.protected);
+    caller
+        .require(state, Action::DecideRelease, &target)
+        .await?;
+    let person = caller
+        .person(state, Action::DecideRelease.as_str(), &target)
+        .await?;
+    let release = may_go_there(state, service, version, environment).await?;
     let people = state.store.release_people(release.id).await?;
     let commits: Vec<NotesCommit> = if people.is_empty() {
         serde_json::from_str(&state.store.release_commits(release.id).await?)

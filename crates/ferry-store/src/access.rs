@@ -274,6 +274,15 @@ impl Store {
         Ok(found)
     }
 
+    /// Grant `id`, if it exists.
+    pub async fn grant_by_id(&self, id: i64) -> Result<Option<GrantRecord>> {
+        let row = sqlx::query(AssertSqlSafe(format!("{GRANT_SELECT} WHERE g.id = $1")))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(grant_record).transpose()
+    }
+
     /// Every grant, by holder, or those of one holder.
     pub async fn grants(&self, holder: Option<Holder<'_>>) -> Result<Vec<GrantRecord>> {
         let (user, group) = match holder {

@@ -69,6 +69,17 @@ impl Grant {
         service && environment
     }
 
+    /// Whether everything this grant allows, `held` allows too: its role's
+    /// actions are all `held`'s, over a scope `held` covers.
+    pub fn is_within(&self, held: &Grant) -> bool {
+        self.role
+            .actions()
+            .iter()
+            .all(|action| held.role.allows(*action))
+            && (held.service.is_none() || held.service == self.service)
+            && (held.environment.is_none() || held.environment == self.environment)
+    }
+
     /// Whether this grant allows `action` on `target`.
     pub fn allows(&self, action: Action, target: &Target<'_>) -> bool {
         self.role.allows(action) && self.covers(action, target)
@@ -157,6 +168,14 @@ impl Rights {
     /// Whether the caller may `action` on `target`.
     pub fn allows(&self, action: Action, target: &Target<'_>) -> bool {
         let any = |grants: &[Grant]| grants.iter().any(|g| g.allows(action, target));
+        any(&self.grants) && self.narrowed_to.as_deref().is_none_or(any)
+    }
+
+    /// Whether some grant allows `action` somewhere, whatever it touches
+    /// (through this token too): for what belongs to no service until it is
+    /// named, such as artifact bytes uploaded before their release.
+    pub fn allows_somewhere(&self, action: Action) -> bool {
+        let any = |grants: &[Grant]| grants.iter().any(|g| g.role.allows(action));
         any(&self.grants) && self.narrowed_to.as_deref().is_none_or(any)
     }
 
@@ -316,6 +335,14 @@ mod tests {
         );
         let error = authorize("bob", &viewer, Action::ApplyConfig, &Target::SERVER).unwrap_err();
         assert!(error.0.contains("the admin role everywhere"), "{}", error.0);
+    }
+
+    #[test]
+    fn a_grant_is_within_a_wider_one_only() {
+        let wide = grant(Role::Deployer, None, Some("dev"));
+        assert!(grant(Role::Developer, Some("api"), Some("dev")).is_within(&wide));
+        assert!(!grant(Role::Developer, Some("api"), None).is_within(&wide));
+        assert!(!grant(Role::Approver, None, Some("dev")).is_within(&wide));
     }
 
     #[test]

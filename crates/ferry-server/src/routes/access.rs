@@ -159,13 +159,7 @@ pub async fn create_token(
 fn narrow_both(asked: Vec<Grant>, narrowed: &[Grant]) -> Vec<Grant> {
     asked
         .into_iter()
-        .filter(|wanted| {
-            narrowed.iter().any(|held| {
-                wanted.role.actions().iter().all(|a| held.role.allows(*a))
-                    && (held.service.is_none() || held.service == wanted.service)
-                    && (held.environment.is_none() || held.environment == wanted.environment)
-            })
-        })
+        .filter(|wanted| narrowed.iter().any(|held| wanted.is_within(held)))
         .collect()
 }
 
@@ -531,10 +525,8 @@ pub async fn revoke_grant(
     let id = convert::id("grant", &id)?;
     let found = state
         .store
-        .grants(None)
+        .grant_by_id(id)
         .await?
-        .into_iter()
-        .find(|g| g.id == id)
         .ok_or_else(|| ApiError::NotFound(format!("there is no grant {id}")))?;
     let (user, group) = (
         found.user.as_deref().map(|u| name("user", u)).transpose()?,
