@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferry_core::Name;
+
 pub use ferry_core::access::{Grant, Role};
 
 /// A user.
@@ -29,7 +31,7 @@ pub struct User {
 pub struct CreateUser {
     /// The new user's name (lower-case letters, digits, `-`, `_`, `.`; not
     /// a name the server reserves, such as `system` or `demo`).
-    pub name: String,
+    pub name: Name,
     /// Their e-mail address, unique without regard to case.
     #[serde(default)]
     pub email: Option<String>,
@@ -144,10 +146,10 @@ pub struct GrantEntry {
 pub struct CreateGrant {
     /// The user to grant the role to (or `group`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
+    pub user: Option<Name>,
     /// The group to grant the role to (or `user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
+    pub group: Option<Name>,
     /// The role and its scope.
     #[serde(flatten)]
     pub grant: Grant,
@@ -169,7 +171,7 @@ pub struct Group {
 #[serde(deny_unknown_fields)]
 pub struct CreateGroup {
     /// The group's name.
-    pub name: String,
+    pub name: Name,
 }
 
 /// One row of the permission table: an action and the roles that allow it.

@@ -4,16 +4,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferry_core::Name;
+
 /// The body of `POST /api/v1/agent-tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAgentToken {
     /// The environment the agent deploys into.
-    pub environment: String,
+    pub environment: Name,
     /// The agent's name, unique in its environment (such as its host name);
     /// one is made up when none is given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Name>,
     /// Its tags, matched by services' target selectors.
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,

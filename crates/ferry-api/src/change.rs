@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferry_core::Name;
+
 use crate::{ChangeKind, ChangeState};
 
 /// A change request (an ITIL RFC).
@@ -74,9 +76,9 @@ pub struct CreateChange {
     #[serde(rename = "type")]
     pub kind: ChangeKind,
     /// The service.
-    pub service: String,
+    pub service: Name,
     /// The environment.
-    pub environment: String,
+    pub environment: Name,
     /// The release it implements (`1.4.0` or `api@1.4.0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferry_core::Name;
+
 use crate::{DeploymentStatus, HealthReport, StepReport};
 
 /// A deployment: a release going to an environment.
@@ -104,9 +106,9 @@ pub struct CancelDeployment {}
 #[serde(deny_unknown_fields)]
 pub struct Rollback {
     /// The service.
-    pub service: String,
+    pub service: Name,
     /// The environment.
-    pub environment: String,
+    pub environment: Name,
     /// The version to put back; by default the one that succeeded there
     /// before the current one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferry_core::Name;
+
 use crate::{TestReport, Verdict};
 
 /// A user's decision on a release for an environment.
@@ -24,7 +26,7 @@ pub struct Decision {
 #[serde(deny_unknown_fields)]
 pub struct Decide {
     /// The environment the decision is for.
-    pub environment: String,
+    pub environment: Name,
     /// Approve (true) or reject (false). A new decision replaces the
     /// caller's earlier one: approving withdraws a rejection.
     pub approve: bool,
@@ -61,7 +63,7 @@ pub struct Evidence {
 #[serde(deny_unknown_fields)]
 pub struct AddEvidence {
     /// The environment it was gathered in.
-    pub environment: String,
+    pub environment: Name,
     /// The suite or check's name (what policies require).
     pub name: String,
     /// A JUnit report (parsed): passed when it has tests and none failed.
@@ -94,11 +96,11 @@ pub struct Check {
 #[serde(deny_unknown_fields)]
 pub struct Promote {
     /// The service.
-    pub service: String,
+    pub service: Name,
     /// The version.
     pub version: String,
     /// The environment to promote into.
-    pub environment: String,
+    pub environment: Name,
     /// Start no earlier than this (the windows and freezes are judged then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at: Option<DateTime<Utc>>,

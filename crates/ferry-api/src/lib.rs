@@ -50,7 +50,7 @@ pub use ferry_core::gates::{Finding, Verdict};
 pub use ferry_core::junit::TestReport;
 pub use ferry_core::lifecycle::LifecycleSpec;
 pub use ferry_core::notes::{NotesCommit, ReleaseNotes};
-pub use ferry_core::plan::{Action, Change, Kind};
+pub use ferry_core::plan::{Action, Change, Kind, ValueChange};
 pub use ferry_core::risk::{RiskAssessment, RiskFactor, RiskLevel};
 pub use ferry_core::service::ServiceSpec;
 pub use ferry_core::status::Cell;

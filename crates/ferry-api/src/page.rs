@@ -19,6 +19,7 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// At most this many items (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

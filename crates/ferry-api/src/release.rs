@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use ferry_core::Name;
+
 use crate::{NotesCommit, ReleaseState};
 
 /// A release: `service@version`, immutable once created.
@@ -58,7 +60,7 @@ pub struct Artifact {
 #[serde(deny_unknown_fields)]
 pub struct NewArtifact {
     /// Its name within the release (lower-case letters, digits, `-`, `_`, `.`).
-    pub name: String,
+    pub name: Name,
     /// `sha256:<hex>` of its bytes.
     pub digest: String,
     /// For a reference: where it lives.

@@ -10,6 +10,10 @@
 //!   [`Problem`], so callers can tell problems apart by their stable `type`;
 //! - a server that cannot be reached is [`Error::Unreachable`], whose message
 //!   names the URL tried and how to fix it;
+//! - every POST carries an `Idempotency-Key` of its own, and a request whose
+//!   answer was lost is sent again a few times when it cannot do its work
+//!   twice ([`retry`] says when), except the agent's reports, which the
+//!   agent's loop sends again itself;
 //! - the audit export is streamed ([`Download`]), never held whole in memory.
 //!
 //! The client uses rustls without a built-in crypto provider: the program must
@@ -17,6 +21,7 @@
 //! before calling [`Client::new`].
 
 mod access;
+pub mod retry;
 
 pub use access::GrantQuery;
 
@@ -24,11 +29,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use ferry_api::{
-    AddEvidence, ApplyRequest, ApplyResult, AuditEvent, AuditVerification, BlobUploaded,
-    CalendarEntry, ChangeActionBody, ChangeRequest, Check, CreateChange, CreateRelease,
-    CreateToken, CreateUser, CreatedToken, CreatedUser, Decide, Decision, Deployment, Diff,
-    Environment, Evidence, Freeze, FreezeSpec, Lifecycle, Page, PageQuery, Problem, Promote,
-    Release, ReportDeployment, Service, Status, Token, User, Whoami,
+    AddEvidence, ApplyRequest, ApplyResult, AuditEvent, AuditQuery, AuditVerification,
+    BlobUploaded, CalendarEntry, ChangeActionBody, ChangeRequest, Check, CreateChange,
+    CreateRelease, CreateToken, CreateUser, CreatedToken, CreatedUser, Decide, Decision,
+    Deployment, Diff, Environment, Evidence, Freeze, FreezeSpec, Lifecycle, Page, PageQuery,
+    Problem, Promote, Release, ReportDeployment, Service, Status, Token, User, Whoami,
 };
 use ferry_api::{
     Agent, AgentHeartbeat, AgentHello, AgentJob, CreateAgentToken, CreatedAgentToken, FinishAck,
@@ -481,9 +486,9 @@ impl Client {
         self.get(&["status"], None::<&()>).await
     }
 
-    /// One page of the audit trail, in ascending `seq` order.
-    pub async fn audit(&self, page: &PageQuery) -> Result<Page<AuditEvent>, Error> {
-        self.get(&["audit"], Some(page)).await
+    /// One page of the audit trail: the events `query` filters, in its order.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Page<AuditEvent>, Error> {
+        self.get(&["audit"], Some(query)).await
     }
 
     /// Checks the audit trail's hash chain. A broken chain is a result
@@ -643,13 +648,64 @@ impl Client {
         decode(response).await
     }
 
-    /// Sends with the token; turns every non-2xx answer into an error.
-    async fn send(&self, mut request: RequestBuilder) -> Result<Response, Error> {
+    /// Like [`Client::send_json`], but sent once and without an
+    /// `Idempotency-Key`: for the agent's reports, which the server takes
+    /// twice harmlessly (by job and attempt) and the agent sends again itself.
+    async fn send_json_once<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: &B,
+    ) -> Result<T, Error> {
+        let request = self.prepare(self.request(method, segments).json(body))?;
+        decode(self.attempt(request).await?).await
+    }
+
+    /// Sends with the token; turns every non-2xx answer into an error. A
+    /// POST gets a fresh `Idempotency-Key`, and a request whose answer was
+    /// lost is sent again as [`retry`] allows; the error is the last one.
+    async fn send(&self, request: RequestBuilder) -> Result<Response, Error> {
+        let mut request = self.prepare(request)?;
+        if request.method() == Method::POST
+            && let Some(key) = retry::new_key()
+            && let Ok(value) = reqwest::header::HeaderValue::from_str(&key)
+        {
+            request.headers_mut().insert(retry::IDEMPOTENCY_KEY, value);
+        }
+        let resendable = retry::may_resend(request.method(), request.headers());
+        let mut delays = retry::DELAYS.iter();
+        let mut attempts = 1;
+        loop {
+            // A body that is a stream cannot be copied: it is sent once.
+            let copy = resendable.then(|| request.try_clone()).flatten();
+            let error = match self.attempt(request).await {
+                Ok(response) => return Ok(response),
+                Err(error) => error,
+            };
+            match (copy, delays.next()) {
+                (Some(copy), Some(delay)) if retry::worth_resending(&error) => {
+                    tokio::time::sleep(*delay).await;
+                    request = copy;
+                    attempts += 1;
+                }
+                _ => return Err(tried(error, attempts)),
+            }
+        }
+    }
+
+    /// The request with the token.
+    fn prepare(&self, mut request: RequestBuilder) -> Result<reqwest::Request, Error> {
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
+        request.build().map_err(|source| self.send_error(source))
+    }
+
+    /// Sends `request` once; every non-2xx answer is an error.
+    async fn attempt(&self, request: reqwest::Request) -> Result<Response, Error> {
+        let response = self
+            .http
+            .execute(request)
             .await
             .map_err(|source| self.send_error(source))?;
         if response.status().is_success() {
@@ -694,7 +750,7 @@ impl Client {
 
     /// Says the agent is there (with an agent token); answers its record.
     pub async fn agent_hello(&self, hello: &AgentHello) -> Result<Agent, Error> {
-        self.send_json(Method::POST, &["agent", "hello"], hello)
+        self.send_json_once(Method::POST, &["agent", "hello"], hello)
             .await
     }
 
@@ -716,7 +772,7 @@ impl Client {
     /// attempt no longer holds it (it must not run).
     pub async fn agent_start(&self, job_id: i64, attempt: i64) -> Result<bool, Error> {
         let ack: HeartbeatAck = self
-            .send_json(
+            .send_json_once(
                 Method::POST,
                 &["agent", "jobs", &job_id.to_string(), "start"],
                 &AgentHeartbeat { attempt },
@@ -728,7 +784,7 @@ impl Client {
     /// Extends the lease of a running job; `false` when the lease is gone.
     pub async fn agent_heartbeat(&self, job_id: i64, attempt: i64) -> Result<bool, Error> {
         let ack: HeartbeatAck = self
-            .send_json(
+            .send_json_once(
                 Method::POST,
                 &["agent", "jobs", &job_id.to_string(), "heartbeat"],
                 &AgentHeartbeat { attempt },
@@ -739,18 +795,19 @@ impl Client {
 
     /// Sends lines a job's steps printed (a line sent twice is stored once).
     pub async fn agent_logs(&self, job_id: i64, logs: &ferry_api::AgentLogs) -> Result<(), Error> {
-        let request = self
-            .request(
+        let request = self.prepare(
+            self.request(
                 Method::POST,
                 &["agent", "jobs", &job_id.to_string(), "logs"],
             )
-            .json(logs);
-        self.send(request).await.map(drop)
+            .json(logs),
+        )?;
+        self.attempt(request).await.map(drop)
     }
 
     /// Reports how a job ended (idempotent).
     pub async fn agent_finish(&self, job_id: i64, report: &FinishJob) -> Result<FinishAck, Error> {
-        self.send_json(
+        self.send_json_once(
             Method::POST,
             &["agent", "jobs", &job_id.to_string(), "finish"],
             report,
@@ -912,26 +969,66 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, Error> {
     serde_json::from_slice(&bytes).map_err(|source| Error::Decode { url, source })
 }
 
-/// Reads an error answer: problem details when the server sent them (ferry
-/// always does), the status and the start of the body otherwise.
+/// Reads an error answer (see [`error_from_answer`]).
 async fn error_from(response: Response) -> Error {
     let url = response.url().to_string();
     let status = response.status();
     let body = response.bytes().await.unwrap_or_default();
-    if let Ok(problem) = serde_json::from_slice::<Problem>(&body) {
+    error_from_answer(status.as_u16(), &url, &body)
+}
+
+/// What an error answer of `url` with HTTP `status` and `body` means: the
+/// server's problem details when the body is one (ferry always sends them),
+/// else [`Error::UnexpectedStatus`] quoting the start of the body (or the
+/// status's reason when the body is blank). Never fails, whatever the body.
+pub fn error_from_answer(status: u16, url: &str, body: &[u8]) -> Error {
+    if let Ok(problem) = serde_json::from_slice::<Problem>(body) {
         return Error::Api(Box::new(problem));
     }
-    let text = String::from_utf8_lossy(&body);
+    let text = String::from_utf8_lossy(body);
     let mut excerpt: String = text.trim().chars().take(BODY_EXCERPT_CHARS).collect();
     if excerpt.is_empty() {
-        excerpt = status.canonical_reason().unwrap_or("no body").to_owned();
+        excerpt = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|status| status.canonical_reason())
+            .unwrap_or("no body")
+            .to_owned();
     } else if text.trim().chars().count() > BODY_EXCERPT_CHARS {
         excerpt.push('…');
     }
     Error::UnexpectedStatus {
-        url,
-        status: status.as_u16(),
+        url: url.to_owned(),
+        status,
         body: excerpt,
+    }
+}
+
+/// `error` after `attempts` attempts: a lost connection says how many were
+/// made, so a reader knows it was not a passing blip.
+fn tried(error: Error, attempts: usize) -> Error {
+    if attempts < 2 {
+        return error;
+    }
+    match error {
+        Error::Unreachable {
+            server,
+            reason,
+            source,
+        } => Error::Unreachable {
+            server,
+            reason: format!("{reason}; tried {attempts} times"),
+            source,
+        },
+        Error::Transport {
+            url,
+            reason,
+            source,
+        } => Error::Transport {
+            url,
+            reason: format!("{reason}; tried {attempts} times"),
+            source,
+        },
+        other => other,
     }
 }
 

@@ -4,7 +4,10 @@
 //! with its place in the file (byte span, turned into line and column by
 //! [`ConfigError::render`]). [`Config::validate`] checks the rules that span
 //! several entries (unique names, references between them); the server runs it
-//! again on configurations sent over the API.
+//! again on configurations sent over the API. A rule broken by one value of an
+//! entry names it ([`Invalid::field`], a [`FieldPath`]), and [`parse`] finds it
+//! in the file again with the spans `toml` keeps ([`toml::de::DeTable`]), so
+//! the place is the offending key (or list item), not the entry's name.
 //!
 //! References are resolved within one file: a lifecycle names environments of
 //! the same file, a service names a lifecycle of the same file (`default` when
@@ -17,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::environment::{EnvironmentSpec, Policy, Window};
+use crate::field_path::{FieldPath, Segment};
 use crate::freeze::FreezeSpec;
 use crate::lifecycle::{LifecycleSpec, Phase};
 use crate::service::ServiceSpec;
@@ -67,10 +71,32 @@ pub enum Place {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Invalid {
-    /// Where.
+    /// Which entry.
     pub place: Place,
+    /// Which value of the entry ([`FieldPath::root`] for its name).
+    pub field: FieldPath,
     /// What is wrong and what is expected.
     pub message: String,
+}
+
+impl Invalid {
+    /// The entry at `place` breaks a rule; its name is at fault.
+    fn entry(place: Place, message: String) -> Self {
+        Self {
+            place,
+            field: FieldPath::root(),
+            message,
+        }
+    }
+
+    /// The value at `field` of the entry at `place` breaks a rule.
+    fn at(place: Place, field: FieldPath, message: String) -> Self {
+        Self {
+            place,
+            field,
+            message,
+        }
+    }
 }
 
 impl Config {
@@ -82,29 +108,38 @@ impl Config {
             let environment_name = environment.name.as_str();
             if !environments.insert(&environment.name) {
                 let message = format!("environment {environment_name:?} is defined twice");
-                return Err(Invalid { place, message });
+                return Err(Invalid::entry(place, message));
             }
             for (number, window) in environment.windows.iter().enumerate() {
-                crate::windows::Recurrence::from_window(window).map_err(|reason| Invalid {
-                    place,
-                    message: format!(
-                        "environment {environment_name:?}, window {}: {reason}",
-                        number + 1
-                    ),
+                crate::windows::Recurrence::from_window(window).map_err(|reason| {
+                    Invalid::at(
+                        place,
+                        FieldPath::field("windows").index(number),
+                        format!(
+                            "environment {environment_name:?}, window {}: {reason}",
+                            number + 1
+                        ),
+                    )
                 })?;
             }
             for (variable, value) in &environment.variables {
                 crate::variables::check_name(variable)
                     .and_then(|()| crate::variables::check_value(variable, value))
-                    .map_err(|reason| Invalid {
-                        place,
-                        message: format!("environment {environment_name:?}: {reason}"),
+                    .map_err(|reason| {
+                        Invalid::at(
+                            place,
+                            FieldPath::field("variables").key(variable),
+                            format!("environment {environment_name:?}: {reason}"),
+                        )
                     })?;
             }
             if let Some(level) = &environment.policy.max_risk {
-                crate::risk::RiskLevel::parse(level).map_err(|reason| Invalid {
-                    place,
-                    message: format!("environment {environment_name:?}, policy max_risk: {reason}"),
+                crate::risk::RiskLevel::parse(level).map_err(|reason| {
+                    Invalid::at(
+                        place,
+                        FieldPath::field("policy").key("max_risk"),
+                        format!("environment {environment_name:?}, policy max_risk: {reason}"),
+                    )
                 })?;
             }
         }
@@ -114,13 +149,14 @@ impl Config {
             let lifecycle_name = lifecycle.name.as_str();
             if !lifecycles.insert(&lifecycle.name) {
                 let message = format!("lifecycle {lifecycle_name:?} is defined twice");
-                return Err(Invalid { place, message });
+                return Err(Invalid::entry(place, message));
             }
+            let phases = FieldPath::field("phases");
             if lifecycle.phases.is_empty() {
                 let message = format!(
                     "lifecycle {lifecycle_name:?} has no phases; expected phases = [[\"dev\"], [\"prod\"]]"
                 );
-                return Err(Invalid { place, message });
+                return Err(Invalid::at(place, phases, message));
             }
             let mut seen = HashSet::new();
             for (phase_index, phase) in lifecycle.phases.iter().enumerate() {
@@ -129,7 +165,7 @@ impl Config {
                     let message = format!(
                         "phase {phase_number} of lifecycle {lifecycle_name:?} has no environments"
                     );
-                    return Err(Invalid { place, message });
+                    return Err(Invalid::at(place, phases.index(phase_index), message));
                 }
                 for environment in &phase.environments {
                     if !environments.contains(environment) {
@@ -137,14 +173,14 @@ impl Config {
                             "phase {phase_number} of lifecycle {lifecycle_name:?} names environment {:?}, which this file does not define",
                             environment.as_str()
                         );
-                        return Err(Invalid { place, message });
+                        return Err(Invalid::at(place, phases.index(phase_index), message));
                     }
                     if !seen.insert(environment) {
                         let message = format!(
                             "lifecycle {lifecycle_name:?} names environment {:?} in more than one place",
                             environment.as_str()
                         );
-                        return Err(Invalid { place, message });
+                        return Err(Invalid::at(place, phases.index(phase_index), message));
                     }
                 }
             }
@@ -154,7 +190,7 @@ impl Config {
             let place = Place::Service(index);
             if !services.insert(&service.name) {
                 let message = format!("service {:?} is defined twice", service.name.as_str());
-                return Err(Invalid { place, message });
+                return Err(Invalid::entry(place, message));
             }
             if !lifecycles.contains(&service.lifecycle) {
                 let message = format!(
@@ -162,13 +198,11 @@ impl Config {
                     service.name.as_str(),
                     service.lifecycle.as_str()
                 );
-                return Err(Invalid { place, message });
+                return Err(Invalid::at(place, FieldPath::field("lifecycle"), message));
             }
-            crate::process::DeployProcess::from_value(&service.deploy).map_err(|reason| {
-                Invalid {
-                    place,
-                    message: format!("service {:?}: {reason}", service.name.as_str()),
-                }
+            crate::process::DeployProcess::from_value(&service.deploy).map_err(|error| {
+                let message = format!("service {:?}: {error}", service.name.as_str());
+                Invalid::at(place, error.place, message)
             })?;
         }
         let mut freezes = HashSet::new();
@@ -176,32 +210,35 @@ impl Config {
             let place = Place::Freeze(index);
             if !freezes.insert(&freeze.name) {
                 let message = format!("freeze {:?} is defined twice", freeze.name.as_str());
-                return Err(Invalid { place, message });
+                return Err(Invalid::entry(place, message));
             }
             freeze
                 .validate()
-                .map_err(|message| Invalid { place, message })?;
-            crate::windows::Freeze::from_spec(freeze).map_err(|reason| Invalid {
-                place,
-                message: format!("freeze {:?}: {reason}", freeze.name.as_str()),
+                .map_err(|message| Invalid::entry(place, message))?;
+            crate::windows::Freeze::from_spec(freeze).map_err(|reason| {
+                Invalid::entry(
+                    place,
+                    format!("freeze {:?}: {reason}", freeze.name.as_str()),
+                )
             })?;
-            if let Some(unknown) = freeze
+            if let Some((position, unknown)) = freeze
                 .environments
                 .iter()
-                .find(|e| !environments.contains(e))
+                .enumerate()
+                .find(|(_, e)| !environments.contains(e))
             {
                 let message = format!(
                     "freeze {:?} names environment {:?}, which this file does not define",
                     freeze.name.as_str(),
                     unknown.as_str()
                 );
-                return Err(Invalid { place, message });
+                let field = FieldPath::field("environments").index(position);
+                return Err(Invalid::at(place, field, message));
             }
         }
         for (index, trust) in self.trusts.iter().enumerate() {
-            trust.validate().map_err(|reason| Invalid {
-                place: Place::Trust(index),
-                message: format!("trust {}: {reason}", index + 1),
+            trust.validate().map_err(|reason| {
+                Invalid::entry(Place::Trust(index), format!("trust {}: {reason}", index + 1))
             })?;
         }
         Ok(())
@@ -252,10 +289,55 @@ pub fn parse(source: &str) -> Result<Config, ConfigError> {
     let mut spans = Spans::default();
     let config = raw.into_config(&mut spans)?;
     config.validate().map_err(|invalid| ConfigError {
+        span: value_span(source, &config, &invalid).or_else(|| spans.of(invalid.place)),
         message: invalid.message,
-        span: spans.of(invalid.place),
     })?;
     Ok(config)
+}
+
+/// Where in `source` the value an [`Invalid`] names is written: the key for
+/// a field of a table, the item for a place in a list; or, when the file
+/// does not write that value (a default), the nearest table around it that
+/// it does write. `None` for the entry's name (see [`Spans`]) or when the
+/// entry cannot be found.
+fn value_span(source: &str, config: &Config, invalid: &Invalid) -> Option<Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    if invalid.field.is_root() {
+        return None;
+    }
+    // The file parsed once already; this second reading keeps every span.
+    let document = DeTable::parse(source).ok()?;
+    let document = document.get_ref();
+    let entry = match invalid.place {
+        Place::Environment(index) => document.get("environment")?.get_ref().get(index),
+        Place::Lifecycle(index) => {
+            let name = config.lifecycles.get(index)?.name.as_str();
+            document.get("lifecycle")?.get_ref().get(name)
+        }
+        Place::Service(index) => document.get("service")?.get_ref().get(index),
+        Place::Freeze(index) => document.get("freeze")?.get_ref().get(index),
+        Place::Trust(index) => document.get("trust")?.get_ref().get(index),
+    }?;
+    let mut value: &toml::Spanned<DeValue<'_>> = entry;
+    let mut found = None;
+    for segment in invalid.field.segments() {
+        let (span, inner) = match (segment, value.get_ref()) {
+            (Segment::Key(key), DeValue::Table(table)) => {
+                let Some((name, inner)) = table.get_key_value(key.as_str()) else {
+                    break;
+                };
+                (name.span(), inner)
+            }
+            (Segment::Index(index), DeValue::Array(items)) => {
+                let Some(inner) = items.get(*index) else { break };
+                (inner.span(), inner)
+            }
+            _ => break,
+        };
+        found = Some(span);
+        value = inner;
+    }
+    found
 }
 
 /// Where each entry's name stands in the file.
@@ -579,7 +661,7 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
             message.contains("\"qa\"") && message.contains("phase 2"),
             "{message}"
         );
-        assert_eq!(place.0, 5, "the lifecycle's header");
+        assert_eq!(place, (6, 20), "the phase that names it");
     }
 
     #[test]
@@ -612,7 +694,7 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
         let window = "[[environment]]\nname = \"prod\"\ntier = \"production\"\nwindows = [{ rrule = \"FREQ=WEEKLY;BYDAY=XX\", duration = \"8h\" }]\n";
         let (message, place) = error_at(window);
         assert!(message.contains("window 1"), "{message}");
-        assert_eq!(place.0, 2);
+        assert_eq!(place, (4, 12), "the window");
         let zone = window.replace("BYDAY=XX", "BYDAY=MO").replace(
             "duration = \"8h\"",
             "duration = \"8h\", timezone = \"Mars/Olympus\"",
@@ -632,7 +714,62 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
             message.contains("service \"api\"") && message.contains("blue-green"),
             "{message}"
         );
-        assert_eq!(place.0, 7);
+        assert_eq!(place, (8, 21), "the strategy's kind");
+    }
+
+    #[test]
+    fn a_bad_value_in_an_entry_points_at_its_key() {
+        let approvals = "[[environment]]\nname = \"prod\"\ntier = \"production\"\npolicy = { approvals = -1 }\n";
+        let (message, place) = error_at(approvals);
+        assert_eq!(place, (4, 24), "{message}");
+        let table = "[[environment]]\nname = \"prod\"\ntier = \"production\"\n[environment.policy]\napprovals = -1\n";
+        assert_eq!(error_at(table).1, (5, 13));
+        let risk = "[[environment]]\nname = \"prod\"\ntier = \"production\"\npolicy = { max_risk = \"severe\" }\n";
+        let (message, place) = error_at(risk);
+        assert!(message.contains("max_risk"), "{message}");
+        assert_eq!(place, (4, 12), "the key: {message}");
+        let window = "[[environment]]\nname = \"prod\"\ntier = \"production\"\nwindows = [\n  { rrule = \"FREQ=DAILY\", duration = \"8h\" },\n  { rrule = \"FREQ=WEEKLY;BYDAY=XX\", duration = \"8h\" },\n]\n";
+        let (message, place) = error_at(window);
+        assert!(message.contains("window 2"), "{message}");
+        assert_eq!(place, (6, 3), "{message}");
+    }
+
+    #[test]
+    fn a_bad_deploy_value_points_at_its_key() {
+        let source = "[lifecycle.default]\nphases = [[\"dev\"]]\n[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[service]]\nname = \"api\"\ndeploy.steps = [{ name = \"install\", run = \"./install.sh\" }]\ndeploy.health = { http = \"localhost:8080\" }\n";
+        let (message, place) = error_at(source);
+        assert!(message.contains("deploy.health.http"), "{message}");
+        assert_eq!(place, (9, 19), "the key: {message}");
+        let rendered = parse(source).unwrap_err().render("ferry.toml", source);
+        assert!(rendered.starts_with("ferry.toml:9:19: "), "{rendered}");
+        assert!(
+            rendered.ends_with(&format!("| {}^", " ".repeat(18))),
+            "the caret under `http`: {rendered}"
+        );
+        assert!(
+            rendered.contains("deploy.health = { http = \"localhost:8080\" }"),
+            "{rendered}"
+        );
+        let step = "[lifecycle.default]\nphases = [[\"dev\"]]\n[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[service]]\nname = \"api\"\n[service.deploy]\nsteps = [\n  { name = \"a\", run = \"true\" },\n  { name = \"b\", run = \"true\", timeout = \"soon\" },\n]\n";
+        let (message, place) = error_at(step);
+        assert!(message.contains("deploy.steps[1].timeout"), "{message}");
+        assert_eq!(place, (11, 31), "the key: {message}");
+        let unknown = "[lifecycle.default]\nphases = [[\"dev\"]]\n[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[service]]\nname = \"api\"\ndeploy.strategy = { kind = \"rolling\", bach = 2 }\n";
+        let (message, place) = error_at(unknown);
+        assert!(message.contains("\"bach\""), "{message}");
+        assert_eq!(place, (8, 39), "the unknown key: {message}");
+    }
+
+    #[test]
+    fn a_bad_reference_points_at_the_reference() {
+        let lifecycle = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[lifecycle.default]\nphases = [[\"dev\"]]\n[[service]]\nname = \"api\"\nlifecycle = \"fast\"\n";
+        let (message, place) = error_at(lifecycle);
+        assert!(message.contains("\"fast\""), "{message}");
+        assert_eq!(place, (8, 1), "the key: {message}");
+        let freeze = "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[freeze]]\nname = \"f\"\nstart = \"2026-12-20T00:00:00Z\"\nend = \"2027-01-04T00:00:00Z\"\nenvironments = [\"dev\", \"prod\"]\n";
+        let (message, place) = error_at(freeze);
+        assert!(message.contains("\"prod\""), "{message}");
+        assert_eq!(place, (8, 24), "{message}");
     }
 
     #[test]

@@ -6,9 +6,25 @@ use serde::{Deserialize, Serialize};
 
 /// A SHA-256 digest, written `sha256:<hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct Digest(String);
+
+/// The form of a digest as a regular expression, for the OpenAPI document.
+pub const DIGEST_PATTERN: &str = "^sha256:[0-9a-f]{64}$";
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Digest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(DIGEST_PATTERN))
+            .description(Some("A SHA-256 digest: sha256:<64 lower-case hex digits>"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Digest {}
 
 impl Digest {
     /// Reads `sha256:<hex>`, saying what is expected when it is not that.

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod artifact;
 pub mod audit;
+pub mod audit_filter;
 pub mod change;
 pub mod changelog;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod conventional;
 pub mod deployment;
 pub mod digest;
 pub mod environment;
+pub mod field_path;
 pub mod freeze;
 pub mod gates;
 pub mod junit;

@@ -79,8 +79,11 @@ pub const TAG_KEY: Limit = text("agent tag key", 100, false);
 /// A tag's value.
 pub const TAG_VALUE: Limit = text("agent tag value", 200, false);
 
+/// A release's version, with its pre-release and build parts.
+pub const VERSION: Limit = text("version", 128, false);
+
 /// Every limit, in the documentation's order.
-pub const ALL: [Limit; 11] = [
+pub const ALL: [Limit; 12] = [
     TITLE,
     DESCRIPTION,
     COMMENT,
@@ -92,6 +95,7 @@ pub const ALL: [Limit; 11] = [
     TAGS,
     TAG_KEY,
     TAG_VALUE,
+    VERSION,
 ];
 
 /// A value over a limit, or with a character it may not hold.

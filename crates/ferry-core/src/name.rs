@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 /// The longest name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 63;
 
+/// The form of a name as a regular expression (ECMA 262, for the OpenAPI
+/// document); [`Name::parse`] is the rule, this its description.
+pub const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9._-]*$";
+
 /// A validated name.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Name(String);
@@ -95,6 +98,25 @@ impl std::str::FromStr for Name {
         Self::parse(s)
     }
 }
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Name {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(MAX_NAME_LEN))
+            .pattern(Some(NAME_PATTERN))
+            .description(Some(
+                "A name: lower-case letters, digits, '-', '_' and '.', starting with a letter or digit",
+            ))
+            .examples(["api"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Name {}
 
 #[cfg(test)]
 mod tests {

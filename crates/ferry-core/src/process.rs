@@ -56,6 +56,7 @@ use chrono::Duration;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use crate::field_path::{FieldError, FieldPath};
 use crate::windows::parse_duration;
 
 /// How long a health check attempt may take unless the table says otherwise.
@@ -177,15 +178,19 @@ impl DeployProcess {
     /// Reads a service's `deploy` table (as JSON, the way
     /// [`ServiceSpec`](crate::service::ServiceSpec) keeps it). `null` or an
     /// empty table is the default process, without steps. The error names the
-    /// field at fault and what is expected there.
-    pub fn from_value(deploy: &Value) -> Result<Self, String> {
+    /// field at fault (from the service's `deploy`) and what is expected there.
+    pub fn from_value(deploy: &Value) -> Result<Self, FieldError> {
+        let path = FieldPath::field("deploy");
         let table = match deploy {
             Value::Null => return Ok(Self::default()),
-            Value::Object(map) => Table::new("deploy", map),
+            Value::Object(map) => Table::new(&path, map),
             other => {
-                return Err(format!(
-                    "deploy: expected a table (such as {{ steps = [...] }}), got {}",
-                    describe(other)
+                return Err(FieldError::new(
+                    path,
+                    format!(
+                        "expected a table (such as {{ steps = [...] }}), got {}",
+                        describe(other)
+                    ),
                 ));
             }
         };
@@ -215,9 +220,9 @@ impl DeployProcess {
                 Some("auto") => RollbackPolicy::Auto,
                 Some("manual") => RollbackPolicy::Manual,
                 _ => {
-                    return Err(format!(
-                        "deploy.rollback: expected \"auto\" or \"manual\", got {}",
-                        describe(value)
+                    return Err(FieldError::new(
+                        table.field("rollback"),
+                        format!("expected \"auto\" or \"manual\", got {}", describe(value)),
                     ));
                 }
             },
@@ -232,9 +237,12 @@ impl DeployProcess {
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| {
-                    format!(
-                        "deploy.tolerate_failures: expected how many failed targets are tolerated (a whole number, 0 or more), got {}",
-                        describe(value)
+                    FieldError::new(
+                        table.field("tolerate_failures"),
+                        format!(
+                            "expected how many failed targets are tolerated (a whole number, 0 or more), got {}",
+                            describe(value)
+                        ),
                     )
                 })?,
         };
@@ -289,7 +297,7 @@ impl<'de> Deserialize<'de> for DeployProcess {
 
 impl Strategy {
     /// Reads a `strategy` value at `path`.
-    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+    fn from_value(path: &FieldPath, value: &Value) -> Result<Self, FieldError> {
         const KINDS: &str = "expected \"all\", \"rolling\" or \"canary\"";
         let empty = Map::new();
         let (kind, table) = match value {
@@ -299,16 +307,27 @@ impl Strategy {
                 let kind = match table.get("kind") {
                     Some(Value::String(kind)) => kind.as_str(),
                     Some(other) => {
-                        return Err(format!("{path}.kind: {KINDS}, got {}", describe(other)));
+                        return Err(FieldError::new(
+                            table.field("kind"),
+                            format!("{KINDS}, got {}", describe(other)),
+                        ));
                     }
-                    None => return Err(format!("{path}.kind: missing; {KINDS}")),
+                    None => {
+                        return Err(FieldError::new(
+                            table.field("kind"),
+                            format!("missing; {KINDS}"),
+                        ));
+                    }
                 };
                 (kind, table)
             }
             other => {
-                return Err(format!(
-                    "{path}: expected a table such as {{ kind = \"rolling\", batch = \"25%\" }}, got {}",
-                    describe(other)
+                return Err(FieldError::new(
+                    path.clone(),
+                    format!(
+                        "expected a table such as {{ kind = \"rolling\", batch = \"25%\" }}, got {}",
+                        describe(other)
+                    ),
                 ));
             }
         };
@@ -321,7 +340,12 @@ impl Strategy {
                 table.only(&["kind", "batch", "pause"])?;
                 let batch = match table.get("batch") {
                     Some(value) => BatchSize::from_value(&table.field("batch"), value)?,
-                    None => return Err(format!("{path}.batch: missing; {BATCH_FORM}")),
+                    None => {
+                        return Err(FieldError::new(
+                            table.field("batch"),
+                            format!("missing; {BATCH_FORM}"),
+                        ));
+                    }
                 };
                 let pause = table.duration("pause", false)?;
                 Ok(Self::Rolling { batch, pause })
@@ -332,7 +356,10 @@ impl Strategy {
                 let verify = table.duration("verify", false)?;
                 Ok(Self::Canary { stages, verify })
             }
-            other => Err(format!("{path}.kind: unknown strategy {other:?}; {KINDS}")),
+            other => Err(FieldError::new(
+                table.field("kind"),
+                format!("unknown strategy {other:?}; {KINDS}"),
+            )),
         }
     }
 
@@ -380,8 +407,13 @@ impl BatchSize {
 
     /// Reads a batch size at `path`: a whole number of at least 1, or a
     /// string of 1 to 100 followed by `%`.
-    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
-        let invalid = || format!("{path}: {BATCH_FORM}, got {}", describe(value));
+    fn from_value(path: &FieldPath, value: &Value) -> Result<Self, FieldError> {
+        let invalid = || {
+            FieldError::new(
+                path.clone(),
+                format!("{BATCH_FORM}, got {}", describe(value)),
+            )
+        };
         match value {
             Value::Number(number) => match number.as_u64().map(u32::try_from) {
                 Some(Ok(count)) if count >= 1 => Ok(Self::Count(count)),
@@ -425,11 +457,14 @@ impl fmt::Display for BatchSize {
 
 impl Step {
     /// Reads one step at `path`.
-    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+    fn from_value(path: &FieldPath, value: &Value) -> Result<Self, FieldError> {
         let Value::Object(map) = value else {
-            return Err(format!(
-                "{path}: expected a table such as {{ name = \"install\", run = \"./deploy.sh\" }}, got {}",
-                describe(value)
+            return Err(FieldError::new(
+                path.clone(),
+                format!(
+                    "expected a table such as {{ name = \"install\", run = \"./deploy.sh\" }}, got {}",
+                    describe(value)
+                ),
             ));
         };
         let table = Table::new(path, map);
@@ -441,9 +476,9 @@ impl Step {
             None => false,
             Some(Value::Bool(flag)) => *flag,
             Some(other) => {
-                return Err(format!(
-                    "{path}.idempotent: expected true or false, got {}",
-                    describe(other)
+                return Err(FieldError::new(
+                    table.field("idempotent"),
+                    format!("expected true or false, got {}", describe(other)),
                 ));
             }
         };
@@ -514,11 +549,14 @@ impl HealthCheck {
     }
 
     /// Reads a health check at `path`.
-    fn from_value(path: &str, value: &Value) -> Result<Self, String> {
+    fn from_value(path: &FieldPath, value: &Value) -> Result<Self, FieldError> {
         let Value::Object(map) = value else {
-            return Err(format!(
-                "{path}: expected a table such as {{ http = \"http://127.0.0.1:8080/healthz\" }} or {{ command = \"...\" }}, got {}",
-                describe(value)
+            return Err(FieldError::new(
+                path.clone(),
+                format!(
+                    "expected a table such as {{ http = \"http://127.0.0.1:8080/healthz\" }} or {{ command = \"...\" }}, got {}",
+                    describe(value)
+                ),
             ));
         };
         let table = Table::new(path, map);
@@ -535,22 +573,27 @@ impl HealthCheck {
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| {
-                    format!(
-                        "{path}.retries: expected how many times a failed check is retried (a whole number, 0 or more), got {}",
-                        describe(value)
+                    FieldError::new(
+                        table.field("retries"),
+                        format!(
+                            "expected how many times a failed check is retried (a whole number, 0 or more), got {}",
+                            describe(value)
+                        ),
                     )
                 })?,
         };
         match (table.get("http"), table.get("command")) {
-            (Some(_), Some(_)) => Err(format!(
-                "{path}: has both http and command; expected exactly one of them"
+            (Some(_), Some(_)) => Err(FieldError::new(
+                path.clone(),
+                "has both http and command; expected exactly one of them",
             )),
-            (None, None) => Err(format!(
-                "{path}: missing the check; expected exactly one of http (a URL) or command"
+            (None, None) => Err(FieldError::new(
+                path.clone(),
+                "missing the check; expected exactly one of http (a URL) or command",
             )),
             (Some(_), None) => {
                 let url = table.text("http", "the URL to request")?;
-                check_health_url(&url).map_err(|why| format!("{}: {why}", table.field("http")))?;
+                check_health_url(&url).map_err(|why| FieldError::new(table.field("http"), why))?;
                 Ok(Self::Http {
                     url,
                     timeout,
@@ -670,19 +713,19 @@ fn format_duration(duration: Duration) -> String {
 
 /// A JSON table being read at a path, for errors that name the field.
 struct Table<'a> {
-    path: &'a str,
+    path: &'a FieldPath,
     map: &'a Map<String, Value>,
 }
 
 impl<'a> Table<'a> {
     /// A table at `path`.
-    fn new(path: &'a str, map: &'a Map<String, Value>) -> Self {
+    fn new(path: &'a FieldPath, map: &'a Map<String, Value>) -> Self {
         Self { path, map }
     }
 
     /// The path of one of its fields.
-    fn field(&self, key: &str) -> String {
-        format!("{}.{key}", self.path)
+    fn field(&self, key: &str) -> FieldPath {
+        self.path.key(key)
     }
 
     /// A field's value; `null` counts as absent.
@@ -691,50 +734,55 @@ impl<'a> Table<'a> {
     }
 
     /// Refuses any field not in `known`, naming the ones accepted.
-    fn only(&self, known: &[&str]) -> Result<(), String> {
+    /// The error points at the unknown key.
+    fn only(&self, known: &[&str]) -> Result<(), FieldError> {
         match self.map.keys().find(|key| !known.contains(&key.as_str())) {
             None => Ok(()),
-            Some(unknown) => Err(format!(
-                "{}: unknown field {unknown:?}; expected {}",
-                self.path,
-                one_of(known)
+            Some(unknown) => Err(FieldError::unknown_key(
+                self.path.clone(),
+                unknown,
+                format!("unknown field {unknown:?}; expected {}", one_of(known)),
             )),
         }
     }
 
     /// A required, non-empty string field.
-    fn text(&self, key: &str, what: &str) -> Result<String, String> {
+    fn text(&self, key: &str, what: &str) -> Result<String, FieldError> {
         match self.get(key) {
             Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.clone()),
-            Some(other) => Err(format!(
-                "{}: expected {what} (a non-empty string), got {}",
+            Some(other) => Err(FieldError::new(
                 self.field(key),
-                describe(other)
+                format!(
+                    "expected {what} (a non-empty string), got {}",
+                    describe(other)
+                ),
             )),
-            None => Err(format!(
-                "{}: missing; expected {what} (a non-empty string)",
-                self.field(key)
+            None => Err(FieldError::new(
+                self.field(key),
+                format!("missing; expected {what} (a non-empty string)"),
             )),
         }
     }
 
     /// An optional duration field; `positive` refuses zero.
-    fn duration(&self, key: &str, positive: bool) -> Result<Option<Duration>, String> {
+    fn duration(&self, key: &str, positive: bool) -> Result<Option<Duration>, FieldError> {
         let Some(value) = self.get(key) else {
             return Ok(None);
         };
         let Value::String(text) = value else {
-            return Err(format!(
-                "{}: expected a duration such as \"30s\", \"10m\" or \"1h30m\", got {}",
+            return Err(FieldError::new(
                 self.field(key),
-                describe(value)
+                format!(
+                    "expected a duration such as \"30s\", \"10m\" or \"1h30m\", got {}",
+                    describe(value)
+                ),
             ));
         };
-        let duration = parse_duration(text).map_err(|e| format!("{}: {e}", self.field(key)))?;
+        let duration = parse_duration(text).map_err(|e| FieldError::new(self.field(key), e))?;
         if positive && duration <= Duration::zero() {
-            return Err(format!(
-                "{}: expected a duration longer than zero, got {text:?}",
-                self.field(key)
+            return Err(FieldError::new(
+                self.field(key),
+                format!("expected a duration longer than zero, got {text:?}"),
             ));
         }
         Ok(Some(duration))
@@ -742,21 +790,27 @@ impl<'a> Table<'a> {
 }
 
 /// Reads the `steps` list at `path`: tables with unique names.
-fn read_steps(path: &str, value: &Value) -> Result<Vec<Step>, String> {
+fn read_steps(path: &FieldPath, value: &Value) -> Result<Vec<Step>, FieldError> {
     let Value::Array(items) = value else {
-        return Err(format!(
-            "{path}: expected a list of steps such as [{{ name = \"install\", run = \"./deploy.sh\" }}], got {}",
-            describe(value)
+        return Err(FieldError::new(
+            path.clone(),
+            format!(
+                "expected a list of steps such as [{{ name = \"install\", run = \"./deploy.sh\" }}], got {}",
+                describe(value)
+            ),
         ));
     };
     let mut names = BTreeSet::new();
     let mut steps = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let step = Step::from_value(&format!("{path}[{index}]"), item)?;
+        let step = Step::from_value(&path.index(index), item)?;
         if !names.insert(step.name.clone()) {
-            return Err(format!(
-                "{path}[{index}].name: {:?} is the name of an earlier step; expected names unique in the process",
-                step.name
+            return Err(FieldError::new(
+                path.index(index).key("name"),
+                format!(
+                    "{:?} is the name of an earlier step; expected names unique in the process",
+                    step.name
+                ),
             ));
         }
         steps.push(step);
@@ -766,16 +820,21 @@ fn read_steps(path: &str, value: &Value) -> Result<Vec<Step>, String> {
 
 /// Reads a canary's `stages` at `path`: a non-empty list of batch sizes, each
 /// larger than the last one of its form.
-fn read_stages(path: &str, value: Option<&Value>) -> Result<Vec<BatchSize>, String> {
+fn read_stages(path: &FieldPath, value: Option<&Value>) -> Result<Vec<BatchSize>, FieldError> {
     const FORM: &str = "expected a non-empty list of stage sizes, each a count of targets or a percentage of them, such as [1, \"25%\", \"100%\"]";
     let items = match value {
         Some(Value::Array(items)) if !items.is_empty() => items,
-        Some(other) => return Err(format!("{path}: {FORM}, got {}", describe(other))),
-        None => return Err(format!("{path}: missing; {FORM}")),
+        Some(other) => {
+            return Err(FieldError::new(
+                path.clone(),
+                format!("{FORM}, got {}", describe(other)),
+            ));
+        }
+        None => return Err(FieldError::new(path.clone(), format!("missing; {FORM}"))),
     };
     let mut stages: Vec<BatchSize> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let stage = BatchSize::from_value(&format!("{path}[{index}]"), item)?;
+        let stage = BatchSize::from_value(&path.index(index), item)?;
         let earlier = stages.iter().rev().find(|earlier| {
             matches!(
                 (earlier, stage),
@@ -789,9 +848,12 @@ fn read_stages(path: &str, value: Option<&Value>) -> Result<Vec<BatchSize>, Stri
             _ => true,
         };
         if !grows {
-            return Err(format!(
-                "{path}[{index}]: {stage} does not grow past the earlier stage {}; stages are cumulative (each covers the targets of those before it), so expected each larger than the last of its form",
-                earlier.map(ToString::to_string).unwrap_or_default()
+            return Err(FieldError::new(
+                path.index(index),
+                format!(
+                    "{stage} does not grow past the earlier stage {}; stages are cumulative (each covers the targets of those before it), so expected each larger than the last of its form",
+                    earlier.map(ToString::to_string).unwrap_or_default()
+                ),
             ));
         }
         stages.push(stage);
@@ -800,19 +862,22 @@ fn read_stages(path: &str, value: Option<&Value>) -> Result<Vec<BatchSize>, Stri
 }
 
 /// Reads the `targets` selector at `path`: a table of strings.
-fn read_selector(path: &str, value: &Value) -> Result<BTreeMap<String, String>, String> {
+fn read_selector(path: &FieldPath, value: &Value) -> Result<BTreeMap<String, String>, FieldError> {
     let Value::Object(map) = value else {
-        return Err(format!(
-            "{path}: expected a table of agent tags such as {{ role = \"web\" }}, got {}",
-            describe(value)
+        return Err(FieldError::new(
+            path.clone(),
+            format!(
+                "expected a table of agent tags such as {{ role = \"web\" }}, got {}",
+                describe(value)
+            ),
         ));
     };
     map.iter()
         .map(|(key, value)| match value {
             Value::String(text) => Ok((key.clone(), text.clone())),
-            other => Err(format!(
-                "{path}.{key}: expected the tag's value (a string), got {}",
-                describe(other)
+            other => Err(FieldError::new(
+                path.key(key),
+                format!("expected the tag's value (a string), got {}", describe(other)),
             )),
         })
         .collect()

@@ -44,9 +44,16 @@ impl ReleaseState {
     }
 }
 
+/// The form of a version as a regular expression (Semantic Versioning
+/// 2.0.0's own, with an optional leading `v`), for the OpenAPI document.
+pub const VERSION_PATTERN: &str = r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$";
+
 /// Parses a release version: Semantic Versioning 2.0.0, without a leading `v`
 /// (which is accepted and dropped, as tags are often written so).
 pub fn parse_version(s: &str) -> Result<semver::Version, String> {
+    crate::limits::VERSION
+        .check("version", s)
+        .map_err(|error| error.to_string())?;
     let trimmed = s.strip_prefix('v').unwrap_or(s);
     semver::Version::parse(trimmed).map_err(|error| {
         format!("{s:?} is not a semantic version ({error}); expected MAJOR.MINOR.PATCH such as 1.4.0 or 2.0.0-rc.1")

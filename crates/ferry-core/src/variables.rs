@@ -14,6 +14,10 @@ pub const RESERVED_PREFIX: &str = "FERRY_";
 /// The longest name accepted.
 pub const MAX_NAME_LEN: usize = 128;
 
+/// The form of a variable's name as a regular expression, for the OpenAPI
+/// document ([`check_name`] also refuses the reserved prefix).
+pub const NAME_PATTERN: &str = "^[A-Za-z_][A-Za-z0-9_]*$";
+
 /// The largest value accepted, in bytes: a step's environment is copied into
 /// every process it starts, and the kernel limits its total size.
 pub const MAX_VALUE_BYTES: usize = 32 * 1024;

@@ -18,7 +18,7 @@ fn read(deploy: Value) -> DeployProcess {
 fn error(deploy: Value) -> String {
     match DeployProcess::from_value(&deploy) {
         Ok(process) => panic!("{deploy} was read as {process:?}"),
-        Err(e) => e,
+        Err(e) => e.to_string(),
     }
 }
 
@@ -568,7 +568,7 @@ proptest! {
             Ok(back) => prop_assert_eq!(back, process),
             Err(e) => {
                 let is_canary = matches!(process.strategy, ferry_core::process::Strategy::Canary { .. });
-                prop_assert!(is_canary && e.contains("does not grow"), "{}", e);
+                prop_assert!(is_canary && e.to_string().contains("does not grow"), "{}", e);
             }
         }
     }

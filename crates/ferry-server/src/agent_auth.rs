@@ -37,6 +37,10 @@ impl FromRequestParts<AppState> for AgentCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already known when the idempotency layer authenticated the request.
+        if let Some(agent) = parts.extensions.get::<AgentCaller>() {
+            return Ok(agent.clone());
+        }
         let secret = bearer(
             parts,
             "this endpoint needs an agent token: send `Authorization: Bearer ferry_agent_…` (see `ferry agent token create`)",

@@ -113,6 +113,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Already known when the idempotency layer authenticated the request.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let secret = bearer(
             parts,
             "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)",

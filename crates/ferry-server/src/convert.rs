@@ -157,9 +157,9 @@ pub fn id(what: &str, text: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("{what} id {text:?} is not a number")))
 }
 
-/// A version from a path or body, or a 400 saying what is wrong with it.
+/// A version from a path or body, or a 422 saying what is wrong with it.
 pub fn version(text: &str) -> Result<semver::Version, ApiError> {
-    ferry_core::release::parse_version(text).map_err(ApiError::BadRequest)
+    ferry_core::release::parse_version(text).map_err(ApiError::Unprocessable)
 }
 
 pub fn evidence(record: ferry_store::evidence::EvidenceRecord) -> Result<api::Evidence, ApiError> {

@@ -46,6 +46,13 @@ pub enum ApiError {
         /// The blockers, each with how to clear it.
         blockers: Vec<ferry_api::Finding>,
     },
+    /// The `Idempotency-Key` was used before for another request (another
+    /// method, path or body).
+    #[error("{0}")]
+    IdempotencyKeyReused(String),
+    /// The request with this `Idempotency-Key` is still being processed.
+    #[error("{0}")]
+    IdempotencyKeyInProgress(String),
     /// The body is larger than allowed.
     #[error("{0}")]
     TooLarge(String),
@@ -94,6 +101,16 @@ impl ApiError {
             ApiError::GateBlocked { .. } => {
                 (StatusCode::CONFLICT, "gate-blocked", "Refused by a gate")
             }
+            ApiError::IdempotencyKeyReused(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency-key-reused",
+                "The Idempotency-Key was used for another request",
+            ),
+            ApiError::IdempotencyKeyInProgress(_) => (
+                StatusCode::CONFLICT,
+                "idempotency-key-in-progress",
+                "A request with this Idempotency-Key is still being processed",
+            ),
             ApiError::TooLarge(_) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",

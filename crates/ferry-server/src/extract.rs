@@ -19,10 +19,35 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(json_rejection)?;
+        whole_numbers(&mut value);
+        serde_path_to_error::deserialize(value)
+            .map(Json)
+            .map_err(|error| {
+                ApiError::InvalidJson(format!("the body does not have the expected shape: {error}"))
+            })
+    }
+}
+
+/// JSON has one kind of number: `3.0` is the whole number 3 (JSON Schema
+/// says so too), though serde refuses it where an integer is expected. Whole
+/// numbers written with a fraction are read as integers.
+fn whole_numbers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() < 9_007_199_254_740_992.0
+            {
+                // Exact below 2^53, so the conversion loses nothing.
+                *number = serde_json::Number::from(float as i64);
+            }
         }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 
@@ -31,12 +56,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
             "the body must be JSON, sent with Content-Type: application/json".into(),
         ),
-        other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::TooLarge(format!(
-                "the body is larger than the {} MiB a JSON request may have",
-                crate::JSON_BODY_LIMIT >> 20
-            ))
-        }
+        other if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => body_too_large(),
         JsonRejection::JsonSyntaxError(error) => ApiError::InvalidJson(format!(
             "the body is not valid JSON: {}",
             source_text(&error)
@@ -47,6 +67,14 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
         )),
         other => ApiError::InvalidJson(other.body_text()),
     }
+}
+
+/// The refusal of a JSON request's body over [`crate::JSON_BODY_LIMIT`].
+pub(crate) fn body_too_large() -> ApiError {
+    ApiError::TooLarge(format!(
+        "the body is larger than the {} MiB a JSON request may have",
+        crate::JSON_BODY_LIMIT >> 20
+    ))
 }
 
 /// The innermost cause, which is serde's sentence with line and column.

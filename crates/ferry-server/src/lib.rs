@@ -14,6 +14,8 @@ mod convert;
 mod demo;
 mod error;
 mod extract;
+pub mod idempotency;
+mod openapi;
 pub mod oidc;
 pub mod orchestrator;
 mod recovery;
@@ -127,8 +129,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Opens (and migrates) the database, bootstraps an empty one, loads the
-    /// demo when asked, and binds the address; prints `listening on URL`.
+    /// Opens (and migrates) the database, binds the address, bootstraps an
+    /// empty database, loads the demo when asked; prints `listening on URL`,
+    /// then, on the first start, the bootstrap token.
     pub async fn start(settings: Settings) -> Result<Self, Error> {
         let data_dir_error = |source| Error::DataDir {
             path: settings.data_dir.clone(),
@@ -152,18 +155,9 @@ impl Server {
         let secret_key = secrets::SecretKey::load(&settings.data_dir, &store)
             .await
             .map_err(|e| Error::Startup(e.to_string()))?;
-        if let Some(secret) = bootstrap(&store).await? {
-            write_bootstrap_token(&settings.data_dir, &secret).map_err(data_dir_error)?;
-            println!("bootstrap token: {secret}");
-            println!(
-                "  (shown once; also in {}; it belongs to user \"admin\")",
-                settings.data_dir.join("bootstrap-token").display()
-            );
-        }
-        let demo_loaded = settings.demo
-            && demo::load_with_port(&store, settings.demo_port)
-                .await
-                .map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
+        // The address is bound before anything is made for the first start:
+        // a port in use then stops the start before the bootstrap token
+        // exists, so the next start still makes it and shows it.
         let listener = tokio::net::TcpListener::bind(&settings.listen)
             .await
             .map_err(|source| Error::Listen {
@@ -171,7 +165,24 @@ impl Server {
                 source,
             })?;
         let address = listener.local_addr().map_err(Error::Serve)?;
+        let bootstrap_token = bootstrap(&store).await?;
+        if let Some(secret) = &bootstrap_token {
+            write_bootstrap_token(&settings.data_dir, secret).map_err(data_dir_error)?;
+        }
+        let demo_loaded = settings.demo
+            && demo::load_with_port(&store, settings.demo_port)
+                .await
+                .map_err(|e| Error::Startup(format!("loading the demo data failed: {e}")))?;
         println!("listening on http://{address}");
+        // Shown once the server listens, so that the token is never shown by
+        // a start that then fails.
+        if let Some(secret) = bootstrap_token {
+            println!("bootstrap token: {secret}");
+            println!(
+                "  (shown once; also in {}; it belongs to user \"admin\")",
+                settings.data_dir.join("bootstrap-token").display()
+            );
+        }
         if settings.demo {
             println!(
                 "demo: try `FERRY_SERVER=http://{address} FERRY_TOKEN=$(cat {}) ferry status`",

@@ -96,7 +96,8 @@ impl World {
         let processes = services
             .iter()
             .map(|service| {
-                let process = DeployProcess::from_value(&service.spec.deploy);
+                let process =
+                    DeployProcess::from_value(&service.spec.deploy).map_err(|e| e.to_string());
                 (service.spec.name.as_str().to_owned(), process)
             })
             .collect();

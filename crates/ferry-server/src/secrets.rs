@@ -11,7 +11,10 @@
 //!   another variable does not open;
 //! - a sealed value names the key that sealed it (a fingerprint, not the key),
 //!   so a wrong key is reported as such, never as a panic or as garbage;
-//! - values are opened only where they are needed: to build an agent's job.
+//! - values are opened only where they are needed: to build an agent's job;
+//! - the same key seals the answers kept for retried POSTs (`idempotency`),
+//!   each bound to its credential and key, since some carry a secret shown
+//!   once (a new token's).
 //!
 //! A sealed value reads `v1:<key id>:<base64 of nonce and ciphertext>`.
 
@@ -167,15 +170,28 @@ impl SecretKey {
 
     /// Seals the value of variable `name` of `environment`.
     pub fn seal(&self, environment: &str, name: &str, value: &str) -> Result<String, SecretError> {
+        self.seal_with(&context(environment, name), value.as_bytes())
+    }
+
+    /// Opens a value sealed by [`SecretKey::seal`] for the same variable.
+    pub fn open(&self, environment: &str, name: &str, sealed: &str) -> Result<String, SecretError> {
+        let plain = self.open_with(&context(environment, name), sealed)?;
+        String::from_utf8(plain).map_err(|_| SecretError::Unreadable)
+    }
+
+    /// Seals `bytes` bound to `context` (what they belong to, such as a
+    /// variable's environment and name): they open only with the same
+    /// context. Each kind of thing sealed starts its context with its own
+    /// words, so no sealed value opens as a thing of another kind.
+    pub fn seal_with(&self, context: &[u8], bytes: &[u8]) -> Result<String, SecretError> {
         let nonce = random::<NONCE_LEN>()?;
-        let aad = context(environment, name);
         let sealed = self
             .cipher
             .encrypt(
                 &XNonce::from(nonce),
                 Payload {
-                    msg: value.as_bytes(),
-                    aad: &aad,
+                    msg: bytes,
+                    aad: context,
                 },
             )
             // Only a value longer than the cipher's 256 GiB limit fails.
@@ -186,8 +202,8 @@ impl SecretKey {
         Ok(format!("{VERSION}:{}:{}", self.id, BASE64.encode(bytes)))
     }
 
-    /// Opens a value sealed by [`SecretKey::seal`] for the same variable.
-    pub fn open(&self, environment: &str, name: &str, sealed: &str) -> Result<String, SecretError> {
+    /// Opens bytes sealed by [`SecretKey::seal_with`] with the same context.
+    pub fn open_with(&self, context: &[u8], sealed: &str) -> Result<Vec<u8>, SecretError> {
         let mut parts = sealed.splitn(3, ':');
         let (Some(VERSION), Some(id), Some(body)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -205,18 +221,15 @@ impl SecretKey {
         }
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).map_err(|_| SecretError::Unreadable)?;
-        let aad = context(environment, name);
-        let plain = self
-            .cipher
+        self.cipher
             .decrypt(
                 &nonce,
                 Payload {
                     msg: ciphertext,
-                    aad: &aad,
+                    aad: context,
                 },
             )
-            .map_err(|_| SecretError::Unreadable)?;
-        String::from_utf8(plain).map_err(|_| SecretError::Unreadable)
+            .map_err(|_| SecretError::Unreadable)
     }
 }
 

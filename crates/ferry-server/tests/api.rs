@@ -86,7 +86,7 @@ async fn an_invalid_version_says_why() {
     let reply = api
         .post("/api/v1/services/api/releases", r#"{"version":"1.2"}"#)
         .await;
-    let detail = problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert!(detail.contains("not a semantic version"), "{detail}");
 }
 
@@ -275,6 +275,87 @@ async fn the_audit_trail_records_api_writes() {
     assert_eq!(verify.body["events"], events.len());
 }
 
+#[tokio::test]
+async fn the_audit_trail_is_filtered_and_paged_newest_first_on_request() {
+    let api = Api::new().await.with_config().await;
+    for version in ["1.0.0", "1.1.0"] {
+        let body = format!(r#"{{"version":"{version}"}}"#);
+        api.post("/api/v1/services/api/releases", &body).await;
+    }
+    let seqs = |reply: &Reply| -> Vec<i64> {
+        reply.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    // Without `order`, the chain's order, as before.
+    let all = api.get("/api/v1/audit").await;
+    let oldest = seqs(&all);
+    assert!(oldest.windows(2).all(|w| w[0] < w[1]), "{oldest:?}");
+    let newest = seqs(&api.get("/api/v1/audit?order=newest").await);
+    assert_eq!(newest, oldest.iter().rev().copied().collect::<Vec<_>>());
+
+    let releases = api
+        .get("/api/v1/audit?order=newest&action=release.*&actor=admin")
+        .await;
+    let objects: Vec<&str> = releases.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(objects, ["release:api@1.1.0", "release:api@1.0.0"]);
+    let one = api.get("/api/v1/audit?object=api@1.0.0").await;
+    assert_eq!(
+        one.body["items"].as_array().unwrap().len(),
+        1,
+        "{:#}",
+        one.body
+    );
+    let since = &all.body["items"][1]["time"];
+    let later = api
+        .get(&format!(
+            "/api/v1/audit?since={}",
+            since.as_str().unwrap().replace(':', "%3A")
+        ))
+        .await;
+    assert_eq!(seqs(&later), oldest[1..]);
+
+    // Newest first, a page at a time, the cursor going back.
+    let first = api.get("/api/v1/audit?order=newest&limit=2").await;
+    assert_eq!(seqs(&first), newest[..2]);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = api
+        .get(&format!(
+            "/api/v1/audit?order=newest&limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert_eq!(seqs(&second), newest[2..4]);
+}
+
+#[tokio::test]
+async fn a_malformed_audit_filter_is_refused_naming_its_parameter() {
+    let api = Api::new().await;
+    for (query, parameter) in [
+        ("action=release", "action"),
+        ("action=Release.Create", "action"),
+        ("since=yesterday", "since"),
+        ("order=latest", "order"),
+        ("actor=", "actor"),
+        ("object=%0A", "object"),
+    ] {
+        let reply = api.get(&format!("/api/v1/audit?{query}")).await;
+        let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert!(
+            detail.starts_with(&format!("query parameter `{parameter}`: "))
+                && detail.contains("expected"),
+            "{query}: {detail}"
+        );
+    }
+}
+
 const HELLO: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 
 #[tokio::test]
@@ -289,7 +370,7 @@ async fn artifacts_are_uploaded_by_digest_and_downloaded_with_it() {
         }
     };
     let wrong = put(HELLO, "hullo").await;
-    assert!(problem(&wrong, StatusCode::BAD_REQUEST, "bad-request").contains("digest mismatch"));
+    assert!(problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("digest mismatch"));
     let missing = api
         .post(
             "/api/v1/services/api/releases",

@@ -794,8 +794,8 @@ async fn reserved_names_and_taken_e_mails_are_refused(backend: &Backend) {
             .await;
             refused(
                 &reply,
-                StatusCode::BAD_REQUEST,
-                "bad-request",
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
                 &[reserved, "is reserved"],
             );
         }
@@ -990,7 +990,7 @@ async fn a_narrowed_token_does_only_what_it_was_narrowed_to(backend: &Backend) {
             &["alice may not"],
         );
     } else {
-        refused(&minted, StatusCode::BAD_REQUEST, "bad-request", &[]);
+        refused(&minted, StatusCode::UNPROCESSABLE_ENTITY, "invalid", &[]);
     }
     // Nor does a viewer's token that asks for the admin role.
     let viewer = world.person("viewer").clone();

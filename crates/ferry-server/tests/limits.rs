@@ -85,6 +85,12 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
             json!({ "environment": "dev", "tags": { "role": value } }),
             "tags.role",
         ),
+        w if w == limits::VERSION.what => (
+            Method::POST,
+            "/api/v1/services/api/releases",
+            json!({ "version": value }),
+            "version",
+        ),
         other => panic!("no request enforces the limit {other:?}: add a case"),
     }
 }

@@ -48,7 +48,7 @@ async fn a_freeze_names_each_environment_once() {
         "environments": ["dev", "dev"],
     });
     let reply = api.post("/api/v1/freezes", &body.to_string()).await;
-    let detail = problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert!(detail.contains("twice"), "{detail}");
 }
 

@@ -179,13 +179,13 @@ async fn bad_names_and_values_are_problems_that_say_why() {
         json!({ "value": "1" }),
     )
     .await;
-    assert!(problem(&reserved, StatusCode::BAD_REQUEST, "bad-request").contains("FERRY_"));
+    assert!(problem(&reserved, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("FERRY_"));
     let dash = put(
         "/api/v1/environments/dev/variables/LOG-LEVEL",
         json!({ "value": "1" }),
     )
     .await;
-    assert!(problem(&dash, StatusCode::BAD_REQUEST, "bad-request").contains("underscores"));
+    assert!(problem(&dash, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("underscores"));
     let nowhere = put(
         "/api/v1/environments/qa/variables/A",
         json!({ "value": "1" }),

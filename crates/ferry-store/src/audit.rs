@@ -2,6 +2,8 @@
 //! (see [`ferry_core::audit`]), read back in pages and verified.
 
 use ferry_core::audit::{AuditRecord, ChainBreak, ChainVerifier, EventFields, event_hash};
+use ferry_core::audit_filter::{ActionMatch, AuditFilter, AuditOrder};
+use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::rows::{int, now, text};
@@ -118,6 +120,57 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
+        rows.iter().map(record).collect()
+    }
+
+    /// A page of the events `filter` lets through, in `order`, at most
+    /// `limit`: those after the event `cursor` (its `seq`) in that order, or
+    /// from the first when `None`. The SQL keeps the rules of
+    /// [`AuditFilter::matches`].
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        order: AuditOrder,
+        cursor: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>> {
+        let (after, before, direction) = match order {
+            AuditOrder::OldestFirst => (cursor.unwrap_or(0), i64::MAX, "ASC"),
+            AuditOrder::NewestFirst => (0, cursor.unwrap_or(i64::MAX), "DESC"),
+        };
+        let (action, kind) = match &filter.action {
+            None => ("", String::new()),
+            Some(ActionMatch::Exactly(action)) => (action.as_str(), String::new()),
+            Some(ActionMatch::OfKind(kind)) => ("", format!("{kind}.")),
+        };
+        let object = filter.object.as_ref().map_or("", |o| o.as_str());
+        // An empty parameter filters nothing. An object given by its name
+        // also matches `KIND:NAME`: the text after the last characters of
+        // the object's length, less the name's, is `:` and the name. A
+        // kind's actions start with `KIND.`.
+        let sql = format!(
+            "SELECT seq, time, actor, action, object, details, prev_hash, hash \
+             FROM audit_events \
+             WHERE seq > $1 AND seq < $2 \
+             AND ($3 = '' OR actor = $3) \
+             AND ($4 = '' OR action = $4) \
+             AND ($5 = '' OR substr(action, 1, length($5)) = $5) \
+             AND ($6 = '' OR object = $6 OR (length(object) > length($6) + 1 \
+                  AND substr(object, length(object) - length($6)) = ':' || $6)) \
+             AND ($7 = '' OR time >= $7) \
+             ORDER BY seq {direction} LIMIT $8"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(before)
+            .bind(filter.actor.as_ref().map_or("", |a| a.as_str()))
+            .bind(action)
+            .bind(kind)
+            .bind(object)
+            .bind(filter.since.map(ferry_core::time::format_time).unwrap_or_default())
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(record).collect()
     }
 

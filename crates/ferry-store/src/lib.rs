@@ -27,6 +27,7 @@ pub mod deployments;
 mod error;
 pub mod evidence;
 pub mod gate_facts;
+pub mod idempotency;
 pub mod jobs;
 pub mod logs;
 mod migrations;

@@ -69,6 +69,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_workload_identity.sql"),
         include_str!("../migrations/postgres/0010_workload_identity.sql"),
     ),
+    (
+        11,
+        "idempotency keys",
+        include_str!("../migrations/sqlite/0011_idempotency_keys.sql"),
+        include_str!("../migrations/postgres/0011_idempotency_keys.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

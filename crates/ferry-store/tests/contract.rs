@@ -111,6 +111,7 @@ contract!(
     bootstrap_happens_once,
     audit_chain_verifies_and_catches_an_edit,
     audit_chain_catches_a_truncation,
+    audit_events_are_filtered_and_paged_both_ways,
     concurrent_writers_keep_one_chain,
     releases_keep_their_content_and_artifacts,
     concurrent_approvals_count_once_each,
@@ -140,6 +141,7 @@ contract!(
     a_deployment_is_rolled_back_by_hand_once,
     an_automatic_promotion_happens_once,
     a_job_never_started_goes_back_to_pending_when_its_lease_runs_out,
+    an_idempotency_key_is_held_once_answered_and_expires,
 );
 
 const CONFIG: &str = r#"
@@ -823,6 +825,146 @@ async fn audit_chain_catches_a_truncation(f: Fixture) {
     match f.store.verify_audit().await.unwrap() {
         Verification::Broken { break_at, .. } => assert_eq!(break_at.seq, 6),
         intact => panic!("the truncation went unnoticed: {intact:?}"),
+    }
+}
+
+async fn audit_events_are_filtered_and_paged_both_ways(f: Fixture) {
+    use ferry_core::audit_filter::{ActionMatch, Actor, AuditFilter, AuditOrder, ObjectMatch};
+    f.store.apply("alice", &config(), false).await.unwrap();
+    for (actor, action, object) in [
+        ("bob", "release.create", "release:api@1.0.0"),
+        ("carol", "release.create", "release:api@1.0.0-rc.1"),
+        ("bob", "release.abandon", "release:api@1.0.0"),
+        ("dana", "token.create", "ci-token:5"),
+        ("dana", "token.revoke", "token:5"),
+        ("bob", "access.denied", "variable:prod/LOG_LEVEL"),
+    ] {
+        f.store
+            .audit_event(actor, action, object, serde_json::json!({}))
+            .await
+            .unwrap();
+    }
+    let all = f.store.audit_events(0, 1000).await.unwrap();
+    assert_eq!(all.len(), 12);
+    let since = ferry_core::time::parse_time(&all[7].time).unwrap();
+    let actor = |text| Some(Actor::parse(text).unwrap());
+    let action = |text| Some(ActionMatch::parse(text).unwrap());
+    let object = |text| Some(ObjectMatch::parse(text).unwrap());
+    let filters = [
+        (AuditFilter::default(), 12),
+        (
+            AuditFilter {
+                actor: actor("bob"),
+                ..Default::default()
+            },
+            3,
+        ),
+        (
+            AuditFilter {
+                action: action("release.create"),
+                ..Default::default()
+            },
+            2,
+        ),
+        (
+            AuditFilter {
+                action: action("release.*"),
+                ..Default::default()
+            },
+            3,
+        ),
+        (
+            AuditFilter {
+                action: action("environment.*"),
+                ..Default::default()
+            },
+            2,
+        ),
+        // `_` and `%` are plain characters, not patterns.
+        (
+            AuditFilter {
+                action: action("acc_ss.*"),
+                ..Default::default()
+            },
+            0,
+        ),
+        (
+            AuditFilter {
+                object: object("api@1.0.0"),
+                ..Default::default()
+            },
+            2,
+        ),
+        (
+            AuditFilter {
+                object: object("release:api@1.0.0"),
+                ..Default::default()
+            },
+            2,
+        ),
+        (
+            AuditFilter {
+                object: object("prod"),
+                ..Default::default()
+            },
+            1,
+        ),
+        (
+            AuditFilter {
+                object: object("5"),
+                ..Default::default()
+            },
+            2,
+        ),
+        (
+            AuditFilter {
+                object: object("%"),
+                ..Default::default()
+            },
+            0,
+        ),
+        (
+            AuditFilter {
+                since: Some(since),
+                ..Default::default()
+            },
+            5,
+        ),
+        (
+            AuditFilter {
+                actor: actor("bob"),
+                action: action("release.*"),
+                object: object("api@1.0.0"),
+                since: None,
+            },
+            2,
+        ),
+    ];
+    for (filter, count) in filters {
+        let expected: Vec<i64> = all
+            .iter()
+            .filter(|event| filter.matches(event))
+            .map(|event| event.seq)
+            .collect();
+        assert_eq!(expected.len(), count, "{filter:?}");
+        for order in [AuditOrder::OldestFirst, AuditOrder::NewestFirst] {
+            // Pages of two, each continuing after the last event seen.
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = f.store.audit_page(&filter, order, cursor, 2).await.unwrap();
+                seen.extend(page.iter().map(|event| event.seq));
+                match page.last() {
+                    Some(last) if page.len() == 2 => cursor = Some(last.seq),
+                    _ => break,
+                }
+            }
+            let mut wanted = expected.clone();
+            if order == AuditOrder::NewestFirst {
+                wanted.reverse();
+            }
+            assert_eq!(seen, wanted, "{filter:?} {order:?}");
+        }
     }
 }
 
@@ -2914,4 +3056,149 @@ async fn versions_of_equal_precedence_are_one_release(f: Fixture) {
         .await
         .unwrap_err();
     assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+}
+
+async fn an_idempotency_key_is_held_once_answered_and_expires(f: Fixture) {
+    use ferry_store::idempotency::{Claim, KeptAnswer, KeyedRequest};
+    let (hold_for, keep_for) = (chrono::Duration::minutes(2), chrono::Duration::hours(24));
+    let t0 = chrono::Utc::now();
+    let request = KeyedRequest {
+        scope: "token:1",
+        key: "k",
+        fingerprint: "f",
+        request: "POST /api/v1/freezes",
+    };
+    // Twenty requests race for a new key: one holds it.
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let store = f.store.clone();
+            tokio::spawn(async move {
+                store
+                    .claim_idempotency_key(&request, t0, hold_for, keep_for)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut holds = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Claim::Held(hold) => holds.push(hold),
+            Claim::Taken(record) => {
+                assert_eq!(record.answer, None, "held, not answered yet");
+                assert_eq!(record.request, "POST /api/v1/freezes");
+            }
+        }
+    }
+    assert_eq!(holds.len(), 1, "{holds:?}");
+    let hold = holds.remove(0);
+    assert_eq!(hold.attempt, 1);
+
+    // Its answer is kept once, and found by the next claim.
+    let answer = KeptAnswer {
+        status: 201,
+        content_type: "application/json".into(),
+        body: "sealed".into(),
+    };
+    assert!(f.store.keep_answer(&hold, &answer).await.unwrap());
+    assert!(
+        !f.store.keep_answer(&hold, &answer).await.unwrap(),
+        "kept once"
+    );
+    assert!(
+        !f.store.release_idempotency_key(&hold).await.unwrap(),
+        "an answered key stays"
+    );
+    let Claim::Taken(record) = f
+        .store
+        .claim_idempotency_key(&request, t0, hold_for, keep_for)
+        .await
+        .unwrap()
+    else {
+        panic!("the key is answered");
+    };
+    assert_eq!(record.answer, Some(answer.clone()));
+    assert_eq!(record.fingerprint, "f");
+
+    // The same key of another scope is another key.
+    let theirs = KeyedRequest {
+        scope: "agent:1",
+        ..request
+    };
+    let claimed = f
+        .store
+        .claim_idempotency_key(&theirs, t0, hold_for, keep_for)
+        .await
+        .unwrap();
+    assert!(matches!(claimed, Claim::Held(_)), "{claimed:?}");
+
+    // A key whose hold ran out (its server died) is taken again; the old
+    // hold can then neither answer nor free it.
+    let other = KeyedRequest {
+        key: "abandoned",
+        ..request
+    };
+    let Claim::Held(old) = f
+        .store
+        .claim_idempotency_key(&other, t0, hold_for, keep_for)
+        .await
+        .unwrap()
+    else {
+        panic!("a new key is held");
+    };
+    let later = t0 + hold_for + chrono::Duration::seconds(1);
+    let Claim::Held(new) = f
+        .store
+        .claim_idempotency_key(&other, later, hold_for, keep_for)
+        .await
+        .unwrap()
+    else {
+        panic!("a hold that ran out is taken again");
+    };
+    assert_eq!(new.attempt, old.attempt + 1);
+    assert!(!f.store.keep_answer(&old, &answer).await.unwrap());
+    assert!(!f.store.release_idempotency_key(&old).await.unwrap());
+    assert!(f.store.release_idempotency_key(&new).await.unwrap());
+
+    // Expired keys are swept a few at a time, the oldest first.
+    let long_ago = t0 - chrono::Duration::days(3);
+    for n in 0..20 {
+        let key = format!("old-{n}");
+        let old = KeyedRequest {
+            key: &key,
+            ..request
+        };
+        f.store
+            .claim_idempotency_key(&old, long_ago, hold_for, keep_for)
+            .await
+            .unwrap();
+    }
+    let mut swept = 0;
+    loop {
+        let now = f.store.sweep_idempotency_keys(t0).await.unwrap();
+        if now == 0 {
+            break;
+        }
+        assert!(now <= 16, "a few at a time: {now}");
+        swept += now;
+    }
+    assert_eq!(swept, 20);
+    let live = f
+        .store
+        .claim_idempotency_key(&theirs, t0, hold_for, keep_for)
+        .await
+        .unwrap();
+    assert!(
+        matches!(live, Claim::Taken(_)),
+        "the live keys are kept: {live:?}"
+    );
+
+    // An answered key is free again once expired.
+    let tomorrow = t0 + keep_for + chrono::Duration::seconds(1);
+    let claimed = f
+        .store
+        .claim_idempotency_key(&request, tomorrow, hold_for, keep_for)
+        .await
+        .unwrap();
+    assert!(matches!(claimed, Claim::Held(_)), "{claimed:?}");
 }

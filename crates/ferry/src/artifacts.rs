@@ -19,10 +19,12 @@ pub async fn prepare(client: &Client, spec: &str) -> Result<NewArtifact> {
     let (name, value) = spec
         .split_once('=')
         .with_context(|| format!("--artifact {spec:?} must be NAME=PATH or NAME=oci://…@sha256:… or NAME=https://…@sha256:…"))?;
+    let name = ferry_core::Name::parse(name)
+        .with_context(|| format!("--artifact {spec:?}: the artifact's name is not valid"))?;
     if value.contains("://") {
         let reference = parse_reference(value).map_err(anyhow::Error::msg)?;
         return Ok(NewArtifact {
-            name: name.to_owned(),
+            name: name.clone(),
             digest: reference.digest.to_string(),
             uri: Some(reference.uri),
         });
@@ -39,7 +41,7 @@ pub async fn prepare(client: &Client, spec: &str) -> Result<NewArtifact> {
             .with_context(|| format!("cannot upload {}", path.display()))?;
     }
     Ok(NewArtifact {
-        name: name.to_owned(),
+        name,
         digest: digest.to_string(),
         uri: None,
     })

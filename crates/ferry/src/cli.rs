@@ -3,7 +3,8 @@
 //! in its module under `commands` (names there and here are a contract that
 //! scripts rely on: the README documents them).
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands::admin::AdminArgs;
 use crate::commands::agent::AgentArgs;
@@ -35,9 +36,76 @@ use crate::commands::var::VarArgs;
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, max_term_width = 100)]
 pub struct Cli {
+    /// `--server`, `--token` and `--output` given before the command's name.
+    #[command(flatten)]
+    pub before: ClientOptionsFirst,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--server`, `--token` and `--output` written before the command's name
+/// (`ferry --output json release list`).
+///
+/// They share their ids with [`ClientArgs`], whose options are `global`:
+/// clap hands a value given here down to the command's [`ClientArgs`], where
+/// a value written after the command's name wins, and a value given here
+/// wins over an environment variable or a default. So every command still
+/// reads one typed [`ClientArgs`] (and only that: for such a command, clap
+/// leaves here whichever value won). They are not `global` themselves, so the
+/// commands that talk to no server do not list them; given before one of
+/// those, they are refused ([`Cli::misplaced_client_option`]).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Options for commands that talk to a server")]
+pub struct ClientOptionsFirst {
+    /// The server's URL (FERRY_SERVER) [default: the saved profile's, else http://127.0.0.1:8740]
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// The API token (FERRY_TOKEN) [default: the saved profile's]
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// How to print results [default: table]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
+}
+
+impl Cli {
+    /// Reads the command line; a usage error ends the process with exit 2.
+    pub fn from_command_line() -> Cli {
+        Cli::checked(Cli::parse()).unwrap_or_else(|error| error.exit())
+    }
+
+    /// `cli`, or a usage error when an option before the command's name is
+    /// one the command does not take.
+    pub fn checked(cli: Cli) -> Result<Cli, clap::Error> {
+        match cli.misplaced_client_option() {
+            None => Ok(cli),
+            Some(option) => Err(Cli::command().error(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "{option} before the command's name is for commands that talk to a \
+                     server, and this one does not; give it the options of its own \
+                     (see its --help)"
+                ),
+            )),
+        }
+    }
+
+    /// The first of `--server`, `--token` and `--output` given before a
+    /// command that talks to no server (which would ignore it), if any.
+    pub fn misplaced_client_option(&self) -> Option<&'static str> {
+        if self.command.talks_to_a_server() {
+            return None;
+        }
+        let before = &self.before;
+        [
+            (before.server.is_some(), "--server"),
+            (before.token.is_some(), "--token"),
+            (before.output.is_some(), "--output"),
+        ]
+        .into_iter()
+        .find_map(|(given, option)| given.then_some(option))
+    }
 }
 
 /// The commands.
@@ -125,6 +193,22 @@ pub enum Command {
     SampleApp(SampleAppArgs),
 }
 
+impl Command {
+    /// Whether the command talks to a server through [`ClientArgs`].
+    pub fn talks_to_a_server(&self) -> bool {
+        match self {
+            Command::Serve(_)
+            | Command::Changelog(_)
+            | Command::Admin(_)
+            | Command::Completions(_)
+            | Command::SampleApp(_) => false,
+            // `ferry agent` alone runs an agent, with options of its own.
+            Command::Agent(agent) => agent.command.is_some(),
+            _ => true,
+        }
+    }
+}
+
 /// How results are printed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
@@ -137,7 +221,8 @@ pub enum OutputFormat {
 
 /// Where the server is, who is asking, and how to print: taken by every
 /// command that talks to a server. `global` lets the options follow the
-/// command group's name as well as the subcommand's.
+/// command group's name as well as the subcommand's; [`ClientOptionsFirst`]
+/// lets them come before the command's name too.
 #[derive(Debug, Clone, Args)]
 pub struct ClientArgs {
     /// The server's URL [default: the saved profile's, else http://127.0.0.1:8740]
@@ -166,7 +251,6 @@ pub struct ClientArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn the_definition_is_consistent() {
@@ -184,6 +268,95 @@ mod tests {
                 panic!()
             };
             assert_eq!(release.client.server.as_deref(), Some("http://x:1"));
+        }
+    }
+
+    /// The client options of `args`' command, as the command reads them.
+    fn client_of(args: &[&str]) -> ClientArgs {
+        let cli = Cli::checked(Cli::try_parse_from(args).unwrap()).unwrap();
+        match cli.command {
+            Command::Status(client) => client,
+            Command::Release(release) => release.client,
+            Command::Audit(audit) => audit.client,
+            other => panic!("not a command of these tests: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn client_options_may_come_before_the_command() {
+        let client = client_of(&["ferry", "--output", "json", "release", "list"]);
+        assert_eq!(client.output, OutputFormat::Json);
+        let client = client_of(&["ferry", "--server", "http://x:1", "--token", "t", "status"]);
+        assert_eq!(client.server.as_deref(), Some("http://x:1"));
+        assert_eq!(client.token.as_deref(), Some("t"));
+        assert_eq!(client.output, OutputFormat::Table);
+        let client = client_of(&["ferry", "--output", "json", "audit", "verify"]);
+        assert_eq!(client.output, OutputFormat::Json);
+    }
+
+    #[test]
+    fn an_option_after_the_command_wins_over_one_before_it() {
+        let client = client_of(&[
+            "ferry",
+            "--server",
+            "http://before:1",
+            "--output",
+            "json",
+            "release",
+            "list",
+            "--server",
+            "http://after:1",
+        ]);
+        assert_eq!(client.server.as_deref(), Some("http://after:1"));
+        assert_eq!(client.output, OutputFormat::Json);
+        let client = client_of(&["ferry", "--output", "json", "status", "--output", "table"]);
+        assert_eq!(client.output, OutputFormat::Table);
+    }
+
+    #[test]
+    fn client_options_before_a_command_without_a_server_are_refused() {
+        for args in [
+            &["ferry", "--server", "http://x:1", "serve"][..],
+            &["ferry", "--output", "json", "changelog"],
+            &["ferry", "--token", "t", "agent", "--environment", "dev"],
+        ] {
+            let error = Cli::checked(Cli::try_parse_from(args).unwrap()).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{args:?}");
+            assert!(
+                error.to_string().contains("talk to a server"),
+                "{args:?}: {error}"
+            );
+        }
+        // Those commands do not list them either.
+        let mut serve = Cli::command();
+        let help = serve
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(!help.contains("--server"), "{help}");
+        assert!(!help.contains("--output"), "{help}");
+    }
+
+    #[test]
+    fn serve_says_what_the_server_offers() {
+        let mut cli = Cli::command();
+        let overview = cli.render_help().to_string();
+        let serve = cli
+            .find_subcommand_mut("serve")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        for help in [&overview, &serve] {
+            // Wrapped to the terminal: read as one line.
+            let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                help.contains("JSON API under /api/v1") && help.contains("OpenAPI"),
+                "{help}"
+            );
+            // There is no web interface (yet): help must not promise one.
+            assert!(!help.to_lowercase().contains("web ui"), "{help}");
+            assert!(!help.contains("browser"), "{help}");
         }
     }
 

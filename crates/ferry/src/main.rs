@@ -12,10 +12,10 @@ mod history;
 mod local_agent;
 mod output;
 mod profile;
+#[cfg(test)]
+mod readme;
 
 use std::process::ExitCode;
-
-use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     // that only one (ring) is compiled in; it must be installed before any
     // TLS client is made. An error only means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let cli = Cli::parse();
+    let cli = Cli::from_command_line();
     match run(cli) {
         Ok(code) => code,
         Err(error) => output::report(&error),

@@ -2,7 +2,8 @@
 //!
 //! `--output json` prints the API's types as received, pretty-printed and
 //! never coloured: that is the format scripts rely on. Tables are plain
-//! aligned columns without borders, so `grep` and `awk` work on them. Colour
+//! aligned columns without borders, so `grep` works on them; their times are
+//! written for people, in UTC and saying so ([`time`]). Colour
 //! goes through anstream, which drops it when the stream is not a terminal
 //! or `NO_COLOR` is set.
 
@@ -10,7 +11,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use anstyle::{AnsiColor, Style};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use ferry_api::Problem;
 use serde::Serialize;
 
@@ -67,14 +68,40 @@ where
     out.flush()
 }
 
-/// A time as tables show it: RFC 3339, UTC, whole seconds.
+/// A time as people read it: UTC to the second, with its zone, such as
+/// `2026-12-04 10:15:03 UTC`. JSON output keeps the API's RFC 3339.
 pub fn time(time: &DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+    for_people(time, Precision::Second)
 }
 
-/// A time to the minute, in UTC, for schedules: `2026-12-01 09:00`.
+/// A time to the minute, for schedules (windows, freezes, changes), such as
+/// `2026-12-01 09:00 UTC`.
 pub fn minute(time: &DateTime<Utc>) -> String {
-    time.format("%Y-%m-%d %H:%M").to_string()
+    for_people(time, Precision::Minute)
+}
+
+/// A time the API sends as text (RFC 3339), as [`time`] shows it; text
+/// that is not a time is shown as it is.
+pub fn time_text(text: &str) -> String {
+    ferry_core::time::parse_time(text).map_or_else(|_| text.to_owned(), |at| time(&at))
+}
+
+/// How finely a time is shown.
+#[derive(Debug, Clone, Copy)]
+enum Precision {
+    Second,
+    Minute,
+}
+
+/// The one place that writes times for people: always in UTC, always
+/// saying so, so that a time read in a table never depends on the reader's
+/// machine.
+fn for_people(time: &DateTime<Utc>, precision: Precision) -> String {
+    let pattern = match precision {
+        Precision::Second => "%Y-%m-%d %H:%M:%S UTC",
+        Precision::Minute => "%Y-%m-%d %H:%M UTC",
+    };
+    time.format(pattern).to_string()
 }
 
 /// Prints an error to stderr and chooses the exit code: 3 when a gate
@@ -157,6 +184,20 @@ mod tests {
         assert_eq!(exit_code(&problem("gate-blocked", 403)), 3);
         assert_eq!(exit_code(&problem("conflict", 409)), 1);
         assert_eq!(exit_code(&problem("unauthorized", 401)), 1);
+    }
+
+    #[test]
+    fn times_for_people_say_their_zone() {
+        let at = DateTime::parse_from_rfc3339("2026-12-04T11:15:03.250+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(time(&at), "2026-12-04 10:15:03 UTC");
+        assert_eq!(minute(&at), "2026-12-04 10:15 UTC");
+        assert_eq!(
+            time_text("2026-12-04T10:15:03.123456Z"),
+            "2026-12-04 10:15:03 UTC"
+        );
+        assert_eq!(time_text("not a time"), "not a time");
     }
 
     #[test]

@@ -148,6 +148,40 @@ fn applying_the_same_file_again_changes_nothing() {
 }
 
 #[test]
+fn an_update_shows_each_value_from_what_to_what() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    server.write_config(&CONFIG.replace(
+        "policy = { approvals = 1 }",
+        "protected = true\npolicy = { approvals = 2 }",
+    ));
+    let plan = server.ferry(&["apply", "--dry-run"]).success();
+    assert!(
+        plan.stdout.contains(
+            "~ update environment prod (policy, protected)\n    \
+             policy.approvals: 1 → 2\n    protected: false → true\n"
+        ),
+        "{plan:#?}"
+    );
+    let json = server.json(&["apply", "--dry-run"]);
+    let prod = json["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "prod")
+        .unwrap();
+    assert_eq!(prod["fields"], serde_json::json!(["policy", "protected"]));
+    assert_eq!(
+        prod["values"],
+        serde_json::json!([
+            { "field": "policy.approvals", "from": 1, "to": 2 },
+            { "field": "protected", "from": false, "to": true },
+        ])
+    );
+}
+
+#[test]
 fn dry_run_shows_the_plan_and_writes_nothing() {
     let server = Server::start();
     server.write_config(CONFIG);
@@ -201,8 +235,36 @@ fn an_invalid_file_is_reported_with_its_line_and_column_and_nothing_changes() {
         "[[\"dev\"], [\"qa\"]]",
     ));
     let unknown = server.ferry(&["apply"]).code(1);
-    assert!(unknown.stderr.contains("ferry.toml:15:"), "{unknown:#?}");
+    assert!(
+        unknown.stderr.starts_with("error: ferry.toml:16:20: "),
+        "the phase that names it: {unknown:#?}"
+    );
     assert!(unknown.stderr.contains("\"qa\""), "{unknown:#?}");
+
+    // A bad value inside an entry is pointed at, not the entry's first line.
+    let health = format!(
+        "{CONFIG}deploy.steps = [{{ name = \"up\", run = \"true\" }}]\n\
+         deploy.health = {{ http = \"localhost:8080\" }}\n"
+    );
+    server.write_config(&health);
+    let line = health
+        .lines()
+        .position(|line| line.starts_with("deploy.health"))
+        .unwrap()
+        + 1;
+    let refused = server.ferry(&["apply"]).code(1);
+    assert!(
+        refused.stderr.starts_with(&format!(
+            "error: ferry.toml:{line}:19: service \"web\": deploy.health.http: "
+        )),
+        "{refused:#?}"
+    );
+    assert!(
+        refused
+            .stderr
+            .ends_with(&format!("| {}^\n", " ".repeat(18))),
+        "the caret is under `http`: {refused:#?}"
+    );
 
     let status = server.json(&["status"]);
     assert_eq!(status["environments"], Value::Array(vec![]));
@@ -380,6 +442,75 @@ fn an_unreachable_server_is_named_with_a_way_out() {
 }
 
 #[test]
+fn client_options_may_come_before_the_command() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    let listed = server
+        .ferry(&["--output", "json", "release", "list"])
+        .success()
+        .json();
+    assert!(listed["items"].is_array(), "{listed:#}");
+
+    // Before the command, a flag still beats the environment...
+    let mut command = server.command(&["--server", &server.url, "status"]);
+    command
+        .env("FERRY_SERVER", "http://127.0.0.1:9")
+        .env("FERRY_TOKEN", &server.token);
+    let status = Run::of(command).success();
+    assert!(status.stdout.starts_with("SERVICE"), "{status:#?}");
+    // ...and one after the command beats one before it.
+    let mut command = server.command(&[
+        "--server",
+        "http://127.0.0.1:9",
+        "--output",
+        "json",
+        "status",
+        "--server",
+        &server.url,
+    ]);
+    command.env("FERRY_TOKEN", &server.token);
+    let status = Run::of(command).success().json();
+    assert!(status["services"].is_array(), "{status:#}");
+
+    // A command that talks to no server does not take them.
+    let refused = server.ferry(&["--output", "json", "changelog"]).code(2);
+    assert!(refused.stderr.contains("talk to a server"), "{refused:#?}");
+}
+
+#[test]
+fn the_bootstrap_token_is_shown_once_the_server_listens() {
+    let server = Server::start();
+    let at = |prefix: &str| {
+        server
+            .printed
+            .iter()
+            .position(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} line: {:?}", server.printed))
+    };
+    assert!(
+        at("listening on ") < at("bootstrap token: "),
+        "{:?}",
+        server.printed
+    );
+    assert!(server.printed[at("bootstrap token: ")].ends_with(&server.token));
+
+    // A start that cannot listen makes no token; the next start makes it
+    // and shows it (the builder checks that it does).
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let mut serve = server.command(&["serve", "--listen", &address, "--data-dir"]);
+    serve.arg(data.path()).env_remove("FERRY_DATA_DIR");
+    let failed = Run::of(serve).code(1);
+    assert!(failed.stderr.contains(&address), "{failed:#?}");
+    assert!(!failed.stdout.contains("bootstrap token"), "{failed:#?}");
+    assert!(!data.path().join("bootstrap-token").exists());
+    drop(taken);
+    Server::builder().data_dir(data.path()).start();
+}
+
+#[test]
 fn login_saves_a_profile_that_later_commands_use() {
     let server = Server::start();
     let bad =
@@ -532,17 +663,92 @@ fn audit_export_prints_one_event_per_line_in_order() {
 
     let list = server.json(&["audit", "list"]);
     assert_eq!(list["items"].as_array().unwrap().len(), events.len());
-    let first_two = server.json(&["audit", "list", "--limit", "2"]);
-    let seqs: Vec<i64> = first_two["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(seqs, [1, 2]);
     let table = server.ferry(&["audit", "list"]).success();
     assert!(table.stdout.starts_with("SEQ"), "{table:#?}");
     assert_eq!(table.stdout.lines().count(), events.len() + 1);
+}
+
+/// The `field` of each event of `ferry audit list ARGS --output json`.
+fn audit_fields(server: &Server, args: &[&str], field: &str) -> Vec<Value> {
+    let mut args = [&["audit", "list"][..], args].concat();
+    args.extend(["--output", "json"]);
+    let list = server.ferry(&args).success().json();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|event| event[field].clone())
+        .collect()
+}
+
+#[test]
+fn audit_list_shows_the_newest_first_filtered_by_the_server() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    for service in ["api", "web"] {
+        server
+            .ferry(&["release", "create", service, "--version", "1.0.0"])
+            .success();
+    }
+    server.ferry(&["release", "abandon", "api@1.0.0"]).success();
+
+    let seqs: Vec<i64> = audit_fields(&server, &[], "seq")
+        .iter()
+        .map(|seq| seq.as_i64().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seqs:?}"
+    );
+    let latest = audit_fields(&server, &["--limit", "2"], "seq");
+    assert_eq!(latest, [seqs[0], seqs[1]]);
+    let table = server.ferry(&["audit", "list", "--limit", "1"]).success();
+    let newest = table.stdout.lines().nth(1).unwrap();
+    assert!(
+        newest.contains(" UTC ") && newest.contains("release.abandon"),
+        "times show their zone: {table:#?}"
+    );
+
+    let actions = |args: &[&str]| audit_fields(&server, args, "action");
+    let objects = |args: &[&str]| audit_fields(&server, args, "object");
+    assert_eq!(
+        objects(&["--action", "release.create"]),
+        ["release:web@1.0.0", "release:api@1.0.0"]
+    );
+    assert_eq!(
+        actions(&["--action", "release.*"]),
+        ["release.abandon", "release.create", "release.create"]
+    );
+    assert_eq!(
+        actions(&["--object", "api@1.0.0"]),
+        ["release.abandon", "release.create"]
+    );
+    assert_eq!(objects(&["--object", "prod"]), ["environment:prod"]);
+    assert_eq!(
+        actions(&["--actor", "system"]),
+        ["token.create", "user.create"],
+        "the bootstrap's events"
+    );
+    assert_eq!(
+        actions(&["--actor", "admin", "--object", "web@1.0.0", "--since", "1h"]),
+        ["release.create"]
+    );
+    let later = hours_from_now(1);
+    assert!(audit_fields(&server, &["--since", &later], "seq").is_empty());
+    let none = server
+        .ferry(&["audit", "list", "--since", &later])
+        .success();
+    assert_eq!(none.stdout, "No audit events match these filters.\n");
+
+    let refused = server
+        .ferry(&["audit", "list", "--action", "release"])
+        .code(2);
+    assert!(refused.stderr.contains("release.*"), "{refused:#?}");
+    let refused = server
+        .ferry(&["audit", "list", "--since", "yesterday"])
+        .code(2);
+    assert!(refused.stderr.contains("24h"), "{refused:#?}");
 }
 
 #[test]
@@ -1473,7 +1679,9 @@ fn overlapping_approved_changes_are_shown_as_conflicts() {
         "{listed:#?}"
     );
     assert!(
-        listed.stdout.contains("2030-03-02 22:00..2030-03-03 02:00"),
+        listed
+            .stdout
+            .contains("2030-03-02 22:00 UTC..2030-03-03 02:00 UTC"),
         "{listed:#?}"
     );
 }

@@ -10,11 +10,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Server, free_port, http_get, signal};
+use support::{Deployed, Server, free_port, http_get};
 
 /// How long the deployments of a test may take, all told.
 const DEPLOY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -58,48 +58,6 @@ impl Server {
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(250));
-        }
-    }
-}
-
-fn terminate(pid: u32) {
-    signal("TERM", pid, false);
-}
-
-/// The services deployed under a data dir's `agent/` directory, stopped by
-/// their pid files (`<env>/<service>.pid`) when dropped. Declared before the
-/// [`Server`], so it is dropped after it: no step starts one any more.
-struct Deployed {
-    agent_dir: PathBuf,
-}
-
-impl Deployed {
-    fn pids(&self) -> Vec<u32> {
-        let mut pids = Vec::new();
-        let Ok(environments) = std::fs::read_dir(&self.agent_dir) else {
-            return pids;
-        };
-        for environment in environments.flatten() {
-            let Ok(files) = std::fs::read_dir(environment.path()) else {
-                continue;
-            };
-            for file in files.flatten() {
-                if file.path().extension().is_some_and(|e| e == "pid")
-                    && let Ok(text) = std::fs::read_to_string(file.path())
-                    && let Ok(pid) = text.trim().parse()
-                {
-                    pids.push(pid);
-                }
-            }
-        }
-        pids
-    }
-}
-
-impl Drop for Deployed {
-    fn drop(&mut self) {
-        for pid in self.pids() {
-            terminate(pid);
         }
     }
 }

@@ -16,11 +16,9 @@ pub struct Grant {
     pub role: Role,
     /// Only this service; every service when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub service: Option<Name>,
     /// Only this environment; every environment when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub environment: Option<Name>,
 }
 

@@ -105,13 +105,13 @@ pub async fn create_token(
     let token_name = request.name.trim();
     convert::within(&ferry_core::limits::TOKEN_NAME, "name", token_name)?;
     if token_name.is_empty() {
-        return Err(ApiError::BadRequest("a token needs a name".into()));
+        return Err(ApiError::Unprocessable("a token needs a name".into()));
     }
     let now = Utc::now();
     if let Some(expires_at) = request.expires_at
         && (expires_at <= now || expires_at > now + chrono::Duration::days(LONGEST_EXPIRY_DAYS))
     {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "expires_at must be in the future and at most {LONGEST_EXPIRY_DAYS} days ahead, not {expires_at}"
         )));
     }
@@ -130,7 +130,7 @@ pub async fn create_token(
                     .filter(|g| !within.contains(g))
                     .map(ToString::to_string)
                     .collect();
-                return Err(ApiError::BadRequest(format!(
+                return Err(ApiError::Unprocessable(format!(
                     "the token used is narrowed, and a token it makes may not reach beyond it: {} lie outside its grants",
                     outside.join("; ")
                 )));
@@ -165,7 +165,7 @@ fn narrow_both(asked: Vec<Grant>, narrowed: &[Grant]) -> Vec<Grant> {
 
 fn check_grants(grants: &[Grant]) -> Result<(), ApiError> {
     if grants.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "a narrowed token needs at least one grant; leave `grants` out for the owner's rights"
                 .into(),
         ));
@@ -173,7 +173,7 @@ fn check_grants(grants: &[Grant]) -> Result<(), ApiError> {
     for grant in grants {
         grant
             .validate()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     }
     Ok(())
 }
@@ -181,7 +181,7 @@ fn check_grants(grants: &[Grant]) -> Result<(), ApiError> {
 /// Revokes a token of the caller's (any token, for those who manage
 /// users). Revoking the last working administrator token is refused (409).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The token's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The token's id")),
     responses(
         (status = 200, body = Token),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -243,14 +243,14 @@ pub async fn create_user(
     caller
         .require(&state, Action::ManageUsers, &Target::SERVER)
         .await?;
-    let user_name = name("user", &request.name)?;
-    check_principal_name(&user_name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let user_name = request.name.clone();
+    check_principal_name(&user_name).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let email = request
         .email
         .as_deref()
         .map(check_email)
         .transpose()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let secret = Secret::generate()?;
     let new = NewUser {
         name: &user_name,
@@ -272,7 +272,7 @@ pub async fn create_user(
 /// Disables a user: their tokens are refused at once. Disabling the last
 /// administrator with a working token is refused (409).
 #[utoipa::path(post, path = "/api/v1/users/{name}/disable", tag = "access", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The user's name")),
+    params(("name" = ferry_core::Name, Path, description = "The user's name")),
     responses(
         (status = 200, body = User),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -289,7 +289,7 @@ pub async fn disable_user(
 
 /// Enables a disabled user again.
 #[utoipa::path(post, path = "/api/v1/users/{name}/enable", tag = "access", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The user's name")),
+    params(("name" = ferry_core::Name, Path, description = "The user's name")),
     responses(
         (status = 200, body = User),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -353,15 +353,15 @@ pub async fn create_group(
     caller
         .require(&state, Action::ManageGroups, &Target::SERVER)
         .await?;
-    let group = name("group", &request.name)?;
-    check_principal_name(&group).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let group = request.name.clone();
+    check_principal_name(&group).map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     let created = state.store.create_group(caller.actor(), &group).await?;
     Ok((StatusCode::CREATED, axum::Json(convert::group(created))))
 }
 
 /// Adds a user to a group.
 #[utoipa::path(put, path = "/api/v1/groups/{group}/members/{user}", tag = "access", security(("bearer" = [])),
-    params(("group" = String, Path, description = "The group"), ("user" = String, Path, description = "The user")),
+    params(("group" = ferry_core::Name, Path, description = "The group"), ("user" = ferry_core::Name, Path, description = "The user")),
     responses(
         (status = 200, body = Group),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -377,7 +377,7 @@ pub async fn add_member(
 
 /// Removes a user from a group.
 #[utoipa::path(delete, path = "/api/v1/groups/{group}/members/{user}", tag = "access", security(("bearer" = [])),
-    params(("group" = String, Path, description = "The group"), ("user" = String, Path, description = "The user")),
+    params(("group" = ferry_core::Name, Path, description = "The group"), ("user" = ferry_core::Name, Path, description = "The user")),
     responses(
         (status = 200, body = Group),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -417,9 +417,9 @@ async fn membership(
 #[into_params(parameter_in = Query)]
 pub struct GrantQuery {
     /// Only this user's own grants.
-    user: Option<String>,
+    user: Option<ferry_core::Name>,
     /// Only this group's grants.
-    group: Option<String>,
+    group: Option<ferry_core::Name>,
 }
 
 /// Every grant, or those of one user or group.
@@ -436,12 +436,8 @@ pub async fn list_grants(
     caller
         .require(&state, Action::Read, &Target::SERVER)
         .await?;
-    let user = query.user.as_deref().map(|u| name("user", u)).transpose()?;
-    let group = query
-        .group
-        .as_deref()
-        .map(|g| name("group", g))
-        .transpose()?;
+    let user = query.user;
+    let group = query.group;
     let holder = holder(user.as_ref(), group.as_ref(), false)?;
     let grants = state.store.grants(holder).await?;
     Ok(axum::Json(whole(
@@ -458,7 +454,7 @@ fn holder<'a>(
         (Some(user), None) => Ok(Some(Holder::User(user))),
         (None, Some(group)) => Ok(Some(Holder::Group(group))),
         (None, None) if !required => Ok(None),
-        _ => Err(ApiError::BadRequest(
+        _ => Err(ApiError::Unprocessable(
             "name either a `user` or a `group`, not both".into(),
         )),
     }
@@ -483,19 +479,11 @@ pub async fn create_grant(
     request
         .grant
         .validate()
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let user = request
-        .user
-        .as_deref()
-        .map(|u| name("user", u))
-        .transpose()?;
-    let group = request
-        .group
-        .as_deref()
-        .map(|g| name("group", g))
-        .transpose()?;
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let user = request.user.clone();
+    let group = request.group.clone();
     let holder = holder(user.as_ref(), group.as_ref(), true)?.ok_or_else(|| {
-        ApiError::BadRequest("a grant needs a `user` or a `group` to hold it".into())
+        ApiError::Unprocessable("a grant needs a `user` or a `group` to hold it".into())
     })?;
     let record = state
         .store
@@ -507,7 +495,7 @@ pub async fn create_grant(
 /// Revokes a grant. Revoking the admin role from the last administrator
 /// with a working token is refused (409).
 #[utoipa::path(delete, path = "/api/v1/grants/{id}", tag = "access", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The grant's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The grant's id")),
     responses(
         (status = 200, body = GrantEntry),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -52,7 +52,7 @@ fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(), A
         .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
     for (key, value) in tags {
         if key.trim().is_empty() {
-            return Err(ApiError::BadRequest(format!(
+            return Err(ApiError::Unprocessable(format!(
                 "invalid tag {key:?}={value:?}: a tag's key cannot be empty"
             )));
         }
@@ -78,7 +78,7 @@ pub async fn create_agent_token(
     caller: Caller,
     Json(request): Json<CreateAgentToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedAgentToken>)> {
-    let environment = name("environment", &request.environment)?;
+    let environment = request.environment.clone();
     caller
         .require(
             &state,
@@ -86,8 +86,8 @@ pub async fn create_agent_token(
             &Target::environment(&environment, false),
         )
         .await?;
-    let agent_name = match request.name.as_deref() {
-        Some(text) => name("agent", text)?,
+    let agent_name = match request.name.clone() {
+        Some(name) => name,
         None => generated_name()?,
     };
     check_tags(&request.tags)?;
@@ -124,7 +124,7 @@ fn generated_name() -> Result<ferry_core::Name, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct AgentQuery {
     /// Only the agents of this environment.
-    environment: Option<String>,
+    environment: Option<ferry_core::Name>,
 }
 
 /// The agents, by environment and name, revoked ones included.
@@ -138,11 +138,7 @@ pub async fn list_agents(
     _reader: Reader,
     Query(query): Query<AgentQuery>,
 ) -> ApiResult<axum::Json<Page<Agent>>> {
-    let environment = query
-        .environment
-        .as_deref()
-        .map(|e| name("environment", e))
-        .transpose()?;
+    let environment = query.environment;
     let agents = state.store.agents(environment.as_ref()).await?;
     Ok(axum::Json(whole(agents.into_iter().map(agent).collect())))
 }
@@ -171,7 +167,7 @@ async fn managed_agent(state: &AppState, caller: &Caller, id: &str) -> ApiResult
 /// Revokes an agent: its token is refused at once, and a job it holds is
 /// treated as lost.
 #[utoipa::path(delete, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The agent's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The agent's id")),
     responses(
         (status = 200, body = Agent),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -191,7 +187,7 @@ pub async fn revoke_agent(
 /// Gives an agent a new secret: the old one stops working at once; the
 /// agent keeps its name, tags and jobs. The secret is in this response only.
 #[utoipa::path(post, path = "/api/v1/agents/{id}/token", tag = "agents", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The agent's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The agent's id")),
     responses(
         (status = 201, body = CreatedAgentToken),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -270,6 +266,7 @@ pub async fn hello(
 #[into_params(parameter_in = Query)]
 pub struct NextQuery {
     /// How long to wait for a job, in seconds (at most 30; default 0: answer at once).
+    #[param(maximum = 30)]
     wait: Option<u64>,
 }
 
@@ -285,7 +282,14 @@ pub async fn next_job(
     AgentCaller { agent: record, .. }: AgentCaller,
     Query(query): Query<NextQuery>,
 ) -> ApiResult<Response> {
-    let wait = Duration::from_secs(query.wait.unwrap_or(0).min(MAX_WAIT_SECONDS));
+    let wait = match query.wait.unwrap_or(0) {
+        seconds @ 0..=MAX_WAIT_SECONDS => Duration::from_secs(seconds),
+        seconds => {
+            return Err(ApiError::BadRequest(format!(
+                "wait must be at most {MAX_WAIT_SECONDS} seconds, not {seconds}"
+            )));
+        }
+    };
     let deadline = tokio::time::Instant::now() + wait;
     state
         .store
@@ -455,7 +459,7 @@ async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobR
 /// the claim was lost) is put back to pending when its lease runs out,
 /// instead of failed.
 #[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/start", tag = "agents", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The job's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The job's id")),
     request_body = AgentHeartbeat,
     responses(
         (status = 200, body = HeartbeatAck),
@@ -481,7 +485,7 @@ pub async fn start(
 /// Extends the lease of a job the agent is running. `ok: false` means the
 /// lease is gone (expired, or a newer attempt holds it): the agent must stop.
 #[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/heartbeat", tag = "agents", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The job's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The job's id")),
     request_body = AgentHeartbeat,
     responses(
         (status = 200, body = HeartbeatAck),
@@ -509,7 +513,7 @@ pub async fn heartbeat(
 /// Reports how a job ended. Idempotent: the same report again answers
 /// `already_done`; a report of an attempt that lost the job, `stale`.
 #[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/finish", tag = "agents", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The job's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The job's id")),
     request_body = FinishJob,
     responses(
         (status = 200, body = FinishAck),
@@ -525,7 +529,7 @@ pub async fn finish(
 ) -> ApiResult<axum::Json<FinishAck>> {
     let id = job_id(&id)?;
     if request.log_tail.len() > 1000 || request.steps.len() > 1000 {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "a report has at most 1000 steps and 1000 log lines".into(),
         ));
     }
@@ -558,7 +562,7 @@ pub async fn finish(
 /// digest in `Ferry-Digest` (`sha256:<hex>`).
 #[utoipa::path(get, path = "/api/v1/agent/jobs/{id}/artifacts/{name}", tag = "agents", security(("bearer" = [])),
     params(
-        ("id" = i64, Path, description = "The job's id"),
+        ("id" = crate::openapi::Id, Path, description = "The job's id"),
         ("name" = String, Path, description = "The artifact's name")
     ),
     responses(

@@ -29,7 +29,7 @@ fn digest(text: &str) -> Result<Digest, ApiError> {
 
 /// Uploads bytes under their digest. The body's SHA-256 must match.
 #[utoipa::path(put, path = "/api/v1/blobs/{digest}", tag = "releases", security(("bearer" = [])),
-    params(("digest" = String, Path, description = "sha256:<hex> of the body")),
+    params(("digest" = ferry_core::digest::Digest, Path, description = "sha256:<hex> of the body")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Stored", body = BlobUploaded),
@@ -64,7 +64,7 @@ pub async fn put_blob(
         .put(&digest, stream, state.max_artifact_bytes)
         .await
         .map_err(|error| match error {
-            BlobError::Mismatch { .. } => ApiError::BadRequest(error.to_string()),
+            BlobError::Mismatch { .. } => ApiError::Unprocessable(error.to_string()),
             BlobError::TooLarge { .. } => ApiError::TooLarge(format!(
                 "{error}; the server's limit is set with --max-artifact-bytes"
             )),
@@ -92,7 +92,7 @@ pub async fn put_blob(
 
 /// Whether bytes with this digest are stored (200 with their size) or not (404).
 #[utoipa::path(head, path = "/api/v1/blobs/{digest}", tag = "releases", security(("bearer" = [])),
-    params(("digest" = String, Path, description = "sha256:<hex>")),
+    params(("digest" = ferry_core::digest::Digest, Path, description = "sha256:<hex>")),
     responses((status = 200, description = "Stored; Content-Length is the size"), (status = 404, description = "Not stored")))]
 pub async fn head_blob(
     State(state): State<AppState>,
@@ -115,8 +115,8 @@ pub async fn head_blob(
 /// (RFC 9530) and `Ferry-Digest` (`sha256:<hex>`).
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/artifacts/{name}", tag = "releases", security(("bearer" = [])),
     params(
-        ("service" = String, Path, description = "The service's name"),
-        ("version" = String, Path, description = "The version"),
+        ("service" = ferry_core::Name, Path, description = "The service's name"),
+        ("version" = crate::openapi::Version, Path, description = "The version"),
         ("name" = String, Path, description = "The artifact's name")
     ),
     responses(

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ferry_api::{AuditEvent, AuditVerification, Page, PageQuery, Problem};
+use ferry_api::{AuditEvent, AuditQuery, AuditVerification, Page, Problem};
 use ferry_store::audit::Verification;
 
 use crate::authorize::Reader;
@@ -13,13 +13,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::state::AppState;
 
-/// Events, oldest first; the cursor is the last sequence number seen.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = Page<AuditEvent>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+/// Events the filters let through, oldest first unless `order=newest`; the
+/// cursor is the last sequence number seen. A filter of the wrong form is a
+/// 422 that names its parameter.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = Page<AuditEvent>), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A filter or the order is not of the expected form", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_audit(
     State(state): State<AppState>,
     _reader: Reader,
-    Query(query): Query<PageQuery>,
+    Query(query): Query<AuditQuery>,
 ) -> ApiResult<axum::Json<Page<AuditEvent>>> {
     let limit = match query.limit {
         None => 100,
@@ -30,13 +33,20 @@ pub async fn list_audit(
             )));
         }
     };
-    let after = match query.cursor.as_deref() {
-        None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .map_err(|_| ApiError::BadRequest(format!("invalid cursor {c:?}")))?,
+    let cursor = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ApiError::Unprocessable(format!("invalid cursor {c:?}: pass the next_cursor of the previous page")))?,
+        ),
     };
-    let mut events = state.store.audit_events(after, limit + 1).await?;
+    let (filter, order) = query
+        .read()
+        .map_err(|invalid| ApiError::Unprocessable(invalid.to_string()))?;
+    let mut events = state
+        .store
+        .audit_page(&filter, order, cursor, limit + 1)
+        .await?;
     let more = events.len() as i64 > limit;
     events.truncate(limit as usize);
     let next_cursor = if more {

@@ -29,14 +29,14 @@ use ferry_core::limits;
 #[into_params(parameter_in = Query)]
 pub struct ChangeQuery {
     /// Only in this state.
-    state: Option<String>,
+    state: Option<ChangeState>,
     /// Only of this type.
     #[serde(rename = "type")]
-    kind: Option<String>,
+    kind: Option<ChangeKind>,
     /// Only of this service.
-    service: Option<String>,
+    service: Option<ferry_core::Name>,
     /// Only in this environment.
-    environment: Option<String>,
+    environment: Option<ferry_core::Name>,
     /// Only emergency changes implemented and not yet reviewed.
     #[serde(default)]
     needs_review: bool,
@@ -45,7 +45,7 @@ pub struct ChangeQuery {
 /// A change window, which must not be over already.
 fn window(text: Option<&str>) -> ApiResult<Option<ChangeWindow>> {
     let Some(text) = text else { return Ok(None) };
-    let window = ChangeWindow::parse(text).map_err(ApiError::BadRequest)?;
+    let window = ChangeWindow::parse(text).map_err(ApiError::Unprocessable)?;
     let now = chrono::Utc::now();
     if window.end <= now {
         return Err(ApiError::Unprocessable(format!(
@@ -103,12 +103,12 @@ pub async fn create_change(
     crate::convert::within(&limits::TITLE, "title", title)?;
     crate::convert::within(&limits::DESCRIPTION, "description", &request.description)?;
     if title.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "a change request needs a title".into(),
         ));
     }
-    let service = name("service", &request.service)?;
-    let environment = name("environment", &request.environment)?;
+    let service = request.service.clone();
+    let environment = request.environment.clone();
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     caller
         .require(&state, Action::CreateChange, &target)
@@ -118,7 +118,7 @@ pub async fn create_change(
             let version_text = match text.split_once('@') {
                 Some((named, version)) if named == service.as_str() => version,
                 Some(_) => {
-                    return Err(ApiError::BadRequest(format!(
+                    return Err(ApiError::Unprocessable(format!(
                         "release {text:?} is not of service {service}"
                     )));
                 }
@@ -157,28 +157,10 @@ pub async fn list_changes(
     _reader: Reader,
     Query(query): Query<ChangeQuery>,
 ) -> ApiResult<axum::Json<Page<ChangeRequest>>> {
-    let service = query
-        .service
-        .as_deref()
-        .map(|s| name("service", s))
-        .transpose()?;
-    let environment = query
-        .environment
-        .as_deref()
-        .map(|e| name("environment", e))
-        .transpose()?;
-    let state_filter = query
-        .state
-        .as_deref()
-        .map(ChangeState::parse)
-        .transpose()
-        .map_err(ApiError::BadRequest)?;
-    let kind = query
-        .kind
-        .as_deref()
-        .map(ChangeKind::parse)
-        .transpose()
-        .map_err(ApiError::BadRequest)?;
+    let service = query.service;
+    let environment = query.environment;
+    let state_filter = query.state;
+    let kind = query.kind;
     let all = state.store.changes(ChangeFilter::default()).await?;
     let items = all
         .iter()
@@ -198,7 +180,7 @@ pub async fn list_changes(
 
 /// One change request.
 #[utoipa::path(get, path = "/api/v1/change-requests/{id}", tag = "control", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The change request's number")),
+    params(("id" = crate::openapi::Id, Path, description = "The change request's number")),
     responses((status = 200, body = ChangeRequest), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_change(
     State(state): State<AppState>,
@@ -214,7 +196,7 @@ pub async fn get_change(
 /// Moves a change request by a verb: submit, assess, approve, reject, defer,
 /// schedule, implement, review, close. An illegal move names the allowed ones.
 #[utoipa::path(post, path = "/api/v1/change-requests/{id}/{action}", tag = "control", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The change request's number"), ("action" = String, Path, description = "submit, assess, approve, reject, defer, schedule, implement, review or close")),
+    params(("id" = crate::openapi::Id, Path, description = "The change request's number"), ("action" = ferry_core::change::ChangeAction, Path, description = "submit, assess, approve, reject, defer, schedule, implement, review or close")),
     request_body = ChangeActionBody,
     responses((status = 200, body = ChangeRequest), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, description = "Not allowed to, or raised it and may not assess or approve it", body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not allowed from its state", body = Problem, content_type = "application/problem+json")))]
 pub async fn act_on_change(
@@ -243,16 +225,16 @@ pub async fn act_on_change(
             .await);
     }
     if let Some(risk) = body.risk.as_deref() {
-        ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::BadRequest)?;
+        ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::Unprocessable)?;
     }
     if let Some(outcome) = body.outcome.as_deref() {
-        ReviewOutcome::parse(outcome).map_err(ApiError::BadRequest)?;
+        ReviewOutcome::parse(outcome).map_err(ApiError::Unprocessable)?;
     }
     let needs = |present: bool, what: &str| {
         if present {
             Ok(())
         } else {
-            Err(ApiError::BadRequest(format!(
+            Err(ApiError::Unprocessable(format!(
                 "`{}` needs {what}",
                 action.as_str()
             )))

@@ -63,7 +63,7 @@ pub async fn list_environments(
 
 /// One environment.
 #[utoipa::path(get, path = "/api/v1/environments/{name}", tag = "configuration", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The environment's name")),
+    params(("name" = ferry_core::Name, Path, description = "The environment's name")),
     responses((status = 200, body = Environment), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_environment(
     State(state): State<AppState>,
@@ -100,7 +100,7 @@ pub async fn list_lifecycles(
 
 /// One lifecycle.
 #[utoipa::path(get, path = "/api/v1/lifecycles/{name}", tag = "configuration", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The lifecycle's name")),
+    params(("name" = ferry_core::Name, Path, description = "The lifecycle's name")),
     responses((status = 200, body = Lifecycle), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_lifecycle(
     State(state): State<AppState>,
@@ -137,7 +137,7 @@ pub async fn list_services(
 
 /// One service.
 #[utoipa::path(get, path = "/api/v1/services/{name}", tag = "configuration", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The service's name")),
+    params(("name" = ferry_core::Name, Path, description = "The service's name")),
     responses((status = 200, body = Service), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_service(
     State(state): State<AppState>,

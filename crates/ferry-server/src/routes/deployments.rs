@@ -31,10 +31,11 @@ use ferry_core::access::Action;
 #[into_params(parameter_in = Query)]
 pub struct DeploymentQuery {
     /// Only this service's deployments.
-    service: Option<String>,
+    service: Option<ferry_core::Name>,
     /// Only deployments into this environment.
-    environment: Option<String>,
+    environment: Option<ferry_core::Name>,
     /// At most this many (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
@@ -49,16 +50,8 @@ pub async fn list_deployments(
     Query(query): Query<DeploymentQuery>,
 ) -> ApiResult<axum::Json<Page<Deployment>>> {
     let paging = Paging::parse(query.limit, query.cursor.as_deref())?;
-    let service = query
-        .service
-        .as_deref()
-        .map(|s| name("service", s))
-        .transpose()?;
-    let environment = query
-        .environment
-        .as_deref()
-        .map(|e| name("environment", e))
-        .transpose()?;
+    let service = query.service;
+    let environment = query.environment;
     let filter = DeploymentFilter {
         service: service.as_ref(),
         environment: environment.as_ref(),
@@ -75,7 +68,7 @@ pub async fn list_deployments(
 
 /// One deployment.
 #[utoipa::path(get, path = "/api/v1/deployments/{id}", tag = "deployments", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The deployment's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The deployment's id")),
     responses((status = 200, body = Deployment), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_deployment(
     State(state): State<AppState>,
@@ -172,7 +165,7 @@ fn target(job: &JobRecord, name: Option<&String>) -> DeploymentTarget {
 /// it (one reported by another tool), after its current batch when agents
 /// run it (202). A deployment that ended cannot be cancelled.
 #[utoipa::path(post, path = "/api/v1/deployments/{id}/cancel", tag = "deployments", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The deployment's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The deployment's id")),
     request_body = CancelDeployment,
     responses((status = 200, description = "Cancelled", body = Deployment),
         (status = 202, description = "It stops after its current batch", body = Deployment),
@@ -218,8 +211,8 @@ pub async fn roll_back(
     caller: Caller,
     Json(request): Json<Rollback>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
-    let service = name("service", &request.service)?;
-    let environment = name("environment", &request.environment)?;
+    let service = request.service.clone();
+    let environment = request.environment.clone();
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     caller.require(&state, Action::Rollback, &target).await?;
     let wanted = request.version.as_deref().map(version).transpose()?;

@@ -17,14 +17,14 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct DiffQuery {
     /// The environment the release comes from.
-    from: String,
+    from: ferry_core::Name,
     /// The environment it would go to.
-    to: String,
+    to: ferry_core::Name,
 }
 
 /// The releases and commits between the version in `to` and the one in `from`.
 #[utoipa::path(get, path = "/api/v1/services/{service}/diff", tag = "releases", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), DiffQuery),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), DiffQuery),
     responses((status = 200, body = Diff), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn diff(
     State(state): State<AppState>,
@@ -33,8 +33,8 @@ pub async fn diff(
     Query(query): Query<DiffQuery>,
 ) -> ApiResult<axum::Json<Diff>> {
     let service = name("service", &service)?;
-    let from = name("environment", &query.from)?;
-    let to = name("environment", &query.to)?;
+    let from = query.from;
+    let to = query.to;
     let facts = state.store.status_facts().await?;
     if !facts.services.contains(&service) {
         return Err(ApiError::NotFound(format!(

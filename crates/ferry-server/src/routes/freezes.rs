@@ -46,9 +46,9 @@ pub async fn create_freeze(
     caller: Caller,
     Json(spec): Json<FreezeSpec>,
 ) -> ApiResult<(StatusCode, axum::Json<Freeze>)> {
-    spec.validate().map_err(ApiError::BadRequest)?;
+    spec.validate().map_err(ApiError::Unprocessable)?;
     crate::convert::within(&ferry_core::limits::FREEZE_REASON, "reason", &spec.reason)?;
-    FreezeRule::from_spec(&spec).map_err(ApiError::BadRequest)?;
+    FreezeRule::from_spec(&spec).map_err(ApiError::Unprocessable)?;
     require_freezes(&state, &caller, &spec).await?;
     let created = state.store.create_freeze(caller.actor(), &spec).await?;
     Ok((
@@ -62,7 +62,7 @@ pub async fn create_freeze(
 
 /// Removes a freeze.
 #[utoipa::path(delete, path = "/api/v1/freezes/{name}", tag = "control", security(("bearer" = [])),
-    params(("name" = String, Path, description = "The freeze's name")),
+    params(("name" = ferry_core::Name, Path, description = "The freeze's name")),
     responses((status = 200, body = FreezeSpec), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_freeze(
     State(state): State<AppState>,
@@ -108,6 +108,7 @@ async fn require_freezes(state: &AppState, caller: &Caller, spec: &FreezeSpec) -
 #[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
     /// Days ahead (1 to 366, default 14).
+    #[param(minimum = 1, maximum = 366)]
     days: Option<u32>,
 }
 

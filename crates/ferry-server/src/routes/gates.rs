@@ -31,7 +31,7 @@ use ferry_core::limits;
 #[into_params(parameter_in = Query)]
 pub struct EnvironmentQuery {
     /// The environment.
-    environment: String,
+    environment: ferry_core::Name,
     /// For `check`: judge as an emergency promotion with this justification.
     #[serde(default)]
     emergency_reason: Option<String>,
@@ -42,7 +42,7 @@ pub struct EnvironmentQuery {
 /// commits' authors when the policy keeps separation of duties, and for
 /// users the policy does not list as approvers.
 #[utoipa::path(post, path = "/api/v1/services/{service}/releases/{version}/decisions", tag = "control", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version")),
     request_body = Decide,
     responses(
         (status = 201, body = Decision),
@@ -57,7 +57,7 @@ pub async fn decide(
 ) -> ApiResult<(StatusCode, axum::Json<Decision>)> {
     let service = name("service", &service)?;
     let version = version(&text)?;
-    let environment = name("environment", &request.environment)?;
+    let environment = request.environment.clone();
     let person = control::may_decide(
         &state,
         &caller,
@@ -93,7 +93,7 @@ pub async fn decide(
 
 /// The decisions on a release for an environment.
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/decisions", tag = "control", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), EnvironmentQuery),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version"), EnvironmentQuery),
     responses((status = 200, body = Page<Decision>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn decisions(
     State(state): State<AppState>,
@@ -106,7 +106,7 @@ pub async fn decisions(
         .release_environment_ids(
             &name("service", &service)?,
             &version(&text)?,
-            &name("environment", &query.environment)?,
+            &query.environment,
         )
         .await?;
     let items = state
@@ -126,7 +126,7 @@ pub async fn decisions(
 
 /// Records evidence: a parsed JUnit report, or a named check that passed or failed.
 #[utoipa::path(post, path = "/api/v1/services/{service}/releases/{version}/evidence", tag = "control", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version")),
     request_body = AddEvidence,
     responses((status = 201, body = Evidence), (status = 400, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_evidence(
@@ -137,7 +137,7 @@ pub async fn add_evidence(
 ) -> ApiResult<(StatusCode, axum::Json<Evidence>)> {
     let service = name("service", &service)?;
     let version = version(&text)?;
-    let environment = name("environment", &request.environment)?;
+    let environment = request.environment.clone();
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     caller.require(&state, Action::AddEvidence, &target).await?;
     control::may_go_there(&state, &service, &version, &environment).await?;
@@ -147,7 +147,7 @@ pub async fn add_evidence(
         limits::check_link("url", url).map_err(ApiError::Unprocessable)?;
     }
     if evidence_name.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unprocessable(
             "an evidence name must have 1 to 100 characters".into(),
         ));
     }
@@ -168,7 +168,7 @@ pub async fn add_evidence(
             None,
         ),
         (None, None) => {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::Unprocessable(
                 "evidence needs a JUnit `report` or `passed` for a named check".into(),
             ));
         }
@@ -189,7 +189,7 @@ pub async fn add_evidence(
 
 /// The evidence of a release in an environment.
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/evidence", tag = "control", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), EnvironmentQuery),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version"), EnvironmentQuery),
     responses((status = 200, body = Page<Evidence>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn evidence(
     State(state): State<AppState>,
@@ -202,7 +202,7 @@ pub async fn evidence(
         .release_environment_ids(
             &name("service", &service)?,
             &version(&text)?,
-            &name("environment", &query.environment)?,
+            &query.environment,
         )
         .await?;
     let items = state
@@ -217,7 +217,7 @@ pub async fn evidence(
 
 /// Evaluates every gate of a promotion and explains each blocker.
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/check", tag = "control", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), EnvironmentQuery),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version"), EnvironmentQuery),
     responses((status = 200, body = Check), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn check(
     State(state): State<AppState>,
@@ -227,7 +227,7 @@ pub async fn check(
 ) -> ApiResult<axum::Json<Check>> {
     let service = name("service", &service)?;
     let version = version(&text)?;
-    let environment = name("environment", &query.environment)?;
+    let environment = query.environment.clone();
     let promotion = Promotion {
         service: &service,
         version: &version,
@@ -264,9 +264,9 @@ pub async fn promote(
     caller: Caller,
     Json(request): Json<Promote>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
-    let service = name("service", &request.service)?;
+    let service = request.service.clone();
     let version = version(&request.version)?;
-    let environment = name("environment", &request.environment)?;
+    let environment = request.environment.clone();
     let emergency = request.emergency_reason.as_deref().map(str::trim);
     if let Some(reason) = emergency {
         convert::within(&limits::EMERGENCY_REASON, "emergency_reason", reason)?;
@@ -330,7 +330,7 @@ pub async fn promote(
 /// Reports the progress of a deployment run by another tool (a CI job,
 /// another CD system). Reporting the status it has is harmless.
 #[utoipa::path(post, path = "/api/v1/deployments/{id}/report", tag = "deployments", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The deployment's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The deployment's id")),
     request_body = ReportDeployment,
     responses((status = 200, body = Deployment), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, description = "ferry's agents run this deployment: only they report it", body = Problem, content_type = "application/problem+json"), (status = 422, description = "Not a move its state allows", body = Problem, content_type = "application/problem+json")))]
 pub async fn report(

@@ -29,7 +29,21 @@ pub struct LogQuery {
     /// Only lines with a larger id (default 0: from the start).
     after: Option<i64>,
     /// At most this many lines (1 to 1000, default 1000).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
+}
+
+impl LogQuery {
+    /// The most lines a page holds: `limit`, checked, or all the server sends at once.
+    fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit {
+            None => Ok(MAX_LINES),
+            Some(limit @ 1..=1000) => Ok(limit as usize),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "limit {other} is out of range: expected 1 to 1000"
+            ))),
+        }
+    }
 }
 
 fn line(record: LogRecord) -> LogLine {
@@ -46,7 +60,7 @@ fn line(record: LogRecord) -> LogLine {
 
 /// A page of a deployment's log, oldest lines first.
 #[utoipa::path(get, path = "/api/v1/deployments/{id}/logs", tag = "deployments", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The deployment's id"), LogQuery),
+    params(("id" = crate::openapi::Id, Path, description = "The deployment's id"), LogQuery),
     responses((status = 200, body = LogPage), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn deployment_logs(
@@ -56,15 +70,7 @@ pub async fn deployment_logs(
     Query(query): Query<LogQuery>,
 ) -> ApiResult<axum::Json<LogPage>> {
     let id = crate::convert::id("deployment", &id)?;
-    let limit = match query.limit {
-        None => MAX_LINES,
-        Some(limit @ 1..=1000) => limit as usize,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "limit {other} is out of range: expected 1 to 1000"
-            )));
-        }
-    };
+    let limit = query.limit()?;
     let after = query.after.unwrap_or(0);
     // The status is read first: a deployment seen ended has sent every line.
     let status = state.store.deployment(id).await?.status;
@@ -94,7 +100,7 @@ enum Follow {
 /// `Last-Event-ID`), a `status` event whenever the status changes, and one
 /// `end` event once the deployment has ended and every line was sent.
 #[utoipa::path(get, path = "/api/v1/deployments/{id}/logs/stream", tag = "deployments", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The deployment's id"), LogQuery),
+    params(("id" = crate::openapi::Id, Path, description = "The deployment's id"), LogQuery),
     responses((status = 200, description = "Server-sent events: log, status, end", content_type = "text/event-stream"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn follow_logs(
@@ -105,6 +111,7 @@ pub async fn follow_logs(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let id = crate::convert::id("deployment", &id)?;
+    query.limit()?;
     state.store.deployment(id).await?;
     let resume = headers
         .get("last-event-id")
@@ -184,7 +191,7 @@ pub async fn follow_logs(
 /// Stores lines a job's steps printed. Lines are numbered by the agent
 /// within the attempt; a line sent again is stored once.
 #[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/logs", tag = "agents", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The job's id")),
+    params(("id" = crate::openapi::Id, Path, description = "The job's id")),
     request_body = AgentLogs,
     responses((status = 204, description = "Stored"), (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -196,7 +203,7 @@ pub async fn agent_logs(
 ) -> ApiResult<axum::http::StatusCode> {
     let id = crate::convert::id("job", &id)?;
     if request.lines.len() > MAX_LINES {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "at most {MAX_LINES} lines at once, not {}",
             request.lines.len()
         )));
@@ -211,7 +218,7 @@ pub async fn agent_logs(
         .into_iter()
         .map(|l| {
             let stream = LogStream::parse(&l.stream).ok_or_else(|| {
-                ApiError::BadRequest(format!(
+                ApiError::Unprocessable(format!(
                     "line {}: stream {:?} is not one of out, err, ferry",
                     l.seq, l.stream
                 ))

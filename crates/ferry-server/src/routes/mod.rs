@@ -23,8 +23,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferry_api::Page;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -38,7 +37,6 @@ use crate::state::AppState;
         description = "The API of ferry, a self-hosted release manager. Errors are RFC 9457 problem details (application/problem+json) with a stable `type`.",
         license(name = "Apache-2.0")
     ),
-    modifiers(&BearerAuth),
     tags(
         (name = "configuration", description = "Environments, lifecycles and services, applied from ferry.toml"),
         (name = "releases", description = "service@version, immutable once created"),
@@ -51,18 +49,6 @@ use crate::state::AppState;
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
-        );
-    }
-}
 
 /// Every documented route, listed once.
 fn api_router() -> OpenApiRouter<AppState> {
@@ -144,6 +130,8 @@ pub fn router(state: AppState) -> Router {
     let (router, mut openapi) = api_router().split_for_parts();
     let (artifact_routes, artifact_openapi) = artifact_router().split_for_parts();
     openapi.merge(artifact_openapi);
+    crate::openapi::complete(&mut openapi);
+    utoipa::Modify::modify(&crate::idempotency::Documentation, &mut openapi);
     let router = router
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -165,6 +153,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::layer,
+        ))
         .with_state(state)
 }
 
@@ -172,11 +164,13 @@ pub fn router(state: AppState) -> Router {
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     let mut openapi = api_router().split_for_parts().1;
     openapi.merge(artifact_router().split_for_parts().1);
+    crate::openapi::complete(&mut openapi);
+    utoipa::Modify::modify(&crate::idempotency::Documentation, &mut openapi);
     openapi
 }
 
 /// The longest a JSON API request may take before it is answered 408.
-const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn not_found(uri: axum::http::Uri) -> impl IntoResponse {
     ApiError::NotFound(format!(
@@ -210,7 +204,7 @@ impl Paging {
         let before = cursor
             .map(|c| {
                 c.parse::<i64>().map_err(|_| {
-                    ApiError::BadRequest(format!(
+                    ApiError::Unprocessable(format!(
                         "invalid cursor {c:?}: pass the next_cursor of the previous page"
                     ))
                 })

@@ -45,7 +45,7 @@ pub async fn list_all_releases(
 
 /// Releases of one service, newest first.
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases", tag = "releases", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), PageQuery),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), PageQuery),
     responses((status = 200, body = Page<Release>), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_releases(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub async fn list_releases(
 
 /// Creates a release. Its version must be new for the service.
 #[utoipa::path(post, path = "/api/v1/services/{service}/releases", tag = "releases", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name")),
+    params(("service" = ferry_core::Name, Path, description = "The service's name")),
     request_body = CreateRelease,
     responses(
         (status = 201, body = Release),
@@ -116,7 +116,7 @@ async fn create(
         .await?;
     let version = version(&request.version)?;
     if request.notes.len() > NOTES_LIMIT {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "release notes are limited to {NOTES_LIMIT} bytes"
         )));
     }
@@ -129,7 +129,7 @@ async fn create(
     if let Some(commit) = &request.commit
         && (commit.len() < 4 || commit.len() > 64 || !commit.bytes().all(|b| b.is_ascii_hexdigit()))
     {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "commit {commit:?} is not a git commit id (hex)"
         )));
     }
@@ -181,7 +181,7 @@ fn people(request: &CreateRelease) -> Result<Vec<String>, ApiError> {
         request.authors.clone()
     };
     if people.len() > MOST_AUTHORS || people.iter().any(|p| p.trim().is_empty() || p.len() > 320) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::Unprocessable(format!(
             "authors: at most {MOST_AUTHORS}, each `Name <mail>` of 1 to 320 characters"
         )));
     }
@@ -194,9 +194,9 @@ fn people(request: &CreateRelease) -> Result<Vec<String>, ApiError> {
 /// reference a supported URI that agrees with the digest; for a stored one,
 /// bytes uploaded under that digest.
 async fn checked_artifact(state: &AppState, artifact: &NewArtifact) -> ApiResult<ArtifactRecord> {
-    let artifact_name = name("artifact", &artifact.name)?;
+    let artifact_name = artifact.name.clone();
     let digest = Digest::parse(&artifact.digest)
-        .map_err(|e| ApiError::BadRequest(format!("artifact {:?}: {e}", artifact.name)))?;
+        .map_err(|e| ApiError::Unprocessable(format!("artifact {:?}: {e}", artifact.name)))?;
     let invalid =
         |reason: String| ApiError::Unprocessable(format!("artifact {:?}: {reason}", artifact.name));
     match &artifact.uri {
@@ -246,9 +246,13 @@ pub struct NotesQuery {
 
 /// The release notes generated from the release's commits.
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}/notes", tag = "releases", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version"), NotesQuery),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version"), NotesQuery),
     responses(
-        (status = 200, description = "Markdown, HTML, or the notes as JSON", body = ReleaseNotes),
+        (status = 200, description = "Markdown, HTML, or the notes as JSON", content(
+            (ReleaseNotes = "application/json"),
+            (String = "text/markdown; charset=utf-8"),
+            (String = "text/html; charset=utf-8")
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json")
     ))]
 pub async fn release_notes(
@@ -314,7 +318,7 @@ pub async fn release_notes(
             write_html(&mut out, &notes, &options).map_err(failed)?;
             Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], out).into_response())
         }
-        other => Err(ApiError::BadRequest(format!(
+        other => Err(ApiError::Unprocessable(format!(
             "unknown notes format {other:?}; expected md, html or json"
         ))),
     }
@@ -322,7 +326,7 @@ pub async fn release_notes(
 
 /// One release.
 #[utoipa::path(get, path = "/api/v1/services/{service}/releases/{version}", tag = "releases", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version")),
     responses((status = 200, body = Release), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_release(
     State(state): State<AppState>,
@@ -338,7 +342,7 @@ pub async fn get_release(
 
 /// Abandons a release: it can no longer be promoted. Final.
 #[utoipa::path(post, path = "/api/v1/services/{service}/releases/{version}/abandon", tag = "releases", security(("bearer" = [])),
-    params(("service" = String, Path, description = "The service's name"), ("version" = String, Path, description = "The version")),
+    params(("service" = ferry_core::Name, Path, description = "The service's name"), ("version" = crate::openapi::Version, Path, description = "The version")),
     responses(
         (status = 200, body = Release),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -46,7 +46,7 @@ async fn environment(state: &AppState, wanted: &Name) -> Result<Stored<Environme
 }
 
 fn variable_name(text: &str) -> Result<&str, ApiError> {
-    ferry_core::variables::check_name(text).map_err(ApiError::BadRequest)?;
+    ferry_core::variables::check_name(text).map_err(ApiError::Unprocessable)?;
     Ok(text)
 }
 
@@ -67,7 +67,7 @@ fn set_variable_of(record: VariableRecord, config: &BTreeMap<String, String>) ->
 /// of ferry.toml, replaced by those set of the same name. Secrets are listed
 /// without their values. Anyone who may read.
 #[utoipa::path(get, path = "/api/v1/environments/{environment}/variables", tag = "configuration", security(("bearer" = [])),
-    params(("environment" = String, Path, description = "The environment's name")),
+    params(("environment" = ferry_core::Name, Path, description = "The environment's name")),
     responses(
         (status = 200, body = Page<Variable>),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -112,8 +112,8 @@ pub async fn list_variables(
 /// only; the audit trail records who set what, never a secret's value.
 #[utoipa::path(put, path = "/api/v1/environments/{environment}/variables/{name}", tag = "configuration", security(("bearer" = [])),
     params(
-        ("environment" = String, Path, description = "The environment's name"),
-        ("name" = String, Path, description = "The variable's name: letters, digits and underscores, not starting with a digit or FERRY_")
+        ("environment" = ferry_core::Name, Path, description = "The environment's name"),
+        ("name" = crate::openapi::VariableName, Path, description = "The variable's name: letters, digits and underscores, not starting with a digit or FERRY_")
     ),
     request_body = SetVariable,
     responses(
@@ -174,8 +174,8 @@ pub async fn set_variable(
 /// Administrators only.
 #[utoipa::path(delete, path = "/api/v1/environments/{environment}/variables/{name}", tag = "configuration", security(("bearer" = [])),
     params(
-        ("environment" = String, Path, description = "The environment's name"),
-        ("name" = String, Path, description = "The variable's name")
+        ("environment" = ferry_core::Name, Path, description = "The environment's name"),
+        ("name" = crate::openapi::VariableName, Path, description = "The variable's name")
     ),
     responses(
         (status = 200, body = Variable),

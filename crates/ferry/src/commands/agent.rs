@@ -154,8 +154,8 @@ pub async fn run(args: AgentArgs) -> Result<ExitCode> {
                 } => {
                     let created = client
                         .create_agent_token(&CreateAgentToken {
-                            environment: environment.to_string(),
-                            name: name.map(|n| n.to_string()),
+                            environment: environment.clone(),
+                            name,
                             tags: tags.into_iter().collect(),
                         })
                         .await

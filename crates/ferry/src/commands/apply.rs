@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ferry_api::{Action, ApplyRequest, ApplyResult, Change, Kind};
+use ferry_api::{Action, ApplyRequest, ApplyResult, Change, Kind, ValueChange};
 
 use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, CHANGE, GOOD};
@@ -159,6 +159,9 @@ fn print_plan(result: &ApplyResult, file: &str, dry_run: bool) -> std::io::Resul
     let mut out = output::stdout();
     for change in &result.changes {
         writeln!(out, "{}", plan_line(change))?;
+        for value in &change.values {
+            writeln!(out, "    {}", value_line(value))?;
+        }
     }
     let count = |action| result.changes.iter().filter(|c| c.action == action).count();
     let (create, update, unchanged) = (
@@ -206,6 +209,59 @@ fn plan_line(change: &Change) -> String {
     }
 }
 
+/// `policy.approvals: 1 → 2`; a side the field is missing on is `(none)`.
+fn value_line(value: &ValueChange) -> String {
+    let (from, to) = shown(value.from.as_ref(), value.to.as_ref());
+    format!("{}: {from} → {to}", value.field)
+}
+
+/// The most characters of one value a plan line shows.
+const VALUE_CHARS: usize = 60;
+
+/// How many characters before the first difference a cut value keeps.
+const CONTEXT_CHARS: usize = 12;
+
+/// Two values as the plan shows them: text quoted, anything else as compact
+/// JSON. A value longer than [`VALUE_CHARS`] (a notes template, a list of
+/// steps) is cut to show where the two first differ, `…` marking what is
+/// left out; `--output json` has them whole.
+fn shown(from: Option<&serde_json::Value>, to: Option<&serde_json::Value>) -> (String, String) {
+    let text = |value: Option<&serde_json::Value>| match value {
+        None | Some(serde_json::Value::Null) => "(none)".to_owned(),
+        Some(serde_json::Value::String(text)) => format!("{text:?}"),
+        Some(other) => other.to_string(),
+    };
+    let (from, to) = (text(from), text(to));
+    let same = from
+        .chars()
+        .zip(to.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let start = same.saturating_sub(CONTEXT_CHARS);
+    (cut(&from, start), cut(&to, start))
+}
+
+/// `text` from its `start`th character on, at most [`VALUE_CHARS`] of it.
+fn cut(text: &str, start: usize) -> String {
+    let length = text.chars().count();
+    if length <= VALUE_CHARS {
+        return text.to_owned();
+    }
+    let start = start.min(length.saturating_sub(VALUE_CHARS));
+    let mut shown = String::new();
+    if start > 0 {
+        shown.push('…');
+    }
+    let room = VALUE_CHARS - usize::from(start > 0);
+    let kept: String = text.chars().skip(start).take(room).collect();
+    shown.push_str(&kept);
+    if start + room < length {
+        shown.pop();
+        shown.push('…');
+    }
+    shown
+}
+
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
         Kind::Environment => "environment",
@@ -227,6 +283,7 @@ mod tests {
             name: ferry_core::Name::parse("api").unwrap(),
             action,
             fields: fields.iter().map(|f| f.to_string()).collect(),
+            values: Vec::new(),
         };
         let strip = |s: String| anstream::adapter::strip_str(&s).to_string();
         assert_eq!(
@@ -245,5 +302,50 @@ mod tests {
             strip(plan_line(&change(Kind::Lifecycle, Action::Unchanged, &[]))),
             "  unchanged lifecycle api"
         );
+    }
+
+    #[test]
+    fn value_lines_say_from_what_to_what() {
+        use serde_json::json;
+        let line = |field: &str, from, to| {
+            value_line(&ValueChange {
+                field: field.into(),
+                from,
+                to,
+            })
+        };
+        assert_eq!(
+            line("protected", Some(json!(false)), Some(json!(true))),
+            "protected: false → true"
+        );
+        assert_eq!(
+            line("policy.approvals", Some(json!(1)), Some(json!(2))),
+            "policy.approvals: 1 → 2"
+        );
+        assert_eq!(
+            line("description", Some(json!("")), Some(json!("live"))),
+            "description: \"\" → \"live\""
+        );
+        assert_eq!(
+            line("policy.evidence", None, Some(json!(["unit", "e2e"]))),
+            "policy.evidence: (none) → [\"unit\",\"e2e\"]"
+        );
+        let long = line("notes_template", None, Some(json!("x".repeat(100))));
+        assert!(long.ends_with('…'), "{long}");
+        assert_eq!(
+            long.chars().count(),
+            "notes_template: (none) → ".chars().count() + VALUE_CHARS
+        );
+        // Two long values are cut where they differ.
+        let before = json!(format!("{}dev{}", "a".repeat(80), "z".repeat(80)));
+        let after = json!(format!("{}prod{}", "a".repeat(80), "z".repeat(80)));
+        let cut = line("notes_template", Some(before), Some(after));
+        let (from, to) = cut
+            .trim_start_matches("notes_template: ")
+            .split_once(" → ")
+            .unwrap();
+        assert!(from.starts_with('…') && from.ends_with('…'), "{cut}");
+        assert!(from.contains("adev") && to.contains("aprod"), "{cut}");
+        assert_eq!(from.chars().count(), VALUE_CHARS, "{cut}");
     }
 }

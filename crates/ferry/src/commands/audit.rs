@@ -1,13 +1,18 @@
 //! `ferry audit list|verify|export`: reading the hash-chained audit trail and
 //! proving nothing in it was altered or removed.
+//!
+//! `list` shows the newest events first, filtered by the server; `export`
+//! keeps the chain's order (oldest first), as `verify` reads it.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use ferry_api::{AuditEvent, AuditVerification, Page, PageQuery};
+use ferry_api::{AuditEvent, AuditQuery, AuditVerification, Page, PageQuery};
 use ferry_client::Client;
+use ferry_core::audit_filter::{ActionMatch, Actor, AuditFilter, AuditOrder, ObjectMatch};
 
 use crate::cli::{ClientArgs, OutputFormat};
 use crate::output::{self, BAD, GOOD};
@@ -27,16 +32,81 @@ pub struct AuditArgs {
 /// The audit commands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// List audit events, oldest first.
-    List {
-        /// At most this many events [default: all]
-        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-        limit: Option<u32>,
-    },
+    /// List audit events, newest first.
+    List(AuditListArgs),
     /// Check the hash chain: exit 0 when intact, 1 when an event was altered or removed.
     Verify,
     /// Print the whole trail as JSON Lines, one event per line.
     Export,
+}
+
+/// `ferry audit list`: which events, and how many.
+#[derive(Debug, Args)]
+pub struct AuditListArgs {
+    /// At most this many events, the newest [default: all]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+    /// Only the events of this actor: a user (admin), recovery, or a CI
+    /// workload (ci:…).
+    #[arg(long, value_name = "NAME", value_parser = Actor::parse)]
+    pub actor: Option<Actor>,
+    /// Only this action (release.create), or with KIND.* every action on
+    /// that kind of object (release.*).
+    #[arg(long, value_name = "ACTION", value_parser = ActionMatch::parse)]
+    pub action: Option<ActionMatch>,
+    /// Only events about this object: as recorded (release:api@1.0.0,
+    /// environment:prod) or by its name (api@1.0.0, prod).
+    #[arg(long, value_name = "OBJECT", value_parser = ObjectMatch::parse)]
+    pub object: Option<ObjectMatch>,
+    /// Only events at or after this time: RFC 3339 (2026-12-04T10:15:00Z),
+    /// or a time ago (30m, 24h, 7d, 2w).
+    #[arg(long, value_name = "TIME", value_parser = Since::parse)]
+    pub since: Option<Since>,
+}
+
+/// `--since`: an instant, or a time ago (from when the command runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Since {
+    /// This instant.
+    At(DateTime<Utc>),
+    /// This long before now.
+    Ago(chrono::Duration),
+}
+
+impl Since {
+    /// Reads an RFC 3339 time or a duration such as `24h`.
+    fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().starts_with(|c: char| c.is_ascii_digit())
+            && text.trim().ends_with(['m', 'h', 'd', 'w'])
+        {
+            return crate::args::parse_lifetime(text).map(Self::Ago);
+        }
+        crate::args::parse_time(text)
+            .map(Self::At)
+            .map_err(|error| format!("{error}, or a time ago such as 30m, 24h, 7d or 2w"))
+    }
+
+    /// The instant it stands for, seen at `now`.
+    fn at(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::At(at) => at,
+            Self::Ago(ago) => now
+                .checked_sub_signed(ago)
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        }
+    }
+}
+
+impl AuditListArgs {
+    /// The filter these arguments ask the server for.
+    fn filter(&self, now: DateTime<Utc>) -> AuditFilter {
+        AuditFilter {
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            object: self.object.clone(),
+            since: self.since.map(|since| since.at(now)),
+        }
+    }
 }
 
 /// The most events one request asks for (the API's upper bound).
@@ -47,11 +117,12 @@ pub async fn run(args: AuditArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
     let format = args.client.output;
     match args.command {
-        AuditCommand::List { limit } => {
-            let page = list(&client, limit).await?;
+        AuditCommand::List(list_args) => {
+            let filter = list_args.filter(Utc::now());
+            let page = list(&client, &filter, list_args.limit).await?;
             match format {
                 OutputFormat::Json => output::json(&page)?,
-                OutputFormat::Table => print_events(&page.items)?,
+                OutputFormat::Table => print_events(&page.items, !filter.is_empty())?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -76,19 +147,26 @@ pub async fn run(args: AuditArgs) -> Result<ExitCode> {
     }
 }
 
-/// Events oldest first, up to `limit` (all when none). The page printed keeps
-/// the server's `next_cursor` when more events follow the last one shown.
-async fn list(client: &Client, limit: Option<u32>) -> Result<Page<AuditEvent>> {
+/// The events `filter` lets through, newest first, up to `limit` (all when
+/// none). The page printed keeps the server's `next_cursor` when more events
+/// follow the last one shown.
+async fn list(
+    client: &Client,
+    filter: &AuditFilter,
+    limit: Option<u32>,
+) -> Result<Page<AuditEvent>> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
         let wanted = limit.map_or(MAX_PAGE, |limit| (limit - items.len() as u32).min(MAX_PAGE));
+        let page = PageQuery {
+            limit: Some(wanted),
+            cursor: cursor.clone(),
+        };
         let page = client
-            .audit(&PageQuery {
-                limit: Some(wanted),
-                cursor: cursor.clone(),
-            })
-            .await?;
+            .audit(&AuditQuery::new(filter, AuditOrder::NewestFirst, page))
+            .await
+            .context("cannot list the audit trail")?;
         items.extend(page.items);
         let done = limit.is_some_and(|limit| items.len() as u32 >= limit);
         match page.next_cursor {
@@ -137,14 +215,19 @@ fn verdict(verification: &AuditVerification) -> String {
     }
 }
 
-fn print_events(events: &[AuditEvent]) -> std::io::Result<()> {
+fn print_events(events: &[AuditEvent], filtered: bool) -> std::io::Result<()> {
     if events.is_empty() {
-        return writeln!(output::stdout(), "No audit events yet.");
+        let none = if filtered {
+            "No audit events match these filters."
+        } else {
+            "No audit events yet."
+        };
+        return writeln!(output::stdout(), "{none}");
     }
     let rows = events.iter().map(|event| {
         vec![
             event.seq.to_string(),
-            event.time.clone(),
+            output::time_text(&event.time),
             event.actor.clone(),
             event.action.clone(),
             event.object.clone(),
@@ -156,6 +239,25 @@ fn print_events(events: &[AuditEvent]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_is_a_time_or_a_time_ago() {
+        let now = crate::args::parse_time("2026-12-04T10:15:00Z").unwrap();
+        let at = |text: &str| Since::parse(text).map(|since| since.at(now));
+        assert_eq!(at("24h"), crate::args::parse_time("2026-12-03T10:15:00Z"));
+        assert_eq!(at("7d"), crate::args::parse_time("2026-11-27T10:15:00Z"));
+        assert_eq!(
+            at("2026-12-01T09:00:00+01:00"),
+            crate::args::parse_time("2026-12-01T08:00:00Z")
+        );
+        for bad in ["yesterday", "24", "1y", "2026-12-01"] {
+            let error = Since::parse(bad).unwrap_err();
+            assert!(
+                error.contains("RFC 3339") || error.contains("24h"),
+                "{bad:?}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn verdicts_name_the_broken_event() {

@@ -181,8 +181,8 @@ pub async fn run(args: ChangeArgs) -> Result<ExitCode> {
                 title: create.title,
                 description: create.description,
                 kind: create.kind,
-                service: create.service.as_str().to_owned(),
-                environment: create.env.as_str().to_owned(),
+                service: create.service.clone(),
+                environment: create.env.clone(),
                 release: create.release,
                 window: create.window,
             };
@@ -337,7 +337,7 @@ fn write_conflicts(out: &mut impl Write, change: &ChangeRequest) -> std::io::Res
     Ok(())
 }
 
-/// `2026-12-01 09:00..2026-12-01 11:00`, or `-`.
+/// `2026-12-01 09:00 UTC..2026-12-01 11:00 UTC`, or `-`.
 fn window(change: &ChangeRequest) -> String {
     match (&change.window_start, &change.window_end) {
         (Some(start), Some(end)) => format!("{}..{}", output::minute(start), output::minute(end)),

@@ -36,7 +36,7 @@ pub async fn run(args: DecideArgs, approve: bool) -> Result<ExitCode> {
     let release = &args.release;
     let verb = if approve { "approve" } else { "reject" };
     let body = Decide {
-        environment: args.env.as_str().to_owned(),
+        environment: args.env.clone(),
         approve,
         comment: args.comment,
     };

@@ -149,7 +149,7 @@ pub async fn run(args: EvidenceArgs) -> Result<ExitCode> {
 
 /// The request body: the JUnit files parsed and merged, or the named check.
 fn request(args: &EvidenceAddArgs) -> Result<AddEvidence> {
-    let environment = args.env.as_str().to_owned();
+    let environment = args.env.clone();
     if let Some((name, passed)) = &args.check {
         return Ok(AddEvidence {
             environment,

@@ -148,8 +148,9 @@ fn environments(spec: &FreezeSpec) -> String {
         .join(", ")
 }
 
-/// `2026-12-20 00:00..2027-01-04 00:00`, or `FREQ=…; for 66h (Europe/Berlin)`.
+/// `2026-12-20 00:00 UTC..2027-01-04 00:00 UTC`, or `FREQ=…; for 66h (Europe/Berlin)`.
 fn when(spec: &FreezeSpec) -> String {
+    // A freeze's times are RFC 3339 text (as written in ferry.toml).
     let minute = |text: &str| {
         ferry_core::time::parse_time(text)
             .map_or_else(|_| text.to_owned(), |time| output::minute(&time))

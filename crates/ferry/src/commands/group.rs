@@ -61,9 +61,7 @@ pub async fn run(args: GroupArgs) -> Result<ExitCode> {
     match args.command {
         GroupCommand::Create { name } => {
             let created = client
-                .create_group(&CreateGroup {
-                    name: name.as_str().to_owned(),
-                })
+                .create_group(&CreateGroup { name: name.clone() })
                 .await
                 .with_context(|| format!("cannot create group {name}"))?;
             match format {

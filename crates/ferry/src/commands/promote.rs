@@ -57,9 +57,9 @@ pub async fn run(args: PromoteArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
     let release = &args.release;
     let body = Promote {
-        service: release.service.as_str().to_owned(),
+        service: release.service.clone(),
         version: release.version.to_string(),
-        environment: args.to.as_str().to_owned(),
+        environment: args.to.clone(),
         at: args.at,
         emergency_reason: if args.emergency {
             args.reason.clone()

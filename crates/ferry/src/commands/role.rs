@@ -116,8 +116,8 @@ pub async fn run(args: RoleArgs) -> Result<ExitCode> {
     match args.command {
         RoleCommand::Grant(grant) => {
             let body = CreateGrant {
-                user: grant.holder.user.as_ref().map(|u| u.as_str().to_owned()),
-                group: grant.holder.group.as_ref().map(|g| g.as_str().to_owned()),
+                user: grant.holder.user.clone(),
+                group: grant.holder.group.clone(),
                 grant: grant.grant(),
             };
             let created = client.create_grant(&body).await.with_context(|| {

@@ -41,8 +41,8 @@ pub struct RollbackArgs {
 pub async fn run(args: RollbackArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
     let body = Rollback {
-        service: args.service.as_str().to_owned(),
-        environment: args.env.as_str().to_owned(),
+        service: args.service.clone(),
+        environment: args.env.clone(),
         version: args.to.as_ref().map(ToString::to_string),
     };
     let deployment = client

@@ -66,7 +66,7 @@ pub async fn run(args: UserArgs) -> Result<ExitCode> {
     match args.command {
         UserCommand::Create { name, email, admin } => {
             let body = CreateUser {
-                name: name.as_str().to_owned(),
+                name: name.clone(),
                 email,
                 admin,
             };

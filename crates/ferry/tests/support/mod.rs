@@ -126,7 +126,7 @@ impl ServerBuilder {
     }
 
     /// After it is ready, read what the server prints on stdout until it is
-    /// silent for `quiet` (into [`Server::printed`]).
+    /// silent for `quiet` (into [`Server::printed`]; 100 ms unless told).
     pub fn read_stdout_until_quiet(mut self, quiet: Duration) -> ServerBuilder {
         self.quiet = Some(quiet);
         self
@@ -168,27 +168,15 @@ impl ServerBuilder {
             log,
             starts: 0,
         };
-        server.spawn();
-        let bootstrap = server
-            .printed
-            .iter()
-            .any(|line| line.starts_with("bootstrap token"));
-        if new {
-            assert!(
-                server
-                    .printed
-                    .iter()
-                    .any(|line| line.starts_with("bootstrap token: ferry_")),
-                "a first start prints the bootstrap token: {:?}",
-                server.printed
-            );
-        } else {
-            assert!(
-                !bootstrap,
-                "a start on a used data directory prints no new bootstrap token: {:?}",
-                server.printed
-            );
-        }
+        server.spawn(new);
+        assert!(
+            !new || server
+                .printed
+                .iter()
+                .any(|line| line.starts_with("bootstrap token: ferry_")),
+            "a first start prints the bootstrap token: {:?}",
+            server.printed
+        );
         server.token = std::fs::read_to_string(server.data_dir.path().join("bootstrap-token"))
             .expect("the bootstrap token is written to the data dir")
             .trim()
@@ -217,8 +205,9 @@ pub struct Server {
     pub data_dir: Dir,
     /// The working directory and `XDG_CONFIG_HOME` of the commands run.
     pub home: Dir,
-    /// What the latest start printed on stdout, up to its `listening on`
-    /// line (and after it, with [`ServerBuilder::read_stdout_until_quiet`]).
+    /// What the latest start printed on stdout: its `listening on` line, the
+    /// bootstrap token on a first start, and what follows within a moment
+    /// (longer with [`ServerBuilder::read_stdout_until_quiet`]).
     pub printed: Vec<String>,
     log: PathBuf,
     starts: u32,
@@ -284,8 +273,10 @@ impl Server {
     }
 
     /// Starts the process and waits until it listens and is ready; keeps
-    /// what it printed in `printed`.
-    fn spawn(&mut self) {
+    /// what it printed in `printed`. The bootstrap token comes after the
+    /// `listening on` line: with `bootstrap`, the start waits for it too;
+    /// without, it checks that none is printed.
+    fn spawn(&mut self, bootstrap: bool) {
         self.starts += 1;
         let mut log = OpenOptions::new()
             .create(true)
@@ -333,15 +324,39 @@ impl Server {
                 }
             }
         }
+        let listening_at = printed.len();
         self.url = url.unwrap();
         self.child = Some(child);
         self.wait_ready(deadline);
-        if let Some(quiet) = self.quiet {
-            // The lines printed after it (the demo's) arrive soon after.
-            while let Ok(line) = received.recv_timeout(quiet) {
-                printed.push(line);
+        // Every line of the start is written before the server answers, so
+        // a bootstrap token, if any, is on its way now.
+        let bootstrap_line = |printed: &[String]| {
+            printed[listening_at..]
+                .iter()
+                .any(|line| line.starts_with("bootstrap token"))
+        };
+        let quiet = self.quiet.unwrap_or(Duration::from_millis(100));
+        while bootstrap && !bootstrap_line(&printed) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match received.recv_timeout(left) {
+                Ok(line) => printed.push(line),
+                Err(_) => panic!(
+                    "no bootstrap token after `listening on`; stdout: {printed:?}\nlog:\n{}",
+                    self.log()
+                ),
             }
         }
+        // The lines printed after it (the demo's) arrive soon after.
+        while let Ok(line) = received.recv_timeout(quiet) {
+            printed.push(line);
+        }
+        assert!(
+            bootstrap
+                || !printed
+                    .iter()
+                    .any(|line| line.starts_with("bootstrap token")),
+            "a start on a used data directory prints no new bootstrap token: {printed:?}"
+        );
         self.printed = printed;
     }
 
@@ -385,15 +400,7 @@ impl Server {
             self.child.is_none(),
             "kill or stop the server before restarting it"
         );
-        self.spawn();
-        assert!(
-            !self
-                .printed
-                .iter()
-                .any(|line| line.starts_with("bootstrap token")),
-            "a restart prints no new bootstrap token: {:?}",
-            self.printed
-        );
+        self.spawn(false);
         assert_eq!(
             self.url,
             format!("http://{}", self.listen),
@@ -710,6 +717,46 @@ impl Drop for Agent {
         self.kill();
         if std::thread::panicking() {
             eprintln!("--- ferry agent {} log ---\n{}", self.name, self.log());
+        }
+    }
+}
+
+/// The services deployed under a data dir's `agent/` directory (by local
+/// agents, as the demo's `hello`), stopped by their pid files
+/// (`<env>/<service>.pid`) when dropped. Declared before the [`Server`], so
+/// it is dropped after it: no step starts one any more.
+pub struct Deployed {
+    pub agent_dir: PathBuf,
+}
+
+impl Deployed {
+    /// The pids of the services deployed now.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = Vec::new();
+        let Ok(environments) = std::fs::read_dir(&self.agent_dir) else {
+            return pids;
+        };
+        for environment in environments.flatten() {
+            let Ok(files) = std::fs::read_dir(environment.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                if file.path().extension().is_some_and(|e| e == "pid")
+                    && let Ok(text) = std::fs::read_to_string(file.path())
+                    && let Ok(pid) = text.trim().parse()
+                {
+                    pids.push(pid);
+                }
+            }
+        }
+        pids
+    }
+}
+
+impl Drop for Deployed {
+    fn drop(&mut self) {
+        for pid in self.pids() {
+            signal("TERM", pid, false);
         }
     }
 }
