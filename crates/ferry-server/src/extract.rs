@@ -26,7 +26,9 @@ where
         serde_path_to_error::deserialize(value)
             .map(Json)
             .map_err(|error| {
-                ApiError::InvalidJson(format!("the body does not have the expected shape: {error}"))
+                ApiError::InvalidJson(format!(
+                    "the body does not have the expected shape: {error}"
+                ))
             })
     }
 }

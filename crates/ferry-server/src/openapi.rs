@@ -9,10 +9,13 @@ use std::collections::BTreeMap;
 use ferry_core::limits::{self, Limit, Unit};
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ArrayItems, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayItems, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat,
+    SchemaType, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// The fields each limit governs: (schema, property, limit). The server
 /// checks them in the routes; this table only describes them.
@@ -31,6 +34,14 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
     ("ReportDeployment", "url", &limits::URL),
     ("CreateAgentToken", "tags", &limits::TAGS),
 ];
+
+/// The maps whose keys and values are limited: (schema, property, keys, values).
+const LIMITED_MAPS: &[(&str, &str, &Limit, &Limit)] = &[(
+    "CreateAgentToken",
+    "tags",
+    &limits::TAG_KEY,
+    &limits::TAG_VALUE,
+)];
 
 /// The problem answers, by status: (status, component name, description).
 const PROBLEMS: &[(&str, &str, &str)] = &[
@@ -92,10 +103,7 @@ pub fn complete(openapi: &mut OpenApi) {
         ("VariableName", VariableName::schema()),
         ("Id", Id::schema()),
         ("Digest", ferry_core::digest::Digest::schema()),
-        (
-            "ChangeAction",
-            ferry_core::change::ChangeAction::schema(),
-        ),
+        ("ChangeAction", ferry_core::change::ChangeAction::schema()),
     ] {
         components.schemas.insert(name.to_owned(), schema);
     }
@@ -110,6 +118,19 @@ pub fn complete(openapi: &mut OpenApi) {
             if let Some(RefOr::T(field)) = object.properties.get_mut(*property) {
                 describe_limit(field, limit);
             }
+        }
+    }
+    for (schema, property, keys, values) in LIMITED_MAPS {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+            && let Some(RefOr::T(Schema::Object(map))) = object.properties.get_mut(*property)
+        {
+            let mut key = Schema::Object(ObjectBuilder::new().schema_type(Type::String).build());
+            describe_limit(&mut key, keys);
+            map.property_names = Some(Box::new(key));
+            let mut value = Schema::Object(ObjectBuilder::new().schema_type(Type::String).build());
+            describe_limit(&mut value, values);
+            map.additional_properties =
+                Some(Box::new(AdditionalProperties::RefOr(RefOr::T(value))));
         }
     }
     for item in openapi.paths.paths.values_mut() {
@@ -214,7 +235,9 @@ impl PartialSchema for Version {
             .schema_type(Type::String)
             .max_length(Some(limits::VERSION.max))
             .pattern(Some(ferry_core::release::VERSION_PATTERN))
-            .description(Some("A semantic version (2.0.0), such as 1.4.0 or 2.0.0-rc.1"))
+            .description(Some(
+                "A semantic version (2.0.0), such as 1.4.0 or 2.0.0-rc.1",
+            ))
             .into()
     }
 }
@@ -327,5 +350,78 @@ fn merge_in(schema: &mut RefOr<Schema>, objects: &BTreeMap<String, Object>) {
             *inner = Schema::Object(merged);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn property<'a>(document: &'a OpenApi, schema: &str, name: &str) -> &'a Schema {
+        let components = document.components.as_ref().expect("components");
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get(schema) else {
+            panic!("no object schema {schema}");
+        };
+        match object.properties.get(name) {
+            Some(RefOr::T(field)) => field,
+            _ => panic!("{schema}.{name} is not an inline schema"),
+        }
+    }
+
+    #[test]
+    fn the_document_states_every_limit_on_the_field_it_governs() {
+        let document = crate::routes::openapi_document();
+        for (schema, name, limit) in LIMITED_FIELDS {
+            let stated = match property(&document, schema, name) {
+                Schema::Object(object) if limit.unit == Unit::Characters => object.max_length,
+                Schema::Object(object) => object.max_properties,
+                Schema::Array(array) => array.max_items,
+                _ => panic!("{schema}.{name} is not an inline schema"),
+            };
+            assert_eq!(stated, Some(limit.max), "{schema}.{name}");
+        }
+        let mut covered: Vec<&str> = LIMITED_FIELDS.iter().map(|(_, _, l)| l.what).collect();
+        for (schema, name, keys, values) in LIMITED_MAPS {
+            let Schema::Object(map) = property(&document, schema, name) else {
+                panic!("{schema}.{name} is not a map");
+            };
+            let Some(Schema::Object(key)) = map.property_names.as_deref() else {
+                panic!("{schema}.{name} states no limit on its keys");
+            };
+            assert_eq!(key.max_length, Some(keys.max), "{schema}.{name} keys");
+            let Some(AdditionalProperties::RefOr(RefOr::T(Schema::Object(value)))) =
+                map.additional_properties.as_deref()
+            else {
+                panic!("{schema}.{name} states no limit on its values");
+            };
+            assert_eq!(value.max_length, Some(values.max), "{schema}.{name} values");
+            covered.extend([keys.what, values.what]);
+        }
+        for limit in limits::ALL {
+            assert!(
+                covered.contains(&limit.what) || limit.what == limits::VERSION.what,
+                "{} is stated on no field",
+                limit.what
+            );
+        }
+    }
+
+    #[test]
+    fn every_operation_says_how_it_may_fail() {
+        let document = crate::routes::openapi_document();
+        for (path, item) in &document.paths.paths {
+            for operation in [&item.get, &item.post, &item.put, &item.delete]
+                .into_iter()
+                .flatten()
+            {
+                let statuses = &operation.responses.responses;
+                assert!(statuses.contains_key("500"), "{path}: no 500");
+                if operation.request_body.is_some() {
+                    for status in ["400", "413", "415", "422"] {
+                        assert!(statuses.contains_key(status), "{path}: no {status}");
+                    }
+                }
+            }
+        }
     }
 }

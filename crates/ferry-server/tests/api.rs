@@ -370,7 +370,9 @@ async fn artifacts_are_uploaded_by_digest_and_downloaded_with_it() {
         }
     };
     let wrong = put(HELLO, "hullo").await;
-    assert!(problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("digest mismatch"));
+    assert!(
+        problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY, "invalid").contains("digest mismatch")
+    );
     let missing = api
         .post(
             "/api/v1/services/api/releases",

@@ -35,10 +35,11 @@ pub async fn list_audit(
     };
     let cursor = match query.cursor.as_deref() {
         None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| ApiError::Unprocessable(format!("invalid cursor {c:?}: pass the next_cursor of the previous page")))?,
-        ),
+        Some(c) => Some(c.parse::<i64>().map_err(|_| {
+            ApiError::Unprocessable(format!(
+                "invalid cursor {c:?}: pass the next_cursor of the previous page"
+            ))
+        })?),
     };
     let (filter, order) = query
         .read()
