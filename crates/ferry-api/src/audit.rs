@@ -132,8 +132,9 @@ impl AuditQuery {
             action: read("action", self.action.as_deref(), ActionMatch::parse)?,
             object: read("object", self.object.as_deref(), ObjectMatch::parse)?,
             since: read("since", self.since.as_deref(), |text| {
-                ferry_core::time::parse_time(text)
-                    .map_err(|reason| format!("{reason}; expected one such as 2026-12-04T10:15:00Z"))
+                ferry_core::time::parse_time(text).map_err(|reason| {
+                    format!("{reason}; expected one such as 2026-12-04T10:15:00Z")
+                })
             })?,
         };
         let order = read("order", self.order.as_deref(), AuditOrder::parse)?.unwrap_or_default();
@@ -175,7 +176,11 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(action.parameter, "action");
-        assert!(action.to_string().starts_with("query parameter `action`: expected"));
+        assert!(
+            action
+                .to_string()
+                .starts_with("query parameter `action`: expected")
+        );
         let since = bad(AuditQuery {
             since: Some("yesterday".into()),
             ..Default::default()

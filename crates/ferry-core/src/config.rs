@@ -238,7 +238,10 @@ impl Config {
         }
         for (index, trust) in self.trusts.iter().enumerate() {
             trust.validate().map_err(|reason| {
-                Invalid::entry(Place::Trust(index), format!("trust {}: {reason}", index + 1))
+                Invalid::entry(
+                    Place::Trust(index),
+                    format!("trust {}: {reason}", index + 1),
+                )
             })?;
         }
         Ok(())
@@ -329,7 +332,9 @@ fn value_span(source: &str, config: &Config, invalid: &Invalid) -> Option<Range<
                 (name.span(), inner)
             }
             (Segment::Index(index), DeValue::Array(items)) => {
-                let Some(inner) = items.get(*index) else { break };
+                let Some(inner) = items.get(*index) else {
+                    break;
+                };
                 (inner.span(), inner)
             }
             _ => break,

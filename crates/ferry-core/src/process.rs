@@ -877,7 +877,10 @@ fn read_selector(path: &FieldPath, value: &Value) -> Result<BTreeMap<String, Str
             Value::String(text) => Ok((key.clone(), text.clone())),
             other => Err(FieldError::new(
                 path.key(key),
-                format!("expected the tag's value (a string), got {}", describe(other)),
+                format!(
+                    "expected the tag's value (a string), got {}",
+                    describe(other)
+                ),
             )),
         })
         .collect()

@@ -167,7 +167,12 @@ impl Store {
             .bind(action)
             .bind(kind)
             .bind(object)
-            .bind(filter.since.map(ferry_core::time::format_time).unwrap_or_default())
+            .bind(
+                filter
+                    .since
+                    .map(ferry_core::time::format_time)
+                    .unwrap_or_default(),
+            )
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
