@@ -110,17 +110,38 @@ impl Config {
                 let message = format!("environment {environment_name:?} is defined twice");
                 return Err(Invalid::entry(place, message));
             }
-            for (number, window) in environment.windows.iter().enumerate() {
-                crate::windows::Recurrence::from_window(window).map_err(|reason| {
+            crate::limits::CONFIG_DESCRIPTION
+                .check("description", &environment.description)
+                .map_err(|error| {
                     Invalid::at(
                         place,
-                        FieldPath::field("windows").index(number),
+                        FieldPath::field("description"),
+                        format!("environment {environment_name:?}: {error}"),
+                    )
+                })?;
+            let now = chrono::Utc::now();
+            for (number, window) in environment.windows.iter().enumerate() {
+                let field = FieldPath::field("windows").index(number);
+                let window_error = |reason: String| {
+                    Invalid::at(
+                        place,
+                        field.clone(),
                         format!(
                             "environment {environment_name:?}, window {}: {reason}",
                             number + 1
                         ),
                     )
-                })?;
+                };
+                let recurrence =
+                    crate::windows::Recurrence::from_window(window).map_err(window_error)?;
+                if recurrence.current_or_next(now).is_none() {
+                    return Err(window_error(format!(
+                        "{:?} never opens from now on, so no release could ever deploy here; \
+                         expected a rule with occurrences to come, such as \
+                         \"FREQ=WEEKLY;BYDAY=TU,TH;BYHOUR=10\"",
+                        window.rrule
+                    )));
+                }
             }
             for (variable, value) in &environment.variables {
                 crate::variables::check_name(variable)
@@ -199,6 +220,21 @@ impl Config {
                     service.lifecycle.as_str()
                 );
                 return Err(Invalid::at(place, FieldPath::field("lifecycle"), message));
+            }
+            crate::limits::CONFIG_DESCRIPTION
+                .check("description", &service.description)
+                .map_err(|error| {
+                    let message = format!("service {:?}: {error}", service.name.as_str());
+                    Invalid::at(place, FieldPath::field("description"), message)
+                })?;
+            for (number, glob) in service.paths.iter().enumerate() {
+                crate::service::check_path_glob(glob).map_err(|reason| {
+                    let message = format!(
+                        "service {:?}: path glob {glob:?} is not valid: {reason}",
+                        service.name.as_str()
+                    );
+                    Invalid::at(place, FieldPath::field("paths").index(number), message)
+                })?;
             }
             crate::process::DeployProcess::from_value(&service.deploy).map_err(|error| {
                 let message = format!("service {:?}: {error}", service.name.as_str());
@@ -737,6 +773,31 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
         let (message, place) = error_at(window);
         assert!(message.contains("window 2"), "{message}");
         assert_eq!(place, (6, 3), "{message}");
+    }
+
+    #[test]
+    fn a_window_that_never_opens_is_refused() {
+        let never = "[[environment]]\nname = \"prod\"\ntier = \"production\"\nwindows = [{ rrule = \"FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30\", duration = \"8h\" }]\n";
+        let (message, _) = error_at(never);
+        assert!(message.contains("matches no date"), "{message}");
+        let over = "[[environment]]\nname = \"prod\"\ntier = \"production\"\nwindows = [{ rrule = \"FREQ=DAILY;UNTIL=20200101T000000Z\", duration = \"8h\" }]\n";
+        let (message, _) = error_at(over);
+        assert!(message.contains("never opens"), "{message}");
+    }
+
+    #[test]
+    fn an_invalid_path_glob_or_an_overlong_description_is_refused_at_its_key() {
+        let glob = "[lifecycle.default]\nphases = [[\"dev\"]]\n[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[service]]\nname = \"api\"\npaths = [\"services/api/**\", \"services/[web\"]\n";
+        let (message, place) = error_at(glob);
+        assert!(message.contains("not closed"), "{message}");
+        assert_eq!(place.0, 8, "{message}");
+        let long = format!(
+            "[[environment]]\nname = \"dev\"\ntier = \"development\"\ndescription = \"{}\"\n",
+            "x".repeat(2_001)
+        );
+        let (message, place) = error_at(&long);
+        assert!(message.contains("at most 2000"), "{message}");
+        assert_eq!(place.0, 4, "{message}");
     }
 
     #[test]

@@ -82,8 +82,12 @@ pub const TAG_VALUE: Limit = text("agent tag value", 200, false);
 /// A release's version, with its pre-release and build parts.
 pub const VERSION: Limit = text("version", 128, false);
 
+/// The description of an environment or a service in ferry.toml.
+pub const CONFIG_DESCRIPTION: Limit =
+    text("description of an environment or a service", 2_000, true);
+
 /// Every limit, in the documentation's order.
-pub const ALL: [Limit; 12] = [
+pub const ALL: [Limit; 13] = [
     TITLE,
     DESCRIPTION,
     COMMENT,
@@ -96,6 +100,7 @@ pub const ALL: [Limit; 12] = [
     TAG_KEY,
     TAG_VALUE,
     VERSION,
+    CONFIG_DESCRIPTION,
 ];
 
 /// A value over a limit, or with a character it may not hold.

@@ -42,29 +42,8 @@ impl PathFilter {
                     glob: glob.clone(),
                     reason,
                 };
-                let mut pattern = glob.as_str();
-                while let Some(rest) = pattern.strip_prefix("./") {
-                    pattern = rest;
-                }
-                let pattern = pattern.trim_start_matches('/').trim_end_matches('/');
-                if pattern.is_empty() {
-                    return Err(invalid(
-                        "it names no path; expected a path relative to the repository root, like 'services/api/**'",
-                    ));
-                }
-                if pattern.starts_with('!') {
-                    return Err(invalid(
-                        "negation is not supported; list the paths to keep instead",
-                    ));
-                }
-                if pattern.split('/').any(|part| part == "..") {
-                    return Err(invalid(
-                        "'..' cannot leave the repository; expected a path relative to the repository root",
-                    ));
-                }
-                let literal_len = pattern
-                    .find(['*', '?', '[', '\\'])
-                    .unwrap_or(pattern.len());
+                let pattern = ferry_core::service::check_path_glob(glob).map_err(invalid)?;
+                let literal_len = pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len());
                 Ok(PathGlob {
                     pattern: pattern.into(),
                     literal: pattern[..literal_len].into(),

@@ -33,6 +33,12 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
     ("AddEvidence", "url", &limits::URL),
     ("ReportDeployment", "url", &limits::URL),
     ("CreateAgentToken", "tags", &limits::TAGS),
+    (
+        "EnvironmentSpec",
+        "description",
+        &limits::CONFIG_DESCRIPTION,
+    ),
+    ("ServiceSpec", "description", &limits::CONFIG_DESCRIPTION),
 ];
 
 /// The maps whose keys and values are limited: (schema, property, keys, values).

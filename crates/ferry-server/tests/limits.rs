@@ -91,6 +91,19 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
             json!({ "version": value }),
             "version",
         ),
+        w if w == limits::CONFIG_DESCRIPTION.what => {
+            let mut config = ferry_core::config::parse(
+                "[[environment]]\nname = \"dev\"\ntier = \"development\"\n",
+            )
+            .unwrap();
+            config.environments[0].description = value.to_owned();
+            (
+                Method::POST,
+                "/api/v1/apply",
+                json!({ "config": config }),
+                "environment \"dev\": description",
+            )
+        }
         other => panic!("no request enforces the limit {other:?}: add a case"),
     }
 }
