@@ -100,6 +100,43 @@ impl Invalid {
 }
 
 impl Config {
+    /// Checks that every approver an environment's policy names is someone:
+    /// a user of `users`, or `group:NAME` of a group of `groups`. A name
+    /// that matches nobody would let nobody approve there, silently.
+    pub fn check_approvers(
+        &self,
+        users: &HashSet<&str>,
+        groups: &HashSet<&str>,
+    ) -> Result<(), Invalid> {
+        for (index, environment) in self.environments.iter().enumerate() {
+            for (number, approver) in environment.policy.approvers.iter().enumerate() {
+                let missing = match approver.strip_prefix("group:") {
+                    Some(group) if !groups.contains(group) => Some(format!(
+                        "names the group {group:?}, which does not exist; create it first \
+                         (ferry group create {group}) or correct the name"
+                    )),
+                    None if !users.contains(approver.as_str()) => Some(format!(
+                        "names the user {approver:?}, who does not exist; create them first \
+                         (ferry user create {approver}) or correct the name, or write \
+                         \"group:NAME\" for a group"
+                    )),
+                    _ => None,
+                };
+                if let Some(reason) = missing {
+                    return Err(Invalid::at(
+                        Place::Environment(index),
+                        FieldPath::field("policy").key("approvers").index(number),
+                        format!(
+                            "environment {:?}, policy approvers: {approver:?} {reason}",
+                            environment.name.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks unique names and references between entries.
     pub fn validate(&self) -> Result<(), Invalid> {
         let mut environments = HashSet::new();

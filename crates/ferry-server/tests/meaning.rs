@@ -151,3 +151,27 @@ name = "api"
     let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert!(detail.contains("abandoned"), "{detail}");
 }
+
+#[tokio::test]
+async fn approvers_must_name_someone() {
+    let api = Api::with_a_release().await;
+    for (approver, says) in [
+        ("nobody", "the user \"nobody\", who does not exist"),
+        ("group:ghosts", "the group \"ghosts\", which does not exist"),
+    ] {
+        let mut config =
+            ferry_core::config::parse("[[environment]]\nname = \"dev\"\ntier = \"development\"\n")
+                .unwrap();
+        config.environments[0].policy.approvers = vec![approver.to_owned()];
+        let body = json!({ "config": config });
+        let reply = api.post("/api/v1/apply", &body.to_string()).await;
+        let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert!(detail.contains(says), "{approver}: {detail}");
+    }
+    let dev = api.get("/api/v1/environments/dev").await;
+    assert_eq!(
+        dev.body["policy"]["approvers"],
+        json!([]),
+        "nothing changed"
+    );
+}

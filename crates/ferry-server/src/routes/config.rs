@@ -37,6 +37,15 @@ pub async fn apply(
         .config
         .validate()
         .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
+    let users = state.store.users().await?;
+    let groups = state.store.groups().await?;
+    request
+        .config
+        .check_approvers(
+            &users.iter().map(|u| u.name.as_str()).collect(),
+            &groups.iter().map(|g| g.name.as_str()).collect(),
+        )
+        .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
     let changes = state
         .store
         .apply(caller.actor(), &request.config, request.dry_run)
