@@ -48,9 +48,53 @@ pub fn parse_reference(value: &str) -> Result<Reference, String> {
     ))
 }
 
+/// Whether a reference may be stored for agents to fetch: `oci://` and
+/// `https://` always; `http://` only from a host the server's operator named
+/// (`ferry serve --allow-http-host`, such as a registry on a private
+/// network), since anyone on the way can read and replace what plain HTTP
+/// carries. `allowed` holds `HOST` or `HOST:PORT` entries.
+pub fn check_transport(reference: &Reference, allowed: &[String]) -> Result<(), String> {
+    let Some(rest) = reference.uri.strip_prefix("http://") else {
+        return Ok(());
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.to_ascii_lowercase();
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority.as_str(), |(host, _)| host);
+    if allowed
+        .iter()
+        .any(|entry| entry.eq_ignore_ascii_case(&authority) || entry.eq_ignore_ascii_case(host))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "{:?} would be fetched over plain http://, which anyone on the way can read and \
+         change; use https://, or start the server with --allow-http-host {host} for a host \
+         on a network you trust",
+        reference.uri
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_http_only_from_a_host_the_operator_named() {
+        let hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let http = parse_reference(&format!("http://mirror.lan:8080/a.tgz@sha256:{hex}")).unwrap();
+        let https = parse_reference(&format!("https://example.com/a.tgz@sha256:{hex}")).unwrap();
+        assert!(check_transport(&https, &[]).is_ok());
+        let refused = check_transport(&http, &[]).unwrap_err();
+        assert!(
+            refused.contains("--allow-http-host mirror.lan"),
+            "{refused}"
+        );
+        assert!(check_transport(&http, &["mirror.lan".into()]).is_ok());
+        assert!(check_transport(&http, &["MIRROR.lan:8080".into()]).is_ok());
+        assert!(check_transport(&http, &["other.lan".into()]).is_err());
+    }
 
     const HEX: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

@@ -151,10 +151,18 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(%cause, "a write failed: the disk is full");
                 ApiError::InsufficientStorage(ferry_store::STORAGE_FULL.to_owned())
             }
+            unreachable if unreachable.is_unavailable() => {
+                tracing::warn!(cause = %unreachable, "the database cannot be reached");
+                ApiError::Unavailable(DATABASE_UNAVAILABLE.to_owned())
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }
 }
+
+/// What a client is told when the database cannot be reached.
+const DATABASE_UNAVAILABLE: &str = "the server cannot reach its database at the moment; \
+     try the request again shortly";
 
 /// Numbers internal errors so a client's report can be matched to the log.
 static INCIDENTS: AtomicU64 = AtomicU64::new(1);

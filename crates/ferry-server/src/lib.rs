@@ -56,6 +56,8 @@ pub struct Settings {
     pub demo_port: u16,
     /// The largest artifact an upload may have, in bytes.
     pub max_artifact_bytes: u64,
+    /// Hosts whose `http://` artifact references are accepted.
+    pub allow_http_hosts: Vec<String>,
     /// How long a job is leased to its agent between heartbeats.
     pub lease: chrono::Duration,
 }
@@ -240,6 +242,7 @@ impl Server {
         let blobs = BlobStore::new(settings.data_dir.join("artifacts"));
         let mut state = AppState::new(store.clone(), blobs, settings.max_artifact_bytes);
         state.lease = settings.lease;
+        state.allow_http_hosts = settings.allow_http_hosts.clone();
         state.secret_key = Some(secret_key);
         // The orchestrator drives deployments in the background; it stops after
         // the requests under way, and whatever it was doing is guarded in the

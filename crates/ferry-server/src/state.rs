@@ -18,6 +18,9 @@ pub struct AppState {
     pub blobs: BlobStore,
     /// The largest artifact an upload may have, in bytes.
     pub max_artifact_bytes: u64,
+    /// Hosts whose `http://` artifact references are accepted
+    /// (`--allow-http-host`); `https://` and `oci://` need none.
+    pub allow_http_hosts: Vec<String>,
     /// Windows already compiled: a gate check reads every window of an
     /// environment, and compiling a rule costs more than evaluating it.
     pub windows: WindowCache,
@@ -47,6 +50,7 @@ impl AppState {
             store,
             blobs,
             max_artifact_bytes,
+            allow_http_hosts: Vec::new(),
             windows: WindowCache::default(),
             lease: DEFAULT_LEASE,
             wake: Wake::default(),

@@ -175,3 +175,20 @@ async fn approvers_must_name_someone() {
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed() {
+    let api = Api::with_a_release().await;
+    let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let body = json!({
+        "version": "1.1.0",
+        "artifacts": [{ "name": "app", "digest": digest, "uri": "http://mirror.lan/app.tgz" }],
+    });
+    let reply = api
+        .post("/api/v1/services/api/releases", &body.to_string())
+        .await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("--allow-http-host mirror.lan"), "{detail}");
+    let release = api.get("/api/v1/services/api/releases/1.1.0").await;
+    assert_eq!(release.status, StatusCode::NOT_FOUND, "nothing was created");
+}

@@ -207,6 +207,8 @@ async fn checked_artifact(state: &AppState, artifact: &NewArtifact) -> ApiResult
                 format!("{uri}@{digest}")
             };
             let reference = parse_reference(&written).map_err(invalid)?;
+            ferry_core::artifact::check_transport(&reference, &state.allow_http_hosts)
+                .map_err(invalid)?;
             if reference.digest != digest {
                 return Err(invalid(format!(
                     "the reference names {}, not {digest}",

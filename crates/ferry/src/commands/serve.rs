@@ -86,6 +86,17 @@ pub struct ServeArgs {
         hide_default_value = true
     )]
     pub max_artifact_bytes: u64,
+    /// A host whose plain `http://` artifact references releases may name,
+    /// such as a mirror on a private network (repeatable; `HOST` or
+    /// `HOST:PORT`). Without it only `https://` and `oci://` references are
+    /// accepted.
+    #[arg(
+        long = "allow-http-host",
+        env = "FERRY_ALLOW_HTTP_HOSTS",
+        value_name = "HOST",
+        value_delimiter = ','
+    )]
+    pub allow_http_hosts: Vec<String>,
     /// How long an agent keeps a job without a heartbeat, in seconds: an
     /// agent that dies mid-step loses its job this long after its last
     /// heartbeat (agents heartbeat four times per lease).
@@ -140,6 +151,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         demo: args.demo,
         demo_port: args.demo_port,
         max_artifact_bytes: args.max_artifact_bytes,
+        allow_http_hosts: args.allow_http_hosts,
         lease: chrono::Duration::seconds(i64::from(args.job_lease)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
