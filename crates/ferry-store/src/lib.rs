@@ -153,8 +153,16 @@ impl Store {
     /// disk of its file takes a small file ([`StoreError::StorageFull`] when
     /// it is full); on PostgreSQL, the server is not a read-only standby.
     /// Fast enough to be asked often (a query and, on SQLite, one small file
-    /// written and removed, not synced).
+    /// written and removed, not synced). Answers within [`READY_TIMEOUT`]:
+    /// a database that cannot be reached is not ready, and a request waiting
+    /// for a connection would wait up to the pool's acquire timeout.
     pub async fn ready(&self) -> Result<()> {
+        tokio::time::timeout(READY_TIMEOUT, self.ready_now())
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolTimedOut)))
+    }
+
+    async fn ready_now(&self) -> Result<()> {
         match self.backend {
             Backend::Sqlite => {
                 self.ping().await?;
@@ -213,6 +221,32 @@ impl Store {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+}
+
+/// How long the readiness probe waits for the database to answer.
+pub const READY_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl StoreError {
+    /// Whether the database cannot be reached now: its connection broke, no
+    /// connection could be had in time (the server is down or every
+    /// connection is busy), or PostgreSQL is shutting down or starting up
+    /// (SQLSTATE class 08, 57P01 to 57P03). The same request may succeed
+    /// when it is tried again later.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        match error {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+            sqlx::Error::Database(db) => db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some_and(|postgres| {
+                    let code = postgres.code();
+                    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                }),
+            _ => false,
+        }
     }
 }
 
@@ -371,6 +405,18 @@ mod tests {
         let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(!io_is_storage_full(&other));
         assert!(!StoreError::from(sqlx::Error::Io(other)).is_storage_full());
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(StoreError::from(sqlx::Error::Io(reset)).is_unavailable());
+        assert!(StoreError::from(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(StoreError::from(sqlx::Error::PoolClosed).is_unavailable());
+        let enospc = std::io::Error::from_raw_os_error(28);
+        assert!(!StoreError::from(sqlx::Error::Io(enospc)).is_unavailable());
+        assert!(!StoreError::from(sqlx::Error::RowNotFound).is_unavailable());
+        assert!(!StoreError::NotFound("no such group".to_owned()).is_unavailable());
     }
 
     #[test]
