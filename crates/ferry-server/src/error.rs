@@ -56,6 +56,9 @@ pub enum ApiError {
     /// The body is larger than allowed.
     #[error("{0}")]
     TooLarge(String),
+    /// The request's path and query are longer than the server reads.
+    #[error("{0}")]
+    UriTooLong(String),
     /// The body is not of a media type the endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -116,6 +119,7 @@ impl ApiError {
                 "too-large",
                 "Payload too large",
             ),
+            ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri-too-long", "URI too long"),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",

@@ -65,6 +65,11 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     ("404", "NotFound", "Nothing is there"),
     ("408", "RequestTimeout", "The request took too long"),
     (
+        "414",
+        "UriTooLong",
+        "The path and query are longer than the server reads (8 KiB)",
+    ),
+    (
         "413",
         "TooLarge",
         "The body is larger than a request may be (see docs/limits.md)",
@@ -177,7 +182,7 @@ fn add_problems(operation: &mut Operation) {
         .security
         .as_ref()
         .is_some_and(|requirements| !requirements.is_empty());
-    let mut statuses = vec!["408", "500", "503"];
+    let mut statuses = vec!["408", "414", "500", "503"];
     if has_input {
         statuses.extend(["400", "422"]);
     }

@@ -87,3 +87,12 @@ async fn a_path_that_is_not_utf8_is_a_problem() {
     let detail = problem(&reply, StatusCode::BAD_REQUEST, "bad-request");
     assert!(detail.contains("invalid path"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_path_longer_than_the_server_reads_is_414() {
+    let api = Api::new().await;
+    let long = format!("/api/v1/services/{}", "a".repeat(10_000));
+    let reply = api.get(&long).await;
+    let detail = problem(&reply, StatusCode::URI_TOO_LONG, "uri-too-long");
+    assert!(detail.contains("at most 8192"), "{detail}");
+}

@@ -157,7 +157,31 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::idempotency::layer,
         ))
+        .layer(axum::middleware::from_fn(refuse_long_uris))
         .with_state(state)
+}
+
+/// The longest request target (path and query) the server reads, in bytes.
+/// Longer ones are answered 414 with a problem; past 64 KiB the HTTP layer
+/// itself answers 414, without a body, before any of this runs.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+async fn refuse_long_uris(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let length = request
+        .uri()
+        .path_and_query()
+        .map_or(0, |target| target.as_str().len());
+    if length > MAX_URI_BYTES {
+        return ApiError::UriTooLong(format!(
+            "the request's path and query have {length} bytes where at most {MAX_URI_BYTES} are read; \
+             send long values in a JSON body"
+        ))
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The OpenAPI document, for tests and tools.
