@@ -100,6 +100,45 @@ impl Invalid {
 }
 
 impl Config {
+    /// Refuses NUL anywhere in the configuration's text: no database column
+    /// of PostgreSQL can hold it, and no terminal shows it. The error points
+    /// at the value.
+    fn check_no_nul(&self) -> Result<(), Invalid> {
+        fn find(value: &serde_json::Value, path: FieldPath) -> Option<FieldPath> {
+            match value {
+                serde_json::Value::String(text) if text.contains('\0') => Some(path),
+                serde_json::Value::Array(items) => items
+                    .iter()
+                    .enumerate()
+                    .find_map(|(index, item)| find(item, path.index(index))),
+                serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+                    if key.contains('\0') {
+                        return Some(path.clone());
+                    }
+                    find(item, path.key(key))
+                }),
+                _ => None,
+            }
+        }
+        fn entries<T: Serialize>(items: &[T], place: fn(usize) -> Place) -> Result<(), Invalid> {
+            for (index, item) in items.iter().enumerate() {
+                let value = serde_json::to_value(item).unwrap_or_default();
+                if let Some(field) = find(&value, FieldPath::root()) {
+                    let message = format!(
+                        "{field} holds a NUL character (U+0000); expected text without control characters"
+                    );
+                    return Err(Invalid::at(place(index), field, message));
+                }
+            }
+            Ok(())
+        }
+        entries(&self.environments, Place::Environment)?;
+        entries(&self.lifecycles, Place::Lifecycle)?;
+        entries(&self.services, Place::Service)?;
+        entries(&self.freezes, Place::Freeze)?;
+        entries(&self.trusts, Place::Trust)
+    }
+
     /// Checks that every approver an environment's policy names is someone:
     /// a user of `users`, or `group:NAME` of a group of `groups`. A name
     /// that matches nobody would let nobody approve there, silently.
@@ -139,6 +178,7 @@ impl Config {
 
     /// Checks unique names and references between entries.
     pub fn validate(&self) -> Result<(), Invalid> {
+        self.check_no_nul()?;
         let mut environments = HashSet::new();
         for (index, environment) in self.environments.iter().enumerate() {
             let place = Place::Environment(index);
@@ -810,6 +850,14 @@ deploy.steps = [{ name = "install", run = "./deploy.sh \"$FERRY_VERSION\"" }]
         let (message, place) = error_at(window);
         assert!(message.contains("window 2"), "{message}");
         assert_eq!(place, (6, 3), "{message}");
+    }
+
+    #[test]
+    fn nul_in_any_text_is_refused_at_its_key() {
+        let source = "[lifecycle.default]\nphases = [[\"dev\"]]\n[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[service]]\nname = \"api\"\nrepo = \"git@host:a\\u0000b\"\n";
+        let (message, place) = error_at(source);
+        assert!(message.contains("repo holds a NUL"), "{message}");
+        assert_eq!(place.0, 8, "{message}");
     }
 
     #[test]
