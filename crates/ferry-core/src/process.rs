@@ -29,7 +29,7 @@
 //! - **A batch size** is a count of targets (a whole number, at least 1) or a
 //!   percentage of all targets (`"1%"` to `"100%"`), rounded up, so it is
 //!   never empty. Canary stages of the same form must grow (each covers the
-//!   targets of those before it).
+//!   targets of those before it), and no stage follows `"100%"`.
 //! - **Batches partition the targets in the order given**: no target twice,
 //!   none left out, no empty batch. The last batch always completes the set,
 //!   whatever the last stage says.
@@ -835,6 +835,14 @@ fn read_stages(path: &FieldPath, value: Option<&Value>) -> Result<Vec<BatchSize>
     let mut stages: Vec<BatchSize> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let stage = BatchSize::from_value(&path.index(index), item)?;
+        if stages.contains(&BatchSize::Percent(100)) {
+            return Err(FieldError::new(
+                path.index(index),
+                format!(
+                    "{stage} comes after \"100%\", which covers every target already; expected \"100%\" to be the last stage"
+                ),
+            ));
+        }
         let earlier = stages.iter().rev().find(|earlier| {
             matches!(
                 (earlier, stage),

@@ -273,6 +273,10 @@ fn errors_name_the_field_and_what_is_expected() {
             "deploy.strategy.stages[2]: 25% does not grow past the earlier stage 50%; stages are cumulative (each covers the targets of those before it), so expected each larger than the last of its form".into(),
         ),
         (
+            json!({"strategy": {"kind": "canary", "stages": ["100%", 5]}}),
+            "deploy.strategy.stages[1]: 5 comes after \"100%\", which covers every target already; expected \"100%\" to be the last stage".into(),
+        ),
+        (
             json!({"strategy": {"kind": "rolling", "batch": 2, "pause": "soon"}}),
             "deploy.strategy.pause: \"soon\" is not a duration; expected whole numbers each followed by d, h, m or s, largest unit first, such as 8h, 90m, 1h30m, 2d, 45s or 1d12h".into(),
         ),
@@ -562,13 +566,19 @@ proptest! {
             targets: BTreeMap::from([("role".to_owned(), "web".to_owned())]),
             tolerate_failures: tolerate,
         };
-        // Canary stages of one form that do not grow are refused when read;
+        // Canary stages of one form that do not grow, and stages after
+        // "100%", are refused when read;
         // every other generated process is valid and reads back the same.
         match DeployProcess::from_value(&process.to_value()) {
             Ok(back) => prop_assert_eq!(back, process),
             Err(e) => {
                 let is_canary = matches!(process.strategy, ferry_core::process::Strategy::Canary { .. });
-                prop_assert!(is_canary && e.to_string().contains("does not grow"), "{}", e);
+                let refused = e.to_string();
+                prop_assert!(
+                    is_canary && (refused.contains("does not grow") || refused.contains("after \"100%\"")),
+                    "{}",
+                    e
+                );
             }
         }
     }
