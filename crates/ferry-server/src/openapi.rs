@@ -125,10 +125,10 @@ pub fn complete(openapi: &mut OpenApi) {
     }
     merge_flattened(&mut components.schemas);
     for (schema, property, limit) in LIMITED_FIELDS {
-        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) {
-            if let Some(RefOr::T(field)) = object.properties.get_mut(*property) {
-                describe_limit(field, limit);
-            }
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+            && let Some(RefOr::T(field)) = object.properties.get_mut(*property)
+        {
+            describe_limit(field, limit);
         }
     }
     for (schema, property, keys, values) in LIMITED_MAPS {
