@@ -24,14 +24,20 @@ fn accepted(parsed: &Config) {
     let json = serde_json::to_string(parsed).expect("a configuration serializes to JSON");
     let sent: Config = serde_json::from_str(&json)
         .unwrap_or_else(|error| panic!("the server cannot read {json}: {error}"));
-    assert_eq!(&sent, parsed, "the configuration changed on its way: {json}");
+    assert_eq!(
+        &sent, parsed,
+        "the configuration changed on its way: {json}"
+    );
     if let Err(invalid) = sent.validate() {
         panic!("the server refuses what the CLI accepted: {invalid}");
     }
 }
 
 fn refused(error: &ConfigError, source: &str) {
-    assert!(!error.message.trim().is_empty(), "an error without a message");
+    assert!(
+        !error.message.trim().is_empty(),
+        "an error without a message"
+    );
     let rendered = error.render("ferry.toml", source);
     match error.line_column(source) {
         Some((line, column)) => {

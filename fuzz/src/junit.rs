@@ -50,7 +50,11 @@ fn check_report(report: &TestReport) {
         "omitted cases"
     );
     for case in &report.failed_cases {
-        assert!(case.kind == "failure" || case.kind == "error", "{}", case.kind);
+        assert!(
+            case.kind == "failure" || case.kind == "error",
+            "{}",
+            case.kind
+        );
         if let Some(message) = &case.message {
             assert!(
                 message.chars().count() <= MAX_MESSAGE_CHARS,

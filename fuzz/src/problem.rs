@@ -30,7 +30,11 @@ pub fn problem(data: &[u8]) {
                 assert_eq!(message, problem.detail);
                 let _ = problem.slug();
             }
-            Error::UnexpectedStatus { url, status: said, body } => {
+            Error::UnexpectedStatus {
+                url,
+                status: said,
+                body,
+            } => {
                 assert!(!is_problem, "problem details read as {message}");
                 assert_eq!((url.as_str(), *said), (URL, status));
                 assert!(!body.is_empty(), "{message}");

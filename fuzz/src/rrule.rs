@@ -74,7 +74,10 @@ fn query(recurrence: &Recurrence, at: DateTime<Utc>) {
     }
     let next = recurrence.current_or_next(at);
     if let Some((start, end)) = next {
-        assert!(end > at, "the next occurrence {start}..{end} is over at {at}");
+        assert!(
+            end > at,
+            "the next occurrence {start}..{end} is over at {at}"
+        );
         assert_eq!(end - start, duration, "{start}..{end}");
     }
     if containing.is_some() {
@@ -86,7 +89,10 @@ fn query(recurrence: &Recurrence, at: DateTime<Utc>) {
     match windows::check_windows(std::slice::from_ref(recurrence), at) {
         WindowCheck::NoWindows => panic!("a window is no window"),
         WindowCheck::Open { until } => {
-            assert!(containing.is_some(), "open at {at} outside every occurrence");
+            assert!(
+                containing.is_some(),
+                "open at {at} outside every occurrence"
+            );
             assert!(until > at, "open at {at} until {until}");
         }
         WindowCheck::Closed { next_open } => {
@@ -104,7 +110,10 @@ fn query(recurrence: &Recurrence, at: DateTime<Utc>) {
         assert!(pair[0].0 < pair[1].0, "out of order: {pair:?}");
     }
     for (start, end) in &listed {
-        assert!(*start < to && *end > at, "{start}..{end} is outside {at}..{to}");
+        assert!(
+            *start < to && *end > at,
+            "{start}..{end} is outside {at}..{to}"
+        );
     }
     assert_eq!(
         listed.first().copied(),

@@ -18,7 +18,8 @@
 //! - at most [`MAX_FAILED_CASES`] failing cases are kept (all are counted),
 //!   each message cut to [`MAX_MESSAGE_CHARS`] characters;
 //! - a time is the element's own `time` attribute, or else the sum of its
-//!   children's; the report's is the root's.
+//!   children's; the report's is the root's. Sums, and reports merged, stop
+//!   at the largest `f64` rather than overflow to infinity.
 //!
 //! A document that is not JUnit XML, or is malformed or truncated, is an error
 //! that says what is wrong and where ([`JunitError`]).
@@ -618,10 +619,12 @@ fn parse_seconds(text: &str) -> Option<f64> {
         .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
 }
 
-/// The sum of two optional times: absent only if both are.
+/// The sum of two optional times: absent only if both are. Times are finite
+/// and never negative, so a sum too large for an `f64` is the largest one
+/// rather than infinity, which no report could be stored or shown with.
 fn add_times(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(a + b),
+        (Some(a), Some(b)) => Some((a + b).min(f64::MAX)),
         (a, b) => a.or(b),
     }
 }
@@ -825,6 +828,15 @@ mod tests {
         assert_eq!(report.time_seconds, Some(10.0));
         let report = parse(r#"<testsuite><testcase name="x"/></testsuite>"#);
         assert_eq!(report.time_seconds, None);
+    }
+
+    #[test]
+    fn huge_times_add_up_to_the_largest_number_not_infinity() {
+        let xml = r#"<testsuite><testcase time="1e308"/><testcase time="1e308"/></testsuite>"#;
+        let mut report = parse(xml);
+        assert_eq!(report.time_seconds, Some(f64::MAX));
+        report.merge(parse(xml));
+        assert_eq!(report.time_seconds, Some(f64::MAX));
     }
 
     #[test]
