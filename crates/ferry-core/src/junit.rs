@@ -88,6 +88,19 @@ impl TestReport {
         failing.saturating_sub(u32::try_from(self.failed_cases.len()).unwrap_or(u32::MAX))
     }
 
+    /// Cuts a report to what ferry keeps of one, as [`parse_junit`] does: at
+    /// most [`MAX_FAILED_CASES`] failing cases (the counts stay), each message
+    /// at most [`MAX_MESSAGE_CHARS`] characters. A report sent as JSON may
+    /// hold more.
+    pub fn keep_what_is_kept(&mut self) {
+        self.failed_cases.truncate(MAX_FAILED_CASES);
+        for case in &mut self.failed_cases {
+            if let Some(message) = case.message.take() {
+                case.message = Some(truncate(message, MAX_MESSAGE_CHARS));
+            }
+        }
+    }
+
     /// Adds `other` to this report, as when a run wrote one file per suite.
     pub fn merge(&mut self, other: TestReport) {
         self.tests = self.tests.saturating_add(other.tests);
@@ -639,6 +652,34 @@ mod tests {
 
     fn totals(report: &TestReport) -> (u32, u32, u32, u32) {
         (report.tests, report.failures, report.errors, report.skipped)
+    }
+
+    #[test]
+    fn a_report_sent_whole_is_cut_to_what_is_kept() {
+        let case = FailedCase {
+            suite: "s".into(),
+            class: None,
+            name: "t".into(),
+            kind: "failure".into(),
+            message: Some("m".repeat(MAX_MESSAGE_CHARS * 2)),
+        };
+        let mut report = TestReport {
+            tests: 100_000,
+            failures: 100_000,
+            errors: 0,
+            skipped: 0,
+            time_seconds: None,
+            failed_cases: vec![case; 100_000],
+            suites: vec!["s".into()],
+        };
+        report.keep_what_is_kept();
+        assert_eq!(report.failed_cases.len(), MAX_FAILED_CASES);
+        assert_eq!(report.omitted_failed_cases(), 100_000 - 100);
+        let kept = report.failed_cases[0]
+            .message
+            .as_deref()
+            .unwrap_or_default();
+        assert_eq!(kept.chars().count(), MAX_MESSAGE_CHARS);
     }
 
     #[test]

@@ -155,3 +155,29 @@ async fn every_limit_is_enforced_and_says_what_is_allowed() {
         }
     }
 }
+
+#[tokio::test]
+async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends() {
+    let api = Api::with_a_release().await;
+    let case = json!({ "suite": "e2e", "name": "checkout", "kind": "failure", "message": "boom" });
+    let report = json!({
+        "tests": 5000, "failures": 5000, "errors": 0, "skipped": 0,
+        "failed_cases": vec![case; 5000], "suites": ["e2e"],
+    });
+    let body = json!({ "environment": "dev", "name": "e2e", "report": report });
+    let reply = api
+        .post(
+            "/api/v1/services/api/releases/1.0.0/evidence",
+            &body.to_string(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+
+    let kept = api
+        .get("/api/v1/services/api/releases/1.0.0/evidence?environment=dev")
+        .await;
+    let report = &kept.body["items"][0]["report"];
+    assert_eq!(report["failed_cases"].as_array().map(Vec::len), Some(100));
+    assert_eq!(report["failures"], 5000, "every failure is still counted");
+    assert_eq!(kept.body["items"][0]["passed"], false);
+}

@@ -133,10 +133,13 @@ pub async fn add_evidence(
     State(state): State<AppState>,
     caller: Caller,
     Path((service, text)): Path<(String, String)>,
-    Json(request): Json<AddEvidence>,
+    Json(mut request): Json<AddEvidence>,
 ) -> ApiResult<(StatusCode, axum::Json<Evidence>)> {
     let service = name("service", &service)?;
     let version = version(&text)?;
+    if let Some(report) = &mut request.report {
+        report.keep_what_is_kept();
+    }
     let environment = request.environment.clone();
     let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
     caller.require(&state, Action::AddEvidence, &target).await?;
