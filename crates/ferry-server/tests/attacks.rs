@@ -10,6 +10,7 @@
 //! people are those of `common::world`. Every story runs on SQLite and on
 //! PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use axum::http::{Method, StatusCode};
@@ -18,30 +19,6 @@ use common::{ADMIN_TOKEN, Api, Backend, Reply, problem};
 use ferry_core::access::Role;
 use ferry_store::deployments::NewDeployment;
 use serde_json::{Value, json};
-
-/// Runs every story once per backend.
-macro_rules! stories {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $story() {
-                    super::$story(&crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $story() {
-                    if let Some(backend) = crate::common::Backend::postgres() {
-                        super::$story(&backend).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 stories!(
     a_developer_cannot_rewrite_the_configuration_nor_read_a_secret,

@@ -4,6 +4,7 @@
 //! keys of two tokens never meet; an answer carrying a secret is not kept
 //! in clear. Every story runs on SQLite and on PostgreSQL.
 
+#[macro_use]
 mod common;
 
 use axum::body::Body;
@@ -14,30 +15,6 @@ use ferry_store::idempotency::{Claim, KeyedRequest};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-/// Runs every story once per backend.
-macro_rules! stories {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $story() {
-                    super::$story(&crate::common::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $story() {
-                    if let Some(backend) = crate::common::Backend::postgres() {
-                        super::$story(&backend).await;
-                    }
-                }
-            )*
-        }
-    };
-}
 
 stories!(
     a_retry_gets_the_first_answer_and_the_work_is_done_once,

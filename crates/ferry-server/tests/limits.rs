@@ -3,12 +3,18 @@
 //! a control character is refused, and nothing changes. A limit without a
 //! case here fails the test, so a new limit cannot go unchecked.
 
+#[macro_use]
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::{Api, problem};
+use common::{Api, Backend, problem};
 use ferry_core::limits::{self, Limit};
 use serde_json::{Value, json};
+
+stories!(
+    every_limit_is_enforced_and_says_what_is_allowed,
+    evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends,
+);
 
 /// Where a limit is enforced: the request whose `field` gets `value`.
 fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static str) {
@@ -108,10 +114,9 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
     }
 }
 
-#[tokio::test]
-async fn every_limit_is_enforced_and_says_what_is_allowed() {
+async fn every_limit_is_enforced_and_says_what_is_allowed(backend: &Backend) {
     for limit in limits::ALL {
-        let api = Api::with_a_release().await;
+        let api = Api::with_a_release_on(backend).await;
         let audit_before = api.get("/api/v1/audit?limit=1000").await.body["items"]
             .as_array()
             .unwrap()
@@ -153,12 +158,12 @@ async fn every_limit_is_enforced_and_says_what_is_allowed() {
             let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
             assert!(detail.contains("U+0000"), "{}: {detail}", limit.what);
         }
+        api.close().await;
     }
 }
 
-#[tokio::test]
-async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends() {
-    let api = Api::with_a_release().await;
+async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     let case = json!({ "suite": "e2e", "name": "checkout", "kind": "failure", "message": "boom" });
     let report = json!({
         "tests": 5000, "failures": 5000, "errors": 0, "skipped": 0,
@@ -180,4 +185,5 @@ async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_send
     assert_eq!(report["failed_cases"].as_array().map(Vec::len), Some(100));
     assert_eq!(report["failures"], 5000, "every failure is still counted");
     assert_eq!(kept.body["items"][0]["passed"], false);
+    api.close().await;
 }

@@ -4,15 +4,26 @@
 //! freezes that name an environment twice, health checks that are no HTTP
 //! URL.
 
+#[macro_use]
 mod common;
 
 use axum::http::StatusCode;
-use common::{Api, problem};
+use common::{Api, Backend, problem};
 use serde_json::json;
 
-#[tokio::test]
-async fn a_promotion_is_scheduled_between_now_and_a_year_ahead() {
-    let api = Api::with_a_release().await;
+stories!(
+    a_promotion_is_scheduled_between_now_and_a_year_ahead,
+    a_change_window_that_is_over_is_refused,
+    a_freeze_names_each_environment_once,
+    a_health_check_is_an_http_url,
+    links_of_evidence_and_reports_are_web_links,
+    nothing_is_recorded_for_a_release_that_cannot_go_there,
+    approvers_must_name_someone,
+    a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed,
+);
+
+async fn a_promotion_is_scheduled_between_now_and_a_year_ahead(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     for (at, says) in [
         ("1970-01-01T00:00:00Z", "in the past"),
         ("9999-12-31T23:59:59Z", "366 days ahead"),
@@ -24,11 +35,11 @@ async fn a_promotion_is_scheduled_between_now_and_a_year_ahead() {
     }
     let listed = api.get("/api/v1/deployments").await;
     assert_eq!(listed.body["items"], json!([]), "nothing was queued");
+    api.close().await;
 }
 
-#[tokio::test]
-async fn a_change_window_that_is_over_is_refused() {
-    let api = Api::with_a_release().await;
+async fn a_change_window_that_is_over_is_refused(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     let body = json!({
         "title": "Resize the pool", "type": "normal", "service": "api", "environment": "dev",
         "window": "2020-01-01T09:00:00Z..2020-01-01T10:00:00Z",
@@ -38,11 +49,11 @@ async fn a_change_window_that_is_over_is_refused() {
     assert!(detail.contains("is over already"), "{detail}");
     let listed = api.get("/api/v1/change-requests").await;
     assert_eq!(listed.body["items"], json!([]));
+    api.close().await;
 }
 
-#[tokio::test]
-async fn a_freeze_names_each_environment_once() {
-    let api = Api::with_a_release().await;
+async fn a_freeze_names_each_environment_once(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     let body = json!({
         "name": "year-end", "start": "2030-12-20T00:00:00Z", "end": "2031-01-04T00:00:00Z",
         "environments": ["dev", "dev"],
@@ -50,11 +61,11 @@ async fn a_freeze_names_each_environment_once() {
     let reply = api.post("/api/v1/freezes", &body.to_string()).await;
     let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert!(detail.contains("twice"), "{detail}");
+    api.close().await;
 }
 
-#[tokio::test]
-async fn a_health_check_is_an_http_url() {
-    let api = Api::new().await;
+async fn a_health_check_is_an_http_url(backend: &Backend) {
+    let api = Api::on(backend).await;
     let config = ferry_core::config::parse(
         r#"
 [[environment]]
@@ -81,11 +92,11 @@ deploy.health = { http = "http://127.0.0.1:8080/healthz" }
     );
     let services = api.get("/api/v1/services").await;
     assert_eq!(services.body["items"], json!([]), "nothing was applied");
+    api.close().await;
 }
 
-#[tokio::test]
-async fn links_of_evidence_and_reports_are_web_links() {
-    let api = Api::with_a_release().await;
+async fn links_of_evidence_and_reports_are_web_links(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     let body = json!({
         "environment": "dev", "name": "e2e", "passed": true, "url": "javascript:alert(document.cookie)",
     });
@@ -104,11 +115,11 @@ async fn links_of_evidence_and_reports_are_web_links() {
         .get("/api/v1/services/api/releases/1.0.0/evidence?environment=dev")
         .await;
     assert_eq!(evidence.body["items"], json!([]), "nothing was recorded");
+    api.close().await;
 }
 
-#[tokio::test]
-async fn nothing_is_recorded_for_a_release_that_cannot_go_there() {
-    let api = Api::with_a_release().await;
+async fn nothing_is_recorded_for_a_release_that_cannot_go_there(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     let config = ferry_core::config::parse(
         r#"
 [[environment]]
@@ -150,11 +161,11 @@ name = "api"
         .await;
     let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert!(detail.contains("abandoned"), "{detail}");
+    api.close().await;
 }
 
-#[tokio::test]
-async fn approvers_must_name_someone() {
-    let api = Api::with_a_release().await;
+async fn approvers_must_name_someone(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     for (approver, says) in [
         ("nobody", "the user \"nobody\", who does not exist"),
         ("group:ghosts", "the group \"ghosts\", which does not exist"),
@@ -174,11 +185,11 @@ async fn approvers_must_name_someone() {
         json!([]),
         "nothing changed"
     );
+    api.close().await;
 }
 
-#[tokio::test]
-async fn a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed() {
-    let api = Api::with_a_release().await;
+async fn a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
     let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let body = json!({
         "version": "1.1.0",
@@ -191,4 +202,5 @@ async fn a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed()
     assert!(detail.contains("--allow-http-host mirror.lan"), "{detail}");
     let release = api.get("/api/v1/services/api/releases/1.1.0").await;
     assert_eq!(release.status, StatusCode::NOT_FOUND, "nothing was created");
+    api.close().await;
 }

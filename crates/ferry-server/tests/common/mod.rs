@@ -17,6 +17,31 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+/// Runs every story (an `async fn(&Backend)` of the test file) once on
+/// SQLite and once on PostgreSQL, as `sqlite::<story>` and `postgres::<story>`.
+macro_rules! stories {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story(&crate::common::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    if let Some(backend) = crate::common::Backend::postgres() {
+                        super::$story(&backend).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
 pub mod world;
 
 pub const ADMIN_TOKEN: &str = "ferry_admin_token_for_tests";
@@ -173,7 +198,12 @@ impl Api {
     /// A server (SQLite) with environment `dev`, the default lifecycle,
     /// service `api` deployed by another tool, and its release api@1.0.0.
     pub async fn with_a_release() -> Self {
-        let api = Self::new().await;
+        Self::with_a_release_on(&Backend::Sqlite).await
+    }
+
+    /// [`Api::with_a_release`] over a new database of `backend`.
+    pub async fn with_a_release_on(backend: &Backend) -> Self {
+        let api = Self::on(backend).await;
         let config = ferry_core::config::parse(
             "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
              [lifecycle.default]\nphases = [[\"dev\"]]\n[[service]]\nname = \"api\"\n",
