@@ -162,7 +162,9 @@ async fn every_limit_is_enforced_and_says_what_is_allowed(backend: &Backend) {
     }
 }
 
-async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends(backend: &Backend) {
+async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends(
+    backend: &Backend,
+) {
     let api = Api::with_a_release_on(backend).await;
     let case = json!({ "suite": "e2e", "name": "checkout", "kind": "failure", "message": "boom" });
     let report = json!({

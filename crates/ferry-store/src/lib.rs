@@ -151,7 +151,8 @@ impl Store {
 
     /// Whether the database answers and can take writes now: on SQLite, the
     /// disk of its file takes a small file ([`StoreError::StorageFull`] when
-    /// it is full); on PostgreSQL, the server is not a read-only standby.
+    /// it is full); on PostgreSQL, the server is not a read-only standby and
+    /// a temporary table, written in a transaction rolled back, finds room.
     /// Fast enough to be asked often (a query and, on SQLite, one small file
     /// written and removed, not synced). Answers within [`READY_TIMEOUT`]:
     /// a database that cannot be reached is not ready, and a request waiting
@@ -192,6 +193,17 @@ impl Store {
                         "the PostgreSQL server is a read-only standby (in recovery)".to_owned(),
                     ));
                 }
+                // A table written and thrown away: it takes a new page of the
+                // database's tablespace, which a full disk refuses
+                // (`53100 disk_full`); nothing of it outlives the rollback.
+                let mut probe = self.pool.begin().await?;
+                sqlx::query("CREATE TEMPORARY TABLE ferry_ready_probe (x integer)")
+                    .execute(&mut *probe)
+                    .await?;
+                sqlx::query("INSERT INTO ferry_ready_probe VALUES (1)")
+                    .execute(&mut *probe)
+                    .await?;
+                probe.rollback().await?;
             }
         }
         Ok(())

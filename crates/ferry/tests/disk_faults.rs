@@ -6,6 +6,11 @@
 //! every write succeeds again at once, without a restart, nothing
 //! acknowledged before is lost, and the audit trail verifies.
 //!
+//! The same story runs on PostgreSQL, with the database kept in a
+//! tablespace on a small tmpfs (needs `FERRY_TEST_POSTGRES_URL` naming a
+//! local server and a superuser, as the machine's own PostgreSQL is): a
+//! full disk there is `53100 disk_full`, refused with the same 507.
+//!
 //! Mounting a tmpfs needs root (CI runs these tests as root). Elsewhere a
 //! failure to mount skips the test with a message; under CI (`CI` set) it
 //! fails it.
@@ -19,7 +24,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use support::{Server, http_get, http_request};
+use support::{Server, http_get, http_request, postgres_execute};
 
 /// A tmpfs mounted for one test, unmounted when dropped (also when the test
 /// panics).
@@ -149,7 +154,6 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
     let mut server = Server::builder().data_dir(&data).start();
     server.apply(CONFIG);
     let bob = server.user_with_roles("bob", &["approver"]);
-    let admin = server.token.clone();
 
     // Before the fault: releases, each approved for dev (by someone else
     // than who created it).
@@ -200,48 +204,7 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
     // The disk fills up.
     let filler = tmpfs.path().join("filler");
     fill(&filler);
-    let notes = server.home.path().join("notes.md");
-    std::fs::write(&notes, "big release notes\n".repeat(14_000)).unwrap();
-    let notes = notes.display().to_string();
-    let mut refusals = 0;
-    for n in 0..20 {
-        let version = format!("3.0.{n}");
-        let created = acknowledged(
-            &server,
-            &admin,
-            &[
-                "release",
-                "create",
-                "api",
-                "--version",
-                &version,
-                "--notes-file",
-                &notes,
-            ],
-        );
-        if created {
-            releases.push(version.clone());
-            if acknowledged(
-                &server,
-                &bob,
-                &["approve", &format!("api@{version}"), "--env", "dev"],
-            ) {
-                approved.push(version);
-            } else {
-                refusals += 1;
-            }
-        } else {
-            refusals += 1;
-        }
-        if refusals >= 3 {
-            break;
-        }
-    }
-    assert!(
-        refusals >= 3,
-        "writes on a full disk are refused\n{}",
-        server.log()
-    );
+    writes_until_refused(&server, &bob, "3.0", &mut releases, &mut approved);
     // A small write (an approval of a release made before) is refused too,
     // or, if it still fits, acknowledged and kept.
     if acknowledged(
@@ -282,20 +245,7 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
     std::fs::remove_file(&top_up).unwrap();
     let (status, body) = http_get(&address(&server), "/readyz").expect("the server answers");
     assert_eq!(status, 200, "ready once space is freed: {body}");
-    for n in 0..25 {
-        let version = format!("4.0.{n}");
-        server
-            .ferry(&["release", "create", "api", "--version", &version])
-            .success();
-        server
-            .ferry_as(
-                Some(&bob),
-                &["approve", &format!("api@{version}"), "--env", "dev"],
-            )
-            .success();
-        releases.push(version.clone());
-        approved.push(version);
-    }
+    writes_succeed(&server, &bob, "4.0", &mut releases, &mut approved);
     // The upload refused before goes through now.
     server
         .ferry(&[
@@ -313,28 +263,7 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
     // Nothing acknowledged is lost, across a restart too.
     server.stop();
     server.restart();
-    let listed = server.json(&["release", "list", "api"]);
-    let versions: Vec<&str> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|release| release["version"].as_str())
-        .collect();
-    for version in &releases {
-        assert!(
-            versions.contains(&version.as_str()),
-            "release {version} was acknowledged and is kept: {versions:?}"
-        );
-    }
-    for version in &approved {
-        let decisions = deciders(&server, version);
-        assert!(
-            decisions
-                .iter()
-                .any(|d| d["user"] == "bob" && d["approve"] == json!(true)),
-            "the approval of {version} was acknowledged and is kept: {decisions:?}"
-        );
-    }
+    all_kept(&server, &releases, &approved);
     let downloaded = server.home.path().join("downloaded.bin");
     server
         .ferry(&[
@@ -347,9 +276,119 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
         ])
         .success();
     assert_eq!(std::fs::read(&downloaded).unwrap(), vec![9_u8; 256 << 10]);
+    audit_verifies_and_the_log_is_calm(&server);
+    server.stop();
+}
+
+/// Releases of `api` made (each with big notes) and approved by `bob` one
+/// after the other until three writes are refused: each write is
+/// acknowledged or refused with 507, and what was acknowledged is noted.
+fn writes_until_refused(
+    server: &Server,
+    bob: &str,
+    prefix: &str,
+    releases: &mut Vec<String>,
+    approved: &mut Vec<String>,
+) {
+    let notes = server.home.path().join("notes.md");
+    std::fs::write(&notes, "big release notes\n".repeat(14_000)).unwrap();
+    let notes = notes.display().to_string();
+    let mut refusals = 0;
+    for n in 0..20 {
+        let version = format!("{prefix}.{n}");
+        let created = acknowledged(
+            server,
+            &server.token,
+            &[
+                "release",
+                "create",
+                "api",
+                "--version",
+                &version,
+                "--notes-file",
+                &notes,
+            ],
+        );
+        if created {
+            releases.push(version.clone());
+            if acknowledged(
+                server,
+                bob,
+                &["approve", &format!("api@{version}"), "--env", "dev"],
+            ) {
+                approved.push(version);
+            } else {
+                refusals += 1;
+            }
+        } else {
+            refusals += 1;
+        }
+        if refusals >= 3 {
+            break;
+        }
+    }
+    assert!(
+        refusals >= 3,
+        "writes on a full disk are refused\n{}",
+        server.log()
+    );
+}
+
+/// Twenty-five releases made and approved, every one of them at once.
+fn writes_succeed(
+    server: &Server,
+    bob: &str,
+    prefix: &str,
+    releases: &mut Vec<String>,
+    approved: &mut Vec<String>,
+) {
+    for n in 0..25 {
+        let version = format!("{prefix}.{n}");
+        server
+            .ferry(&["release", "create", "api", "--version", &version])
+            .success();
+        server
+            .ferry_as(
+                Some(bob),
+                &["approve", &format!("api@{version}"), "--env", "dev"],
+            )
+            .success();
+        releases.push(version.clone());
+        approved.push(version);
+    }
+}
+
+/// Every release and approval acknowledged is there.
+fn all_kept(server: &Server, releases: &[String], approved: &[String]) {
+    let listed = server.json(&["release", "list", "api"]);
+    let versions: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|release| release["version"].as_str())
+        .collect();
+    for version in releases {
+        assert!(
+            versions.contains(&version.as_str()),
+            "release {version} was acknowledged and is kept: {versions:?}"
+        );
+    }
+    for version in approved {
+        let decisions = deciders(server, version);
+        assert!(
+            decisions
+                .iter()
+                .any(|d| d["user"] == "bob" && d["approve"] == json!(true)),
+            "the approval of {version} was acknowledged and is kept: {decisions:?}"
+        );
+    }
+}
+
+/// The audit trail verifies, no connection was given out inside a
+/// transaction, and the orchestrator backed off while writes failed.
+fn audit_verifies_and_the_log_is_calm(server: &Server) {
     let verified = server.ferry(&["audit", "verify"]);
     assert_eq!(verified.code, 0, "the audit trail verifies: {verified:#?}");
-
     let log = server.log();
     assert!(
         !log.contains("non-zero transaction depth"),
@@ -360,6 +399,104 @@ fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_fr
         failed_passes <= 8,
         "failing orchestrator passes back off ({failed_passes} warnings):\n{log}"
     );
+}
+
+/// A PostgreSQL database of its own for one test, kept in a tablespace on
+/// `tmpfs` (its write-ahead log stays on the server's own disk, as on a
+/// server whose data disk fills up): dropped, with its tablespace, when
+/// the test ends.
+struct TablespaceDatabase {
+    base: String,
+    name: String,
+    url: String,
+}
+
+impl TablespaceDatabase {
+    /// `None` (with a message) where `FERRY_TEST_POSTGRES_URL` is not set
+    /// and `CI` is not set.
+    fn on(tmpfs: &Tmpfs) -> Option<TablespaceDatabase> {
+        let Ok(base) = std::env::var("FERRY_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "FERRY_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL disk fault test"
+            );
+            eprintln!("FERRY_TEST_POSTGRES_URL is not set: skipping the PostgreSQL disk test");
+            return None;
+        };
+        // The tablespace's directory belongs to the server's own user.
+        let location = tmpfs.path().join("tablespace");
+        std::fs::create_dir(&location).unwrap();
+        let owned = Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(&location)
+            .status()
+            .is_ok_and(|status| status.success());
+        assert!(owned, "the tablespace directory is given to `postgres`");
+        let name = format!("ferry_full_{}", std::process::id());
+        let (without_query, query) = base.split_once('?').unwrap_or((&base, ""));
+        let (server, _) = without_query.rsplit_once('/').unwrap();
+        let url = if query.is_empty() {
+            format!("{server}/{name}")
+        } else {
+            format!("{server}/{name}?{query}")
+        };
+        postgres_execute(
+            &base,
+            &format!("CREATE TABLESPACE {name} LOCATION '{}'", location.display()),
+        );
+        postgres_execute(&base, &format!("CREATE DATABASE {name} TABLESPACE {name}"));
+        Some(TablespaceDatabase { base, name, url })
+    }
+}
+
+impl Drop for TablespaceDatabase {
+    fn drop(&mut self) {
+        let name = &self.name;
+        postgres_execute(&self.base, &format!("DROP DATABASE {name} WITH (FORCE)"));
+        postgres_execute(&self.base, &format!("DROP TABLESPACE {name}"));
+    }
+}
+
+#[test]
+fn a_full_postgresql_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_freed() {
+    let Some(tmpfs) = Tmpfs::mount("32m") else {
+        return;
+    };
+    let Some(database) = TablespaceDatabase::on(&tmpfs) else {
+        return;
+    };
+    let data = tempfile::tempdir().unwrap();
+    let mut server = Server::builder()
+        .data_dir(data.path())
+        .database(Some(&database.url))
+        .start();
+    server.apply(CONFIG);
+    let bob = server.user_with_roles("bob", &["approver"]);
+    let mut releases: Vec<String> = Vec::new();
+    let mut approved: Vec<String> = Vec::new();
+    writes_succeed(&server, &bob, "1.0", &mut releases, &mut approved);
+
+    // The disk of the database fills up: writes are refused with 507, and
+    // the server is not ready.
+    let filler = tmpfs.path().join("filler");
+    fill(&filler);
+    writes_until_refused(&server, &bob, "3.0", &mut releases, &mut approved);
+    let (status, body) = http_get(&address(&server), "/readyz").expect("the server answers");
+    assert_eq!(status, 503, "not ready while the disk is full: {body}");
+    assert!(body.contains("disk") && body.contains("full"), "{body}");
+    std::thread::sleep(Duration::from_secs(2));
+
+    // Space is freed: ready again, and every write succeeds at once.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, body) = http_get(&address(&server), "/readyz").expect("the server answers");
+    assert_eq!(status, 200, "ready once space is freed: {body}");
+    writes_succeed(&server, &bob, "4.0", &mut releases, &mut approved);
+
+    // Nothing acknowledged is lost, across a restart too.
+    server.stop();
+    server.restart();
+    all_kept(&server, &releases, &approved);
+    audit_verifies_and_the_log_is_calm(&server);
     server.stop();
 }
 

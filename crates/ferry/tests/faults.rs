@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use support::{Agent, Server, free_port, is_terminal, signal};
+use support::{Agent, Server, free_port, is_terminal, postgres_execute as execute, signal};
 
 /// How many deployments a backend runs unless `FERRY_FAULT_DEPLOYMENTS` says.
 const DEFAULT_DEPLOYMENTS: usize = 20;
@@ -461,21 +461,4 @@ impl Drop for Schema {
             eprintln!("the schema {} is kept for a look", self.name);
         }
     }
-}
-
-/// Runs one statement on the database at `url`.
-fn execute(url: &str, statement: &str) {
-    use sqlx::Connection;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
-            .execute(&mut connection)
-            .await
-            .unwrap_or_else(|error| panic!("{statement}: {error}"));
-        connection.close().await.unwrap();
-    });
 }

@@ -15,17 +15,16 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The process can serve requests: its database answers.
+/// The process can serve requests: its database answers and takes writes,
+/// and its artifact store has room.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses(
     (status = 200, description = "Ready"),
-    (status = 503, description = "The database does not answer", body = ferry_api::Problem, content_type = "application/problem+json")
+    (status = 503, description = "The database does not answer or cannot write, or a disk is full", body = ferry_api::Problem, content_type = "application/problem+json")
 ))]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     // Ready means able to write too: a server whose disk is full answers
     // reads but refuses every change, so it is taken out of rotation until
-    // space is freed (the checks write and remove a small file; no sync).
-    // (The OpenAPI text above is unchanged so that its snapshot stays as
-    // it is; saying "and can write" there is a change of the snapshot.)
+    // space is freed (the checks write and throw away a little; no sync).
     state.store.ready().await.map_err(|error| match error {
         StoreError::StorageFull { cause } => {
             tracing::debug!(%cause, "not ready: the database's disk is full");

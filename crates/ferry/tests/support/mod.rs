@@ -913,3 +913,20 @@ pub fn http_request(
         .to_owned();
     Some((status, body))
 }
+
+/// Runs one statement on the database at `url`.
+pub fn postgres_execute(url: &str, statement: &str) {
+    use sqlx::Connection;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut connection = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+            .execute(&mut connection)
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+        connection.close().await.unwrap();
+    });
+}
