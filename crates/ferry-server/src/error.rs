@@ -59,6 +59,9 @@ pub enum ApiError {
     /// The request's path and query are longer than the server reads.
     #[error("{0}")]
     UriTooLong(String),
+    /// The request's head is larger than the server reads.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// The body is not of a media type the endpoint takes.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -120,6 +123,11 @@ impl ApiError {
                 "Payload too large",
             ),
             ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri-too-long", "URI too long"),
+            ApiError::HeadersTooLarge(_) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers-too-large",
+                "Request header fields too large",
+            ),
             ApiError::UnsupportedMediaType(_) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported-media-type",
@@ -171,8 +179,9 @@ const DATABASE_UNAVAILABLE: &str = "the server cannot reach its database at the 
 /// Numbers internal errors so a client's report can be matched to the log.
 static INCIDENTS: AtomicU64 = AtomicU64::new(1);
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// Its status and the problem document that says it.
+    pub(crate) fn into_problem(self) -> (StatusCode, Problem) {
         let (status, slug, title) = self.parts();
         let (detail, request_id) = match &self {
             ApiError::Internal(cause) => {
@@ -202,6 +211,13 @@ impl IntoResponse for ApiError {
                 _ => Vec::new(),
             },
         };
+        (status, problem)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, problem) = self.into_problem();
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, body).into_response();
         response

@@ -9,6 +9,7 @@
 mod agent_auth;
 mod auth;
 mod authorize;
+mod connection;
 mod control;
 mod convert;
 mod demo;
@@ -250,10 +251,13 @@ impl Server {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
         let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));
-        let served = axum::serve(listener, app(state).into_make_service())
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(Error::Serve);
+        let served = axum::serve(
+            connection::Listener(listener),
+            app(state).into_make_service(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(Error::Serve);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Err(error) = orchestrator.await {
             tracing::warn!(%error, "the orchestrator stopped abnormally");

@@ -54,7 +54,7 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
     (
         "400",
         "BadRequest",
-        "The request does not have the documented form: a parameter, a path segment or the JSON body",
+        "The request does not have the documented form (a parameter, a path segment, a header or the JSON body), or is no HTTP/1.1 the server can read",
     ),
     ("401", "Unauthorized", "No valid token was sent"),
     (
@@ -68,6 +68,11 @@ const PROBLEMS: &[(&str, &str, &str)] = &[
         "414",
         "UriTooLong",
         "The path and query are longer than the server reads (8 KiB)",
+    ),
+    (
+        "431",
+        "HeadersTooLarge",
+        "The request's headers are larger than the server reads (about 400 KiB)",
     ),
     (
         "413",
@@ -182,9 +187,10 @@ fn add_problems(operation: &mut Operation) {
         .security
         .as_ref()
         .is_some_and(|requirements| !requirements.is_empty());
-    let mut statuses = vec!["408", "414", "500", "503"];
+    // Any request may be refused before it is read (400, 414, 431).
+    let mut statuses = vec!["400", "408", "414", "431", "500", "503"];
     if has_input {
-        statuses.extend(["400", "422"]);
+        statuses.push("422");
     }
     if has_input {
         // A path, a parameter or a body naming something that is not there.

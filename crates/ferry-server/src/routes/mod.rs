@@ -163,7 +163,8 @@ pub fn router(state: AppState) -> Router {
 
 /// The longest request target (path and query) the server reads, in bytes.
 /// Longer ones are answered 414 with a problem; past 64 KiB the HTTP layer
-/// itself answers 414, without a body, before any of this runs.
+/// itself answers 414 before any of this runs (made a problem as it is
+/// written: see `connection`).
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 async fn refuse_long_uris(
