@@ -86,8 +86,15 @@ pub const VERSION: Limit = text("version", 128, false);
 pub const CONFIG_DESCRIPTION: Limit =
     text("description of an environment or a service", 2_000, true);
 
+/// A release's notes (Markdown).
+pub const NOTES: Limit = text("release notes", 1_048_576, true);
+/// The authors a release names.
+pub const AUTHORS: Limit = items("authors of a release", 10_000);
+/// The artifacts of a release.
+pub const ARTIFACTS: Limit = items("artifacts of a release", 100);
+
 /// Every limit, in the documentation's order.
-pub const ALL: [Limit; 13] = [
+pub const ALL: [Limit; 16] = [
     TITLE,
     DESCRIPTION,
     COMMENT,
@@ -101,6 +108,9 @@ pub const ALL: [Limit; 13] = [
     TAG_VALUE,
     VERSION,
     CONFIG_DESCRIPTION,
+    NOTES,
+    AUTHORS,
+    ARTIFACTS,
 ];
 
 /// A value over a limit, or with a character it may not hold.

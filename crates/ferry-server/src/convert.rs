@@ -145,6 +145,18 @@ pub fn within(limit: &ferry_core::limits::Limit, field: &str, value: &str) -> Re
         .map_err(|error| ApiError::Unprocessable(error.to_string()))
 }
 
+/// A list within `limit` (counted in items), or a 422 naming the field,
+/// its size and the limit.
+pub fn within_count(
+    limit: &ferry_core::limits::Limit,
+    field: &str,
+    size: usize,
+) -> Result<(), ApiError> {
+    limit
+        .check_count(field, size)
+        .map_err(|error| ApiError::Unprocessable(error.to_string()))
+}
+
 /// A name from a path or body, or a 400 saying what is wrong with it.
 pub fn name(what: &str, text: &str) -> Result<ferry_core::Name, ApiError> {
     ferry_core::Name::parse(text)

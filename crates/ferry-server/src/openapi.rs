@@ -39,6 +39,9 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
         &limits::CONFIG_DESCRIPTION,
     ),
     ("ServiceSpec", "description", &limits::CONFIG_DESCRIPTION),
+    ("CreateRelease", "notes", &limits::NOTES),
+    ("CreateRelease", "authors", &limits::AUTHORS),
+    ("CreateRelease", "artifacts", &limits::ARTIFACTS),
 ];
 
 /// The maps whose keys and values are limited: (schema, property, keys, values).

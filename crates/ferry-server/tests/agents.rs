@@ -350,3 +350,32 @@ async fn a_job_is_handed_to_its_agent_heartbeated_and_reported_once() {
         .await;
     problem(&invalid, StatusCode::BAD_REQUEST, "invalid-json");
 }
+
+#[tokio::test]
+async fn an_agent_waits_at_most_thirty_seconds_and_reports_at_most_a_thousand_lines() {
+    let api = Api::configured().await;
+    let (secret, _) = api.agent("web-1").await;
+    let long_wait = api
+        .as_agent(
+            Method::GET,
+            "/api/v1/agent/jobs/next?wait=31",
+            &secret,
+            None,
+        )
+        .await;
+    let detail = problem(&long_wait, StatusCode::BAD_REQUEST, "bad-request");
+    assert!(detail.contains("at most 30 seconds"), "{detail}");
+
+    let lines: Vec<String> = (0..1001).map(|i| format!("line {i}")).collect();
+    let finish = json!({ "attempt": 1, "succeeded": true, "log_tail": lines });
+    let report = api
+        .as_agent(
+            Method::POST,
+            "/api/v1/agent/jobs/1/finish",
+            &secret,
+            Some(&finish.to_string()),
+        )
+        .await;
+    let detail = problem(&report, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("1000 log lines"), "{detail}");
+}

@@ -24,6 +24,7 @@ stories!(
     a_malformed_key_is_refused_and_changes_nothing,
     a_refusal_is_kept_like_a_success,
     a_secret_in_an_answer_is_replayed_but_not_kept_in_clear,
+    an_answer_over_a_mebibyte_is_sent_but_not_kept,
 );
 
 const CHANGES: &str = "/api/v1/change-requests";
@@ -364,5 +365,26 @@ async fn a_secret_in_an_answer_is_replayed_but_not_kept_in_clear(backend: &Backe
     assert_eq!(kept.status, 201);
     assert!(!kept.body.contains(&secret), "kept sealed, not in clear");
     assert!(!kept.body.contains("ferry_"), "{}", kept.body);
+    api.close().await;
+}
+
+/// An answer larger than the server keeps (1 MiB) is sent, and its key is
+/// freed: a retry is a new request.
+async fn an_answer_over_a_mebibyte_is_sent_but_not_kept(backend: &Backend) {
+    let api = server(backend).await;
+    let notes = "n".repeat(ferry_core::limits::NOTES.max);
+    let body = json!({ "version": "3.0.0", "notes": notes }).to_string();
+    let path = "/api/v1/services/api/releases";
+    let first = post(&api, path, "big-answer", &body).await;
+    assert_eq!(
+        first.status,
+        StatusCode::CREATED,
+        "{:?}",
+        first.content_type
+    );
+    assert!(!replayed(&first));
+    let again = post(&api, path, "big-answer", &body).await;
+    problem(&again, StatusCode::CONFLICT, "conflict");
+    assert!(!replayed(&again), "the answer was not kept");
     api.close().await;
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 stories!(
     every_limit_is_enforced_and_says_what_is_allowed,
     evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_sends,
+    the_other_limits_are_enforced_too,
 );
 
 /// Where a limit is enforced: the request whose `field` gets `value`.
@@ -91,12 +92,53 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
             json!({ "environment": "dev", "tags": { "role": value } }),
             "tags.role",
         ),
-        w if w == limits::VERSION.what => (
+        w if w == limits::VERSION.what => {
+            // A valid version whose pre-release makes it too long.
+            let version = match value.strip_prefix("xxxxxx") {
+                Some(rest) if !rest.contains('\0') => format!("1.0.0-{rest}"),
+                _ => value.to_owned(),
+            };
+            (
+                Method::POST,
+                "/api/v1/services/api/releases",
+                json!({ "version": version }),
+                "version",
+            )
+        }
+        w if w == limits::NOTES.what => (
             Method::POST,
             "/api/v1/services/api/releases",
-            json!({ "version": value }),
-            "version",
+            json!({ "version": "2.0.0", "notes": value }),
+            "notes",
         ),
+        w if w == limits::AUTHORS.what => {
+            let authors: Vec<String> = (0..value.chars().count())
+                .map(|i| format!("Dev {i} <dev{i}@example.com>"))
+                .collect();
+            (
+                Method::POST,
+                "/api/v1/services/api/releases",
+                json!({ "version": "2.0.0", "authors": authors }),
+                "authors",
+            )
+        }
+        w if w == limits::ARTIFACTS.what => {
+            let artifacts: Vec<Value> = (0..value.chars().count())
+                .map(|i| {
+                    json!({
+                        "name": format!("bin-{i}"),
+                        "digest": format!("sha256:{}", "ab".repeat(32)),
+                        "uri": format!("https://artifacts.example.com/bin-{i}"),
+                    })
+                })
+                .collect();
+            (
+                Method::POST,
+                "/api/v1/services/api/releases",
+                json!({ "version": "2.0.0", "artifacts": artifacts }),
+                "artifacts",
+            )
+        }
         w if w == limits::CONFIG_DESCRIPTION.what => {
             let mut config = ferry_core::config::parse(
                 "[[environment]]\nname = \"dev\"\ntier = \"development\"\n",
@@ -188,4 +230,65 @@ async fn evidence_keeps_at_most_a_hundred_failing_cases_whatever_the_client_send
     assert_eq!(report["failures"], 5000, "every failure is still counted");
     assert_eq!(kept.body["items"][0]["passed"], false);
     api.close().await;
+}
+
+/// The limits of docs/limits.md kept outside `ferry_core::limits` (those the
+/// HTTP layer, the agents and the idempotency keys enforce are checked in
+/// `rejections`, `agents`, `idempotency` and the binary's `http_layer`).
+async fn the_other_limits_are_enforced_too(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
+    let before = audit_count(&api).await;
+
+    // Names: 63 characters.
+    let long_name = "n".repeat(64);
+    let group = api
+        .post("/api/v1/groups", &json!({ "name": long_name }).to_string())
+        .await;
+    assert!(group.status.is_client_error(), "{:?}", group.body);
+    let detail = group.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("63"), "{detail}");
+
+    // An author: 320 characters.
+    let author = format!("{} <dev@example.com>", "a".repeat(320));
+    let release = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "2.0.0", "authors": [author] }).to_string(),
+        )
+        .await;
+    let detail = problem(&release, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        detail.starts_with("authors[0]") && detail.contains("320"),
+        "{detail}"
+    );
+
+    // A page: 1,000 items.
+    let page = api.get("/api/v1/releases?limit=1001").await;
+    assert!(page.status.is_client_error(), "{:?}", page.body);
+    let detail = page.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("1000"), "{detail}");
+
+    // A variable's name: 128 characters.
+    let variable = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/environments/dev/variables/{}", "V".repeat(129)),
+            Some(common::ADMIN_TOKEN),
+            Some(&json!({ "value": "x" }).to_string()),
+        )
+        .await;
+    assert!(variable.status.is_client_error(), "{:?}", variable.body);
+    let detail = variable.body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("128"), "{detail}");
+
+    assert_eq!(audit_count(&api).await, before, "nothing changed");
+
+    api.close().await;
+}
+
+/// How many events the audit trail holds.
+async fn audit_count(api: &Api) -> usize {
+    api.get("/api/v1/audit?limit=1000").await.body["items"]
+        .as_array()
+        .map_or(0, Vec::len)
 }

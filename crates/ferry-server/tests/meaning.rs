@@ -20,6 +20,9 @@ stories!(
     nothing_is_recorded_for_a_release_that_cannot_go_there,
     approvers_must_name_someone,
     a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed,
+    fifty_identical_promotions_at_once_make_one_deployment,
+    a_version_equal_in_precedence_to_one_there_is_refused,
+    a_report_links_to_a_web_page,
 );
 
 async fn a_promotion_is_scheduled_between_now_and_a_year_ahead(backend: &Backend) {
@@ -161,6 +164,27 @@ name = "api"
         .await;
     let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
     assert!(detail.contains("abandoned"), "{detail}");
+    let decision = json!({ "environment": "dev", "approve": true }).to_string();
+    let reply = api
+        .post("/api/v1/services/api/releases/1.0.0/decisions", &decision)
+        .await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("abandoned"), "{detail}");
+
+    for environment in ["dev", "lab"] {
+        for what in ["evidence", "decisions"] {
+            let recorded = api
+                .get(&format!(
+                    "/api/v1/services/api/releases/1.0.0/{what}?environment={environment}"
+                ))
+                .await;
+            assert_eq!(
+                recorded.body["items"],
+                json!([]),
+                "no {what} was recorded for {environment}"
+            );
+        }
+    }
     api.close().await;
 }
 
@@ -202,5 +226,90 @@ async fn a_plain_http_artifact_reference_is_refused_unless_its_host_is_allowed(b
     assert!(detail.contains("--allow-http-host mirror.lan"), "{detail}");
     let release = api.get("/api/v1/services/api/releases/1.1.0").await;
     assert_eq!(release.status, StatusCode::NOT_FOUND, "nothing was created");
+    api.close().await;
+}
+
+async fn fifty_identical_promotions_at_once_make_one_deployment(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
+    let body = json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string();
+    let sent: Vec<_> = (0..50)
+        .map(|_| {
+            let request = axum::http::Request::builder()
+                .method("POST")
+                .uri("/api/v1/promotions")
+                .header("authorization", format!("Bearer {}", common::ADMIN_TOKEN))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.clone()))
+                .unwrap();
+            tokio::spawn(tower::ServiceExt::oneshot(api.app.clone(), request))
+        })
+        .collect();
+    let mut created = 0;
+    let mut ids = std::collections::BTreeSet::new();
+    for answer in sent {
+        let response = answer.await.unwrap().unwrap();
+        let status = response.status();
+        let bytes = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let deployment: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}: {deployment}"
+        );
+        created += usize::from(status == StatusCode::CREATED);
+        ids.insert(deployment["id"].as_i64().unwrap());
+    }
+    assert_eq!(created, 1, "one promotion made the deployment");
+    assert_eq!(ids.len(), 1, "the others were answered with it: {ids:?}");
+    let listed = api.get("/api/v1/deployments").await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+    api.close().await;
+}
+
+async fn a_version_equal_in_precedence_to_one_there_is_refused(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
+    for version in ["1.0.0+build.1", "1.0.0+build.2"] {
+        let reply = api
+            .post(
+                "/api/v1/services/api/releases",
+                &json!({ "version": version }).to_string(),
+            )
+            .await;
+        let detail = problem(&reply, StatusCode::CONFLICT, "conflict");
+        assert!(detail.contains("build metadata"), "{version}: {detail}");
+    }
+    let listed = api.get("/api/v1/services/api/releases").await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+    api.close().await;
+}
+
+async fn a_report_links_to_a_web_page(backend: &Backend) {
+    let api = Api::with_a_release_on(backend).await;
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let id = promoted.body["id"].as_i64().unwrap();
+    let report = json!({ "status": "succeeded", "url": "javascript:alert(1)" });
+    let reply = api
+        .post(
+            &format!("/api/v1/deployments/{id}/report"),
+            &report.to_string(),
+        )
+        .await;
+    let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(
+        detail.contains("not an https:// or http:// URL"),
+        "{detail}"
+    );
+    let deployment = api.get(&format!("/api/v1/deployments/{id}")).await;
+    assert_ne!(
+        deployment.body["status"], "succeeded",
+        "nothing was recorded"
+    );
     api.close().await;
 }

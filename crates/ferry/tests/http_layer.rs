@@ -44,7 +44,11 @@ fn problem(answer: &(u16, String, String), status: u16, slug: &str) -> String {
         "{head}"
     );
     let problem: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert_eq!(problem["type"], format!("urn:ferry:problem:{slug}"), "{body}");
+    assert_eq!(
+        problem["type"],
+        format!("urn:ferry:problem:{slug}"),
+        "{body}"
+    );
     assert_eq!(problem["status"], status);
     problem["detail"].as_str().unwrap_or_default().to_owned()
 }

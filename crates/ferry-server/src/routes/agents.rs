@@ -47,9 +47,7 @@ fn agent(record: AgentRecord) -> Agent {
 
 fn check_tags(tags: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
     use ferry_core::limits;
-    limits::TAGS
-        .check_count("tags", tags.len())
-        .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
+    crate::convert::within_count(&limits::TAGS, "tags", tags.len())?;
     for (key, value) in tags {
         if key.trim().is_empty() {
             return Err(ApiError::Unprocessable(format!(

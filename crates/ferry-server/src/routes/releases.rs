@@ -9,6 +9,7 @@ use ferry_api::{
 };
 use ferry_core::artifact::parse_reference;
 use ferry_core::digest::Digest;
+use ferry_core::limits;
 use ferry_core::notes::{RenderOptions, render_template, write_html, write_markdown};
 use ferry_store::releases::{ArtifactRecord, NewRelease};
 use serde::Deserialize;
@@ -21,8 +22,6 @@ use crate::extract::{Json, Path, Query};
 use crate::routes::Paging;
 use crate::state::AppState;
 use ferry_core::access::{Action, Target};
-
-const NOTES_LIMIT: usize = 1 << 20;
 
 /// Releases of every service, newest first.
 #[utoipa::path(get, path = "/api/v1/releases", tag = "releases", security(("bearer" = [])), params(PageQuery),
@@ -115,11 +114,9 @@ async fn create(
         .require(state, Action::CreateRelease, &Target::service(&service))
         .await?;
     let version = version(&request.version)?;
-    if request.notes.len() > NOTES_LIMIT {
-        return Err(ApiError::Unprocessable(format!(
-            "release notes are limited to {NOTES_LIMIT} bytes"
-        )));
-    }
+    convert::within(&limits::NOTES, "notes", &request.notes)?;
+    convert::within_count(&limits::ARTIFACTS, "artifacts", request.artifacts.len())?;
+    convert::within_count(&limits::AUTHORS, "authors", request.authors.len())?;
     let previous_version = request
         .previous_version
         .as_deref()
@@ -157,8 +154,8 @@ async fn create(
     Ok((StatusCode::CREATED, axum::Json(convert::release(record))))
 }
 
-/// The most authors a release may name.
-const MOST_AUTHORS: usize = 10_000;
+/// The longest `Name <mail>` of an author.
+const AUTHOR_CHARACTERS: usize = 320;
 
 /// The people of a release, for separation of duties: the `authors` sent
 /// (`Name <mail>`), or, from a client that sends none, the commits' author
@@ -180,10 +177,18 @@ fn people(request: &CreateRelease) -> Result<Vec<String>, ApiError> {
     } else {
         request.authors.clone()
     };
-    if people.len() > MOST_AUTHORS || people.iter().any(|p| p.trim().is_empty() || p.len() > 320) {
-        return Err(ApiError::Unprocessable(format!(
-            "authors: at most {MOST_AUTHORS}, each `Name <mail>` of 1 to 320 characters"
-        )));
+    convert::within_count(&limits::AUTHORS, "authors", people.len())?;
+    for (index, person) in people.iter().enumerate() {
+        let size = person.chars().count();
+        if person.trim().is_empty()
+            || size > AUTHOR_CHARACTERS
+            || person.chars().any(char::is_control)
+        {
+            return Err(ApiError::Unprocessable(format!(
+                "authors[{index}]: each author is `Name <mail>` of 1 to {AUTHOR_CHARACTERS} \
+                 characters without control characters ({size} characters here)"
+            )));
+        }
     }
     people.sort();
     people.dedup();

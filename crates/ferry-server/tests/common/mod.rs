@@ -19,6 +19,7 @@ use tower::ServiceExt;
 
 /// Runs every story (an `async fn(&Backend)` of the test file) once on
 /// SQLite and once on PostgreSQL, as `sqlite::<story>` and `postgres::<story>`.
+#[allow(unused_macros)]
 macro_rules! stories {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
