@@ -23,6 +23,7 @@ stories!(
     fifty_identical_promotions_at_once_make_one_deployment,
     a_version_equal_in_precedence_to_one_there_is_refused,
     a_report_links_to_a_web_page,
+    a_configuration_that_means_nothing_is_refused_whatever_the_client,
 );
 
 async fn a_promotion_is_scheduled_between_now_and_a_year_ahead(backend: &Backend) {
@@ -311,5 +312,53 @@ async fn a_report_links_to_a_web_page(backend: &Backend) {
         deployment.body["status"], "succeeded",
         "nothing was recorded"
     );
+    api.close().await;
+}
+
+/// What `ferry apply` refuses in ferry.toml, the server refuses from any
+/// client that sends the configuration as JSON.
+async fn a_configuration_that_means_nothing_is_refused_whatever_the_client(backend: &Backend) {
+    let api = Api::on(backend).await;
+    let config = ferry_core::config::parse(
+        r#"
+[[environment]]
+name = "dev"
+tier = "development"
+windows = [{ rrule = "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9", duration = "8h" }]
+[lifecycle.default]
+phases = [["dev"]]
+[[service]]
+name = "api"
+paths = ["services/api/**"]
+deploy.strategy = { kind = "canary", stages = [1, "25%", "100%"], verify = "1m" }
+deploy.steps = [{ name = "install", run = "true" }]
+"#,
+    )
+    .unwrap();
+    let config = serde_json::to_value(config).unwrap();
+    let mut shrinking = config.clone();
+    shrinking["services"][0]["deploy"]["strategy"]["stages"] = json!(["50%", "25%", "100%"]);
+    let mut glob = config.clone();
+    glob["services"][0]["paths"] = json!(["services/[api"]);
+    let mut never = config.clone();
+    never["environments"][0]["windows"][0]["rrule"] = json!("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30");
+    for (story, config, says) in [
+        ("canary stages that shrink", shrinking, "grow"),
+        ("an invalid glob", glob, "services/[api"),
+        ("a window that never opens", never, "matches no date"),
+    ] {
+        let body = json!({ "config": config, "dry_run": false }).to_string();
+        let reply = api.post("/api/v1/apply", &body).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{story}: {:?}",
+            reply.body
+        );
+        let detail = problem(&reply, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        assert!(detail.contains(says), "{story}: {detail}");
+    }
+    let services = api.get("/api/v1/services").await;
+    assert_eq!(services.body["items"], json!([]), "nothing was applied");
     api.close().await;
 }

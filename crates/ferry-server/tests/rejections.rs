@@ -52,6 +52,12 @@ async fn a_json_body_over_the_limit_is_413() {
     .await;
     let detail = problem(&reply, StatusCode::PAYLOAD_TOO_LARGE, "too-large");
     assert!(detail.contains("16 MiB"), "{detail}");
+    let tokens = api.get("/api/v1/tokens").await;
+    assert_eq!(
+        tokens.body["items"].as_array().unwrap().len(),
+        1,
+        "no token was made"
+    );
 }
 
 #[tokio::test]

@@ -2133,3 +2133,24 @@ fn release_candidates_go_up_and_the_release_keeps_their_feature() {
     assert_eq!(next_version(), "1.7.1");
     assert_eq!(create(&["--bump", "auto"]), "1.7.1");
 }
+
+#[test]
+fn a_promotion_at_a_time_long_past_or_far_ahead_is_refused() {
+    let server = Server::start();
+    server.write_config(CONFIG);
+    server.ferry(&["apply"]).success();
+    server
+        .ferry(&["release", "create", "api", "--version", "1.0.0"])
+        .success();
+    for (at, says) in [
+        ("1970-01-01T00:00:00Z", "in the past"),
+        ("9999-12-31T23:59:59Z", "366 days ahead"),
+    ] {
+        let refused = server
+            .ferry(&["promote", "api@1.0.0", "--to", "dev", "--at", at])
+            .code(1);
+        assert!(refused.stderr.contains(says), "{at}: {refused:#?}");
+    }
+    let listed = server.json(&["deploy", "list"]);
+    assert_eq!(listed["items"], serde_json::json!([]), "nothing was queued");
+}

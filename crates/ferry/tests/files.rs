@@ -23,7 +23,14 @@ fn the_data_directory_and_its_secrets_are_private() {
             & 0o777
     };
     assert_eq!(mode(""), 0o700, "the data directory");
-    for file in ["ferry.db", "secret.key", "bootstrap-token"] {
+    // The write-ahead log and its index exist while the server runs.
+    for file in [
+        "ferry.db",
+        "ferry.db-wal",
+        "ferry.db-shm",
+        "secret.key",
+        "bootstrap-token",
+    ] {
         assert_eq!(mode(file), 0o600, "{file}");
     }
 }
