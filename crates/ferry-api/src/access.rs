@@ -40,6 +40,23 @@ pub struct CreateUser {
     pub admin: bool,
 }
 
+/// The body of `PUT /api/v1/users/{name}/password`.
+#[derive(Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// The new password for the web UI: 12 to 1000 printable characters.
+    #[schema(min_length = 12, max_length = 1000)]
+    pub password: String,
+}
+
+impl std::fmt::Debug for SetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPassword")
+            .field("password", &"<hidden>")
+            .finish()
+    }
+}
+
 /// A user just created, with the first token to hand them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedUser {

@@ -39,7 +39,7 @@ pub use variables::*;
 
 pub use access::{
     CreateGrant, CreateGroup, CreateToken, CreateUser, CreatedToken, CreatedUser, ExchangeToken,
-    ExchangedToken, Grant, GrantEntry, Group, Permission, Role, Token, User, Whoami,
+    ExchangedToken, Grant, GrantEntry, Group, Permission, Role, SetPassword, Token, User, Whoami,
 };
 
 pub use ferry_core::change::{ChangeKind, ChangeState};

@@ -45,6 +45,15 @@ impl Client {
             .await
     }
 
+    /// Sets user `name`'s web password.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<User, Error> {
+        let body = ferry_api::SetPassword {
+            password: password.to_owned(),
+        };
+        self.send_json(Method::PUT, &["users", name, "password"], &body)
+            .await
+    }
+
     /// Every group with its members.
     pub async fn groups(&self) -> Result<Page<Group>, Error> {
         self.get::<_, ()>(&["groups"], None).await

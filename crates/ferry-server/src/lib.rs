@@ -19,10 +19,13 @@ pub mod idempotency;
 pub mod oidc;
 mod openapi;
 pub mod orchestrator;
+mod overview;
+pub mod passwords;
 mod recovery;
 mod routes;
 pub mod secrets;
 mod state;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -37,6 +37,8 @@ pub struct AppState {
     pub job_templates: JobTemplates,
     /// Verifies CI systems' OIDC ID tokens, keeping their issuers' keys.
     pub oidc: crate::oidc::Verifier,
+    /// Failed web sign-ins of each user, to slow password guessing.
+    pub sign_in_throttle: std::sync::Arc<crate::web::Throttle>,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -57,6 +59,7 @@ impl AppState {
             secret_key: crate::secrets::SecretKey::generate().ok(),
             job_templates: JobTemplates::default(),
             oidc: crate::oidc::Verifier::new(oidc_client()),
+            sign_in_throttle: std::sync::Arc::default(),
         }
     }
 }

@@ -260,6 +260,17 @@ fn rows() -> Vec<Row> {
             200,
             ADMIN,
         ),
+        // One's own password is anyone's to set (see `web`); others' are
+        // the administrators'.
+        row(
+            "PUT",
+            "/api/v1/users/{name}/password",
+            "/api/v1/users/victim/password",
+            Some(r#"{"password":"a long new password"}"#),
+            200,
+            ADMIN,
+        )
+        .label("someone else's"),
         get("/api/v1/groups", "/api/v1/groups"),
         row(
             "POST",

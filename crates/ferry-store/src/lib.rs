@@ -31,9 +31,11 @@ pub mod idempotency;
 pub mod jobs;
 pub mod logs;
 mod migrations;
+pub mod passwords;
 pub mod progress;
 pub mod releases;
 mod rows;
+pub mod sessions;
 pub mod status;
 pub mod variables;
 

@@ -75,6 +75,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_idempotency_keys.sql"),
         include_str!("../migrations/postgres/0011_idempotency_keys.sql"),
     ),
+    (
+        12,
+        "web sign-in",
+        include_str!("../migrations/sqlite/0012_web_sign_in.sql"),
+        include_str!("../migrations/postgres/0012_web_sign_in.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

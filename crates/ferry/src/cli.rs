@@ -111,7 +111,8 @@ impl Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the ferry server: the JSON API under /api/v1 (with its OpenAPI
+    /// Run the ferry server: the web UI at / (sign in with a password set by
+    /// `ferry user password`), the JSON API under /api/v1 (with its OpenAPI
     /// document), the agents' endpoints and the orchestrator.
     Serve(ServeArgs),
     /// Check a token against a server and save both as the default profile.
@@ -354,9 +355,11 @@ mod tests {
                 help.contains("JSON API under /api/v1") && help.contains("OpenAPI"),
                 "{help}"
             );
-            // There is no web interface (yet): help must not promise one.
-            assert!(!help.to_lowercase().contains("web ui"), "{help}");
-            assert!(!help.contains("browser"), "{help}");
+            // The web UI, and how to sign in to it.
+            assert!(
+                help.contains("web UI at /") && help.contains("ferry user password"),
+                "{help}"
+            );
         }
     }
 

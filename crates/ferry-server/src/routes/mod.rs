@@ -13,6 +13,7 @@ mod freezes;
 mod gates;
 mod health;
 mod logs;
+mod passwords;
 mod releases;
 mod status;
 mod variables;
@@ -61,6 +62,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::list_users, access::create_user))
         .routes(routes!(access::disable_user))
         .routes(routes!(access::enable_user))
+        .routes(routes!(passwords::set_password))
         .routes(routes!(access::list_groups, access::create_group))
         .routes(routes!(access::add_member, access::remove_member))
         .routes(routes!(access::list_grants, access::create_grant))
@@ -151,6 +153,7 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

@@ -1,6 +1,7 @@
-//! `ferry user create|list|disable|enable`. A new user comes with a first
-//! API token, shown once, to hand to them; a disabled user's tokens are
-//! refused until they are enabled again.
+//! `ferry user create|list|disable|enable|password`. A new user comes with
+//! a first API token, shown once, to hand to them; a disabled user's tokens
+//! are refused until they are enabled again; a password signs them in to
+//! the web UI.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -53,6 +54,15 @@ pub enum UserCommand {
     },
     /// Enable a disabled user again (administrators only).
     Enable {
+        /// The user's name.
+        #[arg(value_name = "NAME")]
+        name: Name,
+    },
+    /// Set a user's password for the web UI: your own, or anyone's as an
+    /// administrator. Asked twice at a terminal (not shown); otherwise read
+    /// from the first line of standard input (`ferry user password rosa <
+    /// file`). 12 to 1000 printable characters.
+    Password {
         /// The user's name.
         #[arg(value_name = "NAME")]
         name: Name,
@@ -125,8 +135,52 @@ pub async fn run(args: UserArgs) -> Result<ExitCode> {
                 )?,
             }
         }
+        UserCommand::Password { name } => {
+            let password = read_password(&name)?;
+            let user = client
+                .set_password(name.as_str(), &password)
+                .await
+                .with_context(|| format!("cannot set the password of user {name}"))?;
+            match format {
+                OutputFormat::Json => output::json(&user)?,
+                OutputFormat::Table => writeln!(
+                    output::stdout(),
+                    "Set the web password of user {}.",
+                    user.name
+                )?,
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The new password: asked twice at a terminal, without echo; otherwise
+/// the first line of standard input.
+fn read_password(name: &Name) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = rpassword::prompt_password(format!("New web password for {name}: "))
+            .context("cannot read the password")?;
+        let again =
+            rpassword::prompt_password("The same again: ").context("cannot read the password")?;
+        anyhow::ensure!(
+            first == again,
+            "the two passwords differ: nothing was changed"
+        );
+        return Ok(first);
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password on standard input: send it as its first line"
+    );
+    Ok(password)
 }
 
 fn print_users(users: &[User]) -> std::io::Result<()> {

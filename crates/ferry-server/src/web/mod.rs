@@ -1,0 +1,27 @@
+//! The web UI: pages for people, rendered on the server from compiled
+//! templates, styled by one stylesheet embedded in the binary, usable with
+//! JavaScript off. A browser signs in with a password and holds a session
+//! cookie; API tokens are for the API only.
+
+mod assets;
+mod dashboard;
+mod page;
+mod session;
+mod sign_in;
+mod throttle;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+pub use throttle::Throttle;
+
+/// The pages and what they need.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(dashboard::page))
+        .route("/login", get(sign_in::form).post(sign_in::submit))
+        .route("/logout", post(sign_in::sign_out))
+        .route("/assets/{file}", get(assets::serve))
+}

@@ -1,0 +1,282 @@
+//! Signing in with a password, and out.
+//!
+//! The sign-in form is protected against cross-site request forgery before
+//! any session exists: `GET /login` sets a short-lived `SameSite=Strict`
+//! cookie holding a random token that the form repeats, and `POST /login`
+//! accepts the form only when both agree. A wrong user name and a wrong
+//! password get the same answer, in the same time.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Duration;
+use ferry_store::sessions::NewSession;
+use serde::Deserialize;
+
+use super::page::{self, Frame};
+use super::session::{
+    self, IDLE, LIFETIME, SESSION_COOKIE, SameSite, Viewer, cookie, random_token, same_token,
+};
+use crate::auth::hash_secret;
+use crate::error::ApiError;
+use crate::passwords;
+use crate::state::AppState;
+
+/// The cookie that carries the sign-in form's CSRF token.
+const SIGN_IN_COOKIE: &str = "ferry_sign_in";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct SignInPage {
+    frame: Frame,
+    csrf: String,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub(super) struct ErrorPage {
+    frame: Frame,
+    title: String,
+    message: String,
+}
+
+/// A page that says what went wrong, with `status`.
+pub(super) fn error_page(status: StatusCode, frame: Frame, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
+    page::send(
+        status,
+        &ErrorPage {
+            frame,
+            title,
+            message: message.to_owned(),
+        },
+    )
+}
+
+/// Where to go after signing in.
+#[derive(Debug, Deserialize)]
+pub struct Next {
+    next: Option<String>,
+}
+
+/// `GET /login`: the sign-in form.
+pub async fn form(headers: HeaderMap, Query(query): Query<Next>) -> Response {
+    let next = local_path(query.next.as_deref().unwrap_or("/"));
+    sign_in_page(&headers, StatusCode::OK, &next, "", None)
+}
+
+/// The sign-in form with a fresh CSRF token (and its cookie).
+fn sign_in_page(
+    headers: &HeaderMap,
+    status: StatusCode,
+    next: &str,
+    username: &str,
+    error: Option<String>,
+) -> Response {
+    let csrf = match random_token() {
+        Ok(token) => token,
+        Err(error) => return error.into_response(),
+    };
+    let page = SignInPage {
+        frame: Frame::signed_out(),
+        csrf: csrf.clone(),
+        next: next.to_owned(),
+        username: username.to_owned(),
+        error,
+    };
+    let mut response = page::send(status, &page);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(
+            headers,
+            SIGN_IN_COOKIE,
+            &csrf,
+            Duration::hours(1),
+            SameSite::Strict,
+        ),
+    );
+    response
+}
+
+/// The sign-in form as sent.
+#[derive(Debug, Deserialize)]
+pub struct SignIn {
+    username: String,
+    password: String,
+    csrf: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// `POST /login`: checks the password and starts a session.
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<SignIn>, FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return sign_in_page(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            "/",
+            "",
+            Some("The form was incomplete: fill in your user name and password.".to_owned()),
+        );
+    };
+    let next = local_path(&form.next);
+    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same_token(expected, &form.csrf) {
+        return sign_in_page(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            &next,
+            &form.username,
+            Some("The sign-in form had expired: sign in again.".to_owned()),
+        );
+    }
+    let username = form.username.trim();
+    if let Some(wait) = state.sign_in_throttle.wait_for(username) {
+        let minutes = wait.as_secs().div_ceil(60);
+        return sign_in_page(
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            &next,
+            username,
+            Some(format!(
+                "Too many failed sign-ins for this user: try again in {minutes} minutes."
+            )),
+        );
+    }
+    let found = match state.store.password_user(username).await {
+        Ok(found) => found,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let (user, hash) = match found {
+        Some(found) if found.user.disabled_at.is_none() => (Some(found.user), found.password_hash),
+        _ => (None, None),
+    };
+    let matches = passwords::verify(form.password, hash).await;
+    let Some(user) = user.filter(|_| matches) else {
+        state.sign_in_throttle.failed(username);
+        tracing::info!(user = %username, "a web sign-in failed");
+        return sign_in_page(
+            &headers,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            username,
+            Some("Wrong user name or password.".to_owned()),
+        );
+    };
+    state.sign_in_throttle.succeeded(username);
+    let (secret, csrf) = match (random_token(), random_token()) {
+        (Ok(secret), Ok(csrf)) => (secret, csrf),
+        (Err(error), _) | (_, Err(error)) => return error.into_response(),
+    };
+    let new = NewSession {
+        secret_hash: &hash_secret(&secret),
+        csrf_token: &csrf,
+        idle: IDLE,
+        lifetime: LIFETIME,
+    };
+    if let Err(error) = state.store.start_session(&user, new).await {
+        return ApiError::from(error).into_response();
+    }
+    let mut response = Redirect::to(&next).into_response();
+    let cookies = response.headers_mut();
+    cookies.append(
+        header::SET_COOKIE,
+        session::set_cookie(&headers, SESSION_COOKIE, &secret, LIFETIME, SameSite::Lax),
+    );
+    cookies.append(
+        header::SET_COOKIE,
+        session::set_cookie(
+            &headers,
+            SIGN_IN_COOKIE,
+            "",
+            Duration::zero(),
+            SameSite::Strict,
+        ),
+    );
+    response
+}
+
+/// A form of a signed-in page: its CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct Csrf {
+    csrf: String,
+}
+
+/// `POST /logout`: ends the session.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    viewer: Viewer,
+    form: Result<Form<Csrf>, FormRejection>,
+) -> Response {
+    let given = form.map(|Form(form)| form.csrf).unwrap_or_default();
+    if !same_token(&viewer.csrf_token, &given) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            Frame::of(&viewer),
+            "The form did not come from this session's page: nothing was done. \
+             Reload the page and try again.",
+        );
+    }
+    if let Err(error) = state
+        .store
+        .end_session(&viewer.user.name, viewer.session_id)
+        .await
+    {
+        return ApiError::from(error).into_response();
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(
+            &headers,
+            SESSION_COOKIE,
+            "",
+            Duration::zero(),
+            SameSite::Lax,
+        ),
+    );
+    response
+}
+
+/// `next` when it is a path of this server; `/` otherwise (never another
+/// site: `//host` and `/\host` are other sites to a browser).
+fn local_path(next: &str) -> String {
+    let local = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(char::is_control);
+    if local {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn only_paths_of_this_server_are_followed_after_signing_in() {
+        assert_eq!(local_path("/deployments/4?x=1"), "/deployments/4?x=1");
+        for elsewhere in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "",
+            "/\n",
+        ] {
+            assert_eq!(local_path(elsewhere), "/", "{elsewhere:?}");
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The web UI as a browser meets it, without the browser: signing in with a
+//! password (and failing to), the session cookie and its CSRF token,
+//! signing out, the dashboard's matrix and filters, and what API tokens
+//! may not do there. Every story runs on SQLite and on PostgreSQL.
+
+#[macro_use]
+mod common;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use common::{ADMIN_TOKEN, Api, Backend, problem};
+use http_body_util::BodyExt;
+use serde_json::json;
+use tower::ServiceExt;
+
+stories!(
+    a_browser_not_signed_in_is_sent_to_sign_in_and_back,
+    a_wrong_password_is_refused_and_the_right_one_signs_in,
+    signing_out_ends_the_session_and_a_forged_form_does_not,
+    the_sign_in_form_only_counts_when_it_came_from_the_sign_in_page,
+    guessing_a_password_is_slowed_down,
+    the_dashboard_shows_where_each_version_is_and_filters_by_the_address,
+    an_api_token_does_not_open_the_web_ui,
+    a_user_sets_their_own_password_and_only_an_administrator_sets_others,
+);
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A browser's view of one answer.
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    html: String,
+}
+
+impl Page {
+    /// Where a redirect goes.
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The value of the hidden input `name` of the page's form.
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.html.find(&marker).expect("the form has the input") + marker.len();
+        let end = self.html[start..].find('"').unwrap() + start;
+        self.html[start..end].to_owned()
+    }
+}
+
+/// A browser: the cookies it holds.
+#[derive(Default)]
+struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    async fn open(&mut self, api: &Api, method: Method, path: &str, form: Option<&str>) -> Page {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "127.0.0.1:8740");
+        if !self.cookies.is_empty() {
+            let cookies: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            request = request.header(header::COOKIE, cookies.join("; "));
+        }
+        if form.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let request = request
+            .body(Body::from(form.unwrap_or_default().to_owned()))
+            .unwrap();
+        let response = api.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let page = Page {
+            status,
+            headers,
+            html: String::from_utf8_lossy(&bytes).into_owned(),
+        };
+        for value in page.headers.get_all(header::SET_COOKIE) {
+            let value = value.to_str().unwrap();
+            let (pair, attributes) = value.split_once(';').unwrap_or((value, ""));
+            let (name, cookie) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(held, _)| held != name);
+            if !attributes.contains("Max-Age=0") {
+                self.cookies.push((name.to_owned(), cookie.to_owned()));
+            }
+        }
+        page
+    }
+
+    async fn get(&mut self, api: &Api, path: &str) -> Page {
+        self.open(api, Method::GET, path, None).await
+    }
+
+    async fn post(&mut self, api: &Api, path: &str, form: &[(&str, &str)]) -> Page {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(key, value)| format!("{key}={}", encode(value)))
+            .collect();
+        self.open(api, Method::POST, path, Some(&body.join("&")))
+            .await
+    }
+
+    /// Opens the sign-in page and sends it filled in.
+    async fn sign_in(&mut self, api: &Api, user: &str, password: &str, next: &str) -> Page {
+        let form = self
+            .get(api, &format!("/login?next={}", encode(next)))
+            .await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.html);
+        let csrf = form.hidden("csrf");
+        let next = form.hidden("next");
+        self.post(
+            api,
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("next", &next),
+                ("username", user),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        self.cookies.iter().any(|(held, _)| held == name)
+    }
+}
+
+fn encode(text: &str) -> String {
+    let mut encoded = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// A server whose administrator `admin` has the web password [`PASSWORD`].
+async fn server(backend: &Backend) -> Api {
+    let api = Api::with_a_release_on(backend).await;
+    let set = api
+        .send(
+            Method::PUT,
+            "/api/v1/users/admin/password",
+            Some(ADMIN_TOKEN),
+            Some(&json!({ "password": PASSWORD }).to_string()),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+    api
+}
+
+async fn a_browser_not_signed_in_is_sent_to_sign_in_and_back(backend: &Backend) {
+    let api = server(backend).await;
+    let mut browser = Browser::default();
+    let page = browser.get(&api, "/?service=api").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/login?next=%2F%3Fservice%3Dapi");
+
+    let signed_in = browser
+        .sign_in(&api, "admin", PASSWORD, "/?service=api")
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.html
+    );
+    assert_eq!(
+        signed_in.location(),
+        "/?service=api",
+        "back where they were"
+    );
+
+    // Never to another site.
+    let mut other = Browser::default();
+    let elsewhere = other
+        .sign_in(&api, "admin", PASSWORD, "//evil.example/")
+        .await;
+    assert_eq!(elsewhere.location(), "/");
+    api.close().await;
+}
+
+async fn a_wrong_password_is_refused_and_the_right_one_signs_in(backend: &Backend) {
+    let api = server(backend).await;
+    let mut browser = Browser::default();
+    for (user, password) in [("admin", "not the password at all"), ("nobody", PASSWORD)] {
+        let refused = browser.sign_in(&api, user, password, "/").await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{user}");
+        assert!(
+            refused.html.contains("role=\"alert\"")
+                && refused.html.contains("Wrong user name or password."),
+            "{}",
+            refused.html
+        );
+        assert!(!browser.holds("ferry_session"), "no session for {user}");
+    }
+
+    let signed_in = browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    let cookie = signed_in
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("ferry_session="))
+        .expect("a session cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let dashboard = browser.get(&api, "/").await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(
+        dashboard.html.contains("<h1>Dashboard</h1>"),
+        "{}",
+        dashboard.html
+    );
+    assert!(
+        dashboard.html.contains("admin"),
+        "who is signed in is shown"
+    );
+    let (_, action, _) = last_audit(&api).await;
+    assert_eq!(action, "session.start");
+    api.close().await;
+}
+
+async fn signing_out_ends_the_session_and_a_forged_form_does_not(backend: &Backend) {
+    let api = server(backend).await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let dashboard = browser.get(&api, "/").await;
+    let csrf = dashboard.hidden("csrf");
+
+    let forged = browser.post(&api, "/logout", &[("csrf", "forged")]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.html.contains("nothing was done"), "{}", forged.html);
+    assert_eq!(
+        browser.get(&api, "/").await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+
+    let signed_out = browser.post(&api, "/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER);
+    assert_eq!(signed_out.location(), "/login");
+    assert!(!browser.holds("ferry_session"), "the cookie is removed");
+    let (_, action, _) = last_audit(&api).await;
+    assert_eq!(action, "session.end");
+    assert_eq!(api.store.live_sessions("admin").await.unwrap(), 0);
+    api.close().await;
+}
+
+async fn the_sign_in_form_only_counts_when_it_came_from_the_sign_in_page(backend: &Backend) {
+    let api = server(backend).await;
+    // A page of another site posting the form: no sign-in cookie, or
+    // another token than the cookie's.
+    for cookie in [None, Some("ferry_sign_in=somethingelse")] {
+        let mut browser = Browser::default();
+        if let Some(cookie) = cookie {
+            let (name, value) = cookie.split_once('=').unwrap();
+            browser.cookies.push((name.to_owned(), value.to_owned()));
+        }
+        let page = browser
+            .post(
+                &api,
+                "/login",
+                &[
+                    ("csrf", "forged"),
+                    ("username", "admin"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST);
+        assert!(page.html.contains("had expired"), "{}", page.html);
+        assert!(!browser.holds("ferry_session"));
+    }
+    assert_eq!(api.store.live_sessions("admin").await.unwrap(), 0);
+    api.close().await;
+}
+
+async fn guessing_a_password_is_slowed_down(backend: &Backend) {
+    let api = server(backend).await;
+    let mut browser = Browser::default();
+    for guess in 0..5 {
+        let page = browser
+            .sign_in(&api, "admin", &format!("guess number {guess}"), "/")
+            .await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    }
+    let page = browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        page.html.contains("try again in 15 minutes"),
+        "{}",
+        page.html
+    );
+    assert!(
+        !browser.holds("ferry_session"),
+        "not even the right password"
+    );
+    api.close().await;
+}
+
+async fn the_dashboard_shows_where_each_version_is_and_filters_by_the_address(backend: &Backend) {
+    let api = server(backend).await;
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let id = promoted.body["id"].as_i64().unwrap();
+    let reported = api
+        .post(
+            &format!("/api/v1/deployments/{id}/report"),
+            &json!({ "status": "succeeded" }).to_string(),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let dashboard = browser.get(&api, "/").await;
+    let cell = "<td data-service=\"api\" data-environment=\"dev\">";
+    let start = dashboard.html.find(cell).expect("a cell for api in dev");
+    let end = dashboard.html[start..].find("</td>").unwrap() + start;
+    let shown = &dashboard.html[start..end];
+    assert!(
+        shown.contains("1.0.0") && shown.contains("succeeded"),
+        "{shown}"
+    );
+
+    let filtered = browser.get(&api, "/?service=web").await;
+    assert!(!filtered.html.contains(cell), "api does not match `web`");
+    assert!(filtered.html.contains("No service matches the filters."));
+    let by_state = browser.get(&api, "/?state=failed").await;
+    assert!(!by_state.html.contains(cell), "api has nothing failed");
+    let kept = browser.get(&api, "/?service=AP&state=succeeded").await;
+    assert!(kept.html.contains(cell), "{}", kept.html);
+    api.close().await;
+}
+
+async fn an_api_token_does_not_open_the_web_ui(backend: &Backend) {
+    let api = server(backend).await;
+    let page = api.send(Method::GET, "/", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    api.close().await;
+}
+
+async fn a_user_sets_their_own_password_and_only_an_administrator_sets_others(backend: &Backend) {
+    let api = server(backend).await;
+    let created = api
+        .post("/api/v1/users", &json!({ "name": "rosa" }).to_string())
+        .await;
+    let rosa = created.body["token"]["secret"].as_str().unwrap().to_owned();
+    let body = json!({ "password": "rosa's own long password" }).to_string();
+    let own = api
+        .send(
+            Method::PUT,
+            "/api/v1/users/rosa/password",
+            Some(&rosa),
+            Some(&body),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{:?}", own.body);
+    let other = api
+        .send(
+            Method::PUT,
+            "/api/v1/users/admin/password",
+            Some(&rosa),
+            Some(&body),
+        )
+        .await;
+    problem(&other, StatusCode::FORBIDDEN, "forbidden");
+    let short = api
+        .send(
+            Method::PUT,
+            "/api/v1/users/rosa/password",
+            Some(&rosa),
+            Some(&json!({ "password": "short" }).to_string()),
+        )
+        .await;
+    let detail = problem(&short, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("at least 12"), "{detail}");
+
+    let mut browser = Browser::default();
+    let signed_in = browser
+        .sign_in(&api, "rosa", "rosa's own long password", "/")
+        .await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+    // The admin's password did not change.
+    let mut admin = Browser::default();
+    let page = admin.sign_in(&api, "admin", PASSWORD, "/").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    api.close().await;
+}
+
+/// The last event of the audit trail: (actor, action, object).
+async fn last_audit(api: &Api) -> (String, String, String) {
+    let audit = api.get("/api/v1/audit?order=newest&limit=1").await;
+    let event = &audit.body["items"][0];
+    (
+        event["actor"].as_str().unwrap_or_default().to_owned(),
+        event["action"].as_str().unwrap_or_default().to_owned(),
+        event["object"].as_str().unwrap_or_default().to_owned(),
+    )
+}
