@@ -82,6 +82,33 @@ pub fn bearer<'a>(parts: &'a Parts, missing: &str) -> Result<&'a str, ApiError> 
 /// The prefix of a CI workload's token, handed out by the OIDC exchange.
 pub const WORKLOAD_TOKEN_PREFIX: &str = "ferry_ci_";
 
+/// What a caller proved who they are with. Its idempotency keys and its
+/// refusals in the audit trail are its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A user's API token, by id.
+    ApiToken(i64),
+    /// A CI workload's token (from the OIDC exchange), by id.
+    WorkloadToken(i64),
+    /// An agent, by id (whichever of its tokens it sends).
+    Agent(i64),
+    /// A browser's web session, by id.
+    Session(i64),
+}
+
+impl Credential {
+    /// The scope of its idempotency keys in the store, which also names it
+    /// in the audit trail (`token:7`, `ci-token:3`, `agent:2`, `session:5`).
+    pub fn scope(self) -> String {
+        match self {
+            Credential::ApiToken(id) => format!("token:{id}"),
+            Credential::WorkloadToken(id) => format!("ci-token:{id}"),
+            Credential::Agent(id) => format!("agent:{id}"),
+            Credential::Session(id) => format!("session:{id}"),
+        }
+    }
+}
+
 /// The authenticated caller of a request: who, and what their token allows.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -95,8 +122,8 @@ pub struct Caller {
     /// What the token allows: the user's grants, narrowed by the token's
     /// (a CI workload's: its trust policy's grants).
     pub rights: Rights,
-    /// The token's id.
-    pub token_id: i64,
+    /// What they proved who they are with.
+    pub credential: Credential,
 }
 
 impl Caller {
@@ -129,11 +156,14 @@ impl FromRequestParts<AppState> for Caller {
         };
         match found {
             Some(found) => Ok(Caller {
+                credential: match found.user {
+                    Some(_) => Credential::ApiToken(found.token_id),
+                    None => Credential::WorkloadToken(found.token_id),
+                },
                 actor: found.actor,
                 user: found.user,
                 groups: found.groups,
                 rights: found.rights,
-                token_id: found.token_id,
             }),
             None => Err(ApiError::Unauthorized(
                 "the API token is unknown, revoked or expired, or its user is disabled".into(),

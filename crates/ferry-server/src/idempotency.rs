@@ -64,27 +64,7 @@ fn held_for() -> chrono::Duration {
         .unwrap_or(chrono::Duration::minutes(2))
 }
 
-/// Who sent a key: its answers are theirs alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
-    /// A user's API token, by id.
-    ApiToken(i64),
-    /// A CI workload's token (from the OIDC exchange), by id.
-    WorkloadToken(i64),
-    /// An agent, by id (whichever of its tokens it sends).
-    Agent(i64),
-}
-
-impl Credential {
-    /// The scope of its keys in the store.
-    pub fn scope(self) -> String {
-        match self {
-            Credential::ApiToken(id) => format!("token:{id}"),
-            Credential::WorkloadToken(id) => format!("ci-token:{id}"),
-            Credential::Agent(id) => format!("agent:{id}"),
-        }
-    }
-}
+pub use crate::auth::Credential;
 
 /// The forms of a key [`parse_key`] reads, as the document states them: bare
 /// visible ASCII not starting with a double quote, or quoted (without the
@@ -233,10 +213,7 @@ async fn credential(parts: &mut Parts, state: &AppState) -> Result<Option<Creden
         Caller::from_request_parts(parts, state)
             .await
             .map(|caller| {
-                let credential = match caller.user {
-                    Some(_) => Credential::ApiToken(caller.token_id),
-                    None => Credential::WorkloadToken(caller.token_id),
-                };
+                let credential = caller.credential;
                 parts.extensions.insert(caller);
                 credential
             })
