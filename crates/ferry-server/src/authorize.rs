@@ -77,7 +77,8 @@ impl Caller {
             (None, Some(environment)) => format!("environment:{environment}"),
             (None, None) => "server".to_owned(),
         };
-        let details = json!({ "action": what, "reason": reason, "credential": self.credential.scope() });
+        let details =
+            json!({ "action": what, "reason": reason, "credential": self.credential.scope() });
         if let Err(error) = state
             .store
             .audit_event(self.actor(), "access.denied", &object, details)

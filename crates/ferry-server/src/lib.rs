@@ -21,6 +21,7 @@ mod openapi;
 pub mod orchestrator;
 mod overview;
 pub mod passwords;
+mod promotion;
 mod recovery;
 mod routes;
 pub mod secrets;

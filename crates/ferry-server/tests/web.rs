@@ -22,6 +22,7 @@ stories!(
     the_dashboard_shows_where_each_version_is_and_filters_by_the_address,
     an_api_token_does_not_open_the_web_ui,
     a_user_sets_their_own_password_and_only_an_administrator_sets_others,
+    an_approver_approves_a_deployer_promotes_and_a_viewer_only_looks,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -319,20 +320,7 @@ async fn guessing_a_password_is_slowed_down(backend: &Backend) {
 
 async fn the_dashboard_shows_where_each_version_is_and_filters_by_the_address(backend: &Backend) {
     let api = server(backend).await;
-    let promoted = api
-        .post(
-            "/api/v1/promotions",
-            &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
-        )
-        .await;
-    let id = promoted.body["id"].as_i64().unwrap();
-    let reported = api
-        .post(
-            &format!("/api/v1/deployments/{id}/report"),
-            &json!({ "status": "succeeded" }).to_string(),
-        )
-        .await;
-    assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+    succeed_in_dev(&api).await;
 
     let mut browser = Browser::default();
     browser.sign_in(&api, "admin", PASSWORD, "/").await;
@@ -420,4 +408,166 @@ async fn last_audit(api: &Api) -> (String, String, String) {
         event["action"].as_str().unwrap_or_default().to_owned(),
         event["object"].as_str().unwrap_or_default().to_owned(),
     )
+}
+
+/// A person with `role` everywhere and the web password [`PASSWORD`].
+async fn person(api: &Api, name: &str, role: &str) {
+    let created = api
+        .post("/api/v1/users", &json!({ "name": name }).to_string())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let granted = api
+        .post(
+            "/api/v1/grants",
+            &json!({ "user": name, "role": role }).to_string(),
+        )
+        .await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{:?}", granted.body);
+    let set = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/users/{name}/password"),
+            Some(ADMIN_TOKEN),
+            Some(&json!({ "password": PASSWORD }).to_string()),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{:?}", set.body);
+}
+
+/// The part of a page about one environment.
+fn stage<'p>(page: &'p Page, environment: &str) -> &'p str {
+    let marker = format!("<h3 id=\"stage-{environment}\">");
+    let start = page.html.find(&marker).expect("the environment is shown");
+    let end = page.html[start..]
+        .find("</article>")
+        .map_or(page.html.len(), |end| start + end);
+    &page.html[start..end]
+}
+
+async fn an_approver_approves_a_deployer_promotes_and_a_viewer_only_looks(backend: &Backend) {
+    let api = server(backend).await;
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
+         [[environment]]\nname = \"prod\"\ntier = \"production\"\npolicy = { approvals = 1 }\n\
+         [lifecycle.default]\nphases = [[\"dev\"], [\"prod\"]]\n[[service]]\nname = \"api\"\n",
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    succeed_in_dev(&api).await;
+    person(&api, "rosa", "approver").await;
+    person(&api, "omar", "deployer").await;
+    person(&api, "vic", "viewer").await;
+    let release = "/services/api/releases/1.0.0";
+
+    // The viewer sees where it stands, and no button.
+    let mut vic = Browser::default();
+    vic.sign_in(&api, "vic", PASSWORD, "/").await;
+    let page = vic.get(&api, release).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let prod = stage(&page, "prod");
+    assert!(
+        prod.contains("Blocked:") && prod.contains("approval"),
+        "{prod}"
+    );
+    assert!(
+        !page.html.contains("<button type=\"submit\">Approve"),
+        "no Approve for vic"
+    );
+    assert!(!page.html.contains("Promote to"), "no Promote for vic");
+    // A form forged with vic's own session is refused by his role.
+    let csrf = page.hidden("csrf");
+    let forged = vic
+        .post(
+            &api,
+            &format!("{release}/promote"),
+            &[("csrf", &csrf), ("environment", "dev")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
+    assert!(forged.html.contains("vic"), "{}", forged.html);
+
+    // The approver approves for prod.
+    let mut rosa = Browser::default();
+    rosa.sign_in(&api, "rosa", PASSWORD, "/").await;
+    let page = rosa.get(&api, release).await;
+    assert!(stage(&page, "prod").contains("Approve for prod"));
+    assert!(!page.html.contains("Promote to"), "rosa may not promote");
+    let csrf = page.hidden("csrf");
+    let approved = rosa
+        .post(
+            &api,
+            &format!("{release}/approve"),
+            &[
+                ("csrf", &csrf),
+                ("environment", "prod"),
+                ("comment", "looks good"),
+            ],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
+    let page = rosa.get(&api, approved.location()).await;
+    assert!(page.html.contains("Approved."), "{}", page.html);
+    assert!(
+        stage(&page, "prod").contains("rosa approved"),
+        "{}",
+        stage(&page, "prod")
+    );
+
+    // The deployer promotes to prod, now that it is approved.
+    let mut omar = Browser::default();
+    omar.sign_in(&api, "omar", PASSWORD, "/").await;
+    let page = omar.get(&api, release).await;
+    assert!(
+        stage(&page, "prod").contains("May be promoted."),
+        "{}",
+        stage(&page, "prod")
+    );
+    let csrf = page.hidden("csrf");
+    // Without the session's token, nothing happens.
+    let forged = omar
+        .post(
+            &api,
+            &format!("{release}/promote"),
+            &[("csrf", "forged"), ("environment", "prod")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.html.contains("nothing was done"), "{}", forged.html);
+    let promoted = omar
+        .post(
+            &api,
+            &format!("{release}/promote"),
+            &[("csrf", &csrf), ("environment", "prod")],
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.html);
+    let deployments = api.get("/api/v1/deployments?environment=prod").await;
+    let items = deployments.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one deployment to prod: {items:?}");
+    assert_eq!(items[0]["environment"], "prod");
+    let (actor, action, _) = last_audit(&api).await;
+    assert_eq!(
+        (actor.as_str(), action.as_str()),
+        ("omar", "deployment.create")
+    );
+    api.close().await;
+}
+
+/// api@1.0.0 deployed to dev by another tool, and reported a success.
+async fn succeed_in_dev(api: &Api) {
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::CREATED, "{:?}", promoted.body);
+    let id = promoted.body["id"].as_i64().unwrap();
+    let reported = api
+        .post(
+            &format!("/api/v1/deployments/{id}/report"),
+            &json!({ "status": "succeeded" }).to_string(),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
 }

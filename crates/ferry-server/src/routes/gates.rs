@@ -8,7 +8,6 @@ use ferry_api::{
     AddEvidence, Check, Decide, Decision, Deployment, Evidence, Page, Problem, Promote,
     ReportDeployment,
 };
-use ferry_store::deployments::NewDeployment;
 use ferry_store::evidence::NewEvidence;
 use serde::Deserialize;
 
@@ -19,10 +18,10 @@ use crate::control::{self, Promotion, judge};
 use crate::convert::{self, name, version};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::promotion::{self, Promoted};
 use crate::routes::whole;
 use crate::state::AppState;
 use ferry_core::access::Action;
-use ferry_core::gates::Disposition;
 use ferry_core::limits;
 
 /// Which environment.
@@ -57,29 +56,14 @@ pub async fn decide(
 ) -> ApiResult<(StatusCode, axum::Json<Decision>)> {
     let service = name("service", &service)?;
     let version = version(&text)?;
-    let environment = request.environment.clone();
-    let person = control::may_decide(
-        &state,
-        &caller,
-        &service,
-        &version,
-        &environment,
-        request.approve,
-    )
-    .await?;
-    let comment = request.comment.trim();
-    convert::within(&limits::COMMENT, "comment", comment)?;
-    let record = state
-        .store
-        .decide(
-            person,
-            &service,
-            &version,
-            &environment,
-            request.approve,
-            comment,
-        )
-        .await?;
+    let decision = promotion::Decide {
+        service: &service,
+        version: &version,
+        environment: &request.environment,
+        approve: request.approve,
+        comment: &request.comment,
+    };
+    let record = promotion::decide(&state, &caller, decision).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(Decision {
@@ -267,67 +251,28 @@ pub async fn promote(
     caller: Caller,
     Json(request): Json<Promote>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
-    let service = request.service.clone();
     let version = version(&request.version)?;
-    let environment = request.environment.clone();
-    let emergency = request.emergency_reason.as_deref().map(str::trim);
-    if let Some(reason) = emergency {
-        convert::within(&limits::EMERGENCY_REASON, "emergency_reason", reason)?;
-    }
-    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
-    let action = if emergency.is_some() {
-        Action::EmergencyPromote
-    } else {
-        Action::Promote
-    };
-    caller.require(&state, action, &target).await?;
-    let now = Utc::now();
-    if let Some(at) = request.at {
-        ferry_core::time::check_schedule("the promotion's time (at)", at, now)
-            .map_err(ApiError::Unprocessable)?;
-    }
-    let at = request.at.filter(|at| *at > now).unwrap_or(now);
-    let promotion = Promotion {
-        service: &service,
-        version: &version,
-        environment: &environment,
-        at,
-        emergency_reason: emergency,
-    };
-    let waits = match control::disposition(&state, &promotion).await? {
-        (Disposition::Go, _) => None,
-        (Disposition::Wait(reason), _) => Some(reason),
-        (Disposition::Refuse, verdict) => {
-            let count = verdict.blockers.len();
-            return Err(ApiError::GateBlocked {
-                detail: format!(
-                    "{service}@{version} may not enter {environment}: {count} gate(s) block it"
-                ),
-                blockers: verdict.blockers,
-            });
+    let promoted = promotion::promote(
+        &state,
+        &caller,
+        promotion::Promote {
+            service: &request.service,
+            version: &version,
+            environment: &request.environment,
+            at: request.at,
+            emergency_reason: request.emergency_reason.as_deref(),
+        },
+    )
+    .await?;
+    Ok(match promoted {
+        Promoted::Created(deployment) => (
+            StatusCode::CREATED,
+            axum::Json(convert::deployment(deployment)),
+        ),
+        Promoted::AlreadyUnderWay(deployment) => {
+            (StatusCode::OK, axum::Json(convert::deployment(deployment)))
         }
-    };
-    let new = NewDeployment {
-        scheduled_at: request.at.filter(|at| *at > now),
-        emergency_reason: emergency,
-    };
-    let (mut deployment, created) = state
-        .store
-        .promote_release(caller.actor(), &service, &version, &environment, new)
-        .await?;
-    if !created {
-        // The same release is on its way there already: that deployment.
-        return Ok((StatusCode::OK, axum::Json(convert::deployment(deployment))));
-    }
-    if let Some(reason) = waits {
-        state.store.hold_deployment(deployment.id, &reason).await?;
-        deployment = state.store.deployment(deployment.id).await?;
-    }
-    state.wake.orchestrator();
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(convert::deployment(deployment)),
-    ))
+    })
 }
 
 /// Reports the progress of a deployment run by another tool (a CI job,

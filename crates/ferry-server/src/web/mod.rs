@@ -6,6 +6,7 @@
 mod assets;
 mod dashboard;
 mod page;
+mod release;
 mod session;
 mod sign_in;
 mod throttle;
@@ -23,5 +24,18 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(dashboard::page))
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/logout", post(sign_in::sign_out))
+        .route("/services/{service}/releases/{version}", get(release::page))
+        .route(
+            "/services/{service}/releases/{version}/approve",
+            post(release::approve),
+        )
+        .route(
+            "/services/{service}/releases/{version}/reject",
+            post(release::reject),
+        )
+        .route(
+            "/services/{service}/releases/{version}/promote",
+            post(release::promote),
+        )
         .route("/assets/{file}", get(assets::serve))
 }

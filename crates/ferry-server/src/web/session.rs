@@ -14,9 +14,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
+use ferry_core::access::Rights;
 use ferry_store::auth::UserRecord;
 
-use crate::auth::hash_secret;
+use crate::auth::{Caller, Credential, hash_secret};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -36,6 +37,23 @@ pub struct Viewer {
     pub csrf_token: String,
     /// Who.
     pub user: UserRecord,
+    /// Their grants.
+    pub rights: Rights,
+    /// Their groups.
+    pub groups: Vec<String>,
+}
+
+impl Viewer {
+    /// The caller the application layer knows them as.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            actor: self.user.name.clone(),
+            user: Some(self.user.clone()),
+            groups: self.groups.clone(),
+            rights: self.rights.clone(),
+            credential: Credential::Session(self.session_id),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -58,6 +76,8 @@ impl FromRequestParts<AppState> for Viewer {
                 session_id: session.id,
                 csrf_token: session.csrf_token,
                 user: session.user,
+                rights: session.rights,
+                groups: session.groups,
             }),
             None => Err(to_sign_in(parts)),
         }

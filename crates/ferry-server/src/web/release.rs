@@ -1,0 +1,350 @@
+//! A release's page: its notes, commits and artifacts, and for each
+//! environment of its lifecycle the gates' verdict (every blocker with how
+//! to clear it), the risk, the evidence and the decisions, with the
+//! Approve, Reject and Promote buttons of those whose roles allow them.
+//! The buttons post forms that go through the same application layer as
+//! the API (`crate::promotion`), so a refusal reads the same.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use ferry_core::Name;
+use ferry_core::access::{Action, authorize};
+use ferry_core::notes::NotesCommit;
+use serde::Deserialize;
+
+use super::page::{self, Frame};
+use super::session::{Viewer, same_token};
+use super::sign_in::error_page;
+use crate::authorize;
+use crate::control::{Promotion, judge};
+use crate::error::ApiError;
+use crate::promotion::{self, Decide, Promote, Promoted};
+use crate::state::AppState;
+
+/// One environment of the release's lifecycle, as the page shows it.
+struct Stage {
+    environment: String,
+    allowed: bool,
+    blockers: Vec<(String, String)>,
+    warnings: Vec<String>,
+    risk: String,
+    risk_factors: Vec<String>,
+    deployed: Option<String>,
+    evidence: Vec<(String, bool, String)>,
+    decisions: Vec<(String, bool, String)>,
+    may_decide: bool,
+    may_promote: bool,
+}
+
+struct Commit {
+    short: String,
+    subject: String,
+    authors: String,
+}
+
+#[derive(Template)]
+#[template(path = "release.html")]
+struct ReleasePage {
+    frame: Frame,
+    service: String,
+    version: String,
+    state: String,
+    created_by: String,
+    created_at: String,
+    notes: String,
+    commits: Vec<Commit>,
+    artifacts: Vec<(String, String)>,
+    stages: Vec<Stage>,
+    message: Option<String>,
+}
+
+/// What the page says after a button did its work.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /services/{service}/releases/{version}`.
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((service, version)): Path<(String, String)>,
+    done: Result<Query<Done>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let done = done.map(|Query(done)| done).unwrap_or_default();
+    match render(&state, &viewer, &service, &version, &done.done).await {
+        Ok(response) => response,
+        Err(error) => refusal(&viewer, error),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    service: &str,
+    version: &str,
+    done: &str,
+) -> Result<Response, ApiError> {
+    let (service, version) = parse(service, version)?;
+    let record = state.store.release(&service, &version).await?;
+    let commits: Vec<NotesCommit> =
+        serde_json::from_str(&state.store.release_commits(record.id).await?).unwrap_or_default();
+    let lifecycle = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .find(|stored| stored.spec.name == service)
+        .map(|stored| stored.spec.lifecycle);
+    let lifecycle = match lifecycle {
+        Some(name) => state
+            .store
+            .lifecycles()
+            .await?
+            .into_iter()
+            .find(|stored| stored.spec.name == name)
+            .map(|stored| stored.spec),
+        None => None,
+    };
+    let environments: Vec<Name> = lifecycle
+        .map(|lifecycle| {
+            lifecycle
+                .phases
+                .into_iter()
+                .flat_map(|phase| phase.environments)
+                .collect()
+        })
+        .unwrap_or_default();
+    let caller = viewer.caller();
+    let mut stages = Vec::with_capacity(environments.len());
+    for environment in &environments {
+        let promotion = Promotion {
+            service: &service,
+            version: &version,
+            environment,
+            at: Utc::now(),
+            emergency_reason: None,
+        };
+        let (verdict, facts) = judge(state, &promotion).await?;
+        let target = authorize::target(state, Some(&service), Some(environment)).await?;
+        let may = |action| authorize(caller.actor(), &caller.rights, action, &target).is_ok();
+        stages.push(Stage {
+            environment: environment.to_string(),
+            allowed: verdict.allowed,
+            blockers: verdict
+                .blockers
+                .iter()
+                .map(|finding| (finding.message.clone(), finding.clear.clone()))
+                .collect(),
+            warnings: verdict
+                .warnings
+                .iter()
+                .map(|finding| finding.message.clone())
+                .collect(),
+            risk: format!("{} ({})", verdict.risk.level, verdict.risk.score),
+            risk_factors: verdict
+                .risk
+                .factors
+                .iter()
+                .map(|factor| format!("{} (+{})", factor.description, factor.points))
+                .collect(),
+            deployed: facts
+                .succeeded_in
+                .iter()
+                .find(|(name, _)| name == environment)
+                .map(|(_, at)| ferry_core::time::format_time(*at)),
+            evidence: facts
+                .evidence
+                .iter()
+                .map(|e| (e.name.clone(), e.passed, e.summary.clone()))
+                .collect(),
+            decisions: facts
+                .decisions
+                .iter()
+                .map(|d| (d.user.clone(), d.approve, d.comment.clone()))
+                .collect(),
+            may_decide: may(Action::DecideRelease),
+            may_promote: may(Action::Promote),
+        });
+    }
+    let message = match done {
+        "approved" => Some("Approved.".to_owned()),
+        "rejected" => Some("Rejected.".to_owned()),
+        "promoted" => Some("Promoted: the deployment is on its way.".to_owned()),
+        "underway" => Some("It was on its way there already.".to_owned()),
+        _ => None,
+    };
+    Ok(page::send(
+        StatusCode::OK,
+        &ReleasePage {
+            frame: Frame::of(viewer),
+            service: service.to_string(),
+            version: version.to_string(),
+            state: record.state.as_str().to_owned(),
+            created_by: record.created_by,
+            created_at: ferry_core::time::format_time(record.created_at),
+            notes: record.notes,
+            commits: commits
+                .iter()
+                .map(|commit| Commit {
+                    short: commit.id.chars().take(8).collect(),
+                    subject: commit.subject.clone(),
+                    authors: commit.authors.join(", "),
+                })
+                .collect(),
+            artifacts: record
+                .artifacts
+                .iter()
+                .map(|artifact| (artifact.name.clone(), artifact.digest.clone()))
+                .collect(),
+            stages,
+            message,
+        },
+    ))
+}
+
+/// The service and version of a page's address.
+fn parse(service: &str, version: &str) -> Result<(Name, semver::Version), ApiError> {
+    let service = crate::convert::name("service", service)?;
+    let version = crate::convert::version(version)?;
+    Ok((service, version))
+}
+
+/// A button's form: its CSRF token, the environment, and for a decision
+/// its comment.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    environment: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /services/{service}/releases/{version}/approve`.
+pub async fn approve(
+    state: State<AppState>,
+    viewer: Viewer,
+    path: Path<(String, String)>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    decide(state, viewer, path, form, true).await
+}
+
+/// `POST /services/{service}/releases/{version}/reject`.
+pub async fn reject(
+    state: State<AppState>,
+    viewer: Viewer,
+    path: Path<(String, String)>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    decide(state, viewer, path, form, false).await
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((service, version)): Path<(String, String)>,
+    form: Result<Form<ActionForm>, FormRejection>,
+    approve: bool,
+) -> Response {
+    let form = match checked(&viewer, form) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let decided = async {
+        let (service, version) = parse(&service, &version)?;
+        let environment = crate::convert::name("environment", &form.environment)?;
+        let decision = Decide {
+            service: &service,
+            version: &version,
+            environment: &environment,
+            approve,
+            comment: &form.comment,
+        };
+        promotion::decide(&state, &viewer.caller(), decision).await
+    };
+    match decided.await {
+        Ok(_) => {
+            let done = if approve { "approved" } else { "rejected" };
+            Redirect::to(&format!(
+                "/services/{service}/releases/{version}?done={done}"
+            ))
+            .into_response()
+        }
+        Err(error) => refusal(&viewer, error),
+    }
+}
+
+/// `POST /services/{service}/releases/{version}/promote`.
+pub async fn promote(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((service, version)): Path<(String, String)>,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Response {
+    let form = match checked(&viewer, form) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let promoted = async {
+        let (service, version) = parse(&service, &version)?;
+        let environment = crate::convert::name("environment", &form.environment)?;
+        let request = Promote {
+            service: &service,
+            version: &version,
+            environment: &environment,
+            at: None,
+            emergency_reason: None,
+        };
+        promotion::promote(&state, &viewer.caller(), request).await
+    };
+    match promoted.await {
+        Ok(promoted) => {
+            let done = match promoted {
+                Promoted::Created(_) => "promoted",
+                Promoted::AlreadyUnderWay(_) => "underway",
+            };
+            Redirect::to(&format!(
+                "/services/{service}/releases/{version}?done={done}"
+            ))
+            .into_response()
+        }
+        Err(error) => refusal(&viewer, error),
+    }
+}
+
+/// The form, when it came from one of this session's pages.
+fn checked(
+    viewer: &Viewer,
+    form: Result<Form<ActionForm>, FormRejection>,
+) -> Result<ActionForm, Box<Response>> {
+    match form {
+        Ok(Form(form)) if same_token(&viewer.csrf_token, &form.csrf) => Ok(form),
+        Ok(_) => Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            Frame::of(viewer),
+            "The form did not come from this session's page: nothing was done. \
+             Reload the page and try again.",
+        ))),
+        Err(rejection) => Err(Box::new(error_page(
+            StatusCode::BAD_REQUEST,
+            Frame::of(viewer),
+            &format!("The form could not be read: {rejection}"),
+        ))),
+    }
+}
+
+/// A refusal as a page: its status and its sentence, blockers listed.
+fn refusal(viewer: &Viewer, error: ApiError) -> Response {
+    let (status, problem) = error.into_problem();
+    let mut message = problem.detail;
+    for blocker in &problem.blockers {
+        message.push_str(&format!(" — {} ({})", blocker.message, blocker.clear));
+    }
+    error_page(status, Frame::of(viewer), &message)
+}
