@@ -2,28 +2,21 @@
 //! They are created by promotion (routes/gates.rs) and driven by the
 //! orchestrator.
 
-use std::collections::HashMap;
-
 use axum::extract::State;
 use axum::http::StatusCode;
-use ferry_api::{
-    CancelDeployment, Deployment, DeploymentProgress, DeploymentTarget, HealthReport, Page,
-    Problem, Rollback, StepReport,
-};
+use ferry_api::{CancelDeployment, Deployment, Page, Problem, Rollback};
 use ferry_store::deployments::DeploymentFilter;
-use ferry_store::jobs::{JobRecord, LEASE_EXPIRED};
 use ferry_store::progress::CancelOutcome;
 use serde::Deserialize;
 
 use crate::auth::Caller;
-use crate::authorize;
 use crate::authorize::Reader;
-use crate::convert::{self, name, version};
-use crate::error::{ApiError, ApiResult};
+use crate::convert::{self, version};
+use crate::deployments;
+use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 use crate::routes::Paging;
 use crate::state::AppState;
-use ferry_core::access::Action;
 
 /// Filters and paging of the deployment list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -76,89 +69,7 @@ pub async fn get_deployment(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Deployment>> {
     let id = convert::id("deployment", &id)?;
-    Ok(axum::Json(full(&state, id).await?))
-}
-
-/// Deployment `id` with its progress and its targets.
-async fn full(state: &AppState, id: i64) -> Result<Deployment, ApiError> {
-    let progress = state.store.progress(id).await?;
-    let jobs = state.store.jobs(id).await?;
-    let environment = name("environment", &progress.deployment.environment)?;
-    let names: HashMap<i64, String> = state
-        .store
-        .agents(Some(&environment))
-        .await?
-        .into_iter()
-        .map(|agent| (agent.id, agent.name))
-        .collect();
-    let mut deployment = convert::deployment(progress.deployment.clone());
-    if let (Some(plan), Some(batch)) = (&progress.plan, progress.batch) {
-        deployment.progress = Some(DeploymentProgress {
-            batch,
-            batches: i64::try_from(plan.len()).unwrap_or(i64::MAX),
-            batch_sizes: plan.iter().map(Vec::len).collect(),
-            next_batch_at: progress.next_batch_at,
-            cancel_requested_by: progress.cancel_requested_by.clone(),
-        });
-    }
-    let mut targets: Vec<DeploymentTarget> = jobs
-        .iter()
-        .map(|job| target(job, names.get(&job.agent_id)))
-        .collect();
-    targets.sort_by(|a, b| (a.batch, &a.target).cmp(&(b.batch, &b.target)));
-    deployment.targets = targets;
-    Ok(deployment)
-}
-
-/// A job as the target's part in its deployment.
-fn target(job: &JobRecord, name: Option<&String>) -> DeploymentTarget {
-    let result = job.result.as_ref();
-    let steps: Vec<StepReport> = result
-        .and_then(|r| r.get("steps"))
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .unwrap_or_default();
-    let health: Option<HealthReport> = result
-        .and_then(|r| r.get("health"))
-        .and_then(|h| serde_json::from_value(h.clone()).ok());
-    let seconds = (!steps.is_empty()).then(|| steps.iter().map(|s| s.seconds).sum());
-    let error = if job.state.as_str() != "failed" {
-        None
-    } else if let Some(reason) = result
-        .and_then(|r| r.get("reason"))
-        .and_then(|r| r.as_str())
-    {
-        Some(reason.to_owned())
-    } else if let Some(step) = steps.iter().find(|s| s.timed_out || s.exit_code != Some(0)) {
-        Some(match (step.timed_out, step.exit_code) {
-            (true, _) => format!("step {:?} timed out", step.name),
-            (false, Some(code)) => format!("step {:?} exited with {code}", step.name),
-            (false, None) => format!("step {:?} was killed or could not start", step.name),
-        })
-    } else if let Some(health) = health.as_ref().filter(|h| !h.healthy) {
-        Some(format!("health check failed: {}", health.last))
-    } else {
-        result
-            .and_then(|r| r.get("log_tail"))
-            .and_then(|t| t.as_array())
-            .and_then(|t| t.last())
-            .and_then(|l| l.as_str())
-            .map(str::to_owned)
-            .or_else(|| Some(LEASE_EXPIRED.to_owned()))
-    };
-    DeploymentTarget {
-        target: name
-            .cloned()
-            .unwrap_or_else(|| format!("agent {}", job.agent_id)),
-        batch: job.batch,
-        kind: job.kind.as_str().to_owned(),
-        state: job.state.as_str().to_owned(),
-        attempt: job.attempt,
-        updated_at: job.updated_at,
-        seconds,
-        steps,
-        health,
-        error,
-    }
+    Ok(axum::Json(deployments::full(&state, id).await?))
 }
 
 /// Cancels a deployment: at once when it has not started or no agent drives
@@ -179,20 +90,12 @@ pub async fn cancel_deployment(
     Json(_request): Json<CancelDeployment>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
     let id = convert::id("deployment", &id)?;
-    let deployment = state.store.deployment(id).await?;
-    let service = name("service", &deployment.service)?;
-    let environment = name("environment", &deployment.environment)?;
-    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
-    caller
-        .require(&state, Action::CancelDeployment, &target)
-        .await?;
-    let outcome = state.store.cancel_deployment(caller.actor(), id).await?;
-    state.wake.orchestrator();
+    let (outcome, deployment) = deployments::cancel(&state, &caller, id).await?;
     let code = match outcome {
         CancelOutcome::Cancelled => StatusCode::OK,
         CancelOutcome::Requested | CancelOutcome::AlreadyRequested { .. } => StatusCode::ACCEPTED,
     };
-    Ok((code, axum::Json(full(&state, id).await?)))
+    Ok((code, axum::Json(deployment)))
 }
 
 /// Puts an earlier release of a service back into an environment: by
@@ -211,63 +114,14 @@ pub async fn roll_back(
     caller: Caller,
     Json(request): Json<Rollback>,
 ) -> ApiResult<(StatusCode, axum::Json<Deployment>)> {
-    let service = request.service.clone();
-    let environment = request.environment.clone();
-    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
-    caller.require(&state, Action::Rollback, &target).await?;
     let wanted = request.version.as_deref().map(version).transpose()?;
-    let filter = DeploymentFilter {
-        service: Some(&service),
-        environment: Some(&environment),
-    };
-    let latest = state
-        .store
-        .deployments(filter, None, 1)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| {
-            ApiError::Conflict(format!(
-                "{service} was never deployed to {environment}: there is nothing to roll back"
-            ))
-        })?;
-    let restore = match wanted {
-        Some(wanted) => {
-            let (release_id, _) = state
-                .store
-                .release_environment_ids(&service, &wanted, &environment)
-                .await?;
-            let succeeded_here = state
-                .store
-                .successes(release_id)
-                .await?
-                .iter()
-                .any(|(name, _)| name == &environment);
-            if !succeeded_here {
-                return Err(ApiError::Conflict(format!(
-                    "{service}@{wanted} never succeeded in {environment}: a rollback restores a version that did; see `ferry deploy list --service {service} --env {environment}`"
-                )));
-            }
-            wanted
-        }
-        None => state
-            .store
-            .last_success_before(latest.id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Conflict(format!(
-                    "no release of {service} other than {} succeeded in {environment} before deployment {}: there is nothing to roll back to",
-                    latest.version, latest.id
-                ))
-            })?,
-    };
-    let created = state
-        .store
-        .request_rollback(caller.actor(), latest.id, &restore)
-        .await?;
-    state.wake.orchestrator();
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(full(&state, created.id).await?),
-    ))
+    let deployment = deployments::roll_back(
+        &state,
+        &caller,
+        &request.service,
+        &request.environment,
+        wanted.as_ref(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, axum::Json(deployment)))
 }

@@ -2,14 +2,12 @@
 //! them as pages or follow them live as server-sent events.
 
 use std::convert::Infallible;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use ferry_api::{AgentLogs, LogLine, LogPage, Problem};
-use ferry_core::DeploymentStatus;
 use ferry_store::logs::{LogRecord, LogStream, MAX_LINES, NewLogLine};
-use futures_util::stream::{self, Stream};
+use futures_util::stream::Stream;
 use serde::Deserialize;
 
 use crate::agent_auth::AgentCaller;
@@ -17,9 +15,6 @@ use crate::authorize::Reader;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::state::AppState;
-
-/// How often a follower looks for new lines when nothing woke it.
-const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
 /// Where to start reading a log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -46,7 +41,7 @@ impl LogQuery {
     }
 }
 
-fn line(record: LogRecord) -> LogLine {
+pub(crate) fn line(record: LogRecord) -> LogLine {
     LogLine {
         id: record.id,
         target: record.target,
@@ -84,17 +79,6 @@ pub async fn deployment_logs(
     }))
 }
 
-/// What one step of a follower sends.
-enum Follow {
-    /// More to come: the next state.
-    Going {
-        after: i64,
-        status: Option<DeploymentStatus>,
-    },
-    /// Done.
-    Ended,
-}
-
 /// Follows a deployment's log as server-sent events: `log` events (data: a
 /// `LogLine`, id: the line's id, so a reconnecting client resumes with
 /// `Last-Event-ID`), a `status` event whenever the status changes, and one
@@ -118,74 +102,7 @@ pub async fn follow_logs(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<i64>().ok());
     let after = resume.or(query.after).unwrap_or(0);
-    let start = Follow::Going {
-        after,
-        status: None,
-    };
-    let events = stream::unfold(
-        (state, start, true),
-        move |(state, follow, first)| async move {
-            let Follow::Going { after, status } = follow else {
-                return None;
-            };
-            // Listen before reading, so lines stored meanwhile wake us.
-            let logs = state.wake.logs.clone();
-            let woken = logs.notified();
-            tokio::pin!(woken);
-            woken.as_mut().enable();
-            if !first {
-                tokio::select! {
-                    () = woken => {}
-                    () = tokio::time::sleep(FOLLOW_POLL) => {}
-                }
-            }
-            let mut events = Vec::new();
-            let now = match state.store.deployment(id).await {
-                Ok(deployment) => deployment.status,
-                Err(error) => {
-                    let event = Event::default().event("error").data(error.to_string());
-                    return Some((stream::iter(vec![Ok(event)]), (state, Follow::Ended, false)));
-                }
-            };
-            let mut after = after;
-            loop {
-                let lines = match state.store.deployment_logs(id, after, MAX_LINES).await {
-                    Ok(lines) => lines,
-                    Err(error) => {
-                        tracing::warn!(deployment = id, %error, "reading a deployment's log failed");
-                        break;
-                    }
-                };
-                let full = lines.len() == MAX_LINES;
-                for record in lines {
-                    after = record.id;
-                    let data = serde_json::to_string(&line(record)).unwrap_or_default();
-                    events.push(Ok(Event::default()
-                        .event("log")
-                        .id(after.to_string())
-                        .data(data)));
-                }
-                if !full {
-                    break;
-                }
-            }
-            if status != Some(now) {
-                events.push(Ok(Event::default().event("status").data(now.as_str())));
-            }
-            let next = if now.is_finished() {
-                events.push(Ok(Event::default().event("end").data(now.as_str())));
-                Follow::Ended
-            } else {
-                Follow::Going {
-                    after,
-                    status: Some(now),
-                }
-            };
-            Some((stream::iter(events), (state, next, false)))
-        },
-    );
-    use futures_util::StreamExt as _;
-    Ok(Sse::new(events.flatten()).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(crate::log_follow::events(state, id, after)).keep_alive(KeepAlive::default()))
 }
 
 /// Stores lines a job's steps printed. Lines are numbered by the agent

@@ -13,6 +13,8 @@ mod freezes;
 mod gates;
 mod health;
 mod logs;
+
+pub(crate) use logs::line as log_line;
 mod passwords;
 mod releases;
 mod status;
