@@ -23,6 +23,7 @@ stories!(
     an_api_token_does_not_open_the_web_ui,
     a_user_sets_their_own_password_and_only_an_administrator_sets_others,
     an_approver_approves_a_deployer_promotes_and_a_viewer_only_looks,
+    a_deployment_page_shows_its_state_and_cancels_and_rolls_back,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -570,4 +571,126 @@ async fn succeed_in_dev(api: &Api) {
         )
         .await;
     assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+}
+
+async fn a_deployment_page_shows_its_state_and_cancels_and_rolls_back(backend: &Backend) {
+    let api = server(backend).await;
+    succeed_in_dev(&api).await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+
+    // The dashboard's cell links to the deployment.
+    let dashboard = browser.get(&api, "/").await;
+    let link = dashboard
+        .html
+        .find("href=\"/deployments/")
+        .map(|start| {
+            let rest = &dashboard.html[start + 6..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        })
+        .expect("the cell links to its deployment");
+    let page = browser.get(&api, &link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("api@1.0.0 to dev"), "{}", page.html);
+    assert!(page.html.contains("succeeded"), "{}", page.html);
+    assert!(page.html.contains("The deployment has ended."));
+    assert!(
+        !page.html.contains(">Cancel<"),
+        "an ended deployment is not cancelled"
+    );
+
+    // A second release, queued: cancelled from its page.
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "1.1.0" }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.1.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let id = promoted.body["id"].as_i64().unwrap();
+    let page = browser.get(&api, &format!("/deployments/{id}")).await;
+    assert!(
+        page.html.contains("data-live=\"true\""),
+        "a running deployment is followed"
+    );
+    let csrf = page.hidden("csrf");
+    let cancelled = browser
+        .post(
+            &api,
+            &format!("/deployments/{id}/cancel"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        cancelled.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        cancelled.html
+    );
+    let page = browser.get(&api, cancelled.location()).await;
+    assert!(page.html.contains("Cancelled."), "{}", page.html);
+    let deployment = api.get(&format!("/api/v1/deployments/{id}")).await;
+    assert_eq!(deployment.body["status"], "cancelled");
+
+    // 1.1.0 succeeds in dev, then is rolled back from its page to 1.0.0.
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.1.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let id = promoted.body["id"].as_i64().unwrap();
+    let reported = api
+        .post(
+            &format!("/api/v1/deployments/{id}/report"),
+            &json!({ "status": "succeeded" }).to_string(),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::OK);
+    let page = browser.get(&api, &format!("/deployments/{id}")).await;
+    let csrf = page.hidden("csrf");
+    let rolled_back = browser
+        .post(
+            &api,
+            &format!("/deployments/{id}/rollback"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(
+        rolled_back.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        rolled_back.html
+    );
+    let page = browser.get(&api, rolled_back.location()).await;
+    assert!(page.html.contains("api@1.0.0 to dev"), "{}", page.html);
+    assert!(
+        page.html
+            .contains(&format!("Rolls back <a href=\"/deployments/{id}\">")),
+        "{}",
+        page.html
+    );
+
+    // The live log of a deployment answers with its events.
+    let stream = browser
+        .open(
+            &api,
+            Method::GET,
+            &format!("/deployments/{id}/log/stream"),
+            None,
+        )
+        .await;
+    assert_eq!(stream.status, StatusCode::OK);
+    assert!(stream.html.contains("event: end"), "{}", stream.html);
+    let lines = browser
+        .get(&api, &format!("/deployments/{id}/log?after=0"))
+        .await;
+    assert!(lines.html.contains("\"ended\":true"), "{}", lines.html);
+    api.close().await;
 }

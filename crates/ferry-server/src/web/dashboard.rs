@@ -55,6 +55,7 @@ struct Shown {
     /// The state for people (`rolled back`).
     label: String,
     at: String,
+    deployment: i64,
 }
 
 impl Shown {
@@ -65,6 +66,7 @@ impl Shown {
             state,
             label: state.replace('_', " "),
             at: deployment.at.clone(),
+            deployment: deployment.deployment_id,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod assets;
 mod dashboard;
+mod deployment;
 mod page;
 mod release;
 mod session;
@@ -37,5 +38,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/services/{service}/releases/{version}/promote",
             post(release::promote),
         )
+        .route("/deployments/{id}", get(deployment::page))
+        .route("/deployments/{id}/log", get(deployment::lines))
+        .route("/deployments/{id}/log/stream", get(deployment::stream))
+        .route("/deployments/{id}/cancel", post(deployment::cancel))
+        .route("/deployments/{id}/rollback", post(deployment::roll_back))
         .route("/assets/{file}", get(assets::serve))
 }

@@ -2,11 +2,12 @@
 //! signed in, the sign-out form with its CSRF token) and how it is sent.
 
 use askama::Template;
+use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::assets;
-use super::session::Viewer;
+use super::session::{Viewer, same_token};
 use crate::error::ApiError;
 
 /// The frame of a page.
@@ -14,6 +15,8 @@ use crate::error::ApiError;
 pub struct Frame {
     /// The stylesheet's address (its name changes with its content).
     pub stylesheet: &'static str,
+    /// The script's address, for the pages that follow something live.
+    pub script: &'static str,
     /// The signed-in person, if any.
     pub user: Option<String>,
     /// The session's CSRF token, for the forms of the page.
@@ -25,6 +28,7 @@ impl Frame {
     pub fn signed_out() -> Self {
         Self {
             stylesheet: assets::stylesheet(),
+            script: assets::script(),
             user: None,
             csrf_token: String::new(),
         }
@@ -34,6 +38,7 @@ impl Frame {
     pub fn of(viewer: &Viewer) -> Self {
         Self {
             stylesheet: assets::stylesheet(),
+            script: assets::script(),
             user: Some(viewer.user.name.clone()),
             csrf_token: viewer.csrf_token.clone(),
         }
@@ -73,4 +78,55 @@ pub fn send(status: StatusCode, page: &impl Template) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     response
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    frame: Frame,
+    title: String,
+    message: String,
+}
+
+/// A page that says what went wrong, with `status`.
+pub fn error_page(status: StatusCode, frame: Frame, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error").to_owned();
+    send(
+        status,
+        &ErrorPage {
+            frame,
+            title,
+            message: message.to_owned(),
+        },
+    )
+}
+
+/// Whether a form came from one of this session's pages: its CSRF token is
+/// the session's. Otherwise the page that says nothing was done.
+pub fn checked(viewer: &Viewer, csrf: Result<&str, FormRejection>) -> Result<(), Box<Response>> {
+    match csrf {
+        Ok(token) if same_token(&viewer.csrf_token, token) => Ok(()),
+        Ok(_) => Err(Box::new(error_page(
+            StatusCode::FORBIDDEN,
+            Frame::of(viewer),
+            "The form did not come from this session's page: nothing was done. \
+             Reload the page and try again.",
+        ))),
+        Err(rejection) => Err(Box::new(error_page(
+            StatusCode::BAD_REQUEST,
+            Frame::of(viewer),
+            &format!("The form could not be read: {rejection}"),
+        ))),
+    }
+}
+
+/// A refusal of the application layer as a page: its status and its
+/// sentence, each blocker with how to clear it.
+pub fn refusal(viewer: &Viewer, error: ApiError) -> Response {
+    let (status, problem) = error.into_problem();
+    let mut message = problem.detail;
+    for blocker in &problem.blockers {
+        message.push_str(&format!(" — {} ({})", blocker.message, blocker.clear));
+    }
+    error_page(status, Frame::of(viewer), &message)
 }

@@ -16,9 +16,8 @@ use ferry_core::access::{Action, authorize};
 use ferry_core::notes::NotesCommit;
 use serde::Deserialize;
 
-use super::page::{self, Frame};
-use super::session::{Viewer, same_token};
-use super::sign_in::error_page;
+use super::page::{self, Frame, checked, refusal};
+use super::session::Viewer;
 use crate::authorize;
 use crate::control::{Promotion, judge};
 use crate::error::ApiError;
@@ -252,10 +251,13 @@ async fn decide(
     form: Result<Form<ActionForm>, FormRejection>,
     approve: bool,
 ) -> Response {
-    let form = match checked(&viewer, form) {
-        Ok(form) => form,
-        Err(response) => return *response,
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
     };
+    if let Err(response) = checked(&viewer, Ok(&form.csrf)) {
+        return *response;
+    }
     let decided = async {
         let (service, version) = parse(&service, &version)?;
         let environment = crate::convert::name("environment", &form.environment)?;
@@ -287,10 +289,13 @@ pub async fn promote(
     Path((service, version)): Path<(String, String)>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> Response {
-    let form = match checked(&viewer, form) {
-        Ok(form) => form,
-        Err(response) => return *response,
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
     };
+    if let Err(response) = checked(&viewer, Ok(&form.csrf)) {
+        return *response;
+    }
     let promoted = async {
         let (service, version) = parse(&service, &version)?;
         let environment = crate::convert::name("environment", &form.environment)?;
@@ -316,35 +321,4 @@ pub async fn promote(
         }
         Err(error) => refusal(&viewer, error),
     }
-}
-
-/// The form, when it came from one of this session's pages.
-fn checked(
-    viewer: &Viewer,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Result<ActionForm, Box<Response>> {
-    match form {
-        Ok(Form(form)) if same_token(&viewer.csrf_token, &form.csrf) => Ok(form),
-        Ok(_) => Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            Frame::of(viewer),
-            "The form did not come from this session's page: nothing was done. \
-             Reload the page and try again.",
-        ))),
-        Err(rejection) => Err(Box::new(error_page(
-            StatusCode::BAD_REQUEST,
-            Frame::of(viewer),
-            &format!("The form could not be read: {rejection}"),
-        ))),
-    }
-}
-
-/// A refusal as a page: its status and its sentence, blockers listed.
-fn refusal(viewer: &Viewer, error: ApiError) -> Response {
-    let (status, problem) = error.into_problem();
-    let mut message = problem.detail;
-    for blocker in &problem.blockers {
-        message.push_str(&format!(" — {} ({})", blocker.message, blocker.clear));
-    }
-    error_page(status, Frame::of(viewer), &message)
 }

@@ -15,7 +15,7 @@ use chrono::Duration;
 use ferry_store::sessions::NewSession;
 use serde::Deserialize;
 
-use super::page::{self, Frame};
+use super::page::{self, Frame, error_page};
 use super::session::{
     self, IDLE, LIFETIME, SESSION_COOKIE, SameSite, Viewer, cookie, random_token, same_token,
 };
@@ -35,27 +35,6 @@ struct SignInPage {
     next: String,
     username: String,
     error: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-pub(super) struct ErrorPage {
-    frame: Frame,
-    title: String,
-    message: String,
-}
-
-/// A page that says what went wrong, with `status`.
-pub(super) fn error_page(status: StatusCode, frame: Frame, message: &str) -> Response {
-    let title = status.canonical_reason().unwrap_or("Error").to_owned();
-    page::send(
-        status,
-        &ErrorPage {
-            frame,
-            title,
-            message: message.to_owned(),
-        },
-    )
 }
 
 /// Where to go after signing in.

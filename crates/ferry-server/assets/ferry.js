@@ -1,0 +1,116 @@
+// ferry: follows a running deployment's log on its page, by server-sent
+// events, or by asking every two seconds when the events do not arrive (a
+// proxy that holds them back). Without it the page still works: reloading
+// it shows the new lines.
+(function () {
+  "use strict";
+  var log = document.getElementById("log");
+  if (!log || log.dataset.live !== "true") {
+    return;
+  }
+  var id = log.dataset.deployment;
+  var after = Number(log.dataset.after) || 0;
+  var note = document.getElementById("log-state");
+  var status = document.getElementById("status");
+  var source = null;
+  var polling = false;
+  var quiet = null;
+
+  function append(line) {
+    if (line.id <= after) {
+      return;
+    }
+    after = line.id;
+    var stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    var span = document.createElement("span");
+    span.className = line.stream === "stderr" ? "line stderr" : "line";
+    span.textContent = "[" + line.target + (line.step ? " " + line.step : "") + "] " + line.line;
+    log.appendChild(span);
+    log.appendChild(document.createTextNode("\n"));
+    if (stick) {
+      log.scrollTop = log.scrollHeight;
+    }
+  }
+
+  function show(state) {
+    status.textContent = state.replace(/_/g, " ");
+    status.className = "state state-" + state;
+  }
+
+  function ended(state) {
+    show(state);
+    note.textContent = "The deployment has ended (" + state.replace(/_/g, " ") + ").";
+    polling = false;
+    clearTimeout(quiet);
+    if (source) {
+      source.close();
+    }
+  }
+
+  // The server says something at least every 15 seconds: silence for
+  // longer means the events are held back somewhere.
+  function watch() {
+    clearTimeout(quiet);
+    quiet = setTimeout(poll, 35000);
+  }
+
+  function poll() {
+    if (polling) {
+      return;
+    }
+    polling = true;
+    if (source) {
+      source.close();
+    }
+    note.textContent = "Following the log by asking every two seconds.";
+    (function next() {
+      if (!polling) {
+        return;
+      }
+      fetch("/deployments/" + id + "/log?after=" + after, { credentials: "same-origin" })
+        .then(function (answer) {
+          if (!answer.ok) {
+            throw new Error("HTTP " + answer.status);
+          }
+          return answer.json();
+        })
+        .then(function (page) {
+          page.lines.forEach(append);
+          show(page.status);
+          if (page.ended) {
+            ended(page.status);
+          } else {
+            setTimeout(next, 2000);
+          }
+        })
+        .catch(function () {
+          setTimeout(next, 5000);
+        });
+    })();
+  }
+
+  if (!window.EventSource) {
+    poll();
+    return;
+  }
+  source = new EventSource("/deployments/" + id + "/log/stream?after=" + after);
+  note.textContent = "Following the log live.";
+  watch();
+  source.addEventListener("log", function (event) {
+    watch();
+    append(JSON.parse(event.data));
+  });
+  source.addEventListener("status", function (event) {
+    watch();
+    show(event.data);
+  });
+  source.addEventListener("ping", watch);
+  source.addEventListener("end", function (event) {
+    ended(event.data);
+  });
+  source.onerror = function () {
+    if (source.readyState === EventSource.CLOSED) {
+      poll();
+    }
+  };
+})();
