@@ -39,6 +39,8 @@ pub struct AppState {
     pub oidc: crate::oidc::Verifier,
     /// Failed web sign-ins of each user, to slow password guessing.
     pub sign_in_throttle: std::sync::Arc<crate::web::Throttle>,
+    /// The audit chain's last verification from the web UI, with its time.
+    pub last_audit_check: std::sync::Arc<crate::web::LastCheck>,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -60,6 +62,7 @@ impl AppState {
             job_templates: JobTemplates::default(),
             oidc: crate::oidc::Verifier::new(oidc_client()),
             sign_in_throttle: std::sync::Arc::default(),
+            last_audit_check: std::sync::Arc::default(),
         }
     }
 }

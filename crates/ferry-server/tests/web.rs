@@ -24,6 +24,7 @@ stories!(
     a_user_sets_their_own_password_and_only_an_administrator_sets_others,
     an_approver_approves_a_deployer_promotes_and_a_viewer_only_looks,
     a_deployment_page_shows_its_state_and_cancels_and_rolls_back,
+    the_audit_trail_is_searched_and_its_chain_verified_on_request,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -693,4 +694,58 @@ async fn a_deployment_page_shows_its_state_and_cancels_and_rolls_back(backend: &
         .await;
     assert!(lines.html.contains("\"ended\":true"), "{}", lines.html);
     api.close().await;
+}
+
+async fn the_audit_trail_is_searched_and_its_chain_verified_on_request(backend: &Backend) {
+    let api = server(backend).await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+
+    let page = browser.get(&api, "/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let events = events_of(&page);
+    let newest = events.find("session.start").expect("the sign-in is listed");
+    let older = events
+        .find("release.create")
+        .expect("the release is listed");
+    assert!(newest < older, "newest first: {events}");
+    assert!(page.html.contains("Not verified since the server started."));
+
+    let searched = browser
+        .get(&api, "/audit?actor=admin&action=session.*")
+        .await;
+    assert!(events_of(&searched).contains("session.start"));
+    assert!(
+        !events_of(&searched).contains("release.create"),
+        "only what matches"
+    );
+    let wrong = browser.get(&api, "/audit?since=yesterday").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong.html.contains("role=\"alert\"") && wrong.html.contains("`since`"),
+        "{}",
+        wrong.html
+    );
+
+    let csrf = page.hidden("csrf");
+    let forged = browser
+        .post(&api, "/audit/verify", &[("csrf", "forged")])
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let verified = browser
+        .post(&api, "/audit/verify", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(verified.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&api, "/audit").await;
+    assert!(page.html.contains("Intact: all "), "{}", page.html);
+    api.close().await;
+}
+
+/// The table of events of an audit page.
+fn events_of(page: &Page) -> &str {
+    let start = page
+        .html
+        .find("<table id=\"events\"")
+        .unwrap_or(page.html.len());
+    &page.html[start..]
 }

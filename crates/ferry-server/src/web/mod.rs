@@ -4,6 +4,7 @@
 //! cookie; API tokens are for the API only.
 
 mod assets;
+mod audit;
 mod dashboard;
 mod deployment;
 mod page;
@@ -17,6 +18,7 @@ use axum::routing::{get, post};
 
 use crate::state::AppState;
 
+pub use audit::LastCheck;
 pub use throttle::Throttle;
 
 /// The pages and what they need.
@@ -43,5 +45,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/deployments/{id}/log/stream", get(deployment::stream))
         .route("/deployments/{id}/cancel", post(deployment::cancel))
         .route("/deployments/{id}/rollback", post(deployment::roll_back))
+        .route("/audit", get(audit::page))
+        .route("/audit/verify", post(audit::verify))
         .route("/assets/{file}", get(assets::serve))
 }
