@@ -130,18 +130,20 @@ describe('a release page', () => {
 
   /**
    * A test per look (desktop and phone, light and dark) of the release as
-   * the admin sees it (every form shown): prod's verdict is `verdict`, the
-   * screenshot is `name`, and axe-core finds nothing serious.
+   * the admin sees it: prod's verdict is `verdict`, its buttons `buttons`
+   * (the admin created the release, so separation of duties leaves them no
+   * Approve or Reject; no Promote once it is on its way), the screenshot
+   * is `name`, and axe-core finds nothing serious.
    */
-  function everyLook(when, name, verdict) {
+  function everyLook(when, name, verdict, buttons) {
     for (const look of LOOKS) {
       test(`${when}, on a ${look.viewport} in ${look.colorScheme}: screenshot and accessibility`, async () => {
         const page = await release('admin', look);
         assert.equal(await text((await stage(page, 'prod')).locator('.verdict')), verdict);
         assert.deepEqual(
           (await buttonNames(page)).filter((button) => button.endsWith(' prod')),
-          ['Approve for prod', 'Reject for prod', 'Promote to prod'],
-          'the admin has every button',
+          buttons,
+          'the admin has the buttons that can work',
         );
         await screenshot(page, name);
         await checkAccessibility(page);
@@ -152,7 +154,7 @@ describe('a release page', () => {
     }
   }
 
-  everyLook('blocked before anyone decides', 'release-blocked', 'Blocked:');
+  everyLook('blocked before anyone decides', 'release-blocked', 'Blocked:', ['Promote to prod']);
 
   test('vic (viewer) opens it from the dashboard and sees prod blocked, with no buttons', async () => {
     const page = await signedIn('vic');
@@ -180,7 +182,7 @@ describe('a release page', () => {
     assert.match(await text(prod), /Decisions None yet\./);
 
     const dev = await stage(page, 'dev');
-    assert.match(await text(dev), /deployed at/, 'dev says it holds the release');
+    assert.match(await text(dev), /deployed since/, 'dev says it holds the release');
 
     assert.deepEqual(await buttonNames(page), [], 'a viewer has no Approve, Reject or Promote button');
     assert.equal(await page.locator('main form').count(), 0, 'nor any form on the page');
@@ -296,11 +298,12 @@ describe('a release page', () => {
     assert.equal(toProd[0].version, '1.0.0');
     assert.equal(toProd[0].created_by, 'omar');
 
-    // Pressing it again finds the same deployment on its way.
-    const again = await press(page, (await stage(page, 'prod')).getByRole('button', { name: 'Promote to prod' }));
-    assert.equal(again.status(), 303);
-    assert.equal(pathOf(page), `${RELEASE}?done=underway`);
-    assert.equal((await deployments(server)).filter((d) => d.environment === 'prod').length, 1, 'no second deployment');
+    // The stage now says so, links to the deployment, and offers no
+    // second promotion.
+    const onItsWay = await stage(page, 'prod');
+    assert.match(await text(onItsWay), new RegExp(`Deployment ${toProd[0].id} is on its way`));
+    assert.equal(await onItsWay.getByRole('link', { name: `Deployment ${toProd[0].id}` }).getAttribute('href'), `/deployments/${toProd[0].id}`);
+    assert.equal(await onItsWay.getByRole('button', { name: 'Promote to prod' }).count(), 0, 'no second promotion');
   });
 
   test('every action is in the audit trail', async () => {
@@ -319,5 +322,5 @@ describe('a release page', () => {
     assert.equal(denied[0].details.action, 'promote');
   });
 
-  everyLook('approved and on its way to prod', 'release', 'May be promoted.');
+  everyLook('approved and on its way to prod', 'release', 'May be promoted.', []);
 });

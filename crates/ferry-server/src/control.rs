@@ -53,7 +53,7 @@ pub async fn judge(
 /// The authors and co-authors of a release's commits, as `Name <mail>`
 /// where the release kept them, else by the names in its commits (releases
 /// made before ferry kept e-mails).
-fn commit_authors(people: &[String], commits: &[NotesCommit]) -> Vec<String> {
+pub fn commit_authors(people: &[String], commits: &[NotesCommit]) -> Vec<String> {
     let mut authors: Vec<String> = if people.is_empty() {
         commits
             .iter()

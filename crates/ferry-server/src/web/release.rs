@@ -13,13 +13,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use ferry_core::Name;
 use ferry_core::access::{Action, authorize};
+use ferry_core::gates::{Decider, Duties};
 use ferry_core::notes::NotesCommit;
+use ferry_store::deployments::DeploymentFilter;
 use serde::Deserialize;
 
 use super::page::{self, Frame, checked, refusal};
 use super::session::Viewer;
 use crate::authorize;
-use crate::control::{Promotion, judge};
+use crate::control::{Promotion, commit_authors, judge};
 use crate::error::ApiError;
 use crate::promotion::{self, Decide, Promote, Promoted};
 use crate::state::AppState;
@@ -33,6 +35,8 @@ struct Stage {
     risk: String,
     risk_factors: Vec<String>,
     deployed: Option<String>,
+    /// A deployment of this release there that has not ended: (id, state).
+    under_way: Option<(i64, String)>,
     evidence: Vec<(String, bool, String)>,
     decisions: Vec<(String, bool, String)>,
     may_decide: bool,
@@ -132,6 +136,41 @@ async fn render(
         let (verdict, facts) = judge(state, &promotion).await?;
         let target = authorize::target(state, Some(&service), Some(environment)).await?;
         let may = |action| authorize(caller.actor(), &caller.rights, action, &target).is_ok();
+        // Buttons only where they can work: deciding where the policy
+        // counts decisions and separation of duties lets this person;
+        // promoting where this release is neither there nor on its way.
+        let name = format!("{service}@{version}");
+        let authors = commit_authors(&facts.people, &commits);
+        let duties = Duties::new(
+            &facts.environment,
+            &name,
+            &facts.release.created_by,
+            &authors,
+        );
+        let decider = Decider {
+            user: caller.actor(),
+            email: viewer.user.email.as_deref(),
+            groups: &caller.groups,
+        };
+        let counts_decisions = facts.environment.policy.approvals > 0;
+        let may_decide = counts_decisions
+            && may(Action::DecideRelease)
+            && duties.refusal(decider, true).is_none();
+        let filter = DeploymentFilter {
+            service: Some(&service),
+            environment: Some(environment),
+        };
+        let under_way = state
+            .store
+            .deployments(filter, None, 20)
+            .await?
+            .into_iter()
+            .find(|d| d.version == version.to_string() && !d.status.is_finished())
+            .map(|d| (d.id, d.status.as_str().replace('_', " ")));
+        let deployed_here = facts
+            .succeeded_in
+            .iter()
+            .any(|(name, _)| name == environment);
         stages.push(Stage {
             environment: environment.to_string(),
             allowed: verdict.allowed,
@@ -156,7 +195,8 @@ async fn render(
                 .succeeded_in
                 .iter()
                 .find(|(name, _)| name == environment)
-                .map(|(_, at)| ferry_core::time::format_time(*at)),
+                .map(|(_, at)| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+            under_way: under_way.clone(),
             evidence: facts
                 .evidence
                 .iter()
@@ -167,8 +207,8 @@ async fn render(
                 .iter()
                 .map(|d| (d.user.clone(), d.approve, d.comment.clone()))
                 .collect(),
-            may_decide: may(Action::DecideRelease),
-            may_promote: may(Action::Promote),
+            may_decide,
+            may_promote: may(Action::Promote) && under_way.is_none() && !deployed_here,
         });
     }
     let message = match done {
@@ -186,7 +226,7 @@ async fn render(
             version: version.to_string(),
             state: record.state.as_str().to_owned(),
             created_by: record.created_by,
-            created_at: ferry_core::time::format_time(record.created_at),
+            created_at: record.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             notes: record.notes,
             commits: commits
                 .iter()
