@@ -25,6 +25,7 @@ stories!(
     an_approver_approves_a_deployer_promotes_and_a_viewer_only_looks,
     a_deployment_page_shows_its_state_and_cancels_and_rolls_back,
     the_audit_trail_is_searched_and_its_chain_verified_on_request,
+    a_service_page_shows_its_lifecycle_releases_and_deployments,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -748,4 +749,38 @@ fn events_of(page: &Page) -> &str {
         .find("<table id=\"events\"")
         .unwrap_or(page.html.len());
     &page.html[start..]
+}
+
+async fn a_service_page_shows_its_lifecycle_releases_and_deployments(backend: &Backend) {
+    let api = server(backend).await;
+    succeed_in_dev(&api).await;
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "1.1.0" }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let dashboard = browser.get(&api, "/").await;
+    assert!(dashboard.html.contains("<a href=\"/services/api\">api</a>"));
+
+    let page = browser.get(&api, "/services/api").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let releases = &page.html[page.html.find("<table id=\"releases\"").unwrap()..];
+    let newest = releases.find(">1.1.0</a>").expect("1.1.0 is listed");
+    let older = releases.find(">1.0.0</a>").expect("1.0.0 is listed");
+    assert!(newest < older, "newest first");
+    assert!(page.html.contains("nowhere yet"), "1.1.0 went nowhere");
+    assert!(
+        page.html.contains("<strong>dev</strong>"),
+        "the lifecycle's phase"
+    );
+    assert!(page.html.contains("succeeded"), "the deployment's outcome");
+
+    let missing = browser.get(&api, "/services/nothing").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("no service"), "{}", missing.html);
+    api.close().await;
 }

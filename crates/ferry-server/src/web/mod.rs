@@ -9,6 +9,7 @@ mod dashboard;
 mod deployment;
 mod page;
 mod release;
+mod service;
 mod session;
 mod sign_in;
 mod throttle;
@@ -27,6 +28,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(dashboard::page))
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/logout", post(sign_in::sign_out))
+        .route("/services/{service}", get(service::page))
         .route("/services/{service}/releases/{version}", get(release::page))
         .route(
             "/services/{service}/releases/{version}/approve",
