@@ -63,14 +63,24 @@ pub fn matrix(
     environments: &[Name],
     deployments: &[DeploymentFact],
 ) -> Vec<Cell> {
+    // Each place's deployments, found by one lookup per cell: a thousand
+    // services in five environments make five thousand cells.
+    let mut by_place: std::collections::HashMap<(&Name, &Name), Vec<&DeploymentFact>> =
+        std::collections::HashMap::with_capacity(deployments.len());
+    for deployment in deployments {
+        by_place
+            .entry((&deployment.service, &deployment.environment))
+            .or_default()
+            .push(deployment);
+    }
     let mut cells = Vec::with_capacity(services.len() * environments.len());
     for service in services {
         for environment in environments {
-            let here = deployments
-                .iter()
-                .filter(|d| &d.service == service && &d.environment == environment);
+            let here = by_place
+                .get(&(service, environment))
+                .map_or(&[][..], Vec::as_slice);
             let newest = |filter: &dyn Fn(&DeploymentFact) -> bool| {
-                here.clone()
+                here.iter()
                     .filter(|d| filter(d))
                     .max_by_key(|d| d.id)
                     .map(|d| CellDeployment {
