@@ -201,6 +201,8 @@ describe('a deployment page, deployed by the server\'s own agent', () => {
     assert.equal(await status.getAttribute('class'), 'state state-succeeded');
     assert.equal(await text(page.locator('#log-state')), 'The deployment has ended (succeeded).');
     assert.equal(navigations.count, 0, 'the page was never reloaded');
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'no Cancel once it ended, live');
+    assert.equal(await page.getByRole('button', { name: 'Roll back counter in dev' }).count(), 1, 'Roll back appears, live');
 
     // Reloaded, the page says the same from the server, and the step's exit
     // code and time are in the targets table.
@@ -248,10 +250,11 @@ describe('a deployment page, deployed by the server\'s own agent', () => {
     assert.equal(navigations.count, 0, 'the page was never reloaded');
   });
 
-  test('a page whose stream cannot be reached at all follows the log by polling once it has been quiet for long', async (t) => {
-    // The script waits 35 s of silence before it stops expecting events
-    // whose connection fails (EventSource tries it again every few seconds
-    // on its own): the page's clock is a fake one, moved on by the test.
+  test('a page whose stream cannot be reached at all follows the log by polling', async (t) => {
+    // The script asks for the lines once the stream failed twice in a row
+    // (EventSource tries it again every few seconds on its own), or after
+    // 35 s without an event: the page's clock is a fake one, moved on by
+    // the test, so that either happens at once.
     const page = await signedIn();
     await page.clock.install();
     await page.route('**/log/stream**', (route) => route.abort('connectionrefused'));
@@ -304,7 +307,11 @@ describe('a deployment page, deployed by the server\'s own agent', () => {
     assert.equal(response.status(), 303);
     // A running batch is never cut short: it stops once the step is done.
     assert.equal(pathOf(page), `/deployments/${id}?done=cancelling`);
-    assert.equal(await text(page.locator('p.notice[role="status"]')), 'It stops after its current batch.');
+    assert.equal(
+      await text(page.locator('p.notice[role="status"]')),
+      'admin asked to cancel it: it stops after its current batch.',
+    );
+    assert.equal(await page.getByRole('button', { name: 'Cancel' }).count(), 0, 'no second Cancel while it stops');
     assert.equal(await text(page.locator('#status')), 'running');
     await checkAccessibility(page);
     await screenshot(page, 'deployment-cancelling');

@@ -15,6 +15,7 @@
   var source = null;
   var polling = false;
   var quiet = null;
+  var failures = 0;
 
   function append(line) {
     if (line.id <= after) {
@@ -44,6 +45,16 @@
     clearTimeout(quiet);
     if (source) {
       source.close();
+    }
+    // Its buttons change with its end: no Cancel, and Roll back for those
+    // who may (the page holds its form, hidden while it runs).
+    var cancel = document.getElementById("cancel-form");
+    if (cancel) {
+      cancel.remove();
+    }
+    var rollBack = document.getElementById("rollback-form");
+    if (rollBack) {
+      rollBack.hidden = false;
     }
   }
 
@@ -96,6 +107,9 @@
   source = new EventSource("/deployments/" + id + "/log/stream?after=" + after);
   note.textContent = "Following the log live.";
   watch();
+  source.onopen = function () {
+    failures = 0;
+  };
   source.addEventListener("log", function (event) {
     watch();
     append(JSON.parse(event.data));
@@ -108,8 +122,11 @@
   source.addEventListener("end", function (event) {
     ended(event.data);
   });
+  // A stream refused or cut twice in a row, without an event between,
+  // will not carry the log: ask for it instead.
   source.onerror = function () {
-    if (source.readyState === EventSource.CLOSED) {
+    failures += 1;
+    if (source.readyState === EventSource.CLOSED || failures >= 2) {
       poll();
     }
   };

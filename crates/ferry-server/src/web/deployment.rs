@@ -67,6 +67,8 @@ struct DeploymentPage {
     last_id: i64,
     more_lines: bool,
     may_cancel: bool,
+    /// Who asked for it to stop after its current batch, while it runs on.
+    cancel_asked_by: Option<String>,
     may_roll_back: bool,
     message: Option<String>,
 }
@@ -110,10 +112,15 @@ async fn render(
     let may = |action| authorize(caller.actor(), &caller.rights, action, &target).is_ok();
     let finished = deployment.status.is_finished();
     let status = deployment.status.as_str();
+    let cancel_asked_by = deployment
+        .progress
+        .as_ref()
+        .and_then(|progress| progress.cancel_requested_by.clone())
+        .filter(|_| !finished);
     let progress = deployment.progress.as_ref().map(|progress| {
         format!(
             "batch {} of {} (sizes {})",
-            progress.batch,
+            progress.batch + 1,
             progress.batches,
             progress
                 .batch_sizes
@@ -128,7 +135,7 @@ async fn render(
         .iter()
         .map(|target| Target {
             target: target.target.clone(),
-            batch: target.batch,
+            batch: target.batch + 1,
             state: target.state.clone(),
             steps: target
                 .steps
@@ -152,8 +159,7 @@ async fn render(
         })
         .collect();
     let message = match done {
-        "cancelled" => Some("Cancelled.".to_owned()),
-        "cancelling" => Some("It stops after its current batch.".to_owned()),
+        "cancelled" if finished => Some("Cancelled.".to_owned()),
         _ => None,
     };
     Ok(page::send(
@@ -168,8 +174,11 @@ async fn render(
             lines: lines.into_iter().map(log_line).collect(),
             last_id,
             more_lines,
-            may_cancel: !finished && may(Action::CancelDeployment),
-            may_roll_back: finished && may(Action::Rollback),
+            may_cancel: !finished
+                && cancel_asked_by.is_none()
+                && may(Action::CancelDeployment),
+            cancel_asked_by,
+            may_roll_back: may(Action::Rollback),
             message,
             deployment,
         },
