@@ -24,7 +24,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
-use support::{Server, http_get, http_request, postgres_execute};
+use support::{Schema, Server, http_get, http_request, postgres_execute, postgres_url};
 
 /// A tmpfs mounted for one test, unmounted when dropped (also when the test
 /// panics).
@@ -432,14 +432,7 @@ impl TablespaceDatabase {
     /// `None` (with a message) where `FERRY_TEST_POSTGRES_URL` is not set
     /// and `CI` is not set.
     fn on(tmpfs: &Tmpfs) -> Option<TablespaceDatabase> {
-        let Ok(base) = std::env::var("FERRY_TEST_POSTGRES_URL") else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "FERRY_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL disk fault test"
-            );
-            eprintln!("FERRY_TEST_POSTGRES_URL is not set: skipping the PostgreSQL disk test");
-            return None;
-        };
+        let base = postgres_url("the disk fault test")?;
         // The tablespace's directory belongs to the server's own user.
         let location = tmpfs.path().join("tablespace");
         std::fs::create_dir(&location).unwrap();
@@ -578,9 +571,27 @@ fn age(path: &Path) {
 }
 
 #[test]
-fn leftovers_of_a_killed_upload_and_of_refused_releases_are_removed() {
+fn leftovers_of_a_killed_upload_and_of_refused_releases_are_removed_on_sqlite() {
+    leftovers_are_removed(None);
+}
+
+#[test]
+fn leftovers_of_a_killed_upload_and_of_refused_releases_are_removed_on_postgres() {
+    let Some(base) = postgres_url("the leftovers test") else {
+        return;
+    };
+    let schema = Schema::create(&base);
+    leftovers_are_removed(Some(&schema.url));
+}
+
+/// The story of the leftovers, on SQLite (`None`) or the database at
+/// `database`.
+fn leftovers_are_removed(database: Option<&str>) {
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::builder().data_dir(data.path()).start();
+    let mut server = Server::builder()
+        .data_dir(data.path())
+        .database(database)
+        .start();
     server.apply(CONFIG);
 
     // Bytes a release names, bytes none names, both old; bytes none names

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
-use support::{Agent, Server, free_port, is_terminal, postgres_execute as execute, signal};
+use support::{Agent, Schema, Server, free_port, is_terminal, signal};
 
 /// How many deployments a backend runs unless `FERRY_FAULT_DEPLOYMENTS` says.
 const DEFAULT_DEPLOYMENTS: usize = 20;
@@ -427,38 +427,4 @@ fn deployments_survive_crashes_on_postgres() {
     };
     let schema = Schema::create(&base);
     deployments_survive_crashes("PostgreSQL", Some(&schema.url));
-}
-
-/// A fresh PostgreSQL schema for one run, dropped afterwards.
-struct Schema {
-    base: String,
-    name: String,
-    url: String,
-}
-
-impl Schema {
-    fn create(base: &str) -> Schema {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |elapsed| elapsed.subsec_nanos());
-        let name = format!("ferry_fault_{}_{nanos}", std::process::id());
-        execute(base, &format!("CREATE SCHEMA {name}"));
-        let separator = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{separator}options[search_path]={name}");
-        Schema {
-            base: base.to_owned(),
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            execute(&self.base, &format!("DROP SCHEMA {} CASCADE", self.name));
-        } else {
-            eprintln!("the schema {} is kept for a look", self.name);
-        }
-    }
 }

@@ -174,9 +174,7 @@ async fn render(
             lines: lines.into_iter().map(log_line).collect(),
             last_id,
             more_lines,
-            may_cancel: !finished
-                && cancel_asked_by.is_none()
-                && may(Action::CancelDeployment),
+            may_cancel: !finished && cancel_asked_by.is_none() && may(Action::CancelDeployment),
             cancel_asked_by,
             may_roll_back: may(Action::Rollback),
             message,

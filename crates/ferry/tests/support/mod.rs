@@ -930,3 +930,56 @@ pub fn postgres_execute(url: &str, statement: &str) {
         connection.close().await.unwrap();
     });
 }
+
+/// A fresh PostgreSQL schema for one run, dropped afterwards.
+pub struct Schema {
+    base: String,
+    name: String,
+    /// The URL of the database with the schema as its search path.
+    pub url: String,
+}
+
+impl Schema {
+    /// A new schema of the database at `base`.
+    pub fn create(base: &str) -> Schema {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.subsec_nanos());
+        let name = format!("ferry_fault_{}_{nanos}", std::process::id());
+        postgres_execute(base, &format!("CREATE SCHEMA {name}"));
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options[search_path]={name}");
+        Schema {
+            base: base.to_owned(),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            postgres_execute(&self.base, &format!("DROP SCHEMA {} CASCADE", self.name));
+        } else {
+            eprintln!("the schema {} is kept for a look", self.name);
+        }
+    }
+}
+
+/// The base URL of the PostgreSQL database tests may make schemas in
+/// (`FERRY_TEST_POSTGRES_URL`); `None`, with a message, where it is not set
+/// and `CI` is not (under CI a missing URL fails the test).
+pub fn postgres_url(what: &str) -> Option<String> {
+    match std::env::var("FERRY_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "FERRY_TEST_POSTGRES_URL is not set: CI must run {what} on PostgreSQL"
+            );
+            eprintln!("FERRY_TEST_POSTGRES_URL is not set: skipping {what} on PostgreSQL");
+            None
+        }
+    }
+}
