@@ -107,6 +107,63 @@ pub fn matrix(
     cells
 }
 
+/// A version that is in one environment of its service's lifecycle and not
+/// yet in the environment of the next phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// The service.
+    pub service: Name,
+    /// The version waiting to move on.
+    pub version: String,
+    /// Where it is.
+    pub from: Name,
+    /// Where it would go next.
+    pub to: Name,
+}
+
+/// What is waiting to move on: for each service and each pair of
+/// consecutive phases of its lifecycle, a version running in an
+/// environment of the earlier phase that is newer than the one running in
+/// an environment of the later one (or that environment has none). Versions
+/// that are not semantic versions are compared as text.
+pub fn pending_promotions(cells: &[Cell], lifecycles: &[(Name, Vec<Vec<Name>>)]) -> Vec<Pending> {
+    let current: std::collections::HashMap<(&Name, &Name), &str> = cells
+        .iter()
+        .filter_map(|cell| {
+            let version = cell.current.as_ref()?.version.as_str();
+            Some(((&cell.service, &cell.environment), version))
+        })
+        .collect();
+    let newer = |a: &str, b: &str| match (semver::Version::parse(a), semver::Version::parse(b)) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => a > b,
+    };
+    let mut pending = Vec::new();
+    for (service, phases) in lifecycles {
+        for pair in phases.windows(2) {
+            for from in &pair[0] {
+                let Some(version) = current.get(&(service, from)) else {
+                    continue;
+                };
+                for to in &pair[1] {
+                    let behind = current
+                        .get(&(service, to))
+                        .is_none_or(|there| newer(version, there));
+                    if behind {
+                        pending.push(Pending {
+                            service: service.clone(),
+                            version: (*version).to_owned(),
+                            from: from.clone(),
+                            to: to.clone(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    pending
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +228,39 @@ mod tests {
         order_environments(&mut envs);
         let names: Vec<_> = envs.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["a-dev", "dev", "staging", "prod"]);
+    }
+
+    #[test]
+    fn a_version_ahead_of_the_next_phase_is_pending_there() {
+        let cell = |service: &str, env: &str, version: Option<&str>| Cell {
+            service: name(service),
+            environment: name(env),
+            current: version.map(|version| CellDeployment {
+                version: version.to_owned(),
+                status: DeploymentStatus::Succeeded,
+                deployment_id: 1,
+                at: String::new(),
+            }),
+            latest: None,
+        };
+        let cells = [
+            cell("api", "dev", Some("1.10.0")),
+            cell("api", "staging", Some("1.9.0")),
+            cell("api", "prod", Some("1.9.0")),
+            cell("web", "dev", Some("2.0.0")),
+            cell("web", "staging", Some("2.0.0")),
+            cell("web", "prod", None),
+        ];
+        let phases = vec![vec![name("dev")], vec![name("staging")], vec![name("prod")]];
+        let lifecycles = [(name("api"), phases.clone()), (name("web"), phases)];
+        let pending: Vec<String> = pending_promotions(&cells, &lifecycles)
+            .iter()
+            .map(|p| format!("{}@{} {}→{}", p.service, p.version, p.from, p.to))
+            .collect();
+        assert_eq!(
+            pending,
+            ["api@1.10.0 dev→staging", "web@2.0.0 staging→prod"],
+            "1.10.0 is newer than 1.9.0 by precedence, not by text"
+        );
     }
 }

@@ -26,6 +26,7 @@ stories!(
     a_deployment_page_shows_its_state_and_cancels_and_rolls_back,
     the_audit_trail_is_searched_and_its_chain_verified_on_request,
     a_service_page_shows_its_lifecycle_releases_and_deployments,
+    the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decision,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -782,5 +783,76 @@ async fn a_service_page_shows_its_lifecycle_releases_and_deployments(backend: &B
     let missing = browser.get(&api, "/services/nothing").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert!(missing.html.contains("no service"), "{}", missing.html);
+    api.close().await;
+}
+
+async fn the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decision(
+    backend: &Backend,
+) {
+    let api = server(backend).await;
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
+         [[environment]]\nname = \"prod\"\ntier = \"production\"\n\
+         [lifecycle.default]\nphases = [[\"dev\"], [\"prod\"]]\n[[service]]\nname = \"api\"\n",
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let calm = browser.get(&api, "/").await;
+    assert!(calm.html.contains("Nothing is being deployed."));
+
+    succeed_in_dev(&api).await;
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "1.1.0" }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let queued = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.1.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let queued = queued.body["id"].as_i64().unwrap();
+    let change = api
+        .post(
+            "/api/v1/change-requests",
+            &json!({ "title": "Resize the pool", "type": "normal", "service": "api", "environment": "prod" })
+                .to_string(),
+        )
+        .await;
+    let change = change.body["id"].as_i64().unwrap();
+    let submitted = api
+        .post(&format!("/api/v1/change-requests/{change}/submit"), "{}")
+        .await;
+    assert_eq!(submitted.status, StatusCode::OK, "{:?}", submitted.body);
+
+    let page = browser.get(&api, "/").await;
+    let section = |id: &str| {
+        let start = page
+            .html
+            .find(&format!("<ul id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("the dashboard lists {id}: {}", page.html));
+        let end = page.html[start..].find("</ul>").unwrap() + start;
+        page.html[start..end].to_owned()
+    };
+    assert!(
+        section("moving").contains(&format!("/deployments/{queued}\">api@1.1.0 to dev")),
+        "{}",
+        section("moving")
+    );
+    assert!(
+        section("pending").contains("api@1.0.0</a>: in dev, not yet in prod"),
+        "{}",
+        section("pending")
+    );
+    assert!(
+        section("changes").contains(&format!("#{change} Resize the pool")),
+        "{}",
+        section("changes")
+    );
     api.close().await;
 }

@@ -6,7 +6,15 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use ferry_core::status::{Cell, CellDeployment};
+use std::collections::HashMap;
+
+use ferry_core::Name;
+use ferry_core::change::ChangeState;
+use ferry_core::status::{Cell, CellDeployment, Pending, pending_promotions};
+use ferry_store::changes::ChangeFilter;
+use ferry_store::deployments::DeploymentFilter;
+
+use crate::error::ApiError;
 use serde::Deserialize;
 
 use super::page::{self, Frame};
@@ -76,9 +84,35 @@ struct Row {
     cells: Vec<CellView>,
 }
 
+/// A deployment under way.
+struct Moving {
+    id: i64,
+    service: String,
+    version: String,
+    environment: String,
+    state: &'static str,
+    label: String,
+}
+
+/// A change request waiting for a decision.
+struct Waiting {
+    id: i64,
+    title: String,
+    state: &'static str,
+    service: String,
+    environment: String,
+}
+
+/// How many items each list of the dashboard shows at most.
+const LISTED: usize = 50;
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
+    moving: Vec<Moving>,
+    pending: Vec<Pending>,
+    pending_more: usize,
+    changes: Vec<Waiting>,
     frame: Frame,
     environments: Vec<String>,
     shown_environments: Vec<String>,
@@ -136,9 +170,17 @@ pub async fn page(
                 .collect(),
         })
         .collect();
+    let (moving, pending, pending_more, changes) = match beside_the_matrix(&state, &status).await {
+        Ok(lists) => lists,
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
     page::send(
         StatusCode::OK,
         &DashboardPage {
+            moving,
+            pending,
+            pending_more,
+            changes,
             frame: Frame::of(&viewer),
             environments,
             shown_environments,
@@ -156,4 +198,87 @@ fn in_state(cell: &Cell, state: &str) -> bool {
         .into_iter()
         .flatten()
         .any(|deployment| deployment.status.as_str() == state)
+}
+
+/// What the dashboard lists beside the matrix: deployments under way,
+/// versions waiting to move on (and how many more), and change requests
+/// waiting for a decision.
+async fn beside_the_matrix(
+    state: &AppState,
+    status: &ferry_api::Status,
+) -> Result<(Vec<Moving>, Vec<Pending>, usize, Vec<Waiting>), ApiError> {
+    let moving = state
+        .store
+        .deployments(
+            DeploymentFilter {
+                service: None,
+                environment: None,
+            },
+            None,
+            200,
+        )
+        .await?
+        .into_iter()
+        .filter(|deployment| !deployment.status.is_finished())
+        .take(LISTED)
+        .map(|deployment| Moving {
+            id: deployment.id,
+            service: deployment.service,
+            version: deployment.version,
+            environment: deployment.environment,
+            state: deployment.status.as_str(),
+            label: deployment.status.as_str().replace('_', " "),
+        })
+        .collect();
+    let lifecycles: HashMap<Name, Vec<Vec<Name>>> = state
+        .store
+        .lifecycles()
+        .await?
+        .into_iter()
+        .map(|stored| {
+            let phases = stored
+                .spec
+                .phases
+                .into_iter()
+                .map(|phase| phase.environments)
+                .collect();
+            (stored.spec.name, phases)
+        })
+        .collect();
+    let by_service: Vec<(Name, Vec<Vec<Name>>)> = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .filter_map(|stored| {
+            let phases = lifecycles.get(&stored.spec.lifecycle)?.clone();
+            Some((stored.spec.name, phases))
+        })
+        .collect();
+    let mut pending = pending_promotions(&status.cells, &by_service);
+    let pending_more = pending.len().saturating_sub(LISTED);
+    pending.truncate(LISTED);
+    let mut changes = Vec::new();
+    for waiting in [ChangeState::Submitted, ChangeState::Assessed] {
+        let filter = ChangeFilter {
+            state: Some(waiting),
+            ..ChangeFilter::default()
+        };
+        changes.extend(
+            state
+                .store
+                .changes(filter)
+                .await?
+                .into_iter()
+                .map(|change| Waiting {
+                    id: change.id,
+                    title: change.title,
+                    state: change.state.as_str(),
+                    service: change.service,
+                    environment: change.environment,
+                }),
+        );
+    }
+    changes.truncate(LISTED);
+    Ok((moving, pending, pending_more, changes))
 }
