@@ -57,6 +57,28 @@ impl std::fmt::Debug for SetPassword {
     }
 }
 
+/// The body of `POST /api/v1/users/{name}/invitations`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvitation {
+    /// How long the link works, in hours (1 to 720; default 72).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 720)]
+    pub valid_hours: Option<u32>,
+}
+
+/// An invitation to set a web password: a secret link, shown once, that
+/// works once until it expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Invitation {
+    /// Whom it is for.
+    pub user: String,
+    /// The link's path on the server (`/invitations/<secret>`).
+    pub path: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
 /// A user just created, with the first token to hand them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedUser {

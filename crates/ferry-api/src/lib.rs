@@ -38,8 +38,9 @@ pub use status::*;
 pub use variables::*;
 
 pub use access::{
-    CreateGrant, CreateGroup, CreateToken, CreateUser, CreatedToken, CreatedUser, ExchangeToken,
-    ExchangedToken, Grant, GrantEntry, Group, Permission, Role, SetPassword, Token, User, Whoami,
+    CreateGrant, CreateGroup, CreateInvitation, CreateToken, CreateUser, CreatedToken, CreatedUser,
+    ExchangeToken, ExchangedToken, Grant, GrantEntry, Group, Invitation, Permission, Role,
+    SetPassword, Token, User, Whoami,
 };
 
 pub use ferry_core::change::{ChangeKind, ChangeState};

@@ -54,6 +54,18 @@ impl Client {
             .await
     }
 
+    /// Invites user `name` to set their web password, by a link that works
+    /// for `valid_hours` (the server's default when `None`).
+    pub async fn invite(
+        &self,
+        name: &str,
+        valid_hours: Option<u32>,
+    ) -> Result<ferry_api::Invitation, Error> {
+        let body = ferry_api::CreateInvitation { valid_hours };
+        self.send_json(Method::POST, &["users", name, "invitations"], &body)
+            .await
+    }
+
     /// Every group with its members.
     pub async fn groups(&self) -> Result<Page<Group>, Error> {
         self.get::<_, ()>(&["groups"], None).await

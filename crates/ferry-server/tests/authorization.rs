@@ -271,6 +271,14 @@ fn rows() -> Vec<Row> {
             ADMIN,
         )
         .label("someone else's"),
+        row(
+            "POST",
+            "/api/v1/users/{name}/invitations",
+            "/api/v1/users/victim/invitations",
+            Some("{}"),
+            201,
+            ADMIN,
+        ),
         get("/api/v1/groups", "/api/v1/groups"),
         row(
             "POST",

@@ -27,6 +27,7 @@ stories!(
     the_audit_trail_is_searched_and_its_chain_verified_on_request,
     a_service_page_shows_its_lifecycle_releases_and_deployments,
     the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decision,
+    an_invitation_sets_a_password_once,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -853,6 +854,117 @@ async fn the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decis
         section("changes").contains(&format!("#{change} Resize the pool")),
         "{}",
         section("changes")
+    );
+    api.close().await;
+}
+
+async fn an_invitation_sets_a_password_once(backend: &Backend) {
+    let api = server(backend).await;
+    let created = api
+        .post("/api/v1/users", &json!({ "name": "rosa" }).to_string())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let refused = api
+        .post(
+            "/api/v1/users/rosa/invitations",
+            &json!({ "valid_hours": 721 }).to_string(),
+        )
+        .await;
+    let detail = problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+    assert!(detail.contains("720"), "{detail}");
+    let invited = api.post("/api/v1/users/rosa/invitations", "{}").await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{:?}", invited.body);
+    let link = invited.body["path"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("/invitations/ferry_invite_"), "{link}");
+
+    let mut rosa = Browser::default();
+    let page = rosa.get(&api, &link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("Set your password, rosa"));
+    let csrf = page.hidden("csrf");
+    let forged = Browser::default()
+        .post(
+            &api,
+            &link,
+            &[
+                ("csrf", "forged"),
+                ("password", PASSWORD),
+                ("again", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::BAD_REQUEST, "{}", forged.html);
+    let differ = rosa
+        .post(
+            &api,
+            &link,
+            &[
+                ("csrf", &csrf),
+                ("password", PASSWORD),
+                ("again", "something else entirely"),
+            ],
+        )
+        .await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        differ.html.contains("The two passwords differ"),
+        "{}",
+        differ.html
+    );
+    let csrf = differ.hidden("csrf");
+    let short = rosa
+        .post(
+            &api,
+            &link,
+            &[("csrf", &csrf), ("password", "short"), ("again", "short")],
+        )
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.html.contains("at least 12"), "{}", short.html);
+    let csrf = short.hidden("csrf");
+    let set = rosa
+        .post(
+            &api,
+            &link,
+            &[("csrf", &csrf), ("password", PASSWORD), ("again", PASSWORD)],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.html);
+    let welcome = rosa.get(&api, set.location()).await;
+    assert!(
+        welcome.html.contains("Your password is set"),
+        "{}",
+        welcome.html
+    );
+    let signed_in = rosa.sign_in(&api, "rosa", PASSWORD, "/").await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+
+    let used = Browser::default().get(&api, &link).await;
+    assert_eq!(used.status, StatusCode::NOT_FOUND);
+    assert!(
+        used.html.contains("used already or expired"),
+        "{}",
+        used.html
+    );
+    let trail = api.get("/api/v1/audit?order=newest&limit=10").await;
+    let actions: Vec<(String, String)> = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("admin".into(), "user.invite".into())),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("rosa".into(), "user.password.set".into())),
+        "{actions:?}"
     );
     api.close().await;
 }

@@ -605,3 +605,31 @@ jwks = {{ keys = [{{ kty = "RSA", kid = "ferry-test-a", alg = "RS256", use = "si
     let refused = Run::of(again).code(1);
     assert!(refused.stderr.contains("signature"), "{refused:#?}");
 }
+
+#[test]
+fn a_web_password_is_set_from_standard_input_and_an_invitation_is_a_link() {
+    let server = Server::start();
+    let set = server.ferry_with_stdin(&["user", "password", "admin"], "a long web password\n");
+    assert_eq!(set.code, 0, "{set:#?}");
+    assert!(
+        set.stdout.contains("Set the web password of user admin."),
+        "{set:#?}"
+    );
+    let short = server.ferry_with_stdin(&["user", "password", "admin"], "short\n");
+    assert_eq!(short.code, 1, "{short:#?}");
+    assert!(short.stderr.contains("at least 12"), "{short:#?}");
+
+    server.ferry(&["user", "create", "carol"]).success();
+    let invited = server.ferry(&["user", "invite", "carol", "--valid-for", "2h"]);
+    assert_eq!(invited.code, 0, "{invited:#?}");
+    let link = format!("{}/invitations/ferry_invite_", server.url);
+    assert!(invited.stdout.contains(&link), "{invited:#?}");
+    let json = server.json(&["user", "invite", "carol"]);
+    assert!(
+        json["url"].as_str().unwrap_or_default().starts_with(&link),
+        "{json}"
+    );
+    let too_long = server.ferry(&["user", "invite", "carol", "--valid-for", "31d"]);
+    assert_eq!(too_long.code, 1, "{too_long:#?}");
+    assert!(too_long.stderr.contains("720"), "{too_long:#?}");
+}

@@ -65,6 +65,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(access::disable_user))
         .routes(routes!(access::enable_user))
         .routes(routes!(passwords::set_password))
+        .routes(routes!(passwords::invite))
         .routes(routes!(access::list_groups, access::create_group))
         .routes(routes!(access::add_member, access::remove_member))
         .routes(routes!(access::list_grants, access::create_grant))

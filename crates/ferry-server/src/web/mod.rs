@@ -7,6 +7,7 @@ mod assets;
 mod audit;
 mod dashboard;
 mod deployment;
+mod invitation;
 mod page;
 mod release;
 mod service;
@@ -28,6 +29,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(dashboard::page))
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/logout", post(sign_in::sign_out))
+        .route(
+            "/invitations/{secret}",
+            get(invitation::form).post(invitation::submit),
+        )
         .route("/services/{service}", get(service::page))
         .route("/services/{service}/releases/{version}", get(release::page))
         .route(

@@ -35,18 +35,24 @@ struct SignInPage {
     next: String,
     username: String,
     error: Option<String>,
+    notice: Option<String>,
 }
 
-/// Where to go after signing in.
+/// Where to go after signing in, and whether a password was just set.
 #[derive(Debug, Deserialize)]
 pub struct Next {
     next: Option<String>,
+    #[serde(default)]
+    welcome: Option<String>,
 }
 
 /// `GET /login`: the sign-in form.
 pub async fn form(headers: HeaderMap, Query(query): Query<Next>) -> Response {
     let next = local_path(query.next.as_deref().unwrap_or("/"));
-    sign_in_page(&headers, StatusCode::OK, &next, "", None)
+    let notice = query
+        .welcome
+        .map(|_| "Your password is set: sign in with it.".to_owned());
+    sign_in_page(&headers, StatusCode::OK, &next, "", (None, notice))
 }
 
 /// The sign-in form with a fresh CSRF token (and its cookie).
@@ -55,7 +61,7 @@ fn sign_in_page(
     status: StatusCode,
     next: &str,
     username: &str,
-    error: Option<String>,
+    (error, notice): (Option<String>, Option<String>),
 ) -> Response {
     let csrf = match random_token() {
         Ok(token) => token,
@@ -67,6 +73,7 @@ fn sign_in_page(
         next: next.to_owned(),
         username: username.to_owned(),
         error,
+        notice,
     };
     let mut response = page::send(status, &page);
     response.headers_mut().append(
@@ -104,7 +111,10 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             "/",
             "",
-            Some("The form was incomplete: fill in your user name and password.".to_owned()),
+            (
+                Some("The form was incomplete: fill in your user name and password.".to_owned()),
+                None,
+            ),
         );
     };
     let next = local_path(&form.next);
@@ -115,7 +125,10 @@ pub async fn submit(
             StatusCode::BAD_REQUEST,
             &next,
             &form.username,
-            Some("The sign-in form had expired: sign in again.".to_owned()),
+            (
+                Some("The sign-in form had expired: sign in again.".to_owned()),
+                None,
+            ),
         );
     }
     let username = form.username.trim();
@@ -126,9 +139,12 @@ pub async fn submit(
             StatusCode::TOO_MANY_REQUESTS,
             &next,
             username,
-            Some(format!(
-                "Too many failed sign-ins for this user: try again in {minutes} minutes."
-            )),
+            (
+                Some(format!(
+                    "Too many failed sign-ins for this user: try again in {minutes} minutes."
+                )),
+                None,
+            ),
         );
     }
     let found = match state.store.password_user(username).await {
@@ -148,7 +164,7 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
             &next,
             username,
-            Some("Wrong user name or password.".to_owned()),
+            (Some("Wrong user name or password.".to_owned()), None),
         );
     };
     state.sign_in_throttle.succeeded(username);

@@ -58,6 +58,17 @@ pub enum UserCommand {
         #[arg(value_name = "NAME")]
         name: Name,
     },
+    /// Invite a user to set their web password: prints a link, once, that
+    /// works once until it expires (administrators only).
+    Invite {
+        /// The user's name.
+        #[arg(value_name = "NAME")]
+        name: Name,
+        /// How long the link works: 30m, 12h, 3d, 2w (at most 30 days)
+        /// [default: 3d]
+        #[arg(long, value_name = "DURATION", value_parser = crate::args::parse_lifetime)]
+        valid_for: Option<chrono::Duration>,
+    },
     /// Set a user's password for the web UI: your own, or anyone's as an
     /// administrator. Asked twice at a terminal (not shown); otherwise read
     /// from the first line of standard input (`ferry user password rosa <
@@ -132,6 +143,35 @@ pub async fn run(args: UserArgs) -> Result<ExitCode> {
                     output::stdout(),
                     "Enabled user {}: their tokens that are neither revoked nor expired work again.",
                     user.name
+                )?,
+            }
+        }
+        UserCommand::Invite { name, valid_for } => {
+            // Whole hours, rounded up: the server counts in hours.
+            let hours = valid_for.map(|duration| {
+                let minutes = duration.num_minutes();
+                u32::try_from((minutes + 59) / 60).unwrap_or(u32::MAX)
+            });
+            let invitation = client
+                .invite(name.as_str(), hours)
+                .await
+                .with_context(|| format!("cannot invite user {name}"))?;
+            let link = format!(
+                "{}{}",
+                client.server().trim_end_matches('/'),
+                invitation.path
+            );
+            match format {
+                OutputFormat::Json => output::json(&serde_json::json!({
+                    "user": invitation.user,
+                    "url": link,
+                    "expires_at": invitation.expires_at,
+                }))?,
+                OutputFormat::Table => writeln!(
+                    output::stdout(),
+                    "Invitation for {} to set their web password, shown once; it works once, until {}:\n{link}",
+                    invitation.user,
+                    output::time(&invitation.expires_at)
                 )?,
             }
         }
