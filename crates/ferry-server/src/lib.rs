@@ -6,6 +6,7 @@
 //! and turn the result into wire types. Rules live in `ferry-core`, data in
 //! `ferry-store`.
 
+mod agent_admin;
 mod agent_auth;
 mod auth;
 mod authorize;

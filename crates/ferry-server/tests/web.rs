@@ -28,6 +28,7 @@ stories!(
     a_service_page_shows_its_lifecycle_releases_and_deployments,
     the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decision,
     an_invitation_sets_a_password_once,
+    administrators_see_people_agents_and_tokens_and_revoke_an_agent,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -966,5 +967,68 @@ async fn an_invitation_sets_a_password_once(backend: &Backend) {
         actions.contains(&("rosa".into(), "user.password.set".into())),
         "{actions:?}"
     );
+    api.close().await;
+}
+
+async fn administrators_see_people_agents_and_tokens_and_revoke_an_agent(backend: &Backend) {
+    let api = server(backend).await;
+    person(&api, "rosa", "approver").await;
+    let agent = api
+        .post(
+            "/api/v1/agent-tokens",
+            &json!({ "environment": "dev", "name": "web-1" }).to_string(),
+        )
+        .await;
+    assert_eq!(agent.status, StatusCode::CREATED, "{:?}", agent.body);
+    let agent_id = agent.body["agent"]["id"].as_i64().unwrap();
+
+    let mut rosa = Browser::default();
+    rosa.sign_in(&api, "rosa", PASSWORD, "/").await;
+    let dashboard = rosa.get(&api, "/").await;
+    assert!(
+        !dashboard.html.contains("href=\"/admin\""),
+        "no Administration for rosa"
+    );
+    let refused = rosa.get(&api, "/admin").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let mut admin = Browser::default();
+    admin.sign_in(&api, "admin", PASSWORD, "/").await;
+    let page = admin.get(&api, "/admin").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html.contains("href=\"/admin\""),
+        "Administration is offered"
+    );
+    let users = &page.html[page.html.find("<table id=\"users\"").unwrap()..];
+    assert!(
+        users.contains("<th scope=\"row\">rosa</th>") && users.contains("approver"),
+        "{users}"
+    );
+    let agents = &page.html[page.html.find("<table id=\"agents\"").unwrap()..];
+    assert!(
+        agents.contains("web-1") && agents.contains("never"),
+        "{agents}"
+    );
+    assert!(page.html.contains("<table id=\"tokens\""));
+
+    let csrf = page.hidden("csrf");
+    let revoked = admin
+        .post(
+            &api,
+            &format!("/admin/agents/{agent_id}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.html);
+    let listed = api.get("/api/v1/agents").await;
+    let web = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == agent_id)
+        .cloned()
+        .unwrap();
+    assert!(web["revoked_at"].is_string(), "{web}");
     api.close().await;
 }

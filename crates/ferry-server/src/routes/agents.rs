@@ -141,27 +141,6 @@ pub async fn list_agents(
     Ok(axum::Json(whole(agents.into_iter().map(agent).collect())))
 }
 
-/// Agent `id`, once the caller may manage the agents of its environment.
-async fn managed_agent(state: &AppState, caller: &Caller, id: &str) -> ApiResult<AgentRecord> {
-    let id = crate::convert::id("agent", id)?;
-    let found = state
-        .store
-        .agents(None)
-        .await?
-        .into_iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| ApiError::NotFound(format!("there is no agent {id}")))?;
-    let environment = name("environment", &found.environment)?;
-    caller
-        .require(
-            state,
-            Action::ManageAgents,
-            &Target::environment(&environment, false),
-        )
-        .await?;
-    Ok(found)
-}
-
 /// Revokes an agent: its token is refused at once, and a job it holds is
 /// treated as lost.
 #[utoipa::path(delete, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
@@ -176,9 +155,8 @@ pub async fn revoke_agent(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Agent>> {
-    let found = managed_agent(&state, &caller, &id).await?;
-    let revoked = state.store.revoke_agent(caller.actor(), found.id).await?;
-    state.wake.orchestrator();
+    let id = crate::convert::id("agent", &id)?;
+    let revoked = crate::agent_admin::revoke(&state, &caller, id).await?;
     Ok(axum::Json(agent(revoked)))
 }
 
@@ -197,7 +175,8 @@ pub async fn rotate_agent_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedAgentToken>)> {
-    let found = managed_agent(&state, &caller, &id).await?;
+    let id = crate::convert::id("agent", &id)?;
+    let found = crate::agent_admin::managed(&state, &caller, id).await?;
     let secret = generate_agent_secret()?;
     let record = state
         .store

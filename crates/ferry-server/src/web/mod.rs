@@ -3,6 +3,7 @@
 //! JavaScript off. A browser signs in with a password and holds a session
 //! cookie; API tokens are for the API only.
 
+mod admin;
 mod assets;
 mod audit;
 mod dashboard;
@@ -52,6 +53,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/deployments/{id}/log/stream", get(deployment::stream))
         .route("/deployments/{id}/cancel", post(deployment::cancel))
         .route("/deployments/{id}/rollback", post(deployment::roll_back))
+        .route("/admin", get(admin::page))
+        .route("/admin/agents/{id}/revoke", post(admin::revoke_agent))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/assets/{file}", get(assets::serve))

@@ -19,6 +19,9 @@ pub struct Frame {
     pub script: &'static str,
     /// The signed-in person, if any.
     pub user: Option<String>,
+    /// Whether they hold the admin role (the navigation offers
+    /// Administration).
+    pub admin: bool,
     /// The session's CSRF token, for the forms of the page.
     pub csrf_token: String,
 }
@@ -30,6 +33,7 @@ impl Frame {
             stylesheet: assets::stylesheet(),
             script: assets::script(),
             user: None,
+            admin: false,
             csrf_token: String::new(),
         }
     }
@@ -40,6 +44,7 @@ impl Frame {
             stylesheet: assets::stylesheet(),
             script: assets::script(),
             user: Some(viewer.user.name.clone()),
+            admin: viewer.user.admin,
             csrf_token: viewer.csrf_token.clone(),
         }
     }
