@@ -29,6 +29,7 @@ stories!(
     the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decision,
     an_invitation_sets_a_password_once,
     administrators_see_people_agents_and_tokens_and_revoke_an_agent,
+    a_change_request_moves_through_its_states_from_its_page,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1030,5 +1031,82 @@ async fn administrators_see_people_agents_and_tokens_and_revoke_an_agent(backend
         .cloned()
         .unwrap();
     assert!(web["revoked_at"].is_string(), "{web}");
+    api.close().await;
+}
+
+async fn a_change_request_moves_through_its_states_from_its_page(backend: &Backend) {
+    let api = server(backend).await;
+    person(&api, "rosa", "approver").await;
+    let raised = api
+        .post(
+            "/api/v1/change-requests",
+            &json!({ "title": "Resize the pool", "type": "normal", "service": "api", "environment": "dev" })
+                .to_string(),
+        )
+        .await;
+    let id = raised.body["id"].as_i64().unwrap();
+    let page_of = format!("/changes/{id}");
+
+    let mut admin = Browser::default();
+    admin.sign_in(&api, "admin", PASSWORD, "/").await;
+    let list = admin.get(&api, "/changes?state=draft").await;
+    assert!(list.html.contains("Resize the pool"), "{}", list.html);
+    let wrong = admin.get(&api, "/changes?state=maybe").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = admin.get(&api, &page_of).await;
+    assert!(
+        page.html
+            .contains("<li class=\"current\" aria-current=\"step\">draft</li>"),
+        "{}",
+        page.html
+    );
+    let csrf = page.hidden("csrf");
+    let submitted = admin
+        .post(&api, &format!("{page_of}/submit"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        submitted.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        submitted.html
+    );
+    let page = admin.get(&api, submitted.location()).await;
+    assert!(page.html.contains("Done: submit."), "{}", page.html);
+    assert!(page.html.contains("aria-current=\"step\">submitted</li>"));
+    assert!(
+        !page.html.contains(">Assess</button>"),
+        "whoever raised it may not assess it"
+    );
+
+    let mut rosa = Browser::default();
+    rosa.sign_in(&api, "rosa", PASSWORD, "/").await;
+    let page = rosa.get(&api, &page_of).await;
+    assert!(page.html.contains(">Assess</button>"), "{}", page.html);
+    let csrf = page.hidden("csrf");
+    let missing = rosa
+        .post(&api, &format!("{page_of}/reject"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        missing.html
+    );
+    assert!(missing.html.contains("needs a reason"), "{}", missing.html);
+    let assessed = rosa
+        .post(
+            &api,
+            &format!("{page_of}/assess"),
+            &[("csrf", &csrf), ("risk", "low"), ("impact", "none")],
+        )
+        .await;
+    assert_eq!(assessed.status, StatusCode::SEE_OTHER, "{}", assessed.html);
+    let approved = rosa
+        .post(&api, &format!("{page_of}/approve"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
+    let shown = api.get(&format!("/api/v1/change-requests/{id}")).await;
+    assert_eq!(shown.body["state"], "approved");
+    assert_eq!(shown.body["risk"], "low");
     api.close().await;
 }

@@ -6,16 +6,15 @@ use axum::http::StatusCode;
 use ferry_api::{
     ChangeActionBody, ChangeKind, ChangeRequest, ChangeState, CreateChange, Page, Problem,
 };
-use ferry_core::change::{ChangeAction, ChangeWindow, ReviewOutcome, needs_review};
-use ferry_store::changes::{
-    ChangeFilter, ChangeRecord, ChangeUpdate, NewChange, conflicts_by_change,
-};
+use ferry_core::change::{ChangeAction, needs_review};
+
+use crate::change_control::window;
+use ferry_store::changes::{ChangeFilter, ChangeRecord, NewChange, conflicts_by_change};
 use serde::Deserialize;
 
 use crate::auth::Caller;
 use crate::authorize;
 use crate::authorize::Reader;
-use crate::convert::name;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
@@ -42,23 +41,9 @@ pub struct ChangeQuery {
     needs_review: bool,
 }
 
-/// A change window, which must not be over already.
-fn window(text: Option<&str>) -> ApiResult<Option<ChangeWindow>> {
-    let Some(text) = text else { return Ok(None) };
-    let window = ChangeWindow::parse(text).map_err(ApiError::Unprocessable)?;
-    let now = chrono::Utc::now();
-    if window.end <= now {
-        return Err(ApiError::Unprocessable(format!(
-            "the window {text} is over already (now is {}); plan a window to come",
-            ferry_core::time::format_time(now)
-        )));
-    }
-    Ok(Some(window))
-}
-
 /// The wire form, with the conflicts found among `all` (same service and
 /// environment, approved or scheduled, overlapping windows).
-fn wire(record: ChangeRecord, all: &[ChangeRecord]) -> ChangeRequest {
+pub(crate) fn wire(record: ChangeRecord, all: &[ChangeRecord]) -> ChangeRequest {
     let same_target: Vec<ChangeRecord> = all
         .iter()
         .filter(|c| c.service == record.service && c.environment == record.environment)
@@ -207,75 +192,7 @@ pub async fn act_on_change(
 ) -> ApiResult<axum::Json<ChangeRequest>> {
     let id = crate::convert::id("change request", &id)?;
     let action = ChangeAction::parse(&action).map_err(ApiError::NotFound)?;
-    let change = state.store.change(id).await?;
-    let service = name("service", &change.service)?;
-    let environment = name("environment", &change.environment)?;
-    let target = authorize::target(&state, Some(&service), Some(&environment)).await?;
-    caller
-        .require(&state, Action::for_change(action), &target)
-        .await?;
-    if Action::refuses_raiser(action) && change.created_by == caller.actor() {
-        let reason = format!(
-            "{} raised change request {id}; whoever raises a change may not {} it: ask another approver",
-            caller.actor(),
-            action.as_str()
-        );
-        return Err(caller
-            .refused(&state, Action::for_change(action), &target, reason)
-            .await);
-    }
-    if let Some(risk) = body.risk.as_deref() {
-        ferry_core::risk::RiskLevel::parse(risk).map_err(ApiError::Unprocessable)?;
-    }
-    if let Some(outcome) = body.outcome.as_deref() {
-        ReviewOutcome::parse(outcome).map_err(ApiError::Unprocessable)?;
-    }
-    let needs = |present: bool, what: &str| {
-        if present {
-            Ok(())
-        } else {
-            Err(ApiError::Unprocessable(format!(
-                "`{}` needs {what}",
-                action.as_str()
-            )))
-        }
-    };
-    match action {
-        ChangeAction::Assess => needs(
-            body.risk.is_some(),
-            "a risk (--risk low|medium|high|critical)",
-        )?,
-        ChangeAction::Reject => needs(
-            body.reason.as_deref().is_some_and(|r| !r.trim().is_empty()),
-            "a reason (--reason TEXT)",
-        )?,
-        ChangeAction::Review => needs(
-            body.outcome.is_some(),
-            "an outcome (--outcome successful|partially|failed)",
-        )?,
-        _ => {}
-    }
-    for (field, value) in [
-        ("impact", &body.impact),
-        ("reason", &body.reason),
-        ("notes", &body.notes),
-    ] {
-        if let Some(value) = value {
-            crate::convert::within(&limits::DESCRIPTION, field, value)?;
-        }
-    }
-    let update = ChangeUpdate {
-        risk: body.risk.as_deref(),
-        impact: body.impact.as_deref(),
-        reason: body.reason.as_deref(),
-        window: window(body.window.as_deref())?,
-        outcome: body.outcome.as_deref(),
-        notes: body.notes.as_deref(),
-    };
-    let updated = state
-        .store
-        .act_on_change(caller.actor(), id, action, update)
-        .await?;
+    let updated = crate::change_control::act(&state, &caller, id, action, &body).await?;
     let all = state.store.changes(ChangeFilter::default()).await?;
     Ok(axum::Json(wire(updated, &all)))
 }

@@ -14,6 +14,7 @@ mod gates;
 mod health;
 mod logs;
 
+pub(crate) use changes::wire as change_wire;
 pub(crate) use logs::line as log_line;
 mod passwords;
 mod releases;

@@ -6,6 +6,7 @@
 mod admin;
 mod assets;
 mod audit;
+mod changes;
 mod dashboard;
 mod deployment;
 mod invitation;
@@ -55,6 +56,9 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/deployments/{id}/rollback", post(deployment::roll_back))
         .route("/admin", get(admin::page))
         .route("/admin/agents/{id}/revoke", post(admin::revoke_agent))
+        .route("/changes", get(changes::list))
+        .route("/changes/{id}", get(changes::page))
+        .route("/changes/{id}/{action}", post(changes::act))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/assets/{file}", get(assets::serve))
