@@ -10,6 +10,7 @@ mod agent_admin;
 mod agent_auth;
 mod auth;
 mod authorize;
+mod calendar;
 mod change_control;
 mod connection;
 mod control;

@@ -30,6 +30,7 @@ stories!(
     an_invitation_sets_a_password_once,
     administrators_see_people_agents_and_tokens_and_revoke_an_agent,
     a_change_request_moves_through_its_states_from_its_page,
+    the_calendar_shows_windows_in_the_zone_the_viewer_chose,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1108,5 +1109,67 @@ async fn a_change_request_moves_through_its_states_from_its_page(backend: &Backe
     let shown = api.get(&format!("/api/v1/change-requests/{id}")).await;
     assert_eq!(shown.body["state"], "approved");
     assert_eq!(shown.body["risk"], "low");
+    api.close().await;
+}
+
+async fn the_calendar_shows_windows_in_the_zone_the_viewer_chose(backend: &Backend) {
+    use chrono::Datelike;
+    let api = server(backend).await;
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
+         [[environment]]\nname = \"prod\"\ntier = \"production\"\n\
+         windows = [{ rrule = \"FREQ=WEEKLY;BYDAY=MO;BYHOUR=9\", duration = \"8h\", timezone = \"Europe/Berlin\" }]\n\
+         [lifecycle.default]\nphases = [[\"dev\"], [\"prod\"]]\n[[service]]\nname = \"api\"\n",
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let today = chrono::Utc::now().date_naive();
+    let monday = today + chrono::Days::new(u64::from(7 - today.weekday().num_days_from_monday()));
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+
+    let week = browser
+        .get(
+            &api,
+            &format!("/calendar?view=week&day={monday}&tz=Europe%2FBerlin"),
+        )
+        .await;
+    assert_eq!(week.status, StatusCode::OK, "{}", week.html);
+    let cell = format!("<td data-day=\"{monday}\"");
+    let start = week.html.find(&cell).expect("the Monday is shown");
+    let end = week.html[start..].find("</td>").unwrap() + start;
+    let monday_cell = &week.html[start..end];
+    assert!(
+        monday_cell.contains("09:00–17:00 deployment window of prod"),
+        "in Berlin time: {monday_cell}"
+    );
+
+    // Remembered: the next visit shows Berlin time without asking.
+    let again = browser
+        .get(&api, &format!("/calendar?view=week&day={monday}"))
+        .await;
+    assert!(
+        again.html.contains("times in Europe/Berlin"),
+        "{}",
+        again.html
+    );
+    let utc = browser
+        .get(&api, &format!("/calendar?view=week&day={monday}&tz=UTC"))
+        .await;
+    assert!(
+        utc.html.contains("deployment window of prod")
+            && (utc.html.contains("08:00–16:00") || utc.html.contains("07:00–15:00")),
+        "in UTC: {}",
+        utc.html
+    );
+    let wrong = browser.get(&api, "/calendar?tz=Mars%2FOlympus").await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.html.contains("is not a time zone"), "{}", wrong.html);
+    let month = browser.get(&api, "/calendar").await;
+    assert_eq!(month.status, StatusCode::OK);
+    assert!(
+        month.html.contains("aria-current=\"date\""),
+        "today is marked"
+    );
     api.close().await;
 }

@@ -5,9 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use ferry_api::{CalendarEntry, Freeze, FreezeSpec, Page, Problem};
-use ferry_core::change::ChangeState;
-use ferry_core::windows::{Freeze as FreezeRule, Recurrence};
-use ferry_store::changes::ChangeFilter;
+use ferry_core::windows::Freeze as FreezeRule;
 use serde::Deserialize;
 
 use crate::auth::Caller;
@@ -131,65 +129,6 @@ pub async fn calendar(
     };
     let from = Utc::now();
     let to = from + Duration::days(i64::from(days));
-    let mut entries = Vec::new();
-    for environment in state.store.environments().await? {
-        for window in &environment.spec.windows {
-            let rule = Recurrence::from_window(window).map_err(ApiError::Unprocessable)?;
-            for (start, end) in rule.occurrences(from, to, 500) {
-                entries.push(CalendarEntry {
-                    kind: "window".into(),
-                    title: format!("deployment window of {}", environment.spec.name),
-                    environments: vec![environment.spec.name.to_string()],
-                    start,
-                    end,
-                });
-            }
-        }
-    }
-    for freeze in state.store.freezes().await? {
-        let rule = FreezeRule::from_spec(&freeze.spec).map_err(ApiError::Unprocessable)?;
-        for (start, end) in rule.occurrences(from, to, 500) {
-            let reason = if freeze.spec.reason.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", freeze.spec.reason)
-            };
-            entries.push(CalendarEntry {
-                kind: "freeze".into(),
-                title: format!("freeze {}{reason}", freeze.spec.name),
-                environments: freeze
-                    .spec
-                    .environments
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
-                start,
-                end,
-            });
-        }
-    }
-    for change in state.store.changes(ChangeFilter::default()).await? {
-        let planned = matches!(change.state, ChangeState::Approved | ChangeState::Scheduled);
-        if let (true, Some(window)) = (planned, change.window)
-            && window.end > from
-            && window.start < to
-        {
-            entries.push(CalendarEntry {
-                kind: "change".into(),
-                title: format!(
-                    "change {} ({}, {}): {} — {}",
-                    change.id,
-                    change.kind.as_str(),
-                    change.state.as_str(),
-                    change.service,
-                    change.title
-                ),
-                environments: vec![change.environment],
-                start: window.start,
-                end: window.end,
-            });
-        }
-    }
-    entries.sort_by(|a, b| (a.start, &a.kind).cmp(&(b.start, &b.kind)));
+    let entries = crate::calendar::entries(&state, from, to).await?;
     Ok(axum::Json(whole(entries)))
 }

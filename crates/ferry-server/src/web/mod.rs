@@ -6,6 +6,7 @@
 mod admin;
 mod assets;
 mod audit;
+mod calendar;
 mod changes;
 mod dashboard;
 mod deployment;
@@ -59,6 +60,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/changes", get(changes::list))
         .route("/changes/{id}", get(changes::page))
         .route("/changes/{id}/{action}", post(changes::act))
+        .route("/calendar", get(calendar::page))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/assets/{file}", get(assets::serve))
