@@ -19,7 +19,7 @@ pub struct Freeze {
 /// An entry of the release calendar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CalendarEntry {
-    /// `window`, `freeze` or `change`.
+    /// `window`, `freeze`, `change` or `deployment` (one scheduled for later).
     pub kind: String,
     /// What it is, for people.
     pub title: String,
