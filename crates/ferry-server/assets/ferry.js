@@ -2,6 +2,55 @@
 // events, or by asking every two seconds when the events do not arrive (a
 // proxy that holds them back). Without it the page still works: reloading
 // it shows the new lines.
+// On the dashboard, shows what changed as deployments are recorded or
+// change state: the server says when, and the page asks for itself anew
+// and puts in its lists and matrix (the filters as they are).
+(function () {
+  "use strict";
+  var live = document.getElementById("live");
+  if (!live || !live.dataset.liveDashboard || !window.EventSource || !window.DOMParser) {
+    return;
+  }
+  var asking = false;
+  var again = false;
+  function refresh() {
+    if (asking) {
+      again = true;
+      return;
+    }
+    asking = true;
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (answer) {
+        if (!answer.ok) {
+          throw new Error("HTTP " + answer.status);
+        }
+        return answer.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        ["lists-of-dashboard", "matrix-of-dashboard"].forEach(function (id) {
+          var old = document.getElementById(id);
+          var now = fresh.getElementById(id);
+          if (old && now) {
+            old.replaceWith(now);
+          }
+        });
+        live.textContent = "Shown as of " + new Date().toLocaleTimeString() + ".";
+      })
+      .catch(function () {})
+      .then(function () {
+        asking = false;
+        if (again) {
+          again = false;
+          refresh();
+        }
+      });
+  }
+  var source = new EventSource("/dashboard/stream");
+  live.textContent = "Showing changes as they happen.";
+  source.addEventListener("changed", refresh);
+})();
+
 (function () {
   "use strict";
   var log = document.getElementById("log");

@@ -31,6 +31,7 @@ stories!(
     administrators_see_people_agents_and_tokens_and_revoke_an_agent,
     a_change_request_moves_through_its_states_from_its_page,
     the_calendar_shows_windows_in_the_zone_the_viewer_chose,
+    an_open_dashboard_hears_of_a_new_deployment,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1171,5 +1172,49 @@ async fn the_calendar_shows_windows_in_the_zone_the_viewer_chose(backend: &Backe
         month.html.contains("aria-current=\"date\""),
         "today is marked"
     );
+    api.close().await;
+}
+
+async fn an_open_dashboard_hears_of_a_new_deployment(backend: &Backend) {
+    let api = server(backend).await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let dashboard = browser.get(&api, "/").await;
+    assert!(dashboard.html.contains("data-live-dashboard=\"true\""));
+
+    let cookies: Vec<String> = browser
+        .cookies
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let request = Request::builder()
+        .uri("/dashboard/stream")
+        .header(header::HOST, "127.0.0.1:8740")
+        .header(header::COOKIE, cookies.join("; "))
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::CREATED);
+    let mut heard = String::new();
+    while !heard.contains("event: changed") {
+        // Not a measure of speed (that is bench/ui's): only that it comes.
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("the dashboard hears of the change")
+            .expect("the stream goes on")
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            heard.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
     api.close().await;
 }

@@ -76,3 +76,16 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Something that changes whenever a deployment is recorded or changes
+    /// state: an open dashboard asks for it to know when to show anew.
+    pub async fn deployments_stamp(&self) -> Result<String> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS at FROM deployments",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(format!("{}@{}", int(&row, "n")?, text(&row, "at")?))
+    }
+}

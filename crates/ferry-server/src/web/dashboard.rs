@@ -282,3 +282,38 @@ async fn beside_the_matrix(
     changes.truncate(LISTED);
     Ok((moving, pending, pending_more, changes))
 }
+
+/// How often an open dashboard's stream looks for changed deployments.
+const LOOK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// `GET /dashboard/stream`: a `changed` event whenever a deployment is
+/// recorded or changes state (looked for every half second, so a change made
+/// by any replica shows), and a `ping` every 15 seconds.
+pub async fn stream(
+    State(state): State<AppState>,
+    _viewer: Viewer,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let first = state.store.deployments_stamp().await.unwrap_or_default();
+    let events = futures_util::stream::unfold((state, first), |(state, seen)| async move {
+        loop {
+            tokio::time::sleep(LOOK_EVERY).await;
+            // A database that does not answer is tried again: the page
+            // keeps what it shows meanwhile.
+            let Ok(now) = state.store.deployments_stamp().await else {
+                continue;
+            };
+            if now != seen {
+                let event = Event::default().event("changed").data(now.clone());
+                return Some((Ok(event), (state, now)));
+            }
+        }
+    });
+    Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(std::time::Duration::from_secs(15))
+            .event(Event::default().event("ping").data("")),
+    )
+}

@@ -30,6 +30,7 @@ pub use throttle::Throttle;
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
+        .route("/dashboard/stream", get(dashboard::stream))
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/logout", post(sign_in::sign_out))
         .route(
