@@ -109,6 +109,9 @@ const LISTED: usize = 50;
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
+    /// The next deployment window and freeze of the coming month, said
+    /// for people.
+    coming: Vec<String>,
     moving: Vec<Moving>,
     pending: Vec<Pending>,
     pending_more: usize,
@@ -174,9 +177,14 @@ pub async fn page(
         Ok(lists) => lists,
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
+    let coming = match coming(&state).await {
+        Ok(coming) => coming,
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
     page::send(
         StatusCode::OK,
         &DashboardPage {
+            coming,
             moving,
             pending,
             pending_more,
@@ -316,4 +324,22 @@ pub async fn stream(
             .interval(std::time::Duration::from_secs(15))
             .event(Event::default().event("ping").data("")),
     )
+}
+
+/// The next deployment window and the next freeze within thirty days.
+async fn coming(state: &AppState) -> Result<Vec<String>, ApiError> {
+    let now = chrono::Utc::now();
+    let entries = crate::calendar::entries(state, now, now + chrono::Duration::days(30)).await?;
+    let mut coming = Vec::new();
+    for (kind, what) in [("freeze", "Freeze"), ("window", "Window")] {
+        if let Some(entry) = entries.iter().find(|entry| entry.kind == kind) {
+            let when = if entry.start <= now {
+                format!("now, until {}", entry.end.format("%Y-%m-%d %H:%M UTC"))
+            } else {
+                format!("from {}", entry.start.format("%Y-%m-%d %H:%M UTC"))
+            };
+            coming.push(format!("{what}: {} ({when})", entry.title));
+        }
+    }
+    Ok(coming)
 }
