@@ -471,6 +471,15 @@ async fn an_approver_approves_a_deployer_promotes_and_a_viewer_only_looks(backen
     // The viewer sees where it stands, and no button.
     let mut vic = Browser::default();
     vic.sign_in(&api, "vic", PASSWORD, "/").await;
+    let dashboard = vic.get(&api, "/").await;
+    assert!(
+        dashboard
+            .html
+            .contains("not yet in prod <span class=\"blocked\">— blocked: ")
+            && dashboard.html.contains("approval"),
+        "the dashboard names what holds it back: {}",
+        dashboard.html
+    );
     let page = vic.get(&api, release).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     let prod = stage(&page, "prod");
@@ -850,7 +859,8 @@ async fn the_dashboard_lists_what_is_under_way_what_waits_and_what_needs_a_decis
         section("moving")
     );
     assert!(
-        section("pending").contains("api@1.0.0</a>: in dev, not yet in prod"),
+        section("pending").contains("api@1.0.0</a>: in dev, not yet in prod")
+            && section("pending").contains("may be promoted"),
         "{}",
         section("pending")
     );

@@ -113,7 +113,7 @@ struct DashboardPage {
     /// for people.
     coming: Vec<String>,
     moving: Vec<Moving>,
-    pending: Vec<Pending>,
+    pending: Vec<(Pending, Option<String>)>,
     pending_more: usize,
     changes: Vec<Waiting>,
     frame: Frame,
@@ -173,7 +173,12 @@ pub async fn page(
                 .collect(),
         })
         .collect();
-    let (moving, pending, pending_more, changes) = match beside_the_matrix(&state, &status).await {
+    let Beside {
+        moving,
+        pending,
+        pending_more,
+        changes,
+    } = match beside_the_matrix(&state, &status).await {
         Ok(lists) => lists,
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
@@ -214,7 +219,7 @@ fn in_state(cell: &Cell, state: &str) -> bool {
 async fn beside_the_matrix(
     state: &AppState,
     status: &ferry_api::Status,
-) -> Result<(Vec<Moving>, Vec<Pending>, usize, Vec<Waiting>), ApiError> {
+) -> Result<Beside, ApiError> {
     let moving = state
         .store
         .deployments(
@@ -266,6 +271,30 @@ async fn beside_the_matrix(
     let mut pending = pending_promotions(&status.cells, &by_service);
     let pending_more = pending.len().saturating_sub(LISTED);
     pending.truncate(LISTED);
+    // What stops each from moving on: the gates' first blocker.
+    let mut judged = Vec::with_capacity(pending.len());
+    for next in pending {
+        let blocker = match semver::Version::parse(&next.version) {
+            Ok(version) => {
+                let promotion = crate::control::Promotion {
+                    service: &next.service,
+                    version: &version,
+                    environment: &next.to,
+                    at: chrono::Utc::now(),
+                    emergency_reason: None,
+                };
+                crate::control::judge(state, &promotion)
+                    .await?
+                    .0
+                    .blockers
+                    .first()
+                    .map(|finding| finding.message.clone())
+            }
+            Err(_) => None,
+        };
+        judged.push((next, blocker));
+    }
+    let pending = judged;
     let mut changes = Vec::new();
     for waiting in [ChangeState::Submitted, ChangeState::Assessed] {
         let filter = ChangeFilter {
@@ -288,7 +317,21 @@ async fn beside_the_matrix(
         );
     }
     changes.truncate(LISTED);
-    Ok((moving, pending, pending_more, changes))
+    Ok(Beside {
+        moving,
+        pending,
+        pending_more,
+        changes,
+    })
+}
+
+/// What the dashboard lists beside the matrix.
+struct Beside {
+    moving: Vec<Moving>,
+    /// Each version waiting to move on, with the gates' first blocker.
+    pending: Vec<(Pending, Option<String>)>,
+    pending_more: usize,
+    changes: Vec<Waiting>,
 }
 
 /// How often an open dashboard's stream looks for changed deployments.
