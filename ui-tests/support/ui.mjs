@@ -66,7 +66,12 @@ export function pathOf(page) {
   return url.pathname + url.search;
 }
 
-/** Whether the page scrolls sideways (wider than its viewport). */
+/**
+ * Whether the page scrolls sideways (wider than its viewport). Measured
+ * against the layout viewport (the root's clientWidth): on a phone
+ * (`isMobile`), Chromium zooms out to fit a page that is too wide, and
+ * window.innerWidth grows with it.
+ */
 export async function scrollsSideways(page) {
-  return page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
 }
