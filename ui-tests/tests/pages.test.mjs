@@ -510,11 +510,14 @@ describe('the other pages', () => {
     assert.equal(await moving.locator('.state').getAttribute('class'), 'state state-running');
 
     assert.equal(await text(page.locator('#pending-heading')), 'Waiting to move on');
-    assert.deepEqual(await texts(page.locator('ul#pending > li')), ['api@1.0.0: in dev, not yet in prod']);
-    assert.equal(
-      await page.locator('ul#pending > li').first().getByRole('link', { name: 'api@1.0.0' }).getAttribute('href'),
-      '/services/api/releases/1.0.0',
-    );
+    const pending = await texts(page.locator('ul#pending > li'));
+    assert.equal(pending.length, 1, JSON.stringify(pending));
+    assert.ok(pending[0].startsWith('api@1.0.0: in dev, not yet in prod'), `api@1.0.0 waits for prod: "${pending[0]}"`);
+    const waiting = page.locator('ul#pending > li').first();
+    assert.equal(await waiting.getByRole('link', { name: 'api@1.0.0' }).getAttribute('href'), '/services/api/releases/1.0.0');
+    // Nothing holds it back: prod asks for nothing more.
+    assert.equal(await text(waiting.locator('span.may')), '— may be promoted');
+    assert.equal(await waiting.locator('span.blocked').count(), 0);
 
     assert.equal(await text(page.locator('#changes-heading')), 'Changes needing a decision');
     assert.deepEqual(await texts(page.locator('ul#changes > li')), [`#1 ${CHANGE} (api in prod, submitted)`], 'the draft waits for no one');
