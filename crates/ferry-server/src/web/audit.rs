@@ -45,6 +45,8 @@ pub struct Filters {
 struct Event {
     seq: i64,
     time: String,
+    /// The time for people: to the second, in UTC.
+    shown_time: String,
     actor: String,
     action: String,
     object: String,
@@ -125,6 +127,10 @@ pub async fn page(
                 .into_iter()
                 .map(|event| Event {
                     seq: event.seq,
+                    shown_time: ferry_core::time::parse_time(&event.time).map_or_else(
+                        |_| event.time.clone(),
+                        |at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    ),
                     time: event.time,
                     actor: event.actor,
                     action: event.action,
