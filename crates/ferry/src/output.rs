@@ -107,12 +107,9 @@ fn for_people(time: &DateTime<Utc>, precision: Precision) -> String {
 /// Prints an error to stderr and chooses the exit code: 3 when a gate
 /// refused, 1 otherwise. A closed standard output (`ferry ... | head`) is
 /// the reader's choice, not an error: nothing is printed and the exit is 0.
+/// A connection to the server that broke is an error like any other.
 pub fn report(error: &anyhow::Error) -> ExitCode {
-    if error
-        .chain()
-        .filter_map(|cause| cause.downcast_ref::<io::Error>())
-        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
-    {
+    if closed_stdout(error) {
         return ExitCode::SUCCESS;
     }
     let mut err = anstream::stderr();
@@ -138,6 +135,19 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
         );
     }
     ExitCode::from(exit_code(problem))
+}
+
+/// Whether `error` is a write to a closed standard output: a broken pipe
+/// that did not come from the connection to the server.
+fn closed_stdout(error: &anyhow::Error) -> bool {
+    let from_server = error
+        .chain()
+        .any(|cause| cause.downcast_ref::<ferry_client::Error>().is_some());
+    !from_server
+        && error
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<io::Error>())
+            .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
 }
 
 /// 3 for a promotion refused by a gate (the README's exit codes), 1 otherwise.
@@ -198,6 +208,19 @@ mod tests {
             "2026-12-04 10:15:03 UTC"
         );
         assert_eq!(time_text("not a time"), "not a time");
+    }
+
+    #[test]
+    fn only_a_closed_standard_output_is_quiet() {
+        let closed = anyhow::Error::from(io::Error::from(io::ErrorKind::BrokenPipe))
+            .context("cannot print the releases");
+        assert!(closed_stdout(&closed));
+        let refused = anyhow::Error::from(ferry_client::Error::Api(Box::new(problem(
+            "insufficient-storage",
+            507,
+        ))));
+        assert!(!closed_stdout(&refused));
+        assert_eq!(report(&refused), ExitCode::FAILURE);
     }
 
     #[test]

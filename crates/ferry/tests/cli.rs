@@ -2154,3 +2154,73 @@ fn a_promotion_at_a_time_long_past_or_far_ahead_is_refused() {
     let listed = server.json(&["deploy", "list"]);
     assert_eq!(listed["items"], serde_json::json!([]), "nothing was queued");
 }
+
+#[test]
+fn a_closed_standard_output_ends_the_command_quietly() {
+    // `ferry completions bash | head -c 1`: the reader stops early.
+    let mut child = Command::new(FERRY)
+        .args(["completions", "bash"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stderr.is_empty(), "{output:?}");
+}
+
+#[test]
+fn an_upload_refused_before_its_body_is_read_fails_and_says_so() {
+    // A server that answers an upload from its head and closes the
+    // connection without reading the body: the client, still sending, must
+    // report the refusal, never take its broken connection for a closed
+    // standard output.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            if head.starts_with(b"HEAD ") {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                );
+            }
+            // A PUT is answered at once, and the connection closed, its
+            // body unread (as a server does that refuses it early).
+            let _ = stream.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let artifact = home.path().join("big.bin");
+    std::fs::write(&artifact, vec![1_u8; 32 << 20]).unwrap();
+    let mut command = Command::new(FERRY);
+    command
+        .args([
+            "release",
+            "create",
+            "api",
+            "--version",
+            "1.0.0",
+            "--artifact",
+        ])
+        .arg(format!("bin={}", artifact.display()))
+        .env("FERRY_SERVER", &url)
+        .env("FERRY_TOKEN", "ferry_test")
+        .env("XDG_CONFIG_HOME", home.path());
+    let failed = Run::of(command).code(1);
+    assert!(
+        failed.stderr.contains("cannot upload") && failed.stderr.contains("500"),
+        "the refused upload is reported: {failed:#?}"
+    );
+}

@@ -58,28 +58,31 @@ pub async fn put_blob(
             }),
         ));
     }
-    let stream = request.into_body().into_data_stream();
-    let size = state
+    let mut stream = request.into_body().into_data_stream();
+    let stored = state
         .blobs
-        .put(&digest, stream, state.max_artifact_bytes)
-        .await
-        .map_err(|error| match error {
-            BlobError::Mismatch { .. } => ApiError::Unprocessable(error.to_string()),
-            BlobError::TooLarge { .. } => ApiError::TooLarge(format!(
-                "{error}; the server's limit is set with --max-artifact-bytes"
-            )),
-            BlobError::Body(_) => ApiError::BadRequest(error.to_string()),
-            BlobError::StorageFull(cause) => {
-                tracing::warn!(%digest, %cause, "an upload failed: the disk is full");
-                ApiError::InsufficientStorage(
-                    "the server's disk is full, so the upload was not stored; its operator must \
+        .put(&digest, &mut stream, state.max_artifact_bytes)
+        .await;
+    if stored.is_err() {
+        drain(&mut stream).await;
+    }
+    let size = stored.map_err(|error| match error {
+        BlobError::Mismatch { .. } => ApiError::Unprocessable(error.to_string()),
+        BlobError::TooLarge { .. } => ApiError::TooLarge(format!(
+            "{error}; the server's limit is set with --max-artifact-bytes"
+        )),
+        BlobError::Body(_) => ApiError::BadRequest(error.to_string()),
+        BlobError::StorageFull(cause) => {
+            tracing::warn!(%digest, %cause, "an upload failed: the disk is full");
+            ApiError::InsufficientStorage(
+                "the server's disk is full, so the upload was not stored; its operator must \
                      free space on the disk of its data directory, then the upload can be tried \
                      again"
-                        .to_owned(),
-                )
-            }
-            BlobError::Io(_) => ApiError::Internal(error.to_string()),
-        })?;
+                    .to_owned(),
+            )
+        }
+        BlobError::Io(_) => ApiError::Internal(error.to_string()),
+    })?;
     tracing::info!(%digest, size, "artifact stored");
     Ok((
         StatusCode::CREATED,
@@ -88,6 +91,32 @@ pub async fn put_blob(
             size,
         }),
     ))
+}
+
+/// The most of a refused upload's body read (and thrown away) before the
+/// answer, so that the client, still sending, reads the answer instead of a
+/// connection reset.
+const DRAIN_BYTES: u64 = 16 << 20;
+
+/// How long a refused upload's body is read at most before the answer.
+const DRAIN_FOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads what is left of a refused upload (up to [`DRAIN_BYTES`] and
+/// [`DRAIN_FOR`]). A server that answers while its client is still sending
+/// and closes the connection makes the client's next write fail: the client
+/// then sees a broken connection, not why its upload was refused.
+async fn drain(stream: &mut axum::body::BodyDataStream) {
+    use futures_util::StreamExt as _;
+    let mut left = DRAIN_BYTES;
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            match left.checked_sub(chunk.len() as u64) {
+                Some(rest) => left = rest,
+                None => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_FOR, read).await;
 }
 
 /// Whether bytes with this digest are stored (200 with their size) or not (404).

@@ -19,7 +19,11 @@ pub struct CompletionsArgs {
 
 /// Prints the completion script for the shell asked for.
 pub fn run(args: &CompletionsArgs) -> std::io::Result<()> {
+    // Written to memory first: clap_complete panics when its writer fails,
+    // as a closed standard output (`ferry completions bash | head`) does.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "ferry", &mut script);
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut Cli::command(), "ferry", &mut out);
+    out.write_all(&script)?;
     out.flush()
 }
