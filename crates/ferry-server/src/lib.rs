@@ -50,6 +50,7 @@ pub use orchestrator::{TickReport, tick as orchestrator_tick};
 pub use recovery::recover_admin;
 pub use routes::openapi_document;
 pub use state::{AppState, DEFAULT_LEASE};
+pub use web::SessionLimits;
 
 /// The settings of `ferry serve`.
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ pub struct Settings {
     pub allow_http_hosts: Vec<String>,
     /// How long a job is leased to its agent between heartbeats.
     pub lease: chrono::Duration,
+    /// How long web sessions last.
+    pub sessions: SessionLimits,
 }
 
 /// Why the server could not start or stopped.
@@ -252,6 +255,7 @@ impl Server {
         let blobs = BlobStore::new(settings.data_dir.join("artifacts"));
         let mut state = AppState::new(store.clone(), blobs, settings.max_artifact_bytes);
         state.lease = settings.lease;
+        state.sessions = settings.sessions;
         state.allow_http_hosts = settings.allow_http_hosts.clone();
         state.secret_key = Some(secret_key);
         // The orchestrator drives deployments in the background; it stops after

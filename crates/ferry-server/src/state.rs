@@ -37,6 +37,8 @@ pub struct AppState {
     pub job_templates: JobTemplates,
     /// Verifies CI systems' OIDC ID tokens, keeping their issuers' keys.
     pub oidc: crate::oidc::Verifier,
+    /// How long web sessions last.
+    pub sessions: crate::web::SessionLimits,
     /// Failed web sign-ins of each user, to slow password guessing.
     pub sign_in_throttle: std::sync::Arc<crate::web::Throttle>,
     /// The audit chain's last verification from the web UI, with its time.
@@ -61,6 +63,7 @@ impl AppState {
             secret_key: crate::secrets::SecretKey::generate().ok(),
             job_templates: JobTemplates::default(),
             oidc: crate::oidc::Verifier::new(oidc_client()),
+            sessions: crate::web::SessionLimits::default(),
             sign_in_throttle: std::sync::Arc::default(),
             last_audit_check: std::sync::Arc::default(),
         }

@@ -32,6 +32,7 @@ stories!(
     a_change_request_moves_through_its_states_from_its_page,
     the_calendar_shows_windows_in_the_zone_the_viewer_chose,
     an_open_dashboard_hears_of_a_new_deployment,
+    a_session_ends_when_unused_too_long_and_when_too_old,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -162,6 +163,11 @@ fn encode(text: &str) -> String {
 /// A server whose administrator `admin` has the web password [`PASSWORD`].
 async fn server(backend: &Backend) -> Api {
     let api = Api::with_a_release_on(backend).await;
+    with_password(api).await
+}
+
+/// `api` where the administrator has the password [`PASSWORD`].
+async fn with_password(api: Api) -> Api {
     let set = api
         .send(
             Method::PUT,
@@ -1226,5 +1232,60 @@ async fn an_open_dashboard_hears_of_a_new_deployment(backend: &Backend) {
             heard.push_str(&String::from_utf8_lossy(&data));
         }
     }
+    api.close().await;
+}
+
+async fn a_session_ends_when_unused_too_long_and_when_too_old(backend: &Backend) {
+    // Short limits, as `ferry serve --session-idle --session-lifetime` set
+    // them (the command accepts a minute at least; a test has no minutes).
+    let limits = |idle: i64, lifetime: i64| {
+        move |state: &mut ferry_server::AppState| {
+            state.sessions = ferry_server::SessionLimits {
+                idle: chrono::Duration::seconds(idle),
+                lifetime: chrono::Duration::seconds(lifetime),
+            };
+        }
+    };
+    let pause = |seconds| tokio::time::sleep(std::time::Duration::from_millis(seconds));
+
+    // Unused for longer than its idle limit: ended.
+    let api = with_password(Api::on_adjusted(backend, limits(1, 3600)).await).await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    assert_eq!(browser.get(&api, "/").await.status, StatusCode::OK);
+    pause(1500).await;
+    let idle = browser.get(&api, "/").await;
+    assert_eq!(
+        idle.status,
+        StatusCode::SEE_OTHER,
+        "an idle session has ended"
+    );
+    assert!(idle.location().starts_with("/login"), "{}", idle.location());
+    api.close().await;
+
+    // Used all the time, but older than its lifetime: ended too, and the
+    // cookie said so from the start.
+    let api = with_password(Api::on_adjusted(backend, limits(3600, 2)).await).await;
+    let mut browser = Browser::default();
+    let signed_in = browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let cookie = signed_in
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .find(|value| value.starts_with("ferry_session="))
+        .expect("a session cookie");
+    assert!(cookie.contains("Max-Age=2;"), "{cookie}");
+    for _ in 0..2 {
+        assert_eq!(browser.get(&api, "/").await.status, StatusCode::OK);
+        pause(700).await;
+    }
+    pause(700).await;
+    let old = browser.get(&api, "/").await;
+    assert_eq!(
+        old.status,
+        StatusCode::SEE_OTHER,
+        "an old session has ended"
+    );
     api.close().await;
 }

@@ -2224,3 +2224,26 @@ fn an_upload_refused_before_its_body_is_read_fails_and_says_so() {
         "the refused upload is reported: {failed:#?}"
     );
 }
+
+#[test]
+fn session_limits_that_mean_nothing_stop_the_server_from_starting() {
+    let data = tempfile::tempdir().unwrap();
+    for (idle, lifetime, said) in [
+        ("2d", "1d", "longer than --session-lifetime"),
+        ("10s", "1d", "--session-idle must be between 1m and 366d"),
+        ("1h", "1y", "is not a duration"),
+    ] {
+        let mut serve = Command::new(FERRY);
+        serve
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data.path())
+            .args(["--session-idle", idle, "--session-lifetime", lifetime])
+            .env("XDG_CONFIG_HOME", data.path());
+        let refused = Run::of(serve);
+        assert_ne!(refused.code, 0, "{refused:#?}");
+        assert!(
+            refused.stderr.contains(said),
+            "{idle} {lifetime}: {refused:#?}"
+        );
+    }
+}

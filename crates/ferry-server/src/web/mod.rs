@@ -24,6 +24,7 @@ use axum::routing::{get, post};
 use crate::state::AppState;
 
 pub use audit::LastCheck;
+pub use session::SessionLimits;
 pub use throttle::Throttle;
 
 /// The pages and what they need.

@@ -5,8 +5,9 @@
 //! SHA-256); it is `HttpOnly`, `SameSite=Lax` and `Secure` whenever the
 //! browser reached the server over HTTPS (a proxy's `X-Forwarded-Proto`)
 //! or on a loopback address, where browsers keep secure cookies over plain
-//! HTTP. A session ends after [`IDLE`] unused, after [`LIFETIME`] whatever
-//! its use, or at sign-out. Every form of a signed-in page carries the
+//! HTTP. A session ends after its [`SessionLimits::idle`] unused, after its
+//! [`SessionLimits::lifetime`] whatever its use (`ferry serve
+//! --session-idle`, `--session-lifetime`), or at sign-out. Every form of a signed-in page carries the
 //! session's CSRF token, checked on every POST.
 
 use axum::extract::FromRequestParts;
@@ -23,10 +24,59 @@ use crate::state::AppState;
 
 /// The cookie that names a signed-in browser's session.
 pub const SESSION_COOKIE: &str = "ferry_session";
-/// How long a session may stay unused.
-pub const IDLE: Duration = Duration::hours(12);
-/// How long a session lives at most.
-pub const LIFETIME: Duration = Duration::days(7);
+/// How long a session may stay unused, unless the server is told otherwise.
+pub const DEFAULT_IDLE: Duration = Duration::hours(12);
+/// How long a session lives at most, unless the server is told otherwise.
+pub const DEFAULT_LIFETIME: Duration = Duration::days(7);
+
+/// How long web sessions last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// A session unused this long has ended.
+    pub idle: Duration,
+    /// A session this old has ended, however much it is used.
+    pub lifetime: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            idle: DEFAULT_IDLE,
+            lifetime: DEFAULT_LIFETIME,
+        }
+    }
+}
+
+impl SessionLimits {
+    /// The shortest idle expiry accepted: a minute (a session's use is
+    /// recorded at most once a minute).
+    pub const MIN: Duration = Duration::minutes(1);
+    /// The longest lifetime accepted: a year.
+    pub const MAX: Duration = Duration::days(366);
+
+    /// Limits of `idle` and `lifetime`, which must lie between a minute and
+    /// a year, idle no longer than the lifetime. The error says which.
+    pub fn new(idle: Duration, lifetime: Duration) -> Result<Self, String> {
+        for (flag, value) in [("--session-idle", idle), ("--session-lifetime", lifetime)] {
+            if value < Self::MIN || value > Self::MAX {
+                return Err(format!(
+                    "{flag} must be between 1m and 366d; {} seconds is not",
+                    value.num_seconds()
+                ));
+            }
+        }
+        if idle > lifetime {
+            return Err(format!(
+                "--session-idle ({}s) is longer than --session-lifetime ({}s): a session would \
+                 end at its lifetime before it could ever be idle that long; make the idle \
+                 expiry shorter",
+                idle.num_seconds(),
+                lifetime.num_seconds()
+            ));
+        }
+        Ok(Self { idle, lifetime })
+    }
+}
 
 /// The signed-in person looking at a page.
 #[derive(Debug, Clone)]
@@ -66,7 +116,7 @@ impl FromRequestParts<AppState> for Viewer {
         let session = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(secret) => state
                 .store
-                .session(&hash_secret(secret), IDLE)
+                .session(&hash_secret(secret), state.sessions.idle)
                 .await
                 .map_err(|error| ApiError::from(error).into_response())?,
             None => None,
@@ -213,7 +263,7 @@ mod tests {
     #[test]
     fn cookies_are_secure_over_https_and_on_loopback_only() {
         let cookie = |pairs| {
-            set_cookie(&headers(pairs), "s", "v", IDLE, SameSite::Lax)
+            set_cookie(&headers(pairs), "s", "v", DEFAULT_IDLE, SameSite::Lax)
                 .to_str()
                 .unwrap()
                 .to_owned()
@@ -230,6 +280,18 @@ mod tests {
         let plain = cookie(&[("host", "ferry.lan:8740")]);
         assert!(!plain.contains("Secure"), "{plain}");
         assert!(plain.contains("HttpOnly; SameSite=Lax"), "{plain}");
+    }
+
+    #[test]
+    fn session_limits_lie_between_a_minute_and_a_year_idle_first() {
+        let limits = SessionLimits::new(Duration::hours(1), Duration::days(1)).unwrap();
+        assert_eq!(limits.idle, Duration::hours(1));
+        let too_short = SessionLimits::new(Duration::seconds(30), Duration::days(1)).unwrap_err();
+        assert!(too_short.contains("--session-idle"), "{too_short}");
+        let too_long = SessionLimits::new(Duration::hours(1), Duration::days(400)).unwrap_err();
+        assert!(too_long.contains("--session-lifetime"), "{too_long}");
+        let upside_down = SessionLimits::new(Duration::days(2), Duration::days(1)).unwrap_err();
+        assert!(upside_down.contains("longer than"), "{upside_down}");
     }
 
     #[test]

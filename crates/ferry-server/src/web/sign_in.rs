@@ -16,9 +16,7 @@ use ferry_store::sessions::NewSession;
 use serde::Deserialize;
 
 use super::page::{self, Frame, error_page};
-use super::session::{
-    self, IDLE, LIFETIME, SESSION_COOKIE, SameSite, Viewer, cookie, random_token, same_token,
-};
+use super::session::{self, SESSION_COOKIE, SameSite, Viewer, cookie, random_token, same_token};
 use crate::auth::hash_secret;
 use crate::error::ApiError;
 use crate::passwords;
@@ -175,8 +173,8 @@ pub async fn submit(
     let new = NewSession {
         secret_hash: &hash_secret(&secret),
         csrf_token: &csrf,
-        idle: IDLE,
-        lifetime: LIFETIME,
+        idle: state.sessions.idle,
+        lifetime: state.sessions.lifetime,
     };
     if let Err(error) = state.store.start_session(&user, new).await {
         return ApiError::from(error).into_response();
@@ -185,7 +183,13 @@ pub async fn submit(
     let cookies = response.headers_mut();
     cookies.append(
         header::SET_COOKIE,
-        session::set_cookie(&headers, SESSION_COOKIE, &secret, LIFETIME, SameSite::Lax),
+        session::set_cookie(
+            &headers,
+            SESSION_COOKIE,
+            &secret,
+            state.sessions.lifetime,
+            SameSite::Lax,
+        ),
     );
     cookies.append(
         header::SET_COOKIE,

@@ -220,9 +220,15 @@ impl Api {
     /// A server over a new database of `backend`, with the bootstrap
     /// administrator `admin` holding [`ADMIN_TOKEN`].
     pub async fn on(backend: &Backend) -> Self {
+        Self::on_adjusted(backend, |_| {}).await
+    }
+
+    /// [`Api::on`], with the server's state adjusted by `adjust` (settings
+    /// of `ferry serve` such as session limits) before it serves.
+    pub async fn on_adjusted(backend: &Backend, adjust: impl FnOnce(&mut AppState)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (store, scratch) = backend.store(dir.path()).await;
-        Self::over(store, dir, scratch, None).await
+        Self::over_adjusted(store, dir, scratch, None, adjust).await
     }
 
     /// A server over `store` (whose artifacts are kept in `dir`), with the
@@ -233,6 +239,17 @@ impl Api {
         dir: tempfile::TempDir,
         scratch: Option<Scratch>,
         secret_key: Option<ferry_server::secrets::SecretKey>,
+    ) -> Self {
+        Self::over_adjusted(store, dir, scratch, secret_key, |_| {}).await
+    }
+
+    /// [`Api::over`], with the state adjusted by `adjust` before it serves.
+    pub async fn over_adjusted(
+        store: Store,
+        dir: tempfile::TempDir,
+        scratch: Option<Scratch>,
+        secret_key: Option<ferry_server::secrets::SecretKey>,
+        adjust: impl FnOnce(&mut AppState),
     ) -> Self {
         let admin = Name::parse("admin").unwrap();
         let hash = ferry_server::hash_secret(ADMIN_TOKEN);
@@ -260,6 +277,7 @@ impl Api {
         if secret_key.is_some() {
             state.secret_key = secret_key;
         }
+        adjust(&mut state);
         Self {
             secret_key: state.secret_key.clone(),
             app: ferry_server::app(state),

@@ -108,6 +108,26 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(4..=3600)
     )]
     pub job_lease: u32,
+    /// How long a web session may stay unused before it ends, such as
+    /// `30m`, `12h` or `1d` (at least 1m, at most the lifetime).
+    #[arg(
+        long,
+        env = "FERRY_SESSION_IDLE",
+        value_name = "DURATION",
+        default_value = "12h",
+        value_parser = ferry_core::windows::parse_duration
+    )]
+    pub session_idle: chrono::Duration,
+    /// How long a web session lasts at most, however much it is used, such
+    /// as `8h` or `7d` (at most 366d); then its user signs in again.
+    #[arg(
+        long,
+        env = "FERRY_SESSION_LIFETIME",
+        value_name = "DURATION",
+        default_value = "7d",
+        value_parser = ferry_core::windows::parse_duration
+    )]
+    pub session_lifetime: chrono::Duration,
     /// The format of the log (written to stderr; RUST_LOG filters it).
     #[arg(
         long,
@@ -137,6 +157,8 @@ const AGENT_GRACE: Duration = Duration::from_secs(10);
 /// Runs the server with the given settings.
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging(args.log_format);
+    let sessions = ferry_server::SessionLimits::new(args.session_idle, args.session_lifetime)
+        .map_err(anyhow::Error::msg)?;
     let data_dir = match args.data_dir {
         Some(dir) => dir,
         None => default_data_dir()?,
@@ -153,6 +175,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         max_artifact_bytes: args.max_artifact_bytes,
         allow_http_hosts: args.allow_http_hosts,
         lease: chrono::Duration::seconds(i64::from(args.job_lease)),
+        sessions,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
