@@ -156,7 +156,8 @@ async function live(browser) {
     const answered = Date.now();
     const seen = await page.evaluate(() => window.__seen);
     if (seen === null) throw new Error(`${target.service}: the page never showed ${step}`);
-    const fetch = fetches.find((f) => f.start >= sent && f.end !== null && f.end <= seen + 5);
+    await sleep(200); // the page's fetch's events reach this process after the page has used it
+    const fetch = fetches.find((f) => f.start >= sent && f.start <= seen && f.end !== null);
     const result = {
       step,
       service: target.service,

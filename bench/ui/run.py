@@ -647,9 +647,10 @@ def after_history(server, services, ci_token, rng):
             "description": "Rollback: redeploy the previous version.",
             "type": "standard" if i % 10 == 9 else "normal",
             "service": service, "environment": "prod", "release": candidates[service], "window": window})
-        for action in paths[i % len(paths)]:
-            if i % 10 == 9 and action in ("assess", "approve", "reject", "defer"):
-                continue  # a standard change is pre-approved by its submission
+        # A standard change is pre-approved by its submission.
+        path = (["submit"] + (["implement", "close"] if (i // 10) % 2 else [])) if i % 10 == 9 \
+            else paths[i % len(paths)]
+        for action in path:
             body = {"assess": {"risk": rng.choice(["low", "medium", "high"]), "impact": "one service"},
                     "reject": {"reason": "Not during the freeze"}, "defer": {"reason": "After the freeze"},
                     "schedule": {"window": window}}.get(action, {})
@@ -797,17 +798,23 @@ def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def time_pages(port, cookie, page_list, warmup, requests):
+def time_pages(port, cookie, page_list, warmup, requests, page_seconds=60, min_requests=20):
     client = Http(port, cookie=cookie)
     results = []
     for label, path in page_list:
-        for _ in range(warmup):
+        warm_until = time.monotonic() + page_seconds / 4
+        for i in range(warmup):
+            if i >= 2 and time.monotonic() > warm_until:
+                break
             response, payload = client.raw("GET", path)
             if response.status != 200:
                 raise SystemExit(f"GET {path}: {response.status} {payload[:300]!r}")
         full, first = [], []
         size = 0
+        started = time.monotonic()
         for _ in range(requests):
+            if len(full) >= min_requests and time.monotonic() - started > page_seconds:
+                break
             begin = time.perf_counter()
             client.connection.request("GET", path, headers={"Cookie": cookie})
             response = client.connection.getresponse()
@@ -821,15 +828,70 @@ def time_pages(port, cookie, page_list, warmup, requests):
             size = len(payload)
         full.sort()
         first.sort()
-        results.append({"label": label, "path": path, "bytes": size, "p50": statistics.median(full),
+        results.append({"label": label, "path": path, "bytes": size, "n": len(full), "p50": statistics.median(full),
                         "p90": percentile(full, 0.9), "p99": percentile(full, 0.99), "max": full[-1],
                         "ttfb_p50": statistics.median(first)})
         log(f"  {label:<42} p50 {results[-1]['p50']:8.2f} ms  p90 {results[-1]['p90']:8.2f}  "
-            f"p99 {results[-1]['p99']:8.2f}  ({size:,} bytes)")
+            f"p99 {results[-1]['p99']:8.2f}  ({size:,} bytes, {len(full)} requests)")
     return results
 
 
 # ------------------------------------------------------ where the time goes
+
+def statements_of(log_path):
+    """Every statement in a JSON log: (finished, elapsed ms, SQL with spaces squeezed, rows returned)."""
+    found = []
+    with open(log_path, encoding="utf-8", errors="replace") as file:
+        for line in file:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("target") != "sqlx::query":
+                continue
+            fields = entry.get("fields", {})
+            text = " ".join(((fields.get("db.statement") or "").strip() or fields.get("summary", "")).split())
+            finished = dt.datetime.strptime(entry["timestamp"][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
+            found.append((finished.replace(tzinfo=dt.timezone.utc).timestamp(),
+                          float(fields.get("elapsed_secs", 0)) * 1000, text, int(fields.get("rows_returned", 0))))
+    return found
+
+
+def orchestrator_pass(idle):
+    """From statements logged with no request: the text that marks an
+    orchestrator pass (the commonest statement that writes jobs, which no page
+    does) and how many times each text runs per pass."""
+    counts = {}
+    for _, _, text, _ in idle:
+        counts[text] = counts.get(text, 0) + 1
+    markers = [text for text in counts if text.startswith("UPDATE jobs")]
+    if not markers:
+        return None, {}
+    marker = max(markers, key=lambda text: counts[text])
+    passes = counts[marker]
+    return marker, {text: max(1, round(count / passes)) for text, count in counts.items()}
+
+
+def own_statements(statements, begin, end, marker, per_pass):
+    """The statements of the request sent at `begin` and answered at `end`:
+    those that finished meanwhile, less the orchestrator's passes (for each
+    pass marked within a second around, one set of its statements, each the
+    instance nearest to its marker)."""
+    around = [s for s in statements if begin - 1 <= s[0] <= end + 1]
+    marks = [s[0] for s in around if s[2] == marker]
+    background = set()
+    for text, times in per_pass.items():
+        instances = [i for i, s in enumerate(around) if s[2] == text]
+        for mark in marks:
+            free = [i for i in instances if i not in background]
+            if not free:
+                break
+            for i in sorted(free, key=lambda i: abs(around[i][0] - mark))[:times]:
+                background.add(i)
+    own = [s for i, s in enumerate(around) if i not in background and begin <= s[0] <= end + 0.002]
+    passes = sum(1 for mark in marks if begin - 0.2 <= mark <= end)
+    return own, passes
+
 
 def sql_breakdown(args, work_dir, scratch, page_list, repeats=3):
     """Each page's statements from the server's JSON log (sqlx::query=debug)."""
@@ -838,49 +900,117 @@ def sql_breakdown(args, work_dir, scratch, page_list, repeats=3):
     try:
         cookie = sign_in(server.port)
         client = Http(server.port, cookie=cookie)
-        found = []
+        idle_from = time.time()
+        time.sleep(5)
+        idle_to = time.time()
+        requests = []
         for label, path in page_list:
             client.raw("GET", path)  # warm
-            runs = []
             for _ in range(repeats):
-                time.sleep(0.6)  # let the dashboard stream and orchestrator statements pass
-                offset = os.path.getsize(log_path)
-                begin = time.perf_counter()
-                response, _ = client.raw("GET", path)
-                took = (time.perf_counter() - begin) * 1000
-                time.sleep(0.05)
-                with open(log_path, "rb") as file:
-                    file.seek(offset)
-                    lines = file.read().decode(errors="replace").splitlines()
-                statements = []
-                for line in lines:
-                    try:
-                        entry = json.loads(line)
-                    except ValueError:
-                        continue
-                    if entry.get("target") != "sqlx::query":
-                        continue
-                    fields = entry.get("fields", {})
-                    text = (fields.get("db.statement") or "").strip() or fields.get("summary", "")
-                    statements.append((float(fields.get("elapsed_secs", 0)) * 1000, " ".join(text.split()),
-                                       int(fields.get("rows_returned", 0))))
-                runs.append((took, statements))
-            took, statements = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
-            grouped = {}
-            for elapsed, text, rows in statements:
-                entry = grouped.setdefault(text, [0, 0.0, 0])
-                entry[0] += 1
-                entry[1] += elapsed
-                entry[2] += rows
-            top = sorted(grouped.items(), key=lambda item: -item[1][1])[:4]
-            found.append({"label": label, "path": path, "request_ms": took, "statements": len(statements),
-                          "sql_ms": sum(s[0] for s in statements),
-                          "top": [{"sql": text[:300], "count": c, "ms": ms, "rows": rows}
-                                  for text, (c, ms, rows) in top]})
-            log(f"  {label:<42} {len(statements):4d} statements, {found[-1]['sql_ms']:8.1f} ms of SQL "
-                f"in a {took:.1f} ms request")
+                time.sleep(0.3)
+                begin = time.time()
+                client.raw("GET", path)
+                requests.append((label, path, begin, time.time()))
+        time.sleep(0.3)
     finally:
         server.stop()
+    statements = statements_of(log_path)
+    idle = [s for s in statements if idle_from + 0.5 <= s[0] <= idle_to]
+    marker, per_pass = orchestrator_pass(idle)
+    pass_ms = sum(s[1] for s in idle) / max(1, sum(1 for s in idle if s[2] == marker))
+    background = {"seconds": idle_to - idle_from - 0.5, "statements": len(idle),
+                  "passes": sum(1 for s in idle if s[2] == marker), "sql_ms_per_pass": pass_ms,
+                  "top": sorted(({"sql": text[:300], "per_pass": n} for text, n in per_pass.items()),
+                                key=lambda entry: entry["sql"])}
+    log(f"  with no request: {background['passes']} orchestrator passes in {background['seconds']:.1f} s, "
+        f"{pass_ms:.1f} ms of SQL each")
+    found = []
+    for label, path in dict.fromkeys((label, path) for label, path, _, _ in requests):
+        runs = []
+        for _, _, begin, end in [r for r in requests if r[0] == label]:
+            own, passes = own_statements(statements, begin, end, marker, per_pass)
+            runs.append(((end - begin) * 1000, own, passes))
+        took, own, passes = sorted(runs, key=lambda run: run[0])[len(runs) // 2]
+        grouped = {}
+        for _, elapsed, text, rows in own:
+            entry = grouped.setdefault(text, [0, 0.0, 0])
+            entry[0] += 1
+            entry[1] += elapsed
+            entry[2] += rows
+        top = sorted(grouped.items(), key=lambda item: -item[1][1])[:4]
+        found.append({"label": label, "path": path, "request_ms": took, "statements": len(own),
+                      "sql_ms": sum(s[1] for s in own), "orchestrator_passes": passes,
+                      "top": [{"sql": text[:400], "count": c, "ms": ms, "rows": rows}
+                              for text, (c, ms, rows) in top]})
+        log(f"  {label:<42} {len(own):4d} statements, {found[-1]['sql_ms']:8.1f} ms of SQL "
+            f"in a {took:.1f} ms request ({passes} orchestrator passes meanwhile)")
+    return {"background": background, "pages": found}
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_jiffies():
+    """(busy, total) CPU time of the whole machine, from /proc/stat."""
+    with open("/proc/stat") as file:
+        values = [int(v) for v in file.readline().split()[1:9]]
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+class Busy:
+    """How busy the machine was, and how much of it was the server."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.machine = machine_jiffies()
+        self.server = cpu_seconds(pid)
+        self.begin = time.monotonic()
+
+    def done(self):
+        busy, total = machine_jiffies()
+        cores = os.cpu_count() or 1
+        share = (busy - self.machine[0]) / max(1, total - self.machine[1]) * 100
+        server = (cpu_seconds(self.pid) - self.server) / (time.monotonic() - self.begin) * 100 / cores
+        return {"machine_percent": share, "server_percent": server, "others_percent": max(0.0, share - server)}
+
+
+def wait_quiet(pid, seconds):
+    """Waits (at most `seconds`) until processes other than the server leave the machine idle."""
+    deadline = time.monotonic() + seconds
+    while True:
+        busy = Busy(pid)
+        time.sleep(3)
+        others = busy.done()["others_percent"]
+        if others < 10 or time.monotonic() > deadline:
+            return others
+        log(f"  the machine is {others:.0f}% busy with other work; waiting")
+
+
+def background_load(server, cookie, seconds):
+    """The server's CPU with no request, and with dashboards open (their
+    /dashboard/stream connections, nothing else)."""
+    found = []
+    for streams in (0, 1, 5):
+        connections = []
+        for _ in range(streams):
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            connection.request("GET", "/dashboard/stream", headers={"Cookie": cookie})
+            response = connection.getresponse()
+            if response.status != 200:
+                raise SystemExit(f"/dashboard/stream: {response.status}")
+            connections.append(connection)
+        time.sleep(1.5)
+        cpu, begin = cpu_seconds(server.process.pid), time.monotonic()
+        time.sleep(seconds)
+        share = (cpu_seconds(server.process.pid) - cpu) / (time.monotonic() - begin) * 100
+        for connection in connections:
+            connection.close()
+        found.append({"streams": streams, "cpu_percent": share})
+        log(f"  {streams} dashboards open: the server uses {share:.1f}% of a core")
+        time.sleep(1)
     return found
 
 
@@ -926,7 +1056,7 @@ def git(*command):
         return "?"
 
 
-def report(args, counts, timings, breakdown, browser):
+def report(args, counts, timings, breakdown, browser, load):
     goal = lambda label: 100 if label.startswith("dashboard") else 50
     lines = []
     lines.append(f"Data: {counts['services']:,} services x {counts['environments']} environments, "
@@ -935,28 +1065,47 @@ def report(args, counts, timings, breakdown, browser):
                  f"{counts['users']} users, {counts['grants']:,} grants; "
                  f"{counts['cells_with_version']:,} of {counts['cells']:,} cells with a version.")
     lines.append("")
-    lines.append(f"Server render, {args.requests} requests each after {args.warmup} warm-up, one keep-alive "
+    lines.append(f"Server render: up to {args.requests} requests per page (at least 20, at most "
+                 f"{args.page_seconds:.0f} s of them) after up to {args.warmup} warm-up, one keep-alive "
                  "connection, signed in:")
     lines.append("")
-    lines.append("| page | size | first byte, p50 | p50 | p90 | p99 | goal |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| page | size | n | first byte, p50 | p50 | p90 | p99 | goal |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    busy = counts.get("busy_during_pages")
     for t in timings:
         met = "met" if t["p50"] < goal(t["label"]) and t["p99"] < goal(t["label"]) else (
             "p50 met, p99 not" if t["p50"] < goal(t["label"]) else "**missed**")
-        lines.append(f"| {t['label']} (`{t['path']}`) | {t['bytes'] / 1024:,.0f} KiB | {t['ttfb_p50']:.2f} ms | "
-                     f"{t['p50']:.2f} ms | {t['p90']:.2f} ms | {t['p99']:.2f} ms | < {goal(t['label'])} ms: {met} |")
+        lines.append(f"| {t['label']} (`{t['path']}`) | {t['bytes'] / 1024:,.0f} KiB | {t['n']} | "
+                     f"{t['ttfb_p50']:.2f} ms | {t['p50']:.2f} ms | {t['p90']:.2f} ms | {t['p99']:.2f} ms | "
+                     f"< {goal(t['label'])} ms: {met} |")
+    if busy:
+        lines.append("")
+        lines.append(f"While the pages were timed the machine's {os.cpu_count()} cores were {busy['machine_percent']:.0f}% "
+                     f"busy, {busy['server_percent']:.0f}% with the server and {busy['others_percent']:.0f}% with "
+                     "everything else (the client included).")
     if breakdown:
+        background = breakdown["background"]
         lines.append("")
-        lines.append("Where the time goes (RUST_LOG=sqlx::query=debug, the median of 3 requests; logging "
-                     "every statement slows the server):")
+        lines.append("Where the time goes: the server again with RUST_LOG=sqlx::query=debug (which slows it), "
+                     "each page's own statements (those that finished while it was served, less the "
+                     "orchestrator's passes meanwhile), the median of 3 requests. Statement times overlap "
+                     "when reads run at once. With no request the orchestrator made "
+                     f"{background['passes']} passes in {background['seconds']:.1f} s, "
+                     f"{background['sql_ms_per_pass']:.0f} ms of SQL each.")
         lines.append("")
-        lines.append("| page | request | statements | time in SQL | slowest statement (count, total) |")
+        lines.append("| page | request | statements | time in SQL | slowest statement: SQL (times run, total, rows) |")
         lines.append("|---|---|---|---|---|")
-        for b in breakdown:
+        for b in breakdown["pages"]:
             top = b["top"][0] if b["top"] else None
-            slowest = f"`{top['sql'][:120]}` ({top['count']}x, {top['ms']:.1f} ms)" if top else "—"
+            slowest = f"`{top['sql'][:160]}…` ({top['count']}×, {top['ms']:.1f} ms, {top['rows']} rows)" if top else "—"
             lines.append(f"| {b['label']} | {b['request_ms']:.1f} ms | {b['statements']} | {b['sql_ms']:.1f} ms | "
                          f"{slowest} |")
+    if load:
+        lines.append("")
+        lines.append("Server CPU with no request (the orchestrator's passes), and with dashboards open "
+                     "(their event streams, nothing else): "
+                     + ", ".join(f"{entry['streams']} open: {entry['cpu_percent']:.0f}% of a core" for entry in load)
+                     + ".")
     if browser:
         fcp = browser["fcp"]
         values = sorted(run["fcp"] for run in fcp)
@@ -1017,7 +1166,12 @@ def main():
                         help="do not check the rows written against a throwaway server's")
     parser.add_argument("--requests", type=int, default=100, help="timed requests per page (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="warm-up requests per page (default 10)")
+    parser.add_argument("--page-seconds", type=float, default=60,
+                        help="stop timing a page after this long once it has 20 requests (default 60)")
     parser.add_argument("--only", help="time only pages whose label contains this")
+    parser.add_argument("--skip-background", action="store_true",
+                        help="skip the server's CPU with no request and with dashboards open")
+    parser.add_argument("--background-seconds", type=float, default=10)
     parser.add_argument("--skip-sql", action="store_true", help="skip the per-page SQL breakdown")
     parser.add_argument("--skip-browser", action="store_true", help="skip Chromium (FCP, live update)")
     parser.add_argument("--fcp-runs", type=int, default=5)
@@ -1025,6 +1179,8 @@ def main():
                         help="services promoted while the dashboard is open (3 changes each; default 5)")
     parser.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     parser.add_argument("--log-level", default="warn", help="RUST_LOG of the timed server (default warn)")
+    parser.add_argument("--quiet-wait", type=float, default=0, metavar="SECONDS",
+                        help="before timing, wait up to this long for other processes to leave the machine idle")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (the run's copy and logs)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to this file")
     args = parser.parse_args()
@@ -1066,10 +1222,21 @@ def main():
             if rows != args.services or versions < 0.9 * counts["cells"]:
                 raise SystemExit(f"the dashboard shows {rows} rows and {versions} versions")
             log(f"run: the dashboard lists {rows} services with {versions} versions in the cells")
+            load = None
+            if not args.skip_background:
+                log("run: the server's CPU with no request and with dashboards open")
+                load = background_load(server, cookie, args.background_seconds)
+            if args.quiet_wait:
+                wait_quiet(server.process.pid, args.quiet_wait)
             log("run: server render times")
-            timings = time_pages(server.port, cookie, page_list, args.warmup, args.requests)
+            busy = Busy(server.process.pid)
+            timings = time_pages(server.port, cookie, page_list, args.warmup, args.requests, args.page_seconds)
+            counts["busy_during_pages"] = busy.done()
+            log(f"run: while timing pages the machine was {counts['busy_during_pages']}")
             browser = None
             if not args.skip_browser:
+                if args.quiet_wait:
+                    wait_quiet(server.process.pid, args.quiet_wait)
                 log("run: Chromium")
                 browser = run_browser(args, server, sign_in(server.port), marker["ci_token"], scratch)
         finally:
@@ -1078,11 +1245,12 @@ def main():
         if not args.skip_sql:
             log("run: statements per page")
             breakdown = sql_breakdown(args, work_dir, scratch, page_list)
-        text = report(args, counts, timings, breakdown, browser)
+        text = report(args, counts, timings, breakdown, browser, load)
         print(text)
         if args.json:
             with open(args.json, "w") as file:
-                json.dump({"counts": counts, "timings": timings, "sql": breakdown, "browser": browser}, file, indent=2)
+                json.dump({"counts": counts, "timings": timings, "sql": breakdown, "browser": browser,
+                           "background_load": load}, file, indent=2)
     finally:
         if args.keep:
             log(f"kept {scratch}")

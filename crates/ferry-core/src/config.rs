@@ -50,6 +50,10 @@ pub struct Config {
     /// when the file has any, kept when it has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusts: Vec<crate::trust::TrustSpec>,
+    /// Signing in to the web UI with the organisation's OpenID Connect
+    /// provider (`[oidc]`): applied when the file has it, kept when not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<crate::sso::SsoSpec>,
 }
 
 /// Which entry of a [`Config`] a problem is in.
@@ -65,6 +69,8 @@ pub enum Place {
     Freeze(usize),
     /// The trust policy at this index.
     Trust(usize),
+    /// The `[oidc]` table.
+    Oidc,
 }
 
 /// A rule of the configuration that is broken.
@@ -136,7 +142,8 @@ impl Config {
         entries(&self.lifecycles, Place::Lifecycle)?;
         entries(&self.services, Place::Service)?;
         entries(&self.freezes, Place::Freeze)?;
-        entries(&self.trusts, Place::Trust)
+        entries(&self.trusts, Place::Trust)?;
+        entries(self.oidc.as_slice(), |_| Place::Oidc)
     }
 
     /// Checks that every approver an environment's policy names is someone:
@@ -171,6 +178,28 @@ impl Config {
                         ),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every ferry group `[oidc.groups]` maps to is one of
+    /// `groups`: a sign-in could not put anyone in a group that is not.
+    pub fn check_sign_in_groups(&self, groups: &HashSet<&str>) -> Result<(), Invalid> {
+        let Some(oidc) = &self.oidc else {
+            return Ok(());
+        };
+        for (provider, group) in &oidc.groups {
+            if !groups.contains(group.as_str()) {
+                return Err(Invalid::at(
+                    Place::Oidc,
+                    FieldPath::field("groups").key(provider),
+                    format!(
+                        "oidc groups: {provider:?} maps to the group {:?}, which does not exist; \
+                         create it first (ferry group create {group}) or correct the name",
+                        group.as_str()
+                    ),
+                ));
             }
         }
         Ok(())
@@ -357,6 +386,10 @@ impl Config {
                 )
             })?;
         }
+        if let Some(oidc) = &self.oidc {
+            oidc.validate()
+                .map_err(|reason| Invalid::entry(Place::Oidc, format!("oidc: {reason}")))?;
+        }
         Ok(())
     }
 }
@@ -433,6 +466,7 @@ fn value_span(source: &str, config: &Config, invalid: &Invalid) -> Option<Range<
         Place::Service(index) => document.get("service")?.get_ref().get(index),
         Place::Freeze(index) => document.get("freeze")?.get_ref().get(index),
         Place::Trust(index) => document.get("trust")?.get_ref().get(index),
+        Place::Oidc => document.get("oidc"),
     }?;
     let mut value: &toml::Spanned<DeValue<'_>> = entry;
     let mut found = None;
@@ -466,6 +500,7 @@ struct Spans {
     services: Vec<Range<usize>>,
     freezes: Vec<Range<usize>>,
     trusts: Vec<Range<usize>>,
+    oidc: Option<Range<usize>>,
 }
 
 impl Spans {
@@ -476,6 +511,7 @@ impl Spans {
             Place::Service(i) => self.services.get(i),
             Place::Freeze(i) => self.freezes.get(i),
             Place::Trust(i) => self.trusts.get(i),
+            Place::Oidc => self.oidc.as_ref(),
         }
         .cloned()
     }
@@ -494,6 +530,8 @@ struct RawConfig {
     freeze: Vec<Spanned<FreezeSpec>>,
     #[serde(default)]
     trust: Vec<Spanned<crate::trust::TrustSpec>>,
+    #[serde(default)]
+    oidc: Option<Spanned<crate::sso::SsoSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -672,12 +710,17 @@ impl RawConfig {
                 raw.into_inner()
             })
             .collect();
+        let oidc = self.oidc.map(|raw| {
+            spans.oidc = Some(raw.span());
+            raw.into_inner()
+        });
         Ok(Config {
             environments,
             lifecycles,
             services,
             freezes,
             trusts,
+            oidc,
         })
     }
 }

@@ -31,6 +31,7 @@ pub mod process;
 pub mod release;
 pub mod risk;
 pub mod service;
+pub mod sso;
 pub mod status;
 pub mod time;
 pub mod trust;

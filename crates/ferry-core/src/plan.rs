@@ -23,6 +23,8 @@ pub enum Kind {
     Freeze,
     /// The trust policies for CI workloads, as one entry named `trust`.
     Trust,
+    /// Signing in with OpenID Connect (`[oidc]`), as one entry named `oidc`.
+    Oidc,
 }
 
 /// What applying does to one entry.
@@ -122,11 +124,28 @@ pub fn plan(current: &Config, desired: &Config) -> Vec<Change> {
             values: Vec::new(),
         });
     }
+    if let Some(oidc) = &desired.oidc {
+        let action = match &current.oidc {
+            None => Action::Create,
+            Some(stored) if stored == oidc => Action::Unchanged,
+            Some(_) => Action::Update,
+        };
+        changes.push(Change {
+            kind: Kind::Oidc,
+            name: Name::parse(OIDC).expect("\"oidc\" is a valid name"),
+            action,
+            fields: Vec::new(),
+            values: Vec::new(),
+        });
+    }
     changes
 }
 
 /// The name of the one plan entry that stands for every trust policy.
 pub const TRUST: &str = "trust";
+
+/// The name of the plan entry of the OpenID Connect sign-in.
+pub const OIDC: &str = "oidc";
 
 /// Whether applying the plan would write anything.
 pub fn changes_anything(changes: &[Change]) -> bool {

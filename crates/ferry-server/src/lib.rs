@@ -30,6 +30,7 @@ mod promotion;
 mod recovery;
 mod routes;
 pub mod secrets;
+mod single_sign_on;
 mod state;
 mod web;
 

@@ -81,10 +81,23 @@ pub struct Verifier {
     client: reqwest::Client,
     /// Key sets by URL, with when they were fetched.
     cache: Arc<Mutex<HashMap<String, (Instant, JwkSet)>>>,
-    /// Key set URLs found by discovery, by issuer, with when.
-    discovered: Arc<Mutex<HashMap<String, (Instant, String)>>>,
+    /// Discovery documents, by issuer, with when they were fetched.
+    discovered: Arc<Mutex<HashMap<String, (Instant, Discovery)>>>,
     cache_for: Duration,
     refetch_after: Duration,
+}
+
+/// What an issuer's discovery document says, as far as ferry goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovery {
+    /// The issuer, as the document says it (the one asked for).
+    pub issuer: String,
+    /// Where its signing keys are published.
+    pub jwks_uri: String,
+    /// Where people sign in (for the web UI's sign-in).
+    pub authorization_endpoint: Option<String>,
+    /// Where an authorization code is exchanged for tokens.
+    pub token_endpoint: Option<String>,
 }
 
 /// A token that verified, and the trust that accepts it.
@@ -258,6 +271,11 @@ impl Verifier {
         }
     }
 
+    /// The HTTP client it fetches with (bounded in time, no redirects).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     /// Verifies `token` at `now` (Unix seconds) and returns the first of
     /// `trusts` that accepts it, with the token's subject, issuer and expiry.
     pub async fn verify(
@@ -298,31 +316,8 @@ impl Verifier {
         validation.set_issuer(&[&trust.issuer]);
         validation.set_audience(&[&trust.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let verified =
-            jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::InvalidSignature => OidcError::BadSignature {
-                        kid: kid.clone(),
-                        jwks: jwks.clone(),
-                    },
-                    ErrorKind::InvalidIssuer => OidcError::WrongIssuer {
-                        expected: trust.issuer.clone(),
-                    },
-                    ErrorKind::InvalidAudience => OidcError::WrongAudience {
-                        expected: trust.audience.clone(),
-                    },
-                    ErrorKind::MissingRequiredClaim(claim) => missing(claim),
-                    ErrorKind::InvalidClaimFormat(claim) => {
-                        OidcError::Malformed(format!("its `{claim}` claim is not well-formed"))
-                    }
-                    ErrorKind::InvalidAlgorithm
-                    | ErrorKind::UnsupportedAlgorithm
-                    | ErrorKind::InvalidKeyFormat
-                    | ErrorKind::InvalidRsaKey(_)
-                    | ErrorKind::InvalidEcdsaKey => unusable(e.to_string()),
-                    _ => OidcError::Malformed(e.to_string()),
-                }
-            })?;
+        let verified = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+            .map_err(|e| refusal(&e, &kid, &jwks, &trust.issuer, &trust.audience))?;
         let claims = verified.claims;
 
         let (Some(issuer), Some(subject), Some(exp)) = (claims.iss, claims.sub, claims.exp) else {
@@ -365,6 +360,12 @@ impl Verifier {
             Some(url) => url.clone(),
             None => self.discover(trust).await?,
         };
+        self.key_at(url, kid).await
+    }
+
+    /// The key named `kid` of the key set at `url` (the only key when the
+    /// token names none), fetched again once when the key id is unknown.
+    async fn key_at(&self, url: String, kid: Option<&str>) -> Result<(Jwk, String), OidcError> {
         let (set, fresh) = match self.cached(&url, self.cache_for) {
             Some(set) => (set, false),
             None => (self.fetch_jwks(&url).await?, true),
@@ -408,49 +409,65 @@ impl Verifier {
         Ok(set)
     }
 
-    /// The `jwks_uri` of the issuer's discovery document (cached).
+    /// The `jwks_uri` of the trust's issuer's discovery document.
     async fn discover(&self, trust: &TrustSpec) -> Result<String, OidcError> {
+        Ok(self.discovery(&trust.issuer).await?.jwks_uri)
+    }
+
+    /// The discovery document of `issuer` (cached): its `issuer` must be
+    /// `issuer`, and its `jwks_uri` a URL ferry fetches from.
+    pub async fn discovery(&self, issuer: &str) -> Result<Discovery, OidcError> {
         {
             let discovered = self
                 .discovered
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            if let Some((at, url)) = discovered.get(&trust.issuer)
+            if let Some((at, document)) = discovered.get(issuer)
                 && at.elapsed() < self.cache_for
             {
-                return Ok(url.clone());
+                return Ok(document.clone());
             }
         }
-        let document_url = trust.discovery_url();
+        let document_url = format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        );
         let unreachable = |reason: String| OidcError::JwksUnreachable {
             url: document_url.clone(),
             reason,
         };
         #[derive(Deserialize)]
-        struct Discovery {
+        struct Document {
             issuer: Option<String>,
             jwks_uri: Option<String>,
+            authorization_endpoint: Option<String>,
+            token_endpoint: Option<String>,
         }
         let body = self.fetch(&document_url).await.map_err(unreachable)?;
-        let document: Discovery = serde_json::from_slice(&body).map_err(|e| {
+        let document: Document = serde_json::from_slice(&body).map_err(|e| {
             unreachable(format!("the response is not an OpenID configuration: {e}"))
         })?;
-        if document.issuer.as_deref() != Some(trust.issuer.as_str()) {
+        if document.issuer.as_deref() != Some(issuer) {
             return Err(unreachable(format!(
-                "the document is for issuer {}, not {}",
+                "the document is for issuer {}, not {issuer}",
                 document.issuer.as_deref().unwrap_or("(none)"),
-                trust.issuer
             )));
         }
         let jwks_uri = document
             .jwks_uri
             .ok_or_else(|| unreachable("the document has no `jwks_uri`".to_owned()))?;
         check_url(&jwks_uri).map_err(|e| unreachable(format!("its `jwks_uri`: {e}")))?;
+        let discovery = Discovery {
+            issuer: issuer.to_owned(),
+            jwks_uri,
+            authorization_endpoint: document.authorization_endpoint,
+            token_endpoint: document.token_endpoint,
+        };
         self.discovered
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(trust.issuer.clone(), (Instant::now(), jwks_uri.clone()));
-        Ok(jwks_uri)
+            .insert(issuer.to_owned(), (Instant::now(), discovery.clone()));
+        Ok(discovery)
     }
 
     /// The body at `url`: a success, within the time and size limits.
@@ -487,6 +504,46 @@ impl Verifier {
             body.extend_from_slice(&chunk);
         }
         Ok(body)
+    }
+}
+
+/// Why `jsonwebtoken` refused a token verified with key `kid` of `jwks`
+/// for `issuer` and `audience`.
+fn refusal(
+    error: &jsonwebtoken::errors::Error,
+    kid: &str,
+    jwks: &str,
+    issuer: &str,
+    audience: &str,
+) -> OidcError {
+    let unusable = || OidcError::UnusableKey {
+        kid: kid.to_owned(),
+        jwks: jwks.to_owned(),
+        reason: error.to_string(),
+    };
+    match error.kind() {
+        ErrorKind::InvalidSignature => OidcError::BadSignature {
+            kid: kid.to_owned(),
+            jwks: jwks.to_owned(),
+        },
+        ErrorKind::InvalidIssuer => OidcError::WrongIssuer {
+            expected: issuer.to_owned(),
+        },
+        ErrorKind::InvalidAudience => OidcError::WrongAudience {
+            expected: audience.to_owned(),
+        },
+        ErrorKind::MissingRequiredClaim(claim) => {
+            OidcError::Malformed(format!("it has no `{claim}` claim"))
+        }
+        ErrorKind::InvalidClaimFormat(claim) => {
+            OidcError::Malformed(format!("its `{claim}` claim is not well-formed"))
+        }
+        ErrorKind::InvalidAlgorithm
+        | ErrorKind::UnsupportedAlgorithm
+        | ErrorKind::InvalidKeyFormat
+        | ErrorKind::InvalidRsaKey(_)
+        | ErrorKind::InvalidEcdsaKey => unusable(),
+        _ => OidcError::Malformed(error.to_string()),
     }
 }
 
@@ -586,6 +643,8 @@ fn fits(jwk: &Jwk, alg: Algorithm) -> Result<(), String> {
         Err(format!("the key's type cannot verify {alg:?} signatures"))
     }
 }
+
+mod sign_in;
 
 #[cfg(test)]
 mod tests;

@@ -102,7 +102,7 @@ async fn holder_ids(tx: &mut Tx, holder: Holder<'_>) -> Result<(Option<i64>, Opt
     })
 }
 
-async fn group_id(tx: &mut Tx, name: &Name) -> Result<i64> {
+pub(crate) async fn group_id(tx: &mut Tx, name: &Name) -> Result<i64> {
     let row = sqlx::query("SELECT id FROM groups WHERE name = $1")
         .bind(name.as_str())
         .fetch_optional(&mut **tx)

@@ -8,6 +8,7 @@ use ferry_core::freeze::FreezeSpec;
 use ferry_core::lifecycle::LifecycleSpec;
 use ferry_core::plan::{self, Action, Change, Kind};
 use ferry_core::service::ServiceSpec;
+use ferry_core::sso::SsoSpec;
 use ferry_core::trust::TrustSpec;
 use serde::Serialize;
 use serde_json::json;
@@ -107,7 +108,15 @@ async fn load_config(connection: &mut AnyConnection) -> Result<Config> {
         services: specs(load(connection, SERVICES, service).await?),
         freezes: specs(load(connection, FREEZES, freeze).await?),
         trusts: load_trusts(connection).await?,
+        oidc: load_oidc(connection).await?,
     })
+}
+
+async fn load_oidc(connection: &mut AnyConnection) -> Result<Option<SsoSpec>> {
+    let row = sqlx::query("SELECT spec FROM oidc_sign_in WHERE id = 1")
+        .fetch_optional(connection)
+        .await?;
+    row.map(|row| json(&row, "spec")).transpose()
 }
 
 async fn load_trusts(connection: &mut AnyConnection) -> Result<Vec<TrustSpec>> {
@@ -196,6 +205,12 @@ impl Store {
                 Kind::Trust => {
                     self.write_trusts(&mut tx, actor, &desired.trusts, &current.trusts)
                         .await?;
+                }
+                Kind::Oidc => {
+                    if let Some(spec) = &desired.oidc {
+                        self.write_oidc(&mut tx, actor, spec, current.oidc.as_ref())
+                            .await?;
+                    }
                 }
                 Kind::Freeze => {
                     let spec = desired.freezes.iter().find(|f| f.name == change.name);
@@ -334,6 +349,32 @@ impl Store {
     /// The trust policies for CI workloads, in order.
     pub async fn trusts(&self) -> Result<Vec<TrustSpec>> {
         load_trusts(&mut *self.pool().acquire().await?).await
+    }
+
+    async fn write_oidc(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        spec: &SsoSpec,
+        before: Option<&SsoSpec>,
+    ) -> Result<()> {
+        let sql = if before.is_none() {
+            "INSERT INTO oidc_sign_in (id, spec, updated_at) VALUES (1, $1, $2)"
+        } else {
+            "UPDATE oidc_sign_in SET spec = $1, updated_at = $2 WHERE id = 1"
+        };
+        sqlx::query(sql)
+            .bind(serde_json::to_string(spec)?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_change(tx, actor, "oidc", plan::OIDC, before, spec)
+            .await
+    }
+
+    /// The OpenID Connect sign-in settings, when `[oidc]` was applied.
+    pub async fn oidc_sign_in(&self) -> Result<Option<SsoSpec>> {
+        load_oidc(&mut *self.pool().acquire().await?).await
     }
 
     async fn audit_change<T: Serialize>(

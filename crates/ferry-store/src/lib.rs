@@ -36,6 +36,7 @@ pub mod progress;
 pub mod releases;
 mod rows;
 pub mod sessions;
+pub mod single_sign_on;
 pub mod status;
 pub mod variables;
 

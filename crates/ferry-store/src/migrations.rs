@@ -81,6 +81,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_web_sign_in.sql"),
         include_str!("../migrations/postgres/0012_web_sign_in.sql"),
     ),
+    (
+        13,
+        "oidc sign-in",
+        include_str!("../migrations/sqlite/0013_oidc_sign_in.sql"),
+        include_str!("../migrations/postgres/0013_oidc_sign_in.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -39,12 +39,11 @@ pub async fn apply(
         .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
     let users = state.store.users().await?;
     let groups = state.store.groups().await?;
+    let groups = groups.iter().map(|g| g.name.as_str()).collect();
     request
         .config
-        .check_approvers(
-            &users.iter().map(|u| u.name.as_str()).collect(),
-            &groups.iter().map(|g| g.name.as_str()).collect(),
-        )
+        .check_approvers(&users.iter().map(|u| u.name.as_str()).collect(), &groups)
+        .and_then(|()| request.config.check_sign_in_groups(&groups))
         .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
     let changes = state
         .store

@@ -16,6 +16,7 @@ mod release;
 mod service;
 mod session;
 mod sign_in;
+mod single_sign_on;
 mod throttle;
 
 use axum::Router;
@@ -25,6 +26,7 @@ use crate::state::AppState;
 
 pub use audit::LastCheck;
 pub use session::SessionLimits;
+pub(crate) use session::percent_encode;
 pub use throttle::Throttle;
 
 /// The pages and what they need.
@@ -33,6 +35,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/", get(dashboard::page))
         .route("/dashboard/stream", get(dashboard::stream))
         .route("/login", get(sign_in::form).post(sign_in::submit))
+        .route("/login/oidc", get(single_sign_on::start))
+        .route("/login/oidc/callback", get(single_sign_on::callback))
         .route("/logout", post(sign_in::sign_out))
         .route(
             "/invitations/{secret}",

@@ -12,6 +12,7 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Duration;
+use ferry_store::auth::UserRecord;
 use ferry_store::sessions::NewSession;
 use serde::Deserialize;
 
@@ -34,6 +35,8 @@ struct SignInPage {
     username: String,
     error: Option<String>,
     notice: Option<String>,
+    /// The single sign-on button's words, when `[oidc]` is set up.
+    sso: Option<String>,
 }
 
 /// Where to go after signing in, and whether a password was just set.
@@ -45,16 +48,22 @@ pub struct Next {
 }
 
 /// `GET /login`: the sign-in form.
-pub async fn form(headers: HeaderMap, Query(query): Query<Next>) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<Next>,
+) -> Response {
     let next = local_path(query.next.as_deref().unwrap_or("/"));
     let notice = query
         .welcome
         .map(|_| "Your password is set: sign in with it.".to_owned());
-    sign_in_page(&headers, StatusCode::OK, &next, "", (None, notice))
+    sign_in_page(&state, &headers, StatusCode::OK, &next, "", (None, notice)).await
 }
 
-/// The sign-in form with a fresh CSRF token (and its cookie).
-fn sign_in_page(
+/// The sign-in form with a fresh CSRF token (and its cookie), and the
+/// single sign-on button when it is set up.
+pub(super) async fn sign_in_page(
+    state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     next: &str,
@@ -65,6 +74,12 @@ fn sign_in_page(
         Ok(token) => token,
         Err(error) => return error.into_response(),
     };
+    // A database that cannot say only hides the button; the form works.
+    let sso = crate::single_sign_on::settings(state)
+        .await
+        .ok()
+        .flatten()
+        .map(|spec| spec.button());
     let page = SignInPage {
         frame: Frame::signed_out(),
         csrf: csrf.clone(),
@@ -72,6 +87,7 @@ fn sign_in_page(
         username: username.to_owned(),
         error,
         notice,
+        sso,
     };
     let mut response = page::send(status, &page);
     response.headers_mut().append(
@@ -105,6 +121,7 @@ pub async fn submit(
 ) -> Response {
     let Ok(Form(form)) = form else {
         return sign_in_page(
+            &state,
             &headers,
             StatusCode::BAD_REQUEST,
             "/",
@@ -113,12 +130,14 @@ pub async fn submit(
                 Some("The form was incomplete: fill in your user name and password.".to_owned()),
                 None,
             ),
-        );
+        )
+        .await;
     };
     let next = local_path(&form.next);
     let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_token(expected, &form.csrf) {
         return sign_in_page(
+            &state,
             &headers,
             StatusCode::BAD_REQUEST,
             &next,
@@ -127,12 +146,14 @@ pub async fn submit(
                 Some("The sign-in form had expired: sign in again.".to_owned()),
                 None,
             ),
-        );
+        )
+        .await;
     }
     let username = form.username.trim();
     if let Some(wait) = state.sign_in_throttle.wait_for(username) {
         let minutes = wait.as_secs().div_ceil(60);
         return sign_in_page(
+            &state,
             &headers,
             StatusCode::TOO_MANY_REQUESTS,
             &next,
@@ -143,7 +164,8 @@ pub async fn submit(
                 )),
                 None,
             ),
-        );
+        )
+        .await;
     }
     let found = match state.store.password_user(username).await {
         Ok(found) => found,
@@ -158,14 +180,38 @@ pub async fn submit(
         state.sign_in_throttle.failed(username);
         tracing::info!(user = %username, "a web sign-in failed");
         return sign_in_page(
+            &state,
             &headers,
             StatusCode::UNAUTHORIZED,
             &next,
             username,
             (Some("Wrong user name or password.".to_owned()), None),
-        );
+        )
+        .await;
     };
     state.sign_in_throttle.succeeded(username);
+    let mut response = signed_in(&state, &headers, &user, &next).await;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(
+            &headers,
+            SIGN_IN_COOKIE,
+            "",
+            Duration::zero(),
+            SameSite::Strict,
+        ),
+    );
+    response
+}
+
+/// Starts a session for `user`, who has just proved who they are, and
+/// sends the browser on to `next` (a path of this server) with its cookie.
+pub(super) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &UserRecord,
+    next: &str,
+) -> Response {
     let (secret, csrf) = match (random_token(), random_token()) {
         (Ok(secret), Ok(csrf)) => (secret, csrf),
         (Err(error), _) | (_, Err(error)) => return error.into_response(),
@@ -176,29 +222,18 @@ pub async fn submit(
         idle: state.sessions.idle,
         lifetime: state.sessions.lifetime,
     };
-    if let Err(error) = state.store.start_session(&user, new).await {
+    if let Err(error) = state.store.start_session(user, new).await {
         return ApiError::from(error).into_response();
     }
-    let mut response = Redirect::to(&next).into_response();
-    let cookies = response.headers_mut();
-    cookies.append(
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().append(
         header::SET_COOKIE,
         session::set_cookie(
-            &headers,
+            headers,
             SESSION_COOKIE,
             &secret,
             state.sessions.lifetime,
             SameSite::Lax,
-        ),
-    );
-    cookies.append(
-        header::SET_COOKIE,
-        session::set_cookie(
-            &headers,
-            SIGN_IN_COOKIE,
-            "",
-            Duration::zero(),
-            SameSite::Strict,
         ),
     );
     response
@@ -249,7 +284,7 @@ pub async fn sign_out(
 
 /// `next` when it is a path of this server; `/` otherwise (never another
 /// site: `//host` and `/\host` are other sites to a browser).
-fn local_path(next: &str) -> String {
+pub(super) fn local_path(next: &str) -> String {
     let local = next.starts_with('/')
         && !next.starts_with("//")
         && !next.starts_with("/\\")

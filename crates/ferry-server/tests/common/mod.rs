@@ -3,6 +3,8 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code, unused_imports)]
 
+pub mod browser;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};

@@ -192,6 +192,7 @@ fn plan_line(change: &Change) -> String {
     // The trust policies are one entry with no name of their own.
     let entry = match change.kind {
         Kind::Trust => "trust policies".to_owned(),
+        Kind::Oidc => "OpenID Connect sign-in".to_owned(),
         kind => format!("{} {}", kind_name(kind), change.name),
     };
     match change.action {
@@ -269,6 +270,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Service => "service",
         Kind::Freeze => "freeze",
         Kind::Trust => "trust",
+        Kind::Oidc => "oidc",
     }
 }
 

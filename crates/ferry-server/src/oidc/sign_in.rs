@@ -1,0 +1,75 @@
+//! Verifying the ID token an OpenID Connect provider hands the web UI's
+//! sign-in (OpenID Connect Core §3.1.3.7): the same keys, algorithms and
+//! times as a CI workload's token, and besides: the issuer is the
+//! provider's, the audience holds ferry's client id (and, when it holds
+//! others, `azp` is ferry's), and the `nonce` is the one this sign-in sent.
+
+use jsonwebtoken::{DecodingKey, Validation};
+
+use super::{Discovery, LEEWAY_SECONDS, OidcError, Verifier, fits, read_header, refusal, seconds};
+
+impl Verifier {
+    /// The claims of `token`, an ID token of the provider `discovery`
+    /// describes for client `client_id`, checked at `now` (Unix seconds)
+    /// against the `nonce` of the sign-in.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        discovery: &Discovery,
+        client_id: &str,
+        nonce: &str,
+        now: i64,
+    ) -> Result<serde_json::Value, OidcError> {
+        let token = token.trim();
+        let (alg, kid) = read_header(token)?;
+        let (jwk, jwks) = self
+            .key_at(discovery.jwks_uri.clone(), kid.as_deref())
+            .await?;
+        let kid = kid.unwrap_or_else(|| jwk.common.key_id.clone().unwrap_or_default());
+        let unusable = |reason: String| OidcError::UnusableKey {
+            kid: kid.clone(),
+            jwks: jwks.clone(),
+            reason,
+        };
+        fits(&jwk, alg).map_err(unusable)?;
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
+        let mut validation = Validation::new(alg);
+        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_issuer(&[&discovery.issuer]);
+        validation.set_audience(&[client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
+            .map_err(|e| refusal(&e, &kid, &jwks, &discovery.issuer, client_id))?
+            .claims;
+        let exp = claims
+            .get("exp")
+            .and_then(|exp| serde_json::from_value::<serde_json::Number>(exp.clone()).ok())
+            .ok_or_else(|| OidcError::Malformed("its `exp` claim is not a time".to_owned()))?;
+        let expires_at = seconds("exp", &exp)?;
+        if expires_at.saturating_add(LEEWAY_SECONDS) < now {
+            return Err(OidcError::Expired {
+                expired_at: expires_at,
+            });
+        }
+        if claims.get("nonce").and_then(serde_json::Value::as_str) != Some(nonce) {
+            return Err(OidcError::Malformed(
+                "its `nonce` is not the one this sign-in sent (a replayed or mixed-up answer)"
+                    .to_owned(),
+            ));
+        }
+        let audiences = claims
+            .get("aud")
+            .and_then(serde_json::Value::as_array)
+            .map_or(1, Vec::len);
+        let azp = claims.get("azp").and_then(serde_json::Value::as_str);
+        if (audiences > 1 || azp.is_some()) && azp != Some(client_id) {
+            return Err(OidcError::Malformed(format!(
+                "it was issued to the client {}, not to ferry's ({client_id})",
+                azp.unwrap_or("(none named in `azp`)")
+            )));
+        }
+        Ok(claims)
+    }
+}
