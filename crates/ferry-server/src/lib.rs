@@ -12,6 +12,7 @@ mod auth;
 mod authorize;
 mod calendar;
 mod change_control;
+mod comparison;
 mod connection;
 mod control;
 mod convert;

@@ -34,6 +34,7 @@ stories!(
     the_calendar_shows_windows_in_the_zone_the_viewer_chose,
     an_open_dashboard_hears_of_a_new_deployment,
     a_session_ends_when_unused_too_long_and_when_too_old,
+    a_release_page_offers_its_artifacts_and_compares_environments,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1165,5 +1166,102 @@ async fn a_session_ends_when_unused_too_long_and_when_too_old(backend: &Backend)
         StatusCode::SEE_OTHER,
         "an old session has ended"
     );
+    api.close().await;
+}
+
+async fn a_release_page_offers_its_artifacts_and_compares_environments(backend: &Backend) {
+    use sha2::Digest as _;
+    let api = server(backend).await;
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
+         [[environment]]\nname = \"prod\"\ntier = \"production\"\n\
+         [lifecycle.default]\nphases = [[\"dev\"], [\"prod\"]]\n[[service]]\nname = \"api\"\n",
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    succeed_in_dev(&api).await;
+
+    // api@1.1.0 with a stored artifact and one ferry only refers to.
+    let bytes = "the binary of api 1.1.0";
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+    let uploaded = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/blobs/{digest}"),
+            Some(ADMIN_TOKEN),
+            Some(bytes),
+        )
+        .await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{:?}", uploaded.body);
+    let release = json!({
+        "version": "1.1.0",
+        "artifacts": [
+            { "name": "bin", "digest": digest },
+            { "name": "tarball", "digest": digest, "uri": "https://downloads.example.com/api-1.1.0.tar.gz" },
+        ],
+    });
+    let created = api
+        .post("/api/v1/services/api/releases", &release.to_string())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let page = browser.get(&api, "/services/api/releases/1.1.0").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html
+            .contains("<a href=\"/services/api/releases/1.1.0/artifacts/bin\" download>bin</a>"),
+        "a stored artifact is downloaded from ferry: {}",
+        page.html
+    );
+    assert!(
+        page.html.contains(
+            "<a href=\"https://downloads.example.com/api-1.1.0.tar.gz\" download>tarball</a>"
+        ),
+        "a reference is downloaded from where it lives"
+    );
+    assert!(page.html.contains(&digest), "with its digest");
+    let downloaded = browser
+        .get(&api, "/services/api/releases/1.1.0/artifacts/bin")
+        .await;
+    assert_eq!(downloaded.status, StatusCode::OK);
+    assert_eq!(downloaded.html, bytes);
+    assert_eq!(downloaded.headers["ferry-digest"], digest.as_str());
+    let missing = browser
+        .get(&api, "/services/api/releases/1.1.0/artifacts/nothing")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.html.contains("has no artifact"), "{}", missing.html);
+
+    // The comparison: dev runs 1.0.0, prod nothing; promoting brings 1.0.0.
+    assert!(
+        page.html.contains("action=\"/services/api/diff\""),
+        "the release page leads to the comparison"
+    );
+    let compared = browser
+        .get(&api, "/services/api/diff?from=dev&to=prod")
+        .await;
+    assert_eq!(compared.status, StatusCode::OK, "{}", compared.html);
+    let result = &compared.html[compared.html.find("From dev to prod").expect("the result")..];
+    assert!(result.contains("prod runs nothing yet"), "{result}");
+    assert!(
+        result
+            .contains("<a class=\"version\" href=\"/services/api/releases/1.0.0\">1.0.0</a></li>"),
+        "1.0.0 is what promoting would bring: {result}"
+    );
+    let even = browser
+        .get(&api, "/services/api/diff?from=dev&to=dev")
+        .await;
+    assert!(
+        even.html.contains("Promoting would bring nothing new"),
+        "{}",
+        even.html
+    );
+    let unknown = browser
+        .get(&api, "/services/api/diff?from=dev&to=moon")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.html.contains("no environment"), "{}", unknown.html);
     api.close().await;
 }

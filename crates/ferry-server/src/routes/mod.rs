@@ -3,7 +3,7 @@
 
 mod access;
 mod agents;
-mod artifacts;
+pub(crate) mod artifacts;
 mod audit;
 mod changes;
 mod config;

@@ -8,6 +8,7 @@ mod assets;
 mod audit;
 mod calendar;
 mod changes;
+mod comparison;
 mod dashboard;
 mod deployment;
 mod invitation;
@@ -43,7 +44,12 @@ pub(crate) fn router() -> Router<AppState> {
             get(invitation::form).post(invitation::submit),
         )
         .route("/services/{service}", get(service::page))
+        .route("/services/{service}/diff", get(comparison::page))
         .route("/services/{service}/releases/{version}", get(release::page))
+        .route(
+            "/services/{service}/releases/{version}/artifacts/{name}",
+            get(release::download),
+        )
         .route(
             "/services/{service}/releases/{version}/approve",
             post(release::approve),

@@ -43,6 +43,19 @@ struct Stage {
     may_promote: bool,
 }
 
+/// An artifact as the page lists it.
+struct Artifact {
+    name: String,
+    digest: String,
+    /// Its size for people, when known.
+    size: Option<String>,
+    /// Where to download it: this server for a stored artifact, the
+    /// reference itself for an `https://` one; `None` for an `oci://` one.
+    href: Option<String>,
+    /// The reference, for an artifact ferry does not store.
+    reference: Option<String>,
+}
+
 struct Commit {
     short: String,
     subject: String,
@@ -60,7 +73,7 @@ struct ReleasePage {
     created_at: String,
     notes: String,
     commits: Vec<Commit>,
-    artifacts: Vec<(String, String)>,
+    artifacts: Vec<Artifact>,
     stages: Vec<Stage>,
     message: Option<String>,
 }
@@ -239,12 +252,60 @@ async fn render(
             artifacts: record
                 .artifacts
                 .iter()
-                .map(|artifact| (artifact.name.clone(), artifact.digest.clone()))
+                .map(|artifact| Artifact {
+                    name: artifact.name.clone(),
+                    digest: artifact.digest.clone(),
+                    size: artifact.size.map(human_size),
+                    href: match &artifact.uri {
+                        None => Some(format!(
+                            "/services/{service}/releases/{version}/artifacts/{}",
+                            super::percent_encode(&artifact.name)
+                        )),
+                        Some(uri) if uri.starts_with("https://") => Some(uri.clone()),
+                        Some(_) => None,
+                    },
+                    reference: artifact.uri.clone(),
+                })
                 .collect(),
             stages,
             message,
         },
     ))
+}
+
+/// `bytes` for people: `512 B`, `4.0 KiB`, `1.5 MiB`, `2.0 GiB`.
+fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut size = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    format!("{size:.1} {}", UNITS[unit])
+}
+
+/// `GET /services/{service}/releases/{version}/artifacts/{name}`: the
+/// bytes of a stored artifact, with their digest in the headers.
+pub async fn download(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((service, version, artifact)): Path<(String, String, String)>,
+) -> Response {
+    let release = match parse(&service, &version) {
+        Ok((service, version)) => state.store.release(&service, &version).await,
+        Err(error) => return refusal(&viewer, error),
+    };
+    let response = match release {
+        Ok(release) => {
+            crate::routes::artifacts::artifact_response(&state, &release, &artifact).await
+        }
+        Err(error) => Err(error.into()),
+    };
+    response.unwrap_or_else(|error| refusal(&viewer, error))
 }
 
 /// The service and version of a page's address.
