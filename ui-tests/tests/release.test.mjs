@@ -184,8 +184,9 @@ describe('a release page', () => {
     const dev = await stage(page, 'dev');
     assert.match(await text(dev), /deployed since/, 'dev says it holds the release');
 
-    assert.deepEqual(await buttonNames(page), [], 'a viewer has no Approve, Reject or Promote button');
-    assert.equal(await page.locator('main form').count(), 0, 'nor any form on the page');
+    // Only the comparison's Compare, which changes nothing (a GET form).
+    assert.deepEqual(await buttonNames(page), ['Compare'], 'a viewer has no Approve, Reject or Promote button');
+    assert.equal(await page.locator('main form[method="post"]').count(), 0, 'nor any form that changes something');
     assert.equal(await page.getByRole('button', { name: /^(Approve|Reject) for / }).count(), 0);
     assert.equal(await page.getByRole('button', { name: /^Promote to / }).count(), 0);
   });
@@ -323,4 +324,26 @@ describe('a release page', () => {
   });
 
   everyLook('approved and on its way to prod', 'release', 'May be promoted.', []);
+
+  test('vic compares dev with prod from the release page: promoting brings 1.0.0', async () => {
+    const page = await release('vic');
+    const compare = page.locator('section[aria-labelledby="compare-heading"]');
+    await compare.getByLabel('From').selectOption('dev');
+    await compare.getByLabel('To').selectOption('prod');
+    await Promise.all([page.waitForURL(/\/services\/api\/diff\?from=dev&to=prod$/), compare.getByRole('button', { name: 'Compare' }).click()]);
+    const result = page.locator('section[aria-labelledby="result-heading"]');
+    assert.match(await text(result), /dev runs 1\.0\.0/);
+    assert.equal(await result.getByRole('link', { name: '1.0.0' }).count() >= 1, true, 'the release is linked');
+  });
+
+  for (const look of LOOKS) {
+    test(`the comparison on a ${look.viewport} in ${look.colorScheme}: screenshot and accessibility`, async () => {
+      const page = await signedIn('vic', look);
+      const response = await page.goto('/services/api/diff?from=dev&to=prod');
+      assert.equal(response.status(), 200);
+      await checkAccessibility(page);
+      await screenshot(page, 'diff');
+      await page.close();
+    });
+  }
 });
