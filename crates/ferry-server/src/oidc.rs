@@ -298,27 +298,9 @@ impl Verifier {
         let trust =
             find_trust(trusts, &issuer, &audiences, &subject).map_err(OidcError::NoTrust)?;
 
-        let (jwk, jwks) = self.key(trust, kid.as_deref()).await?;
-        let kid = kid.unwrap_or_else(|| jwk.common.key_id.clone().unwrap_or_default());
-        let unusable = |reason: String| OidcError::UnusableKey {
-            kid: kid.clone(),
-            jwks: jwks.clone(),
-            reason,
-        };
-        fits(&jwk, alg).map_err(unusable)?;
-        let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
-
-        let mut validation = Validation::new(alg);
-        validation.leeway = LEEWAY_SECONDS.unsigned_abs();
-        // The times are compared with `now`, below, not with the clock.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.set_issuer(&[&trust.issuer]);
-        validation.set_audience(&[&trust.audience]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let verified = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|e| refusal(&e, &kid, &jwks, &trust.issuer, &trust.audience))?;
-        let claims = verified.claims;
+        let key = self.key(trust, kid.as_deref()).await?;
+        let verified: Claims = decode(token, alg, kid, key, &trust.issuer, &trust.audience)?;
+        let claims = verified;
 
         let (Some(issuer), Some(subject), Some(exp)) = (claims.iss, claims.sub, claims.exp) else {
             // `decode` required them; a token without them is refused all the same.
@@ -505,6 +487,39 @@ impl Verifier {
         }
         Ok(body)
     }
+}
+
+/// The claims of `token`, signed with `alg` by key `kid` (`key`: the key
+/// and where it was read), once its signature, its `iss` (`issuer`) and
+/// its `aud` (holding `audience`) verify and it has `exp`, `iss`, `aud` and
+/// `sub`. Its times are left to the caller, who compares them with its
+/// `now`.
+fn decode<T: serde::de::DeserializeOwned>(
+    token: &str,
+    alg: Algorithm,
+    kid: Option<String>,
+    (jwk, jwks): (Jwk, String),
+    issuer: &str,
+    audience: &str,
+) -> Result<T, OidcError> {
+    let kid = kid.unwrap_or_else(|| jwk.common.key_id.clone().unwrap_or_default());
+    let unusable = |reason: String| OidcError::UnusableKey {
+        kid: kid.clone(),
+        jwks: jwks.clone(),
+        reason,
+    };
+    fits(&jwk, alg).map_err(unusable)?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| unusable(e.to_string()))?;
+    let mut validation = Validation::new(alg);
+    validation.leeway = LEEWAY_SECONDS.unsigned_abs();
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    jsonwebtoken::decode::<T>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| refusal(&e, &kid, &jwks, issuer, audience))
 }
 
 /// Why `jsonwebtoken` refused a token verified with key `kid` of `jwks`
