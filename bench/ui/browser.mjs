@@ -66,6 +66,7 @@ async function loadOnce(browser) {
       const nav = performance.getEntriesByType('navigation')[0];
       return {
         fcp: fcp ? fcp.startTime : null,
+        requestStart: nav.requestStart,
         responseStart: nav.responseStart,
         responseEnd: nav.responseEnd,
         domContentLoaded: nav.domContentLoadedEventEnd,
@@ -200,7 +201,7 @@ try {
   const fcp = [];
   for (let i = 0; i < config.fcpRuns; i++) {
     const timing = await loadOnce(browser);
-    say(`  load ${i + 1}: FCP ${timing.fcp.toFixed(0)} ms (response ${timing.responseStart.toFixed(0)}–` +
+    say(`  load ${i + 1}: FCP ${timing.fcp.toFixed(0)} ms (request ${timing.requestStart.toFixed(0)}, response ${timing.responseStart.toFixed(0)}–` +
       `${timing.responseEnd.toFixed(0)} ms, load ${timing.load.toFixed(0)} ms, ${timing.rows} rows)`);
     fcp.push(timing);
   }

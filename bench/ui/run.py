@@ -888,7 +888,7 @@ def own_statements(statements, begin, end, marker, per_pass):
                 break
             for i in sorted(free, key=lambda i: abs(around[i][0] - mark))[:times]:
                 background.add(i)
-    own = [s for i, s in enumerate(around) if i not in background and begin <= s[0] <= end + 0.002]
+    own = [s for i, s in enumerate(around) if i not in background and begin <= s[0] <= end]
     passes = sum(1 for mark in marks if begin - 0.2 <= mark <= end)
     return own, passes
 
@@ -905,6 +905,7 @@ def sql_breakdown(args, work_dir, scratch, page_list, repeats=3):
         idle_to = time.time()
         requests = []
         for label, path in page_list:
+            time.sleep(0.3)
             client.raw("GET", path)  # warm
             for _ in range(repeats):
                 time.sleep(0.3)
@@ -980,13 +981,16 @@ class Busy:
 def wait_quiet(pid, seconds):
     """Waits (at most `seconds`) until processes other than the server leave the machine idle."""
     deadline = time.monotonic() + seconds
+    quiet = 0
     while True:
         busy = Busy(pid)
         time.sleep(3)
         others = busy.done()["others_percent"]
-        if others < 10 or time.monotonic() > deadline:
+        quiet = quiet + 1 if others < 10 else 0
+        if quiet >= 3 or time.monotonic() > deadline:
             return others
-        log(f"  the machine is {others:.0f}% busy with other work; waiting")
+        if not quiet:
+            log(f"  the machine is {others:.0f}% busy with other work; waiting")
 
 
 def background_load(server, cookie, seconds):
@@ -1114,8 +1118,8 @@ def report(args, counts, timings, breakdown, browser, load):
                      f"median {statistics.median(values):.0f} ms, max {values[-1]:.0f} ms "
                      f"({', '.join(f'{v:.0f}' for v in values)}); goal < 1000 ms: "
                      f"{'met' if values[-1] < 1000 else ('median met, max not' if statistics.median(values) < 1000 else '**missed**')}.")
-        nav = fcp[len(fcp) // 2]
-        lines.append(f"(One load: response start {nav['responseStart']:.0f} ms, response end "
+        nav = sorted(fcp, key=lambda run: run["fcp"])[len(fcp) // 2]
+        lines.append(f"(The median load: request sent at {nav['requestStart']:.0f} ms, response start {nav['responseStart']:.0f} ms, response end "
                      f"{nav['responseEnd']:.0f} ms, DOMContentLoaded {nav['domContentLoaded']:.0f} ms, "
                      f"load {nav['load']:.0f} ms, {nav['bytes'] / 1024:,.0f} KiB of HTML.)")
         live = browser["live"]

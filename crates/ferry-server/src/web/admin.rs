@@ -3,15 +3,14 @@
 //! and every API token.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use ferry_core::access::{Action, Target, authorize};
-use serde::Deserialize;
 
-use super::page::{self, Frame, checked, error_page, refusal};
+use super::page::{self, Frame, error_page, refusal};
+use super::posted::{Button, Posted};
 use super::session::Viewer;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -185,26 +184,12 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Response, ApiError>
     ))
 }
 
-/// A button's form: its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /admin/agents/{id}/revoke`.
 pub async fn revoke_agent(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    Posted { viewer, .. }: Posted<Button>,
 ) -> Response {
-    let csrf = match form {
-        Ok(Form(form)) => form.csrf,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&csrf)) {
-        return *response;
-    }
     let revoked = async {
         let id = crate::convert::id("agent", &id)?;
         crate::agent_admin::revoke(&state, &viewer.caller(), id).await

@@ -7,8 +7,8 @@
 use std::sync::Mutex;
 
 use askama::Template;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
@@ -16,7 +16,8 @@ use ferry_api::AuditQuery;
 use ferry_store::audit::Verification;
 use serde::Deserialize;
 
-use super::page::{self, Frame, checked, refusal};
+use super::page::{self, Frame, refusal};
+use super::posted::{Button, Posted};
 use super::session::{Viewer, percent_encode};
 use crate::state::AppState;
 
@@ -180,25 +181,11 @@ pub async fn page(
     )
 }
 
-/// The verify button's form.
-#[derive(Debug, Deserialize)]
-pub struct VerifyForm {
-    csrf: String,
-}
-
 /// `POST /audit/verify`: verifies the whole chain now.
 pub async fn verify(
     State(state): State<AppState>,
-    viewer: Viewer,
-    form: Result<Form<VerifyForm>, FormRejection>,
+    Posted { viewer, .. }: Posted<Button>,
 ) -> Response {
-    let csrf = match form {
-        Ok(Form(form)) => form.csrf,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&csrf)) {
-        return *response;
-    }
     match state.store.verify_audit().await {
         Ok(verification) => {
             *state

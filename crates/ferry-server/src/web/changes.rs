@@ -4,8 +4,8 @@
 //! form for each step it may take next that the viewer's roles allow.
 
 use askama::Template;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_api::{ChangeActionBody, ChangeRequest};
@@ -14,7 +14,8 @@ use ferry_core::change::{ChangeAction, ChangeState, allowed_actions};
 use ferry_store::changes::ChangeFilter;
 use serde::Deserialize;
 
-use super::page::{self, Frame, checked, refusal};
+use super::page::{self, Frame, refusal};
+use super::posted::{Posted, Protected};
 use super::session::Viewer;
 use crate::error::ApiError;
 use crate::routes::change_wire;
@@ -201,6 +202,12 @@ pub struct StepForm {
     notes: String,
 }
 
+impl Protected for StepForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 fn given(text: String) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
@@ -208,17 +215,9 @@ fn given(text: String) -> Option<String> {
 /// `POST /changes/{id}/{action}`.
 pub async fn act(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((id, action)): Path<(String, String)>,
-    form: Result<Form<StepForm>, FormRejection>,
+    Posted { viewer, form }: Posted<StepForm>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&form.csrf)) {
-        return *response;
-    }
     let acted = async {
         let id = crate::convert::id("change request", &id)?;
         let action = ChangeAction::parse(&action).map_err(ApiError::NotFound)?;

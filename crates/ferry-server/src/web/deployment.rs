@@ -15,8 +15,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -26,7 +25,8 @@ use ferry_store::logs::MAX_LINES;
 use futures_util::stream::Stream;
 use serde::Deserialize;
 
-use super::page::{self, Frame, checked, refusal};
+use super::page::{self, Frame, refusal};
+use super::posted::{Button, Posted};
 use super::session::Viewer;
 use crate::convert::{id as parse_id, name};
 use crate::error::ApiError;
@@ -246,26 +246,12 @@ pub async fn lines(
     }
 }
 
-/// A button's form: its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// `POST /deployments/{id}/cancel`.
 pub async fn cancel(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    Posted { viewer, .. }: Posted<Button>,
 ) -> Response {
-    let csrf = match form {
-        Ok(Form(form)) => form.csrf,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&csrf)) {
-        return *response;
-    }
     let cancelled = async {
         let id = parse_id("deployment", &id)?;
         crate::deployments::cancel(&state, &viewer.caller(), id).await
@@ -286,17 +272,9 @@ pub async fn cancel(
 /// in the deployment's environment before it.
 pub async fn roll_back(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path(id): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    Posted { viewer, .. }: Posted<Button>,
 ) -> Response {
-    let csrf = match form {
-        Ok(Form(form)) => form.csrf,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&csrf)) {
-        return *response;
-    }
     let rolled_back = async {
         let id = parse_id("deployment", &id)?;
         let deployment = state.store.deployment(id).await?;

@@ -13,6 +13,7 @@ mod dashboard;
 mod deployment;
 mod invitation;
 mod page;
+mod posted;
 mod release;
 mod service;
 mod session;

@@ -2,12 +2,11 @@
 //! signed in, the sign-out form with its CSRF token) and how it is sent.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::assets;
-use super::session::{Viewer, same_token};
+use super::session::Viewer;
 use crate::error::ApiError;
 
 /// The frame of a page.
@@ -104,25 +103,6 @@ pub fn error_page(status: StatusCode, frame: Frame, message: &str) -> Response {
             message: message.to_owned(),
         },
     )
-}
-
-/// Whether a form came from one of this session's pages: its CSRF token is
-/// the session's. Otherwise the page that says nothing was done.
-pub fn checked(viewer: &Viewer, csrf: Result<&str, FormRejection>) -> Result<(), Box<Response>> {
-    match csrf {
-        Ok(token) if same_token(&viewer.csrf_token, token) => Ok(()),
-        Ok(_) => Err(Box::new(error_page(
-            StatusCode::FORBIDDEN,
-            Frame::of(viewer),
-            "The form did not come from this session's page: nothing was done. \
-             Reload the page and try again.",
-        ))),
-        Err(rejection) => Err(Box::new(error_page(
-            StatusCode::BAD_REQUEST,
-            Frame::of(viewer),
-            &format!("The form could not be read: {rejection}"),
-        ))),
-    }
 }
 
 /// A refusal of the application layer as a page: its status and its

@@ -6,8 +6,7 @@
 //! the API (`crate::promotion`), so a refusal reads the same.
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -18,7 +17,8 @@ use ferry_core::notes::NotesCommit;
 use ferry_store::deployments::DeploymentFilter;
 use serde::Deserialize;
 
-use super::page::{self, Frame, checked, refusal};
+use super::page::{self, Frame, refusal};
+use super::posted::{Posted, Protected};
 use super::session::Viewer;
 use crate::authorize;
 use crate::control::{Promotion, commit_authors, judge};
@@ -325,40 +325,36 @@ pub struct ActionForm {
     comment: String,
 }
 
+impl Protected for ActionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /services/{service}/releases/{version}/approve`.
 pub async fn approve(
     state: State<AppState>,
-    viewer: Viewer,
     path: Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    posted: Posted<ActionForm>,
 ) -> Response {
-    decide(state, viewer, path, form, true).await
+    decide(state, path, posted, true).await
 }
 
 /// `POST /services/{service}/releases/{version}/reject`.
 pub async fn reject(
     state: State<AppState>,
-    viewer: Viewer,
     path: Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    posted: Posted<ActionForm>,
 ) -> Response {
-    decide(state, viewer, path, form, false).await
+    decide(state, path, posted, false).await
 }
 
 async fn decide(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((service, version)): Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    Posted { viewer, form }: Posted<ActionForm>,
     approve: bool,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&form.csrf)) {
-        return *response;
-    }
     let decided = async {
         let (service, version) = parse(&service, &version)?;
         let environment = crate::convert::name("environment", &form.environment)?;
@@ -386,17 +382,9 @@ async fn decide(
 /// `POST /services/{service}/releases/{version}/promote`.
 pub async fn promote(
     State(state): State<AppState>,
-    viewer: Viewer,
     Path((service, version)): Path<(String, String)>,
-    form: Result<Form<ActionForm>, FormRejection>,
+    Posted { viewer, form }: Posted<ActionForm>,
 ) -> Response {
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => return *checked(&viewer, Err(rejection)).unwrap_err(),
-    };
-    if let Err(response) = checked(&viewer, Ok(&form.csrf)) {
-        return *response;
-    }
     let promoted = async {
         let (service, version) = parse(&service, &version)?;
         let environment = crate::convert::name("environment", &form.environment)?;

@@ -16,8 +16,9 @@ use ferry_store::auth::UserRecord;
 use ferry_store::sessions::NewSession;
 use serde::Deserialize;
 
-use super::page::{self, Frame, error_page};
-use super::session::{self, SESSION_COOKIE, SameSite, Viewer, cookie, random_token, same_token};
+use super::page::{self, Frame};
+use super::posted::{Button, Posted};
+use super::session::{self, SESSION_COOKIE, SameSite, cookie, random_token, same_token};
 use crate::auth::hash_secret;
 use crate::error::ApiError;
 use crate::passwords;
@@ -239,28 +240,12 @@ pub(super) async fn signed_in(
     response
 }
 
-/// A form of a signed-in page: its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct Csrf {
-    csrf: String,
-}
-
 /// `POST /logout`: ends the session.
 pub async fn sign_out(
     State(state): State<AppState>,
     headers: HeaderMap,
-    viewer: Viewer,
-    form: Result<Form<Csrf>, FormRejection>,
+    Posted { viewer, .. }: Posted<Button>,
 ) -> Response {
-    let given = form.map(|Form(form)| form.csrf).unwrap_or_default();
-    if !same_token(&viewer.csrf_token, &given) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            Frame::of(&viewer),
-            "The form did not come from this session's page: nothing was done. \
-             Reload the page and try again.",
-        );
-    }
     if let Err(error) = state
         .store
         .end_session(&viewer.user.name, viewer.session_id)
