@@ -35,6 +35,7 @@ stories!(
     an_open_dashboard_hears_of_a_new_deployment,
     a_session_ends_when_unused_too_long_and_when_too_old,
     a_release_page_offers_its_artifacts_and_compares_environments,
+    the_audit_trail_pages_back_and_shows_where_its_chain_breaks,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1263,5 +1264,76 @@ async fn a_release_page_offers_its_artifacts_and_compares_environments(backend: 
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert!(unknown.html.contains("no environment"), "{}", unknown.html);
+    api.close().await;
+}
+
+async fn the_audit_trail_pages_back_and_shows_where_its_chain_breaks(backend: &Backend) {
+    let api = server(backend).await;
+    // More events than a page holds (100).
+    for n in 1..=60 {
+        let created = api
+            .post(
+                "/api/v1/services/api/releases",
+                &json!({ "version": format!("2.0.{n}") }).to_string(),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        let recorded = api
+            .post(
+                &format!("/api/v1/services/api/releases/2.0.{n}/evidence"),
+                &json!({ "name": "unit", "environment": "dev", "passed": true }).to_string(),
+            )
+            .await;
+        assert_eq!(recorded.status, StatusCode::CREATED, "{:?}", recorded.body);
+    }
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let seqs = |page: &Page| -> Vec<i64> {
+        events_of(page)
+            .split("<th scope=\"row\">")
+            .skip(1)
+            .map(|cell| cell[..cell.find('<').unwrap()].parse().unwrap())
+            .collect()
+    };
+    let first = browser.get(&api, "/audit").await;
+    let newest = seqs(&first);
+    assert_eq!(newest.len(), 100, "a page holds 100 events");
+    assert!(newest.windows(2).all(|w| w[0] > w[1]), "newest first");
+    let marker = "<a href=\"";
+    let link = first.html[first
+        .html
+        .find("rel=\"next\"")
+        .map(|end| first.html[..end].rfind(marker).unwrap() + marker.len())
+        .expect("an Older events link")..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    let second = browser.get(&api, &link).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.html);
+    let older = seqs(&second);
+    assert!(!older.is_empty());
+    assert!(
+        older.iter().all(|seq| seq < newest.last().unwrap()),
+        "the next page goes on where the first stopped: {older:?}"
+    );
+    assert_eq!(older.last(), Some(&1), "down to the first event");
+    assert!(!second.html.contains("rel=\"next\""), "and no further");
+
+    // Someone rewrites history behind ferry's back; the check says where.
+    api.tamper("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3")
+        .await;
+    let csrf = first.hidden("csrf");
+    let verified = browser
+        .post(&api, "/audit/verify", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(verified.status, StatusCode::SEE_OTHER);
+    let page = browser.get(&api, "/audit").await;
+    let chain = &page.html[page.html.find("id=\"chain\"").expect("the check's result")..];
+    assert!(
+        chain.starts_with("id=\"chain\" class=\"verdict-blocked\"")
+            && chain.contains("Broken at event 3:"),
+        "{chain}"
+    );
     api.close().await;
 }

@@ -289,6 +289,24 @@ impl Api {
         }
     }
 
+    /// Runs `sql` on the database behind the store's back, as an intruder
+    /// with access to it would.
+    pub async fn tamper(&self, sql: &str) {
+        use sqlx::Connection as _;
+        let url = match &self.scratch {
+            None => format!("sqlite://{}", self._dir.path().join("ferry.db").display()),
+            Some(Scratch::Schema { base, name }) => schema_url(base, name),
+            Some(Scratch::Leased { .. }) => panic!("tamper with a server of its own"),
+        };
+        sqlx::any::install_default_drivers();
+        let mut connection = sqlx::AnyConnection::connect(&url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+    }
+
     /// Closes the store and drops what was made for it on PostgreSQL.
     pub async fn close(self) {
         self.store.close().await;
