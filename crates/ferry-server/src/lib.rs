@@ -29,6 +29,7 @@ mod overview;
 pub mod passwords;
 mod promotion;
 mod recovery;
+mod release_notes;
 mod routes;
 pub mod secrets;
 mod single_sign_on;

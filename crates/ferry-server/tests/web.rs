@@ -36,6 +36,7 @@ stories!(
     a_session_ends_when_unused_too_long_and_when_too_old,
     a_release_page_offers_its_artifacts_and_compares_environments,
     the_audit_trail_pages_back_and_shows_where_its_chain_breaks,
+    a_release_page_renders_its_notes_and_links_its_commits_to_the_repository,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1334,6 +1335,62 @@ async fn the_audit_trail_pages_back_and_shows_where_its_chain_breaks(backend: &B
         chain.starts_with("id=\"chain\" class=\"verdict-blocked\"")
             && chain.contains("Broken at event 3:"),
         "{chain}"
+    );
+    api.close().await;
+}
+
+async fn a_release_page_renders_its_notes_and_links_its_commits_to_the_repository(
+    backend: &Backend,
+) {
+    let api = server(backend).await;
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n\
+         [lifecycle.default]\nphases = [[\"dev\"]]\n\
+         [[service]]\nname = \"api\"\nrepo = \"https://git.example.com/acme/api.git\"\n\
+         issue_url = \"https://issues.example.com/\"\n",
+    )
+    .unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let commit = |id: &str, kind: &str, subject: &str| {
+        json!({ "id": id, "type": kind, "scope": null, "breaking": false, "subject": subject,
+            "body": null, "footers": [], "authors": ["Ada"], "time": "2026-11-01T00:00:00Z" })
+    };
+    let release = json!({
+        "version": "1.1.0",
+        "notes": "Read this <first>.",
+        "commits": [
+            commit("0a1b2c3d4e5f", "feat", "search by tag (#42)"),
+            commit("f5e4d3c2b1a0", "fix", "the <script> in a title is text"),
+        ],
+    });
+    let created = api
+        .post("/api/v1/services/api/releases", &release.to_string())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let page = browser.get(&api, "/services/api/releases/1.1.0").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let notes = &page.html[page.html.find("id=\"notes-heading\"").unwrap()..];
+    assert!(notes.contains("Read this &#60;first&#62;."), "{notes}");
+    assert!(
+        notes.contains("<h3>Features</h3>") && notes.contains("<h3>Bug fixes</h3>"),
+        "the commits grouped as the notes group them: {notes}"
+    );
+    assert!(
+        notes.contains("the &lt;script&gt; in a title is text") && !notes.contains("<script>"),
+        "a commit's words are text, never markup"
+    );
+    assert!(
+        notes.contains("<a href=\"https://issues.example.com/42\">#42</a>"),
+        "issues link to the tracker"
+    );
+    assert!(
+        page.html.contains(
+            "<a href=\"https://git.example.com/acme/api/commit/0a1b2c3d4e5f\"><code>0a1b2c3d</code></a>"
+        ),
+        "a commit links to its page at the repository: {}",
+        page.html
     );
     api.close().await;
 }

@@ -4,13 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use ferry_api::{
-    CreateRelease, NewArtifact, NotesCommit, Page, PageQuery, Problem, Release, ReleaseNotes,
-};
+use ferry_api::{CreateRelease, NewArtifact, Page, PageQuery, Problem, Release, ReleaseNotes};
 use ferry_core::artifact::parse_reference;
 use ferry_core::digest::Digest;
 use ferry_core::limits;
-use ferry_core::notes::{RenderOptions, render_template, write_html, write_markdown};
+use ferry_core::notes::{render_template, write_html, write_markdown};
 use ferry_store::releases::{ArtifactRecord, NewRelease};
 use serde::Deserialize;
 
@@ -270,26 +268,7 @@ pub async fn release_notes(
 ) -> ApiResult<Response> {
     let service = name("service", &service)?;
     let record = state.store.release(&service, &version(&text)?).await?;
-    let commits: Vec<NotesCommit> =
-        serde_json::from_str(&state.store.release_commits(record.id).await?)
-            .map_err(|e| ApiError::Internal(format!("stored commits unreadable: {e}")))?;
-    let date = record.created_at.format("%Y-%m-%d").to_string();
-    let notes = ReleaseNotes::new(
-        Some(record.version.clone()),
-        record.previous_version.clone(),
-        Some(date),
-        commits,
-    );
-    let spec = state
-        .store
-        .services()
-        .await?
-        .into_iter()
-        .find(|s| s.spec.name == service)
-        .map(|s| s.spec);
-    let options = RenderOptions {
-        issue_url: spec.as_ref().and_then(|s| s.issue_url.clone()),
-    };
+    let (notes, options, spec) = crate::release_notes::assemble(&state, &service, &record).await?;
     let template = spec.and_then(|s| s.notes_template);
     let failed =
         |e: std::fmt::Error| ApiError::Internal(format!("rendering the notes failed: {e}"));

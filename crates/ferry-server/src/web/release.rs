@@ -13,7 +13,7 @@ use chrono::Utc;
 use ferry_core::Name;
 use ferry_core::access::{Action, authorize};
 use ferry_core::gates::{Decider, Duties};
-use ferry_core::notes::NotesCommit;
+use ferry_core::notes::write_html;
 use ferry_store::deployments::DeploymentFilter;
 use serde::Deserialize;
 
@@ -58,6 +58,8 @@ struct Artifact {
 
 struct Commit {
     short: String,
+    /// The commit's page at its repository, when the service names one.
+    url: Option<String>,
     subject: String,
     authors: String,
 }
@@ -72,6 +74,8 @@ struct ReleasePage {
     created_by: String,
     created_at: String,
     notes: String,
+    /// The notes ferry writes from the commits, as an escaped HTML fragment.
+    rendered: String,
     commits: Vec<Commit>,
     artifacts: Vec<Artifact>,
     stages: Vec<Stage>,
@@ -108,15 +112,25 @@ async fn render(
 ) -> Result<Response, ApiError> {
     let (service, version) = parse(service, version)?;
     let record = state.store.release(&service, &version).await?;
-    let commits: Vec<NotesCommit> =
-        serde_json::from_str(&state.store.release_commits(record.id).await?).unwrap_or_default();
-    let lifecycle = state
-        .store
-        .services()
-        .await?
-        .into_iter()
-        .find(|stored| stored.spec.name == service)
-        .map(|stored| stored.spec.lifecycle);
+    let (notes, options, spec) = crate::release_notes::assemble(state, &service, &record).await?;
+    let mut rendered = String::new();
+    write_html(&mut rendered, &notes, &options)
+        .map_err(|e| ApiError::Internal(format!("rendering the notes failed: {e}")))?;
+    let repo = spec
+        .as_ref()
+        .map(|spec| spec.repo.clone())
+        .filter(|repo| !repo.is_empty());
+    let listed: Vec<Commit> = notes
+        .commits
+        .iter()
+        .map(|commit| Commit {
+            short: commit.id.chars().take(8).collect(),
+            url: crate::release_notes::commit_url(repo.as_deref(), &commit.id),
+            subject: commit.subject.clone(),
+            authors: commit.authors.join(", "),
+        })
+        .collect();
+    let lifecycle = spec.map(|spec| spec.lifecycle);
     let lifecycle = match lifecycle {
         Some(name) => state
             .store
@@ -153,7 +167,7 @@ async fn render(
         // counts decisions and separation of duties lets this person;
         // promoting where this release is neither there nor on its way.
         let name = format!("{service}@{version}");
-        let authors = commit_authors(&facts.people, &commits);
+        let authors = commit_authors(&facts.people, &notes.commits);
         let duties = Duties::new(
             &facts.environment,
             &name,
@@ -241,14 +255,8 @@ async fn render(
             created_by: record.created_by,
             created_at: record.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
             notes: record.notes,
-            commits: commits
-                .iter()
-                .map(|commit| Commit {
-                    short: commit.id.chars().take(8).collect(),
-                    subject: commit.subject.clone(),
-                    authors: commit.authors.join(", "),
-                })
-                .collect(),
+            commits: listed,
+            rendered,
             artifacts: record
                 .artifacts
                 .iter()
