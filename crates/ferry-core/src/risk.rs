@@ -321,7 +321,9 @@ fn plural(count: usize, noun: &str) -> String {
 
 fn describe_duration(duration: Duration) -> String {
     let minutes = duration.num_minutes();
-    if minutes < 60 {
+    if minutes < 1 {
+        "less than a minute".to_owned()
+    } else if minutes < 60 {
         plural(minutes as usize, "minute")
     } else {
         let hours = duration.num_hours();
@@ -546,6 +548,14 @@ mod tests {
         assert_eq!(
             factor.description,
             "only 5 h 30 min since success in the previous phase (under 24 hours)"
+        );
+        let at_once = only(&RiskInput {
+            soak: Some(Duration::seconds(20)),
+            ..quiet()
+        });
+        assert_eq!(
+            at_once.description,
+            "only less than a minute since success in the previous phase (under 1 hour)"
         );
         for soak in [None, Some(Duration::hours(24))] {
             assert_eq!(assess(&RiskInput { soak, ..quiet() }).score, 0);
