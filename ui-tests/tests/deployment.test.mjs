@@ -357,6 +357,7 @@ describe('a deployment page, deployed by the server\'s own agent', () => {
     assert.equal(await link.count(), 1, 'it links to the deployment it rolls back');
     assert.equal(await text(link), `deployment ${second}`);
     assert.equal(await text(link.locator('xpath=..')), `Rolls back deployment ${second}.`);
+    assert.equal(await page.getByRole('button', { name: /^Roll back/ }).count(), 0, 'a rollback is not offered for rolling back');
 
     await waitForStatus(page, 'succeeded');
     await waitForLine(page, 'installing 1.0.0');

@@ -176,7 +176,9 @@ async fn render(
             more_lines,
             may_cancel: !finished && cancel_asked_by.is_none() && may(Action::CancelDeployment),
             cancel_asked_by,
-            may_roll_back: may(Action::Rollback),
+            // A rollback is not offered for rolling back: that would put back
+            // the release it just took away.
+            may_roll_back: may(Action::Rollback) && deployment.rollback_of.is_none(),
             message,
             deployment,
         },
