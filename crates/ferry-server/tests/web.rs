@@ -905,6 +905,31 @@ async fn administrators_see_people_agents_and_tokens_and_revoke_an_agent(backend
         users.contains("<th scope=\"row\">rosa</th>") && users.contains("approver"),
         "{users}"
     );
+    // A grant of a group shows with each of its members, saying so.
+    let made = api
+        .post("/api/v1/groups", &json!({ "name": "ops" }).to_string())
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    let joined = api
+        .send(
+            Method::PUT,
+            "/api/v1/groups/ops/members/rosa",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert!(joined.status.is_success(), "{:?}", joined.body);
+    let grant = json!({ "group": "ops", "role": "deployer", "environment": "dev" });
+    let granted = api.post("/api/v1/grants", &grant.to_string()).await;
+    assert_eq!(granted.status, StatusCode::CREATED, "{:?}", granted.body);
+    let page = admin.get(&api, "/admin").await;
+    let users = &page.html[page.html.find("<table id=\"users\"").unwrap()..];
+    let rosa_row = &users[users.find("<th scope=\"row\">rosa</th>").unwrap()..];
+    let rosa_row = &rosa_row[..rosa_row.find("</tr>").unwrap()];
+    assert!(
+        rosa_row.contains("deployer in dev (group ops)"),
+        "{rosa_row}"
+    );
     let agents = &page.html[page.html.find("<table id=\"agents\"").unwrap()..];
     assert!(
         agents.contains("web-1") && agents.contains("never"),

@@ -108,10 +108,19 @@ async fn render(state: &AppState, viewer: &Viewer) -> Result<Response, ApiError>
                 .map(|group| group.name.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
+            // Their own grants, then those their groups give them.
             grants: grants
                 .iter()
-                .filter(|grant| grant.user.as_deref() == Some(user.name.as_str()))
-                .map(|grant| describe(&grant.grant))
+                .filter_map(|grant| {
+                    if grant.user.as_deref() == Some(user.name.as_str()) {
+                        return Some(describe(&grant.grant));
+                    }
+                    let group = grant.group.as_deref()?;
+                    groups
+                        .iter()
+                        .any(|g| g.name == group && g.members.contains(&user.name))
+                        .then(|| format!("{} (group {group})", describe(&grant.grant)))
+                })
                 .collect::<Vec<_>>()
                 .join("; "),
             email: user.email.unwrap_or_default(),
