@@ -1147,8 +1147,10 @@ def report(args, counts, timings, breakdown, browser, load):
         lines.append("")
         lines.append(f"Goal < 1000 ms: {'met' if every[-1] < 1000 else ('median met, max not' if statistics.median(every) < 1000 else '**missed**')}.")
     lines.append("")
-    lines.append(f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} at commit {git('rev-parse', '--short', 'HEAD')}"
-                 f"{' (with uncommitted changes)' if git('status', '--porcelain', '--untracked-files=no') else ''}.")
+    commit = args.commit or (git("rev-parse", "--short", "HEAD")
+                             + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""))
+    version = subprocess.run([args.ferry, "--version"], capture_output=True, text=True).stdout.strip()
+    lines.append(f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} at commit {commit} ({version}).")
     return "\n".join(lines)
 
 
@@ -1186,6 +1188,7 @@ def main():
     parser.add_argument("--quiet-wait", type=float, default=0, metavar="SECONDS",
                         help="before timing, wait up to this long for other processes to leave the machine idle")
     parser.add_argument("--keep", action="store_true", help="keep the scratch dir (the run's copy and logs)")
+    parser.add_argument("--commit", help="the commit the binary was built from, for the report (default: HEAD)")
     parser.add_argument("--json", metavar="FILE", help="also write every figure to this file")
     args = parser.parse_args()
     args.ferry = os.path.abspath(args.ferry)
