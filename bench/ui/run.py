@@ -19,7 +19,7 @@ The data (made once, kept in --data-dir, reused by later runs):
     reference), each deployed to dev, every 2nd to qa, every 4th to staging,
     every 8th to canary and prod inside their windows (a service in twenty
     stops at staging), each deployment queued by a promotion, then reported
-    running and succeeded (about 3% failed), with its CI link; and the audit
+    running and succeeded (2.4% failed), with its CI link; and the audit
     trail of all of it (release.create, deployment.create and two
     deployment.status events each), hash-chained like the server's own. The
     setup done through the API is moved back in time to before the history
@@ -53,9 +53,12 @@ through /login, and then:
      the page's DOM shows the new state (a MutationObserver in the page).
 
 Usage: CARGO_TARGET_DIR=/work/bench-target cargo build --release -p ferry
-       bench/ui/run.py --ferry /work/bench-target/release/ferry [--data-dir DIR] [--reseed]
-           [--requests 100] [--warmup 10] [--fcp-runs 5] [--live-rounds 5]
-           [--skip-sql] [--skip-browser] [--keep]
+       bench/ui/run.py --ferry /work/bench-target/release/ferry [--quiet-wait 1800]
+           [--data-dir DIR] [--reseed] [--requests 100] [--warmup 10] [--page-seconds 60]
+           [--fcp-runs 5] [--live-rounds 5] [--only LABEL] [--skip-sql] [--skip-browser]
+           [--skip-background] [--keep] [--json FILE] [--commit SHA]
+The first run seeds the data (about 70 s, 850 MB in --data-dir); later runs reuse it.
+The report (Markdown) goes to stdout, progress to stderr.
 """
 import argparse
 import datetime as dt
@@ -129,6 +132,7 @@ class Server:
     """`ferry serve` on a data dir, its log in a file."""
 
     def __init__(self, binary, data_dir, log_path, rust_log="warn", json_log=False):
+        data_dir = os.path.abspath(data_dir)
         self.data_dir = data_dir
         self.log_path = log_path
         self.log_file = open(log_path, "ab")
