@@ -600,6 +600,12 @@ def bulk_insert(db_path, services, releases, rng, seed_started_us):
     db.executemany("INSERT INTO artifacts (release_id, name, digest, size, uri) VALUES (?,?,?,?,?)", artifact_rows)
     db.executemany("INSERT INTO deployments (id, release_id, environment_id, status, created_by, created_at, "
                    "updated_at, url) VALUES (?,?,?,?,?,?,?,?)", deployment_rows)
+    # A deployment names its service too (as the server sets it), where the
+    # schema has the column.
+    if any(column[1] == "service_id" for column in db.execute("PRAGMA table_info(deployments)")):
+        db.execute("UPDATE deployments SET service_id = "
+                   "(SELECT r.service_id FROM releases r WHERE r.id = deployments.release_id) "
+                   "WHERE service_id IS NULL")
     del release_rows, artifact_rows, deployment_rows
     events.sort(key=lambda event: (event[0], event[1]))
 

@@ -147,6 +147,23 @@ impl Store {
         load(&mut *self.pool().acquire().await?, SERVICES, service).await
     }
 
+    /// Service `name`, when there is one.
+    pub async fn service_spec(
+        &self,
+        name: &ferry_core::Name,
+    ) -> Result<Option<Stored<ServiceSpec>>> {
+        sqlx::query(
+            "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, \
+             created_at, updated_at FROM services WHERE name = $1",
+        )
+        .bind(name.as_str())
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(service)
+        .transpose()
+    }
+
     /// Every freeze, by name.
     pub async fn freezes(&self) -> Result<Vec<Stored<FreezeSpec>>> {
         load(&mut *self.pool().acquire().await?, FREEZES, freeze).await

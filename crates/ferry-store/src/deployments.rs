@@ -181,8 +181,8 @@ impl Store {
             _ => DeploymentStatus::Queued,
         };
         let id = sqlx::query(
-            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, updated_at, \
-             scheduled_at, emergency_reason) VALUES ($1, $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+            "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, updated_at, \
+             scheduled_at, emergency_reason) VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, $3, $4, $5, $5, $6, $7) RETURNING id",
         )
         .bind(int(&release, "id")?)
         .bind(int(&environment_id, "id")?)
@@ -294,8 +294,8 @@ impl Store {
         let stamp = now();
         let reason = format!("promoted automatically after deployment {source_id} succeeded");
         let id = sqlx::query(
-            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, \
-             updated_at, reason) VALUES ($1, $2, 'queued', 'system', $3, $3, $4) RETURNING id",
+            "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, \
+             updated_at, reason) VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, 'queued', 'system', $3, $3, $4) RETURNING id",
         )
         .bind(release_id)
         .bind(environment_id)
@@ -419,9 +419,21 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<DeploymentRecord>> {
+        // Only the filters given are written, so that each combination walks
+        // an index of its own backwards from `before` (an `OR` would make
+        // the database read every deployment).
+        let mut conditions = vec!["d.id < $3"];
+        if filter.service.is_some() {
+            conditions.push("d.service_id = (SELECT id FROM services WHERE name = $1)");
+        }
+        if filter.environment.is_some() {
+            conditions.push("d.environment_id = (SELECT id FROM environments WHERE name = $2)");
+        }
+        // Every placeholder appears, so that the binds below always match.
+        conditions.push("$1 = $1 AND $2 = $2");
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{SELECT} WHERE ($1 = '' OR s.name = $1) AND ($2 = '' OR e.name = $2) AND d.id < $3 \
-             ORDER BY d.id DESC LIMIT $4"
+            "{SELECT} WHERE {} ORDER BY d.id DESC LIMIT $4",
+            conditions.join(" AND ")
         )))
         .bind(filter.service.map_or("", Name::as_str))
         .bind(filter.environment.map_or("", Name::as_str))

@@ -74,7 +74,7 @@ impl Store {
             self.release(service, version),
             self.release_commits(release_id),
             self.environments(),
-            self.services(),
+            self.service_spec(service),
             self.lifecycles(),
             self.successes(release_id),
             self.recent_outcomes(service),
@@ -97,13 +97,9 @@ impl Store {
                     environment.as_str()
                 ))
             })?;
-        let service_spec = services
-            .into_iter()
-            .find(|s| &s.spec.name == service)
-            .map(|s| s.spec)
-            .ok_or_else(|| {
-                StoreError::NotFound(format!("there is no service {:?}", service.as_str()))
-            })?;
+        let service_spec = services.map(|s| s.spec).ok_or_else(|| {
+            StoreError::NotFound(format!("there is no service {:?}", service.as_str()))
+        })?;
         let lifecycle = lifecycles
             .into_iter()
             .find(|l| l.spec.name == service_spec.lifecycle)
@@ -145,8 +141,9 @@ impl Store {
     /// The outcomes of the service's last ten finished deployments, newest first.
     async fn recent_outcomes(&self, service: &Name) -> Result<Vec<bool>> {
         sqlx::query(
-            "SELECT d.status FROM deployments d JOIN releases r ON r.id = d.release_id JOIN services s ON s.id = r.service_id \
-             WHERE s.name = $1 AND d.status IN ('succeeded', 'failed', 'rolled_back') ORDER BY d.id DESC LIMIT 10",
+            "SELECT d.status FROM deployments d \
+             WHERE d.service_id = (SELECT id FROM services WHERE name = $1) \
+             AND d.status IN ('succeeded', 'failed', 'rolled_back') ORDER BY d.id DESC LIMIT 10",
         )
         .bind(service.as_str())
         .fetch_all(self.pool())

@@ -87,6 +87,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_oidc_sign_in.sql"),
         include_str!("../migrations/postgres/0013_oidc_sign_in.sql"),
     ),
+    (
+        14,
+        "deployment heads",
+        include_str!("../migrations/sqlite/0014_deployment_heads.sql"),
+        include_str!("../migrations/postgres/0014_deployment_heads.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -611,8 +611,8 @@ impl Store {
         let stamp = format_time(Utc::now());
         let reason = format!("rolls back deployment {undone_id}, asked by {actor}");
         let inserted = sqlx::query(
-            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, \
-             updated_at, rollback_of, reason) VALUES ($1, $2, 'queued', $3, $4, $4, $5, $6) \
+            "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, \
+             updated_at, rollback_of, reason) VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, 'queued', $3, $4, $4, $5, $6) \
              ON CONFLICT (rollback_of) DO NOTHING RETURNING id",
         )
         .bind(int(&release, "id")?)
@@ -679,9 +679,9 @@ impl Store {
         let plan = vec![agent_ids.to_vec()];
         let stamp = format_time(Utc::now());
         let inserted = sqlx::query(
-            "INSERT INTO deployments (release_id, environment_id, status, created_by, created_at, \
+            "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, \
              updated_at, plan, batch, rollback_of, reason) \
-             VALUES ($1, $2, 'running', 'system', $3, $3, $4, 0, $5, $6) \
+             VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, 'running', 'system', $3, $3, $4, 0, $5, $6) \
              ON CONFLICT (rollback_of) DO NOTHING RETURNING id",
         )
         .bind(int(&release, "id")?)

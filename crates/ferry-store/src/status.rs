@@ -56,13 +56,20 @@ impl Store {
             .map(|row| name(row, "name"))
             .collect::<Result<Vec<_>>>()?;
         let deployments = sqlx::query(
+            // For each service and environment, the newest deployment and the
+            // newest success: one lookup each in an index of their own.
             "SELECT d.id, s.name AS service, e.name AS environment, r.version, d.status, d.updated_at \
              FROM deployments d JOIN releases r ON r.id = d.release_id \
-             JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id \
-             WHERE d.id IN (SELECT MAX(d2.id) FROM deployments d2 JOIN releases r2 ON r2.id = d2.release_id \
-                            GROUP BY r2.service_id, d2.environment_id) \
-                OR d.id IN (SELECT MAX(d3.id) FROM deployments d3 JOIN releases r3 ON r3.id = d3.release_id \
-                            WHERE d3.status = 'succeeded' GROUP BY r3.service_id, d3.environment_id)",
+             JOIN services s ON s.id = d.service_id JOIN environments e ON e.id = d.environment_id \
+             WHERE d.id IN ( \
+               SELECT (SELECT MAX(h.id) FROM deployments h \
+                       WHERE h.service_id = s2.id AND h.environment_id = e2.id) \
+               FROM services s2 CROSS JOIN environments e2 \
+               UNION \
+               SELECT (SELECT MAX(h.id) FROM deployments h \
+                       WHERE h.service_id = s2.id AND h.environment_id = e2.id \
+                       AND h.status = 'succeeded') \
+               FROM services s2 CROSS JOIN environments e2)",
         )
         .fetch_all(&mut *connection)
         .await?
@@ -82,7 +89,10 @@ impl Store {
     /// state: an open dashboard asks for it to know when to show anew.
     pub async fn deployments_stamp(&self) -> Result<String> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), '') AS at FROM deployments",
+            // Deployments are never removed: the newest id and the newest
+            // change say it all, each from an index.
+            "SELECT COALESCE((SELECT MAX(id) FROM deployments), 0) AS n, \
+             COALESCE((SELECT MAX(updated_at) FROM deployments), '') AS at",
         )
         .fetch_one(self.pool())
         .await?;
