@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// The difference of `service` between environments `from` and `to`.
 pub async fn diff(state: &AppState, service: &Name, from: &Name, to: &Name) -> ApiResult<Diff> {
-    let facts = state.store.status_facts().await?;
+    let facts = state.store.status_facts(Some(service)).await?;
     if !facts.services.contains(service) {
         return Err(ApiError::NotFound(format!(
             "there is no service {:?}",

@@ -243,8 +243,15 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ReleaseRecord>> {
+        // With a service, its own index is walked backwards (an `OR` would
+        // make the database read every release).
+        let service_is = if service.is_some() {
+            "r.service_id = (SELECT id FROM services WHERE name = $1)"
+        } else {
+            "$1 = ''"
+        };
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{SELECT} WHERE ($1 = '' OR s.name = $1) AND r.id < $2 ORDER BY r.id DESC LIMIT $3"
+            "{SELECT} WHERE {service_is} AND r.id < $2 ORDER BY r.id DESC LIMIT $3"
         )))
         .bind(service.map_or("", Name::as_str))
         .bind(before.unwrap_or(i64::MAX))

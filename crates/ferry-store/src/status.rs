@@ -33,9 +33,10 @@ fn fact(row: &AnyRow) -> Result<DeploymentFact> {
 }
 
 impl Store {
-    /// Reads what [`ferry_core::status::matrix`] needs, without reading the
-    /// whole deployment history.
-    pub async fn status_facts(&self) -> Result<StatusFacts> {
+    /// Reads what [`ferry_core::status::matrix`] needs (for service `only`
+    /// when given), without reading the whole deployment history.
+    pub async fn status_facts(&self, only: Option<&Name>) -> Result<StatusFacts> {
+        let only = only.map_or("", Name::as_str);
         let mut connection = self.pool().acquire().await?;
         let environments = sqlx::query("SELECT name, tier FROM environments")
             .fetch_all(&mut *connection)
@@ -49,12 +50,14 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
-        let services = sqlx::query("SELECT name FROM services ORDER BY name")
-            .fetch_all(&mut *connection)
-            .await?
-            .iter()
-            .map(|row| name(row, "name"))
-            .collect::<Result<Vec<_>>>()?;
+        let services =
+            sqlx::query("SELECT name FROM services WHERE ($1 = '' OR name = $1) ORDER BY name")
+                .bind(only)
+                .fetch_all(&mut *connection)
+                .await?
+                .iter()
+                .map(|row| name(row, "name"))
+                .collect::<Result<Vec<_>>>()?;
         let deployments = sqlx::query(
             // For each service and environment, the newest deployment and the
             // newest success: one lookup each in an index of their own.
@@ -64,13 +67,14 @@ impl Store {
              WHERE d.id IN ( \
                SELECT (SELECT MAX(h.id) FROM deployments h \
                        WHERE h.service_id = s2.id AND h.environment_id = e2.id) \
-               FROM services s2 CROSS JOIN environments e2 \
+               FROM services s2 CROSS JOIN environments e2 WHERE ($1 = '' OR s2.name = $1) \
                UNION \
                SELECT (SELECT MAX(h.id) FROM deployments h \
                        WHERE h.service_id = s2.id AND h.environment_id = e2.id \
                        AND h.status = 'succeeded') \
-               FROM services s2 CROSS JOIN environments e2)",
+               FROM services s2 CROSS JOIN environments e2 WHERE ($1 = '' OR s2.name = $1))",
         )
+        .bind(only)
         .fetch_all(&mut *connection)
         .await?
         .iter()

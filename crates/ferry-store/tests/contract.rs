@@ -495,7 +495,7 @@ async fn status_shows_current_and_latest(f: Fixture) {
             .await
             .unwrap();
     }
-    let facts = f.store.status_facts().await.unwrap();
+    let facts = f.store.status_facts(None).await.unwrap();
     let environments: Vec<_> = facts.environments.iter().map(|(n, _)| n.clone()).collect();
     let cells = ferry_core::status::matrix(&facts.services, &environments, &facts.deployments);
     let dev = cells

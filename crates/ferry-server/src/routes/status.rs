@@ -13,5 +13,5 @@ pub async fn status(
     State(state): State<AppState>,
     _reader: Reader,
 ) -> ApiResult<axum::Json<Status>> {
-    Ok(axum::Json(crate::overview::status(&state).await?))
+    Ok(axum::Json(crate::overview::status(&state, None).await?))
 }

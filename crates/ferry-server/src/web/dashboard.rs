@@ -13,6 +13,7 @@ use ferry_core::change::ChangeState;
 use ferry_core::status::{Cell, CellDeployment, Pending, pending_promotions};
 use ferry_store::changes::ChangeFilter;
 use ferry_store::deployments::DeploymentFilter;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::error::ApiError;
 use serde::Deserialize;
@@ -106,6 +107,9 @@ struct Waiting {
 /// How many items each list of the dashboard shows at most.
 const LISTED: usize = 50;
 
+/// How many waiting versions are judged at once.
+const JUDGED_AT_ONCE: usize = 8;
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -133,7 +137,7 @@ pub async fn page(
 ) -> Response {
     // Filters that cannot be read filter nothing.
     let filters = filters.map(|Query(filters)| filters).unwrap_or_default();
-    let status = match crate::overview::status(&state).await {
+    let status = match crate::overview::status(&state, None).await {
         Ok(status) => status,
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
@@ -271,30 +275,33 @@ async fn beside_the_matrix(
     let mut pending = pending_promotions(&status.cells, &by_service);
     let pending_more = pending.len().saturating_sub(LISTED);
     pending.truncate(LISTED);
-    // What stops each from moving on: the gates' first blocker.
-    let mut judged = Vec::with_capacity(pending.len());
-    for next in pending {
-        let blocker = match semver::Version::parse(&next.version) {
-            Ok(version) => {
-                let promotion = crate::control::Promotion {
-                    service: &next.service,
-                    version: &version,
-                    environment: &next.to,
-                    at: chrono::Utc::now(),
-                    emergency_reason: None,
-                };
-                crate::control::judge(state, &promotion)
-                    .await?
-                    .0
-                    .blockers
-                    .first()
-                    .map(|finding| finding.message.clone())
-            }
-            Err(_) => None,
-        };
-        judged.push((next, blocker));
-    }
-    let pending = judged;
+    // What stops each from moving on: the gates' first blocker, several
+    // judged at once (each is a few independent reads), in the list's order.
+    let pending: Vec<(Pending, Option<String>)> = futures_util::stream::iter(pending)
+        .map(|next| async move {
+            let blocker = match semver::Version::parse(&next.version) {
+                Ok(version) => {
+                    let promotion = crate::control::Promotion {
+                        service: &next.service,
+                        version: &version,
+                        environment: &next.to,
+                        at: chrono::Utc::now(),
+                        emergency_reason: None,
+                    };
+                    crate::control::judge(state, &promotion)
+                        .await?
+                        .0
+                        .blockers
+                        .first()
+                        .map(|finding| finding.message.clone())
+                }
+                Err(_) => None,
+            };
+            Ok::<_, ApiError>((next, blocker))
+        })
+        .buffered(JUDGED_AT_ONCE)
+        .try_collect()
+        .await?;
     let mut changes = Vec::new();
     for waiting in [ChangeState::Submitted, ChangeState::Assessed] {
         let filter = ChangeFilter {

@@ -65,10 +65,8 @@ async fn render(state: &AppState, viewer: &Viewer, service: &str) -> Result<Resp
     let service = crate::convert::name("service", service)?;
     let spec = state
         .store
-        .services()
+        .service_spec(&service)
         .await?
-        .into_iter()
-        .find(|stored| stored.spec.name == service)
         .map(|stored| stored.spec)
         .ok_or_else(|| ApiError::NotFound(format!("there is no service {service:?}")))?;
     let lifecycle = state
@@ -78,7 +76,7 @@ async fn render(state: &AppState, viewer: &Viewer, service: &str) -> Result<Resp
         .into_iter()
         .find(|stored| stored.spec.name == spec.lifecycle)
         .map(|stored| stored.spec);
-    let status = crate::overview::status(state).await?;
+    let status = crate::overview::status(state, Some(&service)).await?;
     let current = |environment: &Name| {
         status
             .cells
