@@ -147,6 +147,17 @@ impl Store {
         load(&mut *self.pool().acquire().await?, SERVICES, service).await
     }
 
+    /// Each service with the lifecycle it follows, by name: what the
+    /// dashboard needs of every service, without the rest of their specs.
+    pub async fn service_lifecycles(&self) -> Result<Vec<(ferry_core::Name, ferry_core::Name)>> {
+        sqlx::query("SELECT name, lifecycle FROM services ORDER BY name")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| Ok((name(row, "name")?, name(row, "lifecycle")?)))
+            .collect()
+    }
+
     /// Service `name`, when there is one.
     pub async fn service_spec(
         &self,

@@ -2,10 +2,10 @@
 
 use ferry_core::status::DeploymentFact;
 use ferry_core::{DeploymentStatus, Name, Tier};
-use sqlx::any::AnyRow;
+use sqlx::AssertSqlSafe;
 
-use crate::rows::{int, name, text};
-use crate::{Result, Store, StoreError};
+use crate::rows::{int, json, name, text};
+use crate::{Backend, Result, Store, StoreError};
 
 /// What the matrix is built from.
 #[derive(Debug, Clone)]
@@ -19,16 +19,22 @@ pub struct StatusFacts {
     pub deployments: Vec<DeploymentFact>,
 }
 
-fn fact(row: &AnyRow) -> Result<DeploymentFact> {
-    let status = text(row, "status")?;
+/// A deployment as the status query lists it: id, service, environment,
+/// version, status, last change.
+type FactRow = (i64, String, String, String, String, String);
+
+fn fact(
+    (id, service, environment, version, status, updated_at): FactRow,
+) -> Result<DeploymentFact> {
+    let name = |text: String| Name::parse(&text).map_err(|e| StoreError::Corrupt(e.to_string()));
     Ok(DeploymentFact {
-        id: int(row, "id")?,
-        service: name(row, "service")?,
-        environment: name(row, "environment")?,
-        version: text(row, "version")?,
+        id,
+        service: name(service)?,
+        environment: name(environment)?,
+        version,
         status: DeploymentStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("deployment status {status:?}")))?,
-        updated_at: text(row, "updated_at")?,
+        updated_at,
     })
 }
 
@@ -58,10 +64,22 @@ impl Store {
                 .iter()
                 .map(|row| name(row, "name"))
                 .collect::<Result<Vec<_>>>()?;
-        let deployments = sqlx::query(
-            // For each service and environment, the newest deployment and the
-            // newest success: one lookup each in an index of their own.
-            "SELECT d.id, s.name AS service, e.name AS environment, r.version, d.status, d.updated_at \
+        // For each service and environment, the newest deployment and the
+        // newest success: one lookup each in an index of their own; the
+        // answer comes back as one JSON document (thousands of rows handed
+        // over one by one cost more than finding them).
+        let list = match self.backend() {
+            Backend::Sqlite => {
+                "COALESCE(json_group_array(json_array(d.id, s.name, e.name, r.version, d.status, \
+                 d.updated_at)), '[]')"
+            }
+            Backend::Postgres => {
+                "COALESCE(json_agg(json_build_array(d.id, s.name, e.name, r.version, d.status, \
+                 d.updated_at))::text, '[]')"
+            }
+        };
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {list} AS items \
              FROM deployments d JOIN releases r ON r.id = d.release_id \
              JOIN services s ON s.id = d.service_id JOIN environments e ON e.id = d.environment_id \
              WHERE d.id IN ( \
@@ -72,14 +90,13 @@ impl Store {
                SELECT (SELECT MAX(h.id) FROM deployments h \
                        WHERE h.service_id = s2.id AND h.environment_id = e2.id \
                        AND h.status = 'succeeded') \
-               FROM services s2 CROSS JOIN environments e2 WHERE ($1 = '' OR s2.name = $1))",
-        )
+               FROM services s2 CROSS JOIN environments e2 WHERE ($1 = '' OR s2.name = $1))"
+        )))
         .bind(only)
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(fact)
-        .collect::<Result<Vec<_>>>()?;
+        .fetch_one(&mut *connection)
+        .await?;
+        let rows: Vec<FactRow> = json(&row, "items")?;
+        let deployments = rows.into_iter().map(fact).collect::<Result<Vec<_>>>()?;
         Ok(StatusFacts {
             environments,
             services,

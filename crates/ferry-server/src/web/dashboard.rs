@@ -107,6 +107,10 @@ struct Waiting {
 /// How many items each list of the dashboard shows at most.
 const LISTED: usize = 50;
 
+/// How many versions waiting to move on are listed, each judged by the
+/// gates for its first blocker (the rest are counted).
+const WAITING_LISTED: usize = 20;
+
 /// How many waiting versions are judged at once.
 const JUDGED_AT_ONCE: usize = 8;
 
@@ -182,7 +186,7 @@ pub async fn page(
         pending,
         pending_more,
         changes,
-    } = match beside_the_matrix(&state, &status).await {
+    } = match beside_the_matrix(&state, &status, &filters).await {
         Ok(lists) => lists,
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
@@ -223,6 +227,7 @@ fn in_state(cell: &Cell, state: &str) -> bool {
 async fn beside_the_matrix(
     state: &AppState,
     status: &ferry_api::Status,
+    filters: &Filters,
 ) -> Result<Beside, ApiError> {
     let moving = state
         .store
@@ -264,17 +269,24 @@ async fn beside_the_matrix(
         .collect();
     let by_service: Vec<(Name, Vec<Vec<Name>>)> = state
         .store
-        .services()
+        .service_lifecycles()
         .await?
         .into_iter()
-        .filter_map(|stored| {
-            let phases = lifecycles.get(&stored.spec.lifecycle)?.clone();
-            Some((stored.spec.name, phases))
+        .filter_map(|(service, lifecycle)| {
+            let phases = lifecycles.get(&lifecycle)?.clone();
+            Some((service, phases))
         })
         .collect();
     let mut pending = pending_promotions(&status.cells, &by_service);
-    let pending_more = pending.len().saturating_sub(LISTED);
-    pending.truncate(LISTED);
+    // The filters of the matrix apply: a service's name, the environment
+    // it would go to.
+    let needle = filters.service.trim().to_lowercase();
+    pending.retain(|next| {
+        (needle.is_empty() || next.service.as_str().contains(&needle))
+            && (filters.environment.is_empty() || next.to.as_str() == filters.environment)
+    });
+    let pending_more = pending.len().saturating_sub(WAITING_LISTED);
+    pending.truncate(WAITING_LISTED);
     // What stops each from moving on: the gates' first blocker, several
     // judged at once (each is a few independent reads), in the list's order.
     let pending: Vec<(Pending, Option<String>)> = futures_util::stream::iter(pending)
