@@ -384,7 +384,7 @@ describe('the other pages', () => {
       ['admin', '', '', 'admin (administrator)', 'enabled'],
       ['carol', '', '', '', 'enabled'],
       ['dana', '', '', '', 'enabled'],
-      ['rosa', '', 'releasers', 'approver', 'enabled'],
+      ['rosa', '', 'releasers', 'deployer in dev (group releasers); approver', 'enabled'],
       ['vic', '', '', 'viewer', 'enabled'],
     ]);
     assert.deepEqual(await texts(page.locator('ul#groups > li')), ['releasers: members: rosa; grants: deployer in dev']);
