@@ -61,7 +61,7 @@ pub struct SsoSpec {
     pub groups_claim: String,
     /// Provider group → ferry group.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = BTreeMap<String, Name>))]
     pub groups: BTreeMap<String, Name>,
     /// What the sign-in button says after "Sign in with" (default: "single
     /// sign-on").
