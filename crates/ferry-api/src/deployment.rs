@@ -113,6 +113,9 @@ pub struct Rollback {
     /// before the current one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Why it is rolled back: the bad mark of the release undone says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The body of `POST /api/v1/deployments/{id}/report`, for deployments run

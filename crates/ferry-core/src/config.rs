@@ -549,6 +549,8 @@ struct RawEnvironment {
     variables: BTreeMap<Spanned<String>, Spanned<RawValue>>,
     #[serde(default)]
     protected: bool,
+    #[serde(default)]
+    lock_after_rollback: bool,
 }
 
 /// A variable's value: text, or a number or boolean written as TOML allows
@@ -650,6 +652,7 @@ impl RawConfig {
                 windows: raw.windows,
                 variables,
                 protected: raw.protected,
+                lock_after_rollback: raw.lock_after_rollback,
             });
         }
         let mut lifecycles = Vec::new();

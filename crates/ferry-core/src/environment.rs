@@ -131,6 +131,10 @@ pub struct EnvironmentSpec {
     /// grant that names this environment (see [`crate::access`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub protected: bool,
+    /// Whether ferry locks the environment after any rollback there, so
+    /// nothing is promoted until a person has looked (see [`crate::lock`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lock_after_rollback: bool,
 }
 
 #[cfg(test)]

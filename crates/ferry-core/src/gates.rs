@@ -18,24 +18,30 @@
 //! follow the policy's order (evidence), time (rejections) or id (changes).
 //!
 //! 1. `release-abandoned` — the release was abandoned.
-//! 2. `not-in-lifecycle` — the environment is in no phase of the service's lifecycle.
-//! 3. `lifecycle-order` — the release has not succeeded in any environment of
+//! 2. `marked-bad` — the release was rolled back from this environment and
+//!    is marked bad there.
+//! 3. `not-in-lifecycle` — the environment is in no phase of the service's lifecycle.
+//! 4. `lifecycle-order` — the release has not succeeded in any environment of
 //!    the previous phase.
-//! 4. `emergency-reason-missing` — an emergency promotion with an empty justification.
-//! 5. `frozen` — a freeze is active (a warning on the emergency path).
-//! 6. `outside-window` — no deployment window is open (a warning on the emergency path).
-//! 7. `approval-rejected` — someone allowed to approve rejected the release, and
+//! 5. `emergency-reason-missing` — an emergency promotion with an empty justification.
+//! 6. `frozen` — a freeze is active (a warning on the emergency path).
+//! 7. `outside-window` — no deployment window is open (a warning on the emergency path).
+//! 8. `locked` — someone locked the environment, or the service in it (one
+//!    finding per lock; the emergency path does not bypass a lock).
+//! 9. `task-required` — a task of the release's plan must be done before
+//!    this environment and is not (one finding per task).
+//! 10. `approval-rejected` — someone allowed to approve rejected the release, and
 //!    has not approved since (one finding per person).
-//! 8. `approvals-missing` — fewer approvals count than the policy asks.
-//! 9. `evidence-missing` — a required evidence suite has no result (one per suite).
-//! 10. `evidence-failed` — a required suite's newest result failed (one per suite).
-//! 11. `change-request-missing` — the policy asks for a change request and no
+//! 11. `approvals-missing` — fewer approvals count than the policy asks.
+//! 12. `evidence-missing` — a required evidence suite has no result (one per suite).
+//! 13. `evidence-failed` — a required suite's newest result failed (one per suite).
+//! 14. `change-request-missing` — the policy asks for a change request and no
 //!     linked one is approved, scheduled or implemented.
-//! 12. `change-conflict` — a linked change request conflicts with another (one
+//! 15. `change-conflict` — a linked change request conflicts with another (one
 //!     per change).
-//! 13. `policy-invalid` — the policy's `max_risk` is not a risk level, so the
+//! 16. `policy-invalid` — the policy's `max_risk` is not a risk level, so the
 //!     risk cannot be checked (fails closed).
-//! 14. `risk-too-high` — the risk level is above the policy's `max_risk`.
+//! 17. `risk-too-high` — the risk level is above the policy's `max_risk`.
 //!
 //! # Approvals
 //!
@@ -77,6 +83,8 @@ use crate::Name;
 use crate::change::{ChangeKind, ChangeState};
 use crate::environment::EnvironmentSpec;
 use crate::lifecycle::LifecycleSpec;
+use crate::lock::{BadMark, LockFact};
+use crate::release_plan::RequiredTask;
 use crate::risk::{RiskAssessment, RiskLevel};
 use crate::windows::WindowCheck;
 
@@ -88,6 +96,12 @@ pub use duties::{Decider, Duties};
 pub mod code {
     /// Blocker: the release was abandoned.
     pub const RELEASE_ABANDONED: &str = "release-abandoned";
+    /// Blocker: the release was rolled back from the environment.
+    pub const MARKED_BAD: &str = "marked-bad";
+    /// Blocker: the environment, or the service in it, is locked.
+    pub const LOCKED: &str = "locked";
+    /// Blocker: a task of the release's plan is required first.
+    pub const TASK_REQUIRED: &str = "task-required";
     /// Blocker: the environment is not in the service's lifecycle.
     pub const NOT_IN_LIFECYCLE: &str = "not-in-lifecycle";
     /// Blocker: the release has not succeeded in the previous phase.
@@ -129,13 +143,16 @@ pub mod code {
     pub const HIGH_RISK: &str = "high-risk";
 
     /// Every blocker code, in the order blockers are reported.
-    pub const BLOCKERS: [&str; 14] = [
+    pub const BLOCKERS: [&str; 17] = [
         RELEASE_ABANDONED,
+        MARKED_BAD,
         NOT_IN_LIFECYCLE,
         LIFECYCLE_ORDER,
         EMERGENCY_REASON_MISSING,
         FROZEN,
         OUTSIDE_WINDOW,
+        LOCKED,
+        TASK_REQUIRED,
         APPROVAL_REJECTED,
         APPROVALS_MISSING,
         EVIDENCE_MISSING,
@@ -217,6 +234,14 @@ pub struct GateInput<'a> {
     pub version: &'a semver::Version,
     /// Whether the release was abandoned.
     pub release_abandoned: bool,
+    /// The release's bad mark in this environment, if it has one.
+    pub marked_bad: Option<&'a BadMark>,
+    /// The locks in force on the environment (those of other services in
+    /// it are ignored).
+    pub locks: &'a [LockFact],
+    /// The tasks of the release's plan (or its train's) required before
+    /// this environment, settled or not.
+    pub required_tasks: &'a [RequiredTask],
     /// Who created the release (user name or e-mail).
     pub release_creator: &'a str,
     /// The authors and co-authors of the release's commits, as `Name <mail>` or `Name`.
@@ -392,7 +417,23 @@ pub fn evaluate(input: &GateInput<'_>) -> Verdict {
         ));
     }
 
-    // 2–3. The lifecycle.
+    // 2. Rolled back from here before.
+    if let Some(mark) = input.marked_bad {
+        blockers.push(Finding::new(
+            code::MARKED_BAD,
+            format!(
+                "{release} was rolled back from {env} and marked bad there by {} at {}: {}",
+                mark.marked_by,
+                time(mark.marked_at),
+                mark.reason
+            ),
+            format!(
+                "once it is known to be good again: ferry release unmark {release} --env {env} --reason TEXT"
+            ),
+        ));
+    }
+
+    // 3–4. The lifecycle.
     match input.lifecycle.phase_of(&input.environment.name) {
         None => {
             let known: Vec<&str> = input.lifecycle.environments().map(Name::as_str).collect();
@@ -442,7 +483,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Verdict {
         }
     }
 
-    // 4–6. Timing: the emergency path, freezes and windows.
+    // 5–7. Timing: the emergency path, freezes and windows.
     let justification = input
         .emergency
         .map(str::trim)
@@ -533,7 +574,56 @@ pub fn evaluate(input: &GateInput<'_>) -> Verdict {
         }
     }
 
-    // 7–8. People.
+    // 8. Locks: a person's deliberate stop, never bypassed.
+    let service = Name::parse(input.service).ok();
+    for lock in input.locks.iter().filter(|lock| {
+        service
+            .as_ref()
+            .is_some_and(|s| lock.holds(s, &input.environment.name))
+    }) {
+        blockers.push(Finding::new(
+            code::LOCKED,
+            format!(
+                "{} is locked by {} since {}: {}",
+                lock.scope(),
+                lock.locked_by,
+                time(lock.locked_at),
+                lock.reason
+            ),
+            format!("once the reason is gone: {}", lock.unlock_command()),
+        ));
+    }
+
+    // 9. The plan's tasks required first.
+    for task in input
+        .required_tasks
+        .iter()
+        .filter(|t| !t.state.is_settled())
+    {
+        let owner = task
+            .assignee
+            .as_deref()
+            .map(|who| format!(", assigned to {who}"))
+            .unwrap_or_default();
+        let due = match task.due {
+            Some(due) if due < input.now => format!(", overdue since {}", time(due)),
+            Some(due) => format!(", due {}", time(due)),
+            None => String::new(),
+        };
+        blockers.push(Finding::new(
+            code::TASK_REQUIRED,
+            format!(
+                "task {} \"{}\" of the plan must be done before {env}; it is {}{owner}{due}",
+                task.id, task.title, task.state
+            ),
+            format!(
+                "ferry plan task done {} (or, if it is not needed: ferry plan task skip {} --reason TEXT)",
+                task.id, task.id
+            ),
+        ));
+    }
+
+    // 10–11. People.
     let Tally {
         count,
         rejections,
@@ -611,7 +701,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Verdict {
         });
     }
 
-    // 9–10. Evidence: the newest fact per required name.
+    // 12–13. Evidence: the newest fact per required name.
     let newest = newest_required(&policy.evidence, input.evidence);
     let add_evidence = format!("ferry evidence add {release} --env {env}");
     let mut failed = Vec::new();
@@ -646,7 +736,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Verdict {
         ));
     }
 
-    // 11–12. Change requests, by id so the order of the facts does not matter.
+    // 14–15. Change requests, by id so the order of the facts does not matter.
     let mut changes: Vec<&ChangeFact> = input.changes.iter().collect();
     changes.sort_by_key(|change| change.id);
     changes.dedup_by_key(|change| change.id);
@@ -713,7 +803,7 @@ pub fn evaluate(input: &GateInput<'_>) -> Verdict {
         }
     }
 
-    // 13–14. Risk.
+    // 16–17. Risk.
     let risk = input.risk;
     let mut risk_blocked = false;
     if let Some(max) = &policy.max_risk {

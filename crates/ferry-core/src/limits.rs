@@ -64,6 +64,12 @@ pub const DESCRIPTION: Limit = text(
 pub const COMMENT: Limit = text("approval or rejection comment", 2_000, true);
 /// A freeze's reason.
 pub const FREEZE_REASON: Limit = text("freeze reason", 1_000, true);
+/// The reason for a lock, an unlock, an unmark or a rollback.
+pub const REASON: Limit = text(
+    "reason for a lock, an unlock, an unmark or a rollback",
+    1_000,
+    true,
+);
 /// An emergency promotion's justification.
 pub const EMERGENCY_REASON: Limit = text("emergency justification", 2_000, true);
 /// A token's name.
@@ -94,12 +100,13 @@ pub const AUTHORS: Limit = items("authors of a release", 10_000);
 pub const ARTIFACTS: Limit = items("artifacts of a release", 100);
 
 /// Every limit, in the documentation's order.
-pub const ALL: [Limit; 16] = [
+pub const ALL: [Limit; 17] = [
     TITLE,
     DESCRIPTION,
     COMMENT,
     FREEZE_REASON,
     EMERGENCY_REASON,
+    REASON,
     TOKEN_NAME,
     EVIDENCE_NAME,
     URL,

@@ -11,6 +11,8 @@ use ferry_core::gates::{
     evaluate, previous_phase_soak,
 };
 use ferry_core::lifecycle::{LifecycleSpec, Phase};
+use ferry_core::lock::{BadMark, LockFact};
+use ferry_core::release_plan::{RequiredTask, TaskState};
 use ferry_core::risk::{RiskAssessment, RiskFactor, RiskLevel};
 use ferry_core::windows::WindowCheck;
 use proptest::prelude::*;
@@ -80,12 +82,35 @@ fn change(id: i64, kind: ChangeKind, state: ChangeState) -> ChangeFact {
     }
 }
 
+fn lock(environment: &str, service: Option<&str>) -> LockFact {
+    LockFact {
+        environment: name(environment),
+        service: service.map(name),
+        reason: "incident 42".into(),
+        locked_by: "rosa".into(),
+        locked_at: now() - Duration::hours(2),
+    }
+}
+
+fn task(id: i64, state: TaskState) -> RequiredTask {
+    RequiredTask {
+        id,
+        title: "QA sign-off".into(),
+        assignee: Some("group:qa".into()),
+        state,
+        due: Some(now() - Duration::hours(1)),
+    }
+}
+
 /// Everything a [`GateInput`] borrows, owned.
 #[derive(Debug, Clone)]
 struct Fixture {
     service: String,
     version: semver::Version,
     abandoned: bool,
+    marked_bad: Option<BadMark>,
+    locks: Vec<LockFact>,
+    tasks: Vec<RequiredTask>,
     creator: String,
     authors: Vec<String>,
     environment: EnvironmentSpec,
@@ -110,6 +135,11 @@ impl Fixture {
             service: "api".into(),
             version: semver::Version::new(1, 4, 0),
             abandoned: false,
+            marked_bad: None,
+            // A lock of another service in prod and one of staging hold
+            // nothing here; a settled task neither.
+            locks: vec![lock("prod", Some("web")), lock("staging", None)],
+            tasks: vec![task(3, TaskState::Done), task(4, TaskState::Skipped)],
             creator: "carol".into(),
             authors: vec!["dave".into(), "Dave@Example.com".into()],
             environment: EnvironmentSpec {
@@ -127,6 +157,7 @@ impl Fixture {
                 windows: vec![],
                 variables: Default::default(),
                 protected: false,
+                lock_after_rollback: false,
             },
             lifecycle: LifecycleSpec {
                 name: name("default"),
@@ -170,6 +201,9 @@ impl Fixture {
             service: &self.service,
             version: &self.version,
             release_abandoned: self.abandoned,
+            marked_bad: self.marked_bad.as_ref(),
+            locks: &self.locks,
+            required_tasks: &self.tasks,
             release_creator: &self.creator,
             commit_authors: &self.authors,
             environment: &self.environment,
@@ -221,6 +255,42 @@ const BLOCKERS: &[(&str, Change, &str, &str)] = &[
         |f| f.abandoned = true,
         "api@1.4.0 was abandoned",
         "ferry release create api",
+    ),
+    (
+        "marked-bad",
+        |f| {
+            f.marked_bad = Some(BadMark {
+                environment: name("prod"),
+                reason: "health check failed on node-2".into(),
+                marked_by: "ferry".into(),
+                marked_at: now() - Duration::days(1),
+                deployment: Some(7),
+            })
+        },
+        "api@1.4.0 was rolled back from prod and marked bad there by ferry at 2026-03-09T11:00:00Z: health check failed on node-2",
+        "ferry release unmark api@1.4.0 --env prod --reason TEXT",
+    ),
+    (
+        "locked",
+        |f| f.locks.push(lock("prod", None)),
+        "prod is locked by rosa since 2026-03-10T09:00:00Z: incident 42",
+        "once the reason is gone: ferry unlock prod --reason TEXT",
+    ),
+    (
+        "locked",
+        // Even on the emergency path.
+        |f| {
+            f.locks.push(lock("prod", Some("api")));
+            f.emergency = Some("the site is down".into());
+        },
+        "api in prod is locked by rosa",
+        "ferry unlock prod --service api --reason TEXT",
+    ),
+    (
+        "task-required",
+        |f| f.tasks.push(task(5, TaskState::InProgress)),
+        "task 5 \"QA sign-off\" of the plan must be done before prod; it is in progress, assigned to group:qa, overdue since 2026-03-10T10:00:00Z",
+        "ferry plan task done 5 (or, if it is not needed: ferry plan task skip 5 --reason TEXT)",
     ),
     (
         "not-in-lifecycle",
@@ -409,6 +479,15 @@ fn each_blocker_alone() {
 fn blockers_come_in_the_documented_order() {
     let mut fixture = Fixture::allowed();
     fixture.abandoned = true;
+    fixture.marked_bad = Some(BadMark {
+        environment: name("prod"),
+        reason: "rolled back".into(),
+        marked_by: "rosa".into(),
+        marked_at: now(),
+        deployment: None,
+    });
+    fixture.locks.push(lock("prod", None));
+    fixture.tasks.push(task(9, TaskState::Todo));
     fixture.succeeded_in.truncate(1);
     fixture.emergency = Some(String::new());
     fixture.freeze = Some(ActiveFreeze {

@@ -139,6 +139,39 @@ pub fn audit_event(record: ferry_core::audit::AuditRecord) -> api::AuditEvent {
 
 /// A text checked against its limit (length, control characters), or a 422
 /// naming the field, the limit and the size.
+/// A lock as the API shows it.
+pub fn lock(record: ferry_store::locks::LockRecord) -> api::Lock {
+    let unlocked = record.unlocked;
+    api::Lock {
+        id: record.id,
+        environment: record.lock.environment,
+        service: record.lock.service,
+        reason: record.lock.reason,
+        locked_by: record.lock.locked_by,
+        locked_at: record.lock.locked_at,
+        unlocked_by: unlocked.as_ref().map(|l| l.by.clone()),
+        unlocked_at: unlocked.as_ref().map(|l| l.at),
+        unlock_reason: unlocked.map(|l| l.reason),
+    }
+}
+
+/// A bad mark as the API shows it.
+pub fn mark(record: ferry_store::marks::MarkRecord) -> api::Mark {
+    let unmarked = record.unmarked;
+    api::Mark {
+        id: record.id,
+        release: record.release,
+        environment: record.mark.environment,
+        reason: record.mark.reason,
+        marked_by: record.mark.marked_by,
+        marked_at: record.mark.marked_at,
+        deployment: record.mark.deployment,
+        unmarked_by: unmarked.as_ref().map(|l| l.by.clone()),
+        unmarked_at: unmarked.as_ref().map(|l| l.at),
+        unmark_reason: unmarked.map(|l| l.reason),
+    }
+}
+
 pub fn within(limit: &ferry_core::limits::Limit, field: &str, value: &str) -> Result<(), ApiError> {
     limit
         .check(field, value)

@@ -130,7 +130,12 @@ pub async fn roll_back(
     service: &Name,
     environment: &Name,
     wanted: Option<&semver::Version>,
+    reason: Option<&str>,
 ) -> Result<Deployment, ApiError> {
+    let reason = reason.map(str::trim).filter(|reason| !reason.is_empty());
+    if let Some(reason) = reason {
+        crate::convert::within(&ferry_core::limits::REASON, "reason", reason)?;
+    }
     let target = authorize::target(state, Some(service), Some(environment)).await?;
     caller.require(state, Action::Rollback, &target).await?;
     let filter = DeploymentFilter {
@@ -180,7 +185,7 @@ pub async fn roll_back(
     };
     let created = state
         .store
-        .request_rollback(caller.actor(), latest.id, &restore)
+        .request_rollback(caller.actor(), latest.id, &restore, reason)
         .await?;
     state.wake.orchestrator();
     full(state, created.id).await

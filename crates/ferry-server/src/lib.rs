@@ -21,6 +21,7 @@ mod deployments;
 mod error;
 mod extract;
 pub mod idempotency;
+mod locking;
 mod log_follow;
 pub mod oidc;
 mod openapi;

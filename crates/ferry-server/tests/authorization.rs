@@ -101,6 +101,11 @@ enum Setup {
     DeploymentSucceeded,
     /// The job of `web-1` claimed by it (its attempt 1 exists).
     JobClaimed,
+    /// api locked in dev.
+    Locked,
+    /// api@1.0.0 succeeded in dev and was rolled back there (so it is
+    /// marked bad there).
+    RolledBack,
 }
 
 #[derive(Debug, Clone)]
@@ -199,7 +204,7 @@ const IMPLEMENTED: &[ChangeAction] = &[
 
 /// The table: every route, with how to call it and who may.
 fn rows() -> Vec<Row> {
-    use Setup::{Change, DeploymentSucceeded, JobClaimed};
+    use Setup::{Change, DeploymentSucceeded, JobClaimed, Locked, RolledBack};
     vec![
         // Health: open to everyone, on purpose.
         row("GET", "/healthz", "/healthz", None, 200, PUBLIC).kind(Kind::Read),
@@ -669,6 +674,47 @@ fn rows() -> Vec<Row> {
             RELEASE_MANAGER,
         ),
         get("/api/v1/calendar", "/api/v1/calendar"),
+        // Locks and bad marks.
+        get("/api/v1/locks", "/api/v1/locks"),
+        row(
+            "POST",
+            "/api/v1/locks",
+            "/api/v1/locks",
+            Some(r#"{"environment":"dev","service":"api","reason":"incident"}"#),
+            201,
+            RELEASE_MANAGER,
+        ),
+        row(
+            "POST",
+            "/api/v1/locks/unlock",
+            "/api/v1/locks/unlock",
+            Some(r#"{"environment":"dev","service":"api","reason":"over"}"#),
+            200,
+            RELEASE_MANAGER,
+        )
+        .setup(Locked),
+        row(
+            "POST",
+            "/api/v1/locks",
+            "/api/v1/locks",
+            Some(r#"{"environment":"prod","reason":"incident"}"#),
+            201,
+            PROTECTED,
+        )
+        .label("of protected prod"),
+        get(
+            "/api/v1/services/{service}/releases/{version}/marks",
+            "/api/v1/services/api/releases/1.0.0/marks",
+        ),
+        row(
+            "POST",
+            "/api/v1/services/{service}/releases/{version}/unmark",
+            "/api/v1/services/api/releases/1.0.0/unmark",
+            Some(r#"{"environment":"dev","reason":"fixed"}"#),
+            200,
+            RELEASE_MANAGER,
+        )
+        .setup(RolledBack),
         // Deployments.
         get("/api/v1/deployments", "/api/v1/deployments"),
         get("/api/v1/deployments/{id}", "/api/v1/deployments/<deployment>"),
@@ -1007,6 +1053,42 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 .await
                 .unwrap();
             assert_eq!(claimed.map(|job| job.id), Some(world.job));
+        }
+        Setup::Locked => {
+            let (api, dev) = (
+                ferry_core::Name::parse("api").unwrap(),
+                ferry_core::Name::parse("dev").unwrap(),
+            );
+            world
+                .api
+                .store
+                .lock("admin", &dev, Some(&api), "incident")
+                .await
+                .unwrap();
+        }
+        Setup::RolledBack => {
+            for status in [
+                ferry_core::DeploymentStatus::Running,
+                ferry_core::DeploymentStatus::Succeeded,
+            ] {
+                world
+                    .api
+                    .store
+                    .set_deployment_status("admin", world.deployment, status)
+                    .await
+                    .unwrap();
+            }
+            world
+                .api
+                .store
+                .request_rollback(
+                    "admin",
+                    world.deployment,
+                    &semver::Version::new(0, 9, 0),
+                    None,
+                )
+                .await
+                .unwrap();
         }
         Setup::DeploymentSucceeded => {
             for status in [

@@ -56,6 +56,12 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
             json!({ "service": "api", "version": "1.0.0", "environment": "dev", "emergency_reason": value }),
             "emergency_reason",
         ),
+        w if w == limits::REASON.what => (
+            Method::POST,
+            "/api/v1/locks",
+            json!({ "environment": "dev", "reason": value }),
+            "reason",
+        ),
         w if w == limits::TOKEN_NAME.what => (
             Method::POST,
             "/api/v1/tokens",

@@ -527,11 +527,14 @@ async fn a_rollback_by_hand_restores_the_previous_release_on_every_target() {
     assert_eq!(previous, version("1.0.0"));
     let rollback = f
         .store()
-        .request_rollback("bob", latest, &previous)
+        .request_rollback("bob", latest, &previous, None)
         .await
         .unwrap();
     assert_eq!(rollback.rollback_of, Some(latest));
-    let again = f.store().request_rollback("bob", latest, &previous).await;
+    let again = f
+        .store()
+        .request_rollback("bob", latest, &previous, None)
+        .await;
     assert!(
         again
             .unwrap_err()

@@ -48,6 +48,7 @@ fn environment(row: &AnyRow) -> Result<Stored<EnvironmentSpec>> {
         windows: json(row, "windows")?,
         variables: json(row, "variables")?,
         protected: crate::rows::int(row, "protected")? != 0,
+        lock_after_rollback: crate::rows::int(row, "lock_after_rollback")? != 0,
     };
     stored(row, spec)
 }
@@ -91,7 +92,7 @@ async fn load<T>(
         .collect()
 }
 
-const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, variables, protected, created_at, updated_at FROM environments ORDER BY name";
+const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, variables, protected, lock_after_rollback, created_at, updated_at FROM environments ORDER BY name";
 const LIFECYCLES: &str =
     "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
 const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, created_at, updated_at FROM services ORDER BY name";
@@ -261,9 +262,9 @@ impl Store {
         before: Option<&EnvironmentSpec>,
     ) -> Result<()> {
         let sql = if before.is_some() {
-            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6, variables = $7, protected = $8 WHERE name = $1"
+            "UPDATE environments SET tier = $2, description = $3, policy = $4, windows = $5, updated_at = $6, variables = $7, protected = $8, lock_after_rollback = $9 WHERE name = $1"
         } else {
-            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at, variables, protected) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)"
+            "INSERT INTO environments (name, tier, description, policy, windows, created_at, updated_at, variables, protected, lock_after_rollback) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)"
         };
         sqlx::query(sql)
             .bind(spec.name.as_str())
@@ -274,6 +275,7 @@ impl Store {
             .bind(now())
             .bind(serde_json::to_string(&spec.variables)?)
             .bind(i64::from(spec.protected))
+            .bind(i64::from(spec.lock_after_rollback))
             .execute(&mut **tx)
             .await?;
         self.audit_change(tx, actor, "environment", spec.name.as_str(), before, spec)

@@ -286,7 +286,16 @@ impl Store {
             .bind(release_id)
             .fetch_one(&mut *tx)
             .await?;
+        // A release rolled back from there is never picked again by itself.
+        let marked = sqlx::query(
+            "SELECT 1 FROM release_marks WHERE release_id = $1 AND environment_id = $2 AND unmarked_at IS NULL",
+        )
+        .bind(release_id)
+        .bind(environment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         if exists.is_some()
+            || marked.is_some()
             || text(&abandoned, "state")? != ferry_core::ReleaseState::Active.as_str()
         {
             return Store::abandon(tx, Ok(None)).await;

@@ -41,6 +41,12 @@ pub struct GateFacts {
     /// The service's last deployments that finished, newest first: true when
     /// they succeeded.
     pub recent_outcomes: Vec<bool>,
+    /// The release's bad mark in this environment, if it has one.
+    pub marked_bad: Option<ferry_core::lock::BadMark>,
+    /// The locks in force in this environment (of any service).
+    pub locks: Vec<ferry_core::lock::LockFact>,
+    /// The tasks of the release's plans required before this environment.
+    pub required_tasks: Vec<ferry_core::release_plan::RequiredTask>,
 }
 
 impl Store {
@@ -81,11 +87,13 @@ impl Store {
         )?;
         let (people, memberships) =
             tokio::try_join!(self.release_people(release_id), self.memberships())?;
-        let (decisions, evidence, changes, freezes) = tokio::try_join!(
+        let (decisions, evidence, changes, freezes, marked_bad, locks) = tokio::try_join!(
             self.decisions(release_id, environment_id),
             self.latest_evidence(release_id, environment_id),
             self.changes(filter),
             self.freezes(),
+            self.mark_in_force(release_id, environment_id),
+            self.locks(Some(environment)),
         )?;
         let environment_spec = environments
             .into_iter()
@@ -120,6 +128,9 @@ impl Store {
             changes,
             freezes: freezes.into_iter().map(|f| f.spec).collect(),
             recent_outcomes,
+            marked_bad,
+            locks: locks.into_iter().map(|record| record.lock).collect(),
+            required_tasks: Vec::new(),
         })
     }
 

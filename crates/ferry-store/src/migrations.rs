@@ -93,6 +93,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_deployment_heads.sql"),
         include_str!("../migrations/postgres/0014_deployment_heads.sql"),
     ),
+    (
+        15,
+        "locks and marks",
+        include_str!("../migrations/sqlite/0015_locks_and_marks.sql"),
+        include_str!("../migrations/postgres/0015_locks_and_marks.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

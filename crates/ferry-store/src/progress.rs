@@ -583,11 +583,15 @@ impl Store {
     /// targets like any other (without judging the gates: the version passed
     /// them there before). A deployment has one rollback at most: a second
     /// is a [`StoreError::Conflict`] naming the first.
+    ///
+    /// The release of the deployment undone is marked bad in its
+    /// environment, for `mark_reason` (see [`crate::marks`]).
     pub async fn request_rollback(
         &self,
         actor: &str,
         undone_id: i64,
         version: &semver::Version,
+        mark_reason: Option<&str>,
     ) -> Result<DeploymentRecord> {
         let mut tx = self.write().await?;
         let row = locked(&mut tx, self.backend(), undone_id).await?;
@@ -627,6 +631,10 @@ impl Store {
             StoreError::Conflict(format!("deployment {undone_id} was rolled back already"))
         })?;
         let id = int(&inserted, "id")?;
+        let why = mark_reason
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("rolled back by {actor} (deployment {id})"));
+        crate::marks::after_rollback(&mut tx, self.backend(), actor, undone_id, &why).await?;
         let service = text(&release, "service")?;
         let details = json!({ "after": { "release": format!("{service}@{version}"),
             "status": DeploymentStatus::Queued, "rollback_of": undone_id, "reason": reason } });
@@ -701,6 +709,20 @@ impl Store {
             return self.progress(int(&existing, "id")?).await;
         };
         let id = int(&inserted, "id")?;
+        let why = match opt_text(&row, "reason")? {
+            Some(halted) if !halted.is_empty() => {
+                format!("rolled back automatically (deployment {id}): {halted}")
+            }
+            _ => format!("rolled back automatically (deployment {id})"),
+        };
+        crate::marks::after_rollback(
+            &mut tx,
+            self.backend(),
+            ferry_core::lock::LOCKED_BY_FERRY,
+            failed_id,
+            &why,
+        )
+        .await?;
         let service = text(&release, "service")?;
         let details = json!({ "after": { "release": format!("{service}@{version}"),
             "status": DeploymentStatus::Running, "rollback_of": failed_id, "plan": plan, "batch": 0 } });

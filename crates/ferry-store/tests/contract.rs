@@ -2742,7 +2742,7 @@ async fn a_deployment_is_rolled_back_by_hand_once(f: Fixture) {
         .id;
     let running = f
         .store
-        .request_rollback("bob", second, &version("1.0.0"))
+        .request_rollback("bob", second, &version("1.0.0"), None)
         .await
         .unwrap_err();
     assert!(running.to_string().contains("is queued"), "{running}");
@@ -2760,8 +2760,8 @@ async fn a_deployment_is_rolled_back_by_hand_once(f: Fixture) {
     );
     let v1 = version("1.0.0");
     let (one, two) = tokio::join!(
-        f.store.request_rollback("bob", second, &v1),
-        f.store.request_rollback("carol", second, &v1)
+        f.store.request_rollback("bob", second, &v1, None),
+        f.store.request_rollback("carol", second, &v1, None)
     );
     let created: Vec<_> = [one, two].into_iter().filter_map(Result::ok).collect();
     assert_eq!(created.len(), 1, "one rollback per deployment");

@@ -21,6 +21,7 @@ use crate::commands::diff::DiffArgs;
 use crate::commands::evidence::EvidenceArgs;
 use crate::commands::freeze::FreezeArgs;
 use crate::commands::group::GroupArgs;
+use crate::commands::lock::{LockArgs, UnlockArgs};
 use crate::commands::login::LoginArgs;
 use crate::commands::promote::PromoteArgs;
 use crate::commands::release::ReleaseArgs;
@@ -171,6 +172,14 @@ pub enum Command {
     Change(ChangeArgs),
     /// Create, list and delete freeze periods.
     Freeze(FreezeArgs),
+    /// Lock an environment, or one service in it, to promotions until it is
+    /// unlocked; without ENV, list the locks in force.
+    ///
+    /// A lock is a gate (`locked`) that names who locked it and why; the
+    /// emergency path does not bypass it, and rollbacks still run.
+    Lock(LockArgs),
+    /// Lift the lock of an environment, or of one service in it.
+    Unlock(UnlockArgs),
     /// Show the coming deployment windows, freezes and scheduled changes.
     Calendar(CalendarArgs),
     /// Set, list and unset the variables and secrets of environments

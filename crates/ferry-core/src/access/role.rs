@@ -83,6 +83,7 @@ impl Role {
                 A::Promote
                     | A::Rollback
                     | A::CancelDeployment
+                    | A::ContinueDeployment
                     | A::ReportDeployment
                     | A::AbandonRelease
                     | A::ImplementChange
@@ -97,6 +98,10 @@ impl Role {
             || matches!(
                 action,
                 A::ManageFreezes
+                    | A::ManageLocks
+                    | A::UnmarkRelease
+                    | A::ManagePlans
+                    | A::ManageTrains
                     | A::EmergencyPromote
                     | A::ScheduleChange
                     | A::ReviewChange
@@ -156,6 +161,9 @@ pub enum Action {
     Rollback,
     /// Cancel a deployment.
     CancelDeployment,
+    /// Decide on a paused deployment: continue a manual step or a canary
+    /// stage, retry or skip failed targets, roll back.
+    ContinueDeployment,
     /// Report the outcome of a deployment run by another tool.
     ReportDeployment,
     /// Abandon a release.
@@ -172,6 +180,14 @@ pub enum Action {
     DeferChange,
     /// Create and delete freezes.
     ManageFreezes,
+    /// Lock and unlock environments, or one service in them.
+    ManageLocks,
+    /// Lift a release's bad mark, so it may be promoted there again.
+    UnmarkRelease,
+    /// Create and change release plans: milestones, tasks, owners.
+    ManagePlans,
+    /// Create release trains.
+    ManageTrains,
     /// Promote on the emergency path (windows and freezes become warnings).
     EmergencyPromote,
     /// Schedule a change request's window.
@@ -197,7 +213,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the permission table's order.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 31] = [
         Action::Read,
         Action::CreateRelease,
         Action::AddEvidence,
@@ -206,6 +222,7 @@ impl Action {
         Action::Promote,
         Action::Rollback,
         Action::CancelDeployment,
+        Action::ContinueDeployment,
         Action::ReportDeployment,
         Action::AbandonRelease,
         Action::ImplementChange,
@@ -214,6 +231,10 @@ impl Action {
         Action::ApproveChange,
         Action::DeferChange,
         Action::ManageFreezes,
+        Action::ManageLocks,
+        Action::UnmarkRelease,
+        Action::ManagePlans,
+        Action::ManageTrains,
         Action::EmergencyPromote,
         Action::ScheduleChange,
         Action::ReviewChange,
@@ -237,6 +258,7 @@ impl Action {
             Action::Promote => "promote",
             Action::Rollback => "rollback",
             Action::CancelDeployment => "cancel-deployment",
+            Action::ContinueDeployment => "continue-deployment",
             Action::ReportDeployment => "report-deployment",
             Action::AbandonRelease => "abandon-release",
             Action::ImplementChange => "implement-change",
@@ -245,6 +267,10 @@ impl Action {
             Action::ApproveChange => "approve-change",
             Action::DeferChange => "defer-change",
             Action::ManageFreezes => "manage-freezes",
+            Action::ManageLocks => "manage-locks",
+            Action::UnmarkRelease => "unmark-release",
+            Action::ManagePlans => "manage-plans",
+            Action::ManageTrains => "manage-trains",
             Action::EmergencyPromote => "emergency-promote",
             Action::ScheduleChange => "schedule-change",
             Action::ReviewChange => "review-change",
@@ -269,6 +295,7 @@ impl Action {
             Action::Promote => "promote releases",
             Action::Rollback => "roll back",
             Action::CancelDeployment => "cancel deployments",
+            Action::ContinueDeployment => "decide on paused deployments (continue, retry, skip)",
             Action::ReportDeployment => "report deployments run by other tools",
             Action::AbandonRelease => "abandon releases",
             Action::ImplementChange => "mark change requests implemented",
@@ -277,6 +304,10 @@ impl Action {
             Action::ApproveChange => "approve and reject change requests (never their own)",
             Action::DeferChange => "defer change requests (never their own)",
             Action::ManageFreezes => "create and delete freezes",
+            Action::ManageLocks => "lock and unlock environments and services",
+            Action::UnmarkRelease => "unmark releases marked bad by a rollback",
+            Action::ManagePlans => "create and change release plans",
+            Action::ManageTrains => "create release trains",
             Action::EmergencyPromote => "emergency promotions, with a reason",
             Action::ScheduleChange => "schedule change requests",
             Action::ReviewChange => "review implemented change requests",
@@ -300,8 +331,11 @@ impl Action {
                 | Action::EmergencyPromote
                 | Action::Rollback
                 | Action::CancelDeployment
+                | Action::ContinueDeployment
                 | Action::ReportDeployment
                 | Action::DecideRelease
+                | Action::ManageLocks
+                | Action::UnmarkRelease
         )
     }
 }

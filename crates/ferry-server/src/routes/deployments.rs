@@ -121,6 +121,7 @@ pub async fn roll_back(
         &request.service,
         &request.environment,
         wanted.as_ref(),
+        request.reason.as_deref(),
     )
     .await?;
     Ok((StatusCode::CREATED, axum::Json(deployment)))

@@ -12,6 +12,7 @@ mod diff;
 mod freezes;
 mod gates;
 mod health;
+mod locks;
 mod logs;
 
 pub(crate) use changes::wire as change_wire;
@@ -99,6 +100,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(freezes::list_freezes, freezes::create_freeze))
         .routes(routes!(freezes::delete_freeze))
         .routes(routes!(freezes::calendar))
+        .routes(routes!(locks::list_locks, locks::create_lock))
+        .routes(routes!(locks::unlock))
+        .routes(routes!(locks::list_marks))
+        .routes(routes!(locks::unmark))
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
         .routes(routes!(deployments::cancel_deployment))

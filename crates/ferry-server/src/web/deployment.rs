@@ -282,7 +282,8 @@ pub async fn roll_back(
         let deployment = state.store.deployment(id).await?;
         let service = name("service", &deployment.service)?;
         let environment = name("environment", &deployment.environment)?;
-        crate::deployments::roll_back(&state, &viewer.caller(), &service, &environment, None).await
+        crate::deployments::roll_back(&state, &viewer.caller(), &service, &environment, None, None)
+            .await
     };
     match rolled_back.await {
         Ok(rollback) => Redirect::to(&format!("/deployments/{}", rollback.id)).into_response(),

@@ -17,6 +17,7 @@ pub mod evidence;
 pub mod follow;
 pub mod freeze;
 pub mod group;
+pub mod lock;
 pub mod login;
 pub mod promote;
 pub mod release;
@@ -59,6 +60,8 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Rollback(args) => rollback::run(args).await,
         Command::Change(args) => change::run(args).await,
         Command::Freeze(args) => freeze::run(args).await,
+        Command::Lock(args) => lock::lock(args).await,
+        Command::Unlock(args) => lock::unlock(args).await,
         Command::Calendar(args) => calendar::run(args).await,
         Command::Var(args) => var::run(args).await,
         Command::Serve(_)

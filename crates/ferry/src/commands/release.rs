@@ -17,6 +17,7 @@ use crate::cli::{ClientArgs, OutputFormat};
 use crate::{artifacts, output, profile};
 
 mod content;
+mod marks;
 
 /// `ferry release`.
 #[derive(Debug, Args)]
@@ -77,6 +78,15 @@ pub enum ReleaseCommand {
         #[arg(value_name = "SERVICE@VERSION")]
         release: ReleaseRef,
     },
+    /// Show where a release was rolled back and marked bad.
+    Marks {
+        /// The release, such as api@1.4.0.
+        #[arg(value_name = "SERVICE@VERSION")]
+        release: ReleaseRef,
+    },
+    /// Lift a release's bad mark in an environment, so it may be promoted
+    /// there again (a rollback marks the release it undoes bad there).
+    Unmark(marks::UnmarkArgs),
     /// Abandon a release: it can no longer be promoted.
     Abandon {
         /// The release, such as api@1.4.0.
@@ -252,6 +262,8 @@ pub async fn run(args: ReleaseArgs) -> Result<ExitCode> {
                 OutputFormat::Table => print_release(&found)?,
             }
         }
+        ReleaseCommand::Marks { release } => marks::list(&client, &release, format).await?,
+        ReleaseCommand::Unmark(unmark) => marks::unmark(&client, unmark, format).await?,
         ReleaseCommand::Abandon { release } => {
             let abandoned = client
                 .abandon_release(release.service.as_str(), &release.version.to_string())

@@ -1,4 +1,4 @@
-//! `ferry rollback SERVICE --env ENV [--to VERSION] [--wait]`: puts an
+//! `ferry rollback SERVICE --env ENV [--to VERSION] [--reason TEXT] [--wait]`: puts an
 //! earlier release back. The server picks the version (the one that
 //! succeeded before the latest deployment) unless `--to` names one, and
 //! records the rollback as a deployment linked to the one it undoes.
@@ -29,6 +29,10 @@ pub struct RollbackArgs {
     /// [default: the one before the latest deployment]
     #[arg(long, value_name = "VERSION")]
     pub to: Option<semver::Version>,
+    /// Why: the release undone is marked bad in the environment with this
+    /// reason [default: who rolled it back, and which deployment]
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Follow the rollback until it ends, as `promote --wait` does.
     #[arg(long)]
     pub wait: bool,
@@ -44,6 +48,7 @@ pub async fn run(args: RollbackArgs) -> Result<ExitCode> {
         service: args.service.clone(),
         environment: args.env.clone(),
         version: args.to.as_ref().map(ToString::to_string),
+        reason: args.reason.clone(),
     };
     let deployment = client
         .roll_back(&body)
