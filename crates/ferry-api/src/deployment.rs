@@ -48,6 +48,24 @@ pub struct Deployment {
     /// Each target's job (one deployment's view only), by batch and name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<DeploymentTarget>,
+    /// What it waits for while a person must decide (one deployment's view
+    /// only): a manual step, a canary stage or a failure, and the decisions
+    /// that answer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause: Option<ferry_core::process::Pause>,
+}
+
+/// The body of `POST /api/v1/deployments/{id}/decisions`: a person's
+/// decision on a paused deployment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentDecision {
+    /// `continue` or `abort` (a manual step or a canary stage); `retry`,
+    /// `skip` or `rollback` (a failure).
+    pub decision: ferry_core::process::Decision,
+    /// Why, for the record.
+    #[serde(default)]
+    pub comment: String,
 }
 
 /// Where a deployment run by agents stands in its batches.

@@ -307,7 +307,22 @@ impl Client {
         .await
     }
 
-    /// Puts an earlier release back (the rollback is a new deployment).
+    /// Decides on a paused deployment: continue, abort, retry, skip or
+    /// roll back.
+    pub async fn decide_deployment(
+        &self,
+        id: i64,
+        decision: &ferry_api::DeploymentDecision,
+    ) -> Result<Deployment, Error> {
+        self.send_json(
+            Method::POST,
+            &["deployments", &id.to_string(), "decisions"],
+            decision,
+        )
+        .await
+    }
+
+    /// Puts an earlier release back (`POST /api/v1/rollbacks`).
     pub async fn roll_back(&self, rollback: &ferry_api::Rollback) -> Result<Deployment, Error> {
         self.send_json(Method::POST, &["rollbacks"], rollback).await
     }

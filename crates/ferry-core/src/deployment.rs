@@ -22,7 +22,9 @@ use serde::{Deserialize, Serialize};
 pub enum DeploymentStatus {
     /// Recorded, not yet picked up.
     Queued,
-    /// Held until its time, its window or a pause is over.
+    /// Held until its time, its window or a freeze is over; or, once it
+    /// ran, waiting for a person at a manual step, a canary stage or a
+    /// failure (see `process::Pause`).
     Waiting,
     /// Its steps are running on targets.
     Running,
@@ -88,7 +90,7 @@ impl DeploymentStatus {
         match self {
             Queued => &[Waiting, Running, Failed, Cancelled],
             Waiting => &[Running, Failed, Cancelled],
-            Running => &[Verifying, Succeeded, Failed, Cancelled],
+            Running => &[Waiting, Verifying, Succeeded, Failed, Cancelled],
             Verifying => &[Succeeded, Failed, Cancelled],
             Failed => &[RolledBack],
             Succeeded | RolledBack | Cancelled => &[],
@@ -142,6 +144,7 @@ mod tests {
         (Waiting, Running),
         (Waiting, Failed),
         (Waiting, Cancelled),
+        (Running, Waiting),
         (Running, Verifying),
         (Running, Succeeded),
         (Running, Failed),

@@ -59,6 +59,10 @@ use serde_json::{Map, Value, json};
 use crate::field_path::{FieldError, FieldPath};
 use crate::windows::parse_duration;
 
+mod pauses;
+
+pub use pauses::{Decision, ManualStep, OnFailure, Pause, PauseKind, is_approver};
+
 /// How long a health check attempt may take unless the table says otherwise.
 const DEFAULT_HEALTH_TIMEOUT_SECONDS: i64 = 30;
 /// How many times a failed health check is retried unless the table says otherwise.
@@ -86,6 +90,11 @@ pub struct DeployProcess {
     pub targets: BTreeMap<String, String>,
     /// How many targets may fail before the deployment halts (default 0).
     pub tolerate_failures: u32,
+    /// The steps people do, each after the command steps before it (see
+    /// the `pauses` module).
+    pub manual_steps: Vec<ManualStep>,
+    /// What happens when more targets fail than tolerated.
+    pub on_failure: OnFailure,
 }
 
 /// How a deployment's targets are split into batches. See [`plan_batches`].
@@ -109,6 +118,9 @@ pub enum Strategy {
         stages: Vec<BatchSize>,
         /// The wait between stages, to watch the new release; `None` for none.
         verify: Option<Duration>,
+        /// The indexes of the stages after which a person must continue
+        /// (`{ stage = "25%", pause = "manual" }`).
+        manual: BTreeSet<usize>,
     },
 }
 
@@ -201,14 +213,28 @@ impl DeployProcess {
             "rollback",
             "targets",
             "tolerate_failures",
+            "on_failure",
         ])?;
         let strategy = match table.get("strategy") {
             None => Strategy::All,
             Some(value) => Strategy::from_value(&table.field("strategy"), value)?,
         };
-        let steps = match table.get("steps") {
-            None => Vec::new(),
+        let (steps, manual_steps) = match table.get("steps") {
+            None => (Vec::new(), Vec::new()),
             Some(value) => read_steps(&table.field("steps"), value)?,
+        };
+        let on_failure = match table.get("on_failure") {
+            None => OnFailure::Halt,
+            Some(value) => match value.as_str() {
+                Some("halt") => OnFailure::Halt,
+                Some("ask") => OnFailure::Ask,
+                _ => {
+                    return Err(FieldError::new(
+                        table.field("on_failure"),
+                        format!("expected \"halt\" or \"ask\", got {}", describe(value)),
+                    ));
+                }
+            },
         };
         let health = table
             .get("health")
@@ -253,6 +279,8 @@ impl DeployProcess {
             rollback,
             targets,
             tolerate_failures,
+            manual_steps,
+            on_failure,
         })
     }
 
@@ -262,10 +290,24 @@ impl DeployProcess {
     pub fn to_value(&self) -> Value {
         let mut map = Map::new();
         map.insert("strategy".into(), self.strategy.to_value());
-        map.insert(
-            "steps".into(),
-            Value::Array(self.steps.iter().map(Step::to_value).collect()),
+        let mut steps: Vec<Value> = Vec::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            steps.extend(
+                self.manual_steps
+                    .iter()
+                    .filter(|manual| manual.after == index)
+                    .map(ManualStep::to_value),
+            );
+            steps.push(step.to_value());
+        }
+        steps.extend(
+            self.manual_steps
+                .iter()
+                .filter(|manual| manual.after >= self.steps.len())
+                .map(ManualStep::to_value),
         );
+        map.insert("steps".into(), Value::Array(steps));
+        map.insert("on_failure".into(), json!(self.on_failure.as_str()));
         if let Some(health) = &self.health {
             map.insert("health".into(), health.to_value());
         }
@@ -278,7 +320,34 @@ impl DeployProcess {
     /// Whether the service is deployed by another tool: it has no steps, so
     /// no agent runs anything and the tool reports the outcome.
     pub fn is_external(&self) -> bool {
-        self.steps.is_empty()
+        self.steps.is_empty() && self.manual_steps.is_empty()
+    }
+
+    /// How many segments the steps make: one more than the manual steps.
+    pub fn segments(&self) -> usize {
+        self.manual_steps.len() + 1
+    }
+
+    /// The command steps of segment `segment`: those after the manual step
+    /// before it and before the manual step after it.
+    pub fn segment_steps(&self, segment: usize) -> &[Step] {
+        let start = match segment {
+            0 => 0,
+            n => self
+                .manual_steps
+                .get(n - 1)
+                .map_or(self.steps.len(), |manual| manual.after),
+        };
+        let end = self
+            .manual_steps
+            .get(segment)
+            .map_or(self.steps.len(), |manual| manual.after);
+        &self.steps[start.min(end)..end]
+    }
+
+    /// The manual step that follows segment `segment`, if one does.
+    pub fn manual_after(&self, segment: usize) -> Option<&ManualStep> {
+        self.manual_steps.get(segment)
     }
 }
 
@@ -352,9 +421,13 @@ impl Strategy {
             }
             "canary" => {
                 table.only(&["kind", "stages", "verify"])?;
-                let stages = read_stages(&table.field("stages"), table.get("stages"))?;
+                let (stages, manual) = read_stages(&table.field("stages"), table.get("stages"))?;
                 let verify = table.duration("verify", false)?;
-                Ok(Self::Canary { stages, verify })
+                Ok(Self::Canary {
+                    stages,
+                    verify,
+                    manual,
+                })
             }
             other => Err(FieldError::new(
                 table.field("kind"),
@@ -377,12 +450,24 @@ impl Strategy {
                     map.insert("pause".into(), json!(format_duration(*pause)));
                 }
             }
-            Self::Canary { stages, verify } => {
+            Self::Canary {
+                stages,
+                verify,
+                manual,
+            } => {
                 map.insert("kind".into(), json!("canary"));
-                map.insert(
-                    "stages".into(),
-                    Value::Array(stages.iter().copied().map(BatchSize::to_value).collect()),
-                );
+                let stages = stages
+                    .iter()
+                    .enumerate()
+                    .map(|(index, stage)| {
+                        if manual.contains(&index) {
+                            json!({ "stage": stage.to_value(), "pause": "manual" })
+                        } else {
+                            stage.to_value()
+                        }
+                    })
+                    .collect();
+                map.insert("stages".into(), Value::Array(stages));
                 if let Some(verify) = verify {
                     map.insert("verify".into(), json!(format_duration(*verify)));
                 }
@@ -468,7 +553,7 @@ impl Step {
             ));
         };
         let table = Table::new(path, map);
-        table.only(&["name", "run", "timeout", "idempotent"])?;
+        table.only(&["kind", "name", "run", "timeout", "idempotent"])?;
         let name = table.text("name", "the step's name")?;
         let run = table.text("run", "the command to run")?;
         let timeout = table.duration("timeout", true)?;
@@ -651,25 +736,10 @@ impl RollbackPolicy {
 /// completes the set, and no target is in two. No targets, no batches.
 pub fn plan_batches(strategy: &Strategy, targets: &[String]) -> Vec<Vec<String>> {
     let total = targets.len();
-    let mut ends = Vec::new();
-    match strategy {
-        Strategy::All => {}
-        Strategy::Rolling { batch, .. } => {
-            let size = batch.of(total).max(1);
-            ends.extend((size..total).step_by(size));
-        }
-        Strategy::Canary { stages, .. } => {
-            for stage in stages {
-                let end = stage.of(total).min(total);
-                if end > ends.last().copied().unwrap_or(0) {
-                    ends.push(end);
-                }
-            }
-        }
-    }
-    if total > ends.last().copied().unwrap_or(0) {
-        ends.push(total);
-    }
+    let ends: Vec<usize> = batch_ends(strategy, total)
+        .into_iter()
+        .map(|(end, _)| end)
+        .collect();
     let mut start = 0;
     ends.into_iter()
         .map(|end| {
@@ -686,6 +756,47 @@ pub fn selects(selector: &BTreeMap<String, String>, tags: &BTreeMap<String, Stri
     selector
         .iter()
         .all(|(key, value)| tags.get(key) == Some(value))
+}
+
+/// Where each batch of `total` targets ends, and whether a person must
+/// continue the deployment after it (a canary stage with `pause =
+/// "manual"`; a stage that adds no target passes its pause to the batch
+/// before it). The last batch ends at `total` and never pauses.
+fn batch_ends(strategy: &Strategy, total: usize) -> Vec<(usize, bool)> {
+    let mut ends: Vec<(usize, bool)> = Vec::new();
+    match strategy {
+        Strategy::All => {}
+        Strategy::Rolling { batch, .. } => {
+            let size = batch.of(total).max(1);
+            ends.extend((size..total).step_by(size).map(|end| (end, false)));
+        }
+        Strategy::Canary { stages, manual, .. } => {
+            for (index, stage) in stages.iter().enumerate() {
+                let end = stage.of(total).min(total);
+                let pause = manual.contains(&index);
+                match ends.last_mut() {
+                    Some(last) if end <= last.0 => last.1 |= pause,
+                    _ if end == 0 => {}
+                    _ => ends.push((end, pause)),
+                }
+            }
+        }
+    }
+    if total > ends.last().map_or(0, |last| last.0) {
+        ends.push((total, false));
+    }
+    if let Some(last) = ends.last_mut() {
+        last.1 = false;
+    }
+    ends
+}
+
+/// Whether a person must continue a deployment of `total` targets after
+/// its batch `batch` (counted from 0) before the next one starts.
+pub fn pauses_after_batch(strategy: &Strategy, total: usize, batch: usize) -> bool {
+    batch_ends(strategy, total)
+        .get(batch)
+        .is_some_and(|(_, pause)| *pause)
 }
 
 /// The halt-or-continue decision after a batch: halt once more targets have
@@ -790,7 +901,7 @@ impl<'a> Table<'a> {
 }
 
 /// Reads the `steps` list at `path`: tables with unique names.
-fn read_steps(path: &FieldPath, value: &Value) -> Result<Vec<Step>, FieldError> {
+fn read_steps(path: &FieldPath, value: &Value) -> Result<(Vec<Step>, Vec<ManualStep>), FieldError> {
     let Value::Array(items) = value else {
         return Err(FieldError::new(
             path.clone(),
@@ -802,26 +913,52 @@ fn read_steps(path: &FieldPath, value: &Value) -> Result<Vec<Step>, FieldError> 
     };
     let mut names = BTreeSet::new();
     let mut steps = Vec::with_capacity(items.len());
+    let mut manual_steps = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let step = Step::from_value(&path.index(index), item)?;
-        if !names.insert(step.name.clone()) {
+        let manual = match item.get("kind") {
+            None => false,
+            Some(Value::String(kind)) if kind == "command" => false,
+            Some(Value::String(kind)) if kind == "manual" => true,
+            Some(other) => {
+                return Err(FieldError::new(
+                    path.index(index).key("kind"),
+                    format!(
+                        "expected \"command\" (the default) or \"manual\", got {}",
+                        describe(other)
+                    ),
+                ));
+            }
+        };
+        let name = if manual {
+            let step = ManualStep::from_value(&path.index(index), item, steps.len(), index)?;
+            let name = step.name.clone();
+            manual_steps.push(step);
+            name
+        } else {
+            let step = Step::from_value(&path.index(index), item)?;
+            let name = step.name.clone();
+            steps.push(step);
+            name
+        };
+        if !names.insert(name.clone()) {
             return Err(FieldError::new(
                 path.index(index).key("name"),
                 format!(
-                    "{:?} is the name of an earlier step; expected names unique in the process",
-                    step.name
+                    "{name:?} is the name of an earlier step; expected names unique in the process"
                 ),
             ));
         }
-        steps.push(step);
     }
-    Ok(steps)
+    Ok((steps, manual_steps))
 }
 
 /// Reads a canary's `stages` at `path`: a non-empty list of batch sizes, each
 /// larger than the last one of its form.
-fn read_stages(path: &FieldPath, value: Option<&Value>) -> Result<Vec<BatchSize>, FieldError> {
-    const FORM: &str = "expected a non-empty list of stage sizes, each a count of targets or a percentage of them, such as [1, \"25%\", \"100%\"]";
+fn read_stages(
+    path: &FieldPath,
+    value: Option<&Value>,
+) -> Result<(Vec<BatchSize>, BTreeSet<usize>), FieldError> {
+    const FORM: &str = "expected a non-empty list of stage sizes, each a count of targets or a percentage of them, such as [1, \"25%\", \"100%\"] (a stage may be a table { stage = \"25%\", pause = \"manual\" })";
     let items = match value {
         Some(Value::Array(items)) if !items.is_empty() => items,
         Some(other) => {
@@ -833,8 +970,40 @@ fn read_stages(path: &FieldPath, value: Option<&Value>) -> Result<Vec<BatchSize>
         None => return Err(FieldError::new(path.clone(), format!("missing; {FORM}"))),
     };
     let mut stages: Vec<BatchSize> = Vec::with_capacity(items.len());
+    let mut manual = BTreeSet::new();
     for (index, item) in items.iter().enumerate() {
-        let stage = BatchSize::from_value(&path.index(index), item)?;
+        let stage = match item {
+            Value::Object(map) => {
+                let here = path.index(index);
+                let table = Table::new(&here, map);
+                table.only(&["stage", "pause"])?;
+                match table.get("pause") {
+                    None => {}
+                    Some(Value::String(pause)) if pause == "manual" => {
+                        manual.insert(index);
+                    }
+                    Some(other) => {
+                        return Err(FieldError::new(
+                            table.field("pause"),
+                            format!(
+                                "expected \"manual\" (a person continues the deployment), got {}",
+                                describe(other)
+                            ),
+                        ));
+                    }
+                }
+                match table.get("stage") {
+                    Some(size) => BatchSize::from_value(&table.field("stage"), size)?,
+                    None => {
+                        return Err(FieldError::new(
+                            table.field("stage"),
+                            format!("missing; {BATCH_FORM}"),
+                        ));
+                    }
+                }
+            }
+            other => BatchSize::from_value(&path.index(index), other)?,
+        };
         if stages.contains(&BatchSize::Percent(100)) {
             return Err(FieldError::new(
                 path.index(index),
@@ -866,7 +1035,7 @@ fn read_stages(path: &FieldPath, value: Option<&Value>) -> Result<Vec<BatchSize>
         }
         stages.push(stage);
     }
-    Ok(stages)
+    Ok((stages, manual))
 }
 
 /// Reads the `targets` selector at `path`: a table of strings.

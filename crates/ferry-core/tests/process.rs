@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use chrono::Duration;
 use ferry_core::process::{
-    BatchSize, DeployProcess, HealthCheck, RollbackPolicy, Step, Strategy, plan_batches, selects,
-    should_halt,
+    BatchSize, DeployProcess, HealthCheck, ManualStep, OnFailure, RollbackPolicy, Step, Strategy,
+    pauses_after_batch, plan_batches, selects, should_halt,
 };
 use proptest::prelude::*;
 use proptest::strategy::Strategy as _;
@@ -38,6 +38,7 @@ fn canary(stages: &[BatchSize]) -> Strategy {
     Strategy::Canary {
         stages: stages.to_vec(),
         verify: None,
+        manual: Default::default(),
     }
 }
 
@@ -76,9 +77,121 @@ deploy.health = { http = "http://127.0.0.1:8080/healthz", timeout = "30s", retri
             rollback: RollbackPolicy::Auto,
             targets: BTreeMap::new(),
             tolerate_failures: 0,
+            manual_steps: Vec::new(),
+            on_failure: OnFailure::Halt,
         }
     );
     assert!(!process.is_external());
+}
+
+#[test]
+fn manual_steps_split_the_steps_into_segments() {
+    let process = read(json!({
+        "steps": [
+            { "name": "install", "run": "./install.sh" },
+            { "kind": "manual", "instructions": "Check the dashboards", "approvers": "group:ops" },
+            { "name": "switch", "run": "./switch.sh" },
+            { "kind": "manual", "name": "sign-off", "instructions": "Ask QA", "approvers": ["rosa", "group:qa"] },
+        ],
+        "on_failure": "ask",
+    }));
+    assert_eq!(process.on_failure, OnFailure::Ask);
+    assert_eq!(
+        process.manual_steps,
+        [
+            ManualStep {
+                name: "manual step 2".into(),
+                instructions: "Check the dashboards".into(),
+                approvers: vec!["group:ops".into()],
+                after: 1,
+            },
+            ManualStep {
+                name: "sign-off".into(),
+                instructions: "Ask QA".into(),
+                approvers: vec!["rosa".into(), "group:qa".into()],
+                after: 2,
+            },
+        ]
+    );
+    assert_eq!(process.segments(), 3);
+    let names = |segment: usize| -> Vec<&str> {
+        process
+            .segment_steps(segment)
+            .iter()
+            .map(|step| step.name.as_str())
+            .collect()
+    };
+    assert_eq!(names(0), ["install"]);
+    assert_eq!(names(1), ["switch"]);
+    assert!(
+        names(2).is_empty(),
+        "the health check alone runs after the last"
+    );
+    assert_eq!(process.manual_after(0).unwrap().name, "manual step 2");
+    assert!(process.manual_after(2).is_none());
+    // Written back in place, and read again the same.
+    assert_eq!(read(process.to_value()), process);
+    // A process of manual steps alone is still run by ferry.
+    let only = read(json!({ "steps": [{ "kind": "manual", "instructions": "Flip the switch" }] }));
+    assert!(!only.is_external());
+}
+
+#[test]
+fn manual_steps_and_on_failure_say_what_is_wrong() {
+    let cases = [
+        (
+            json!({ "steps": [{ "kind": "manual" }] }),
+            "deploy.steps[0].instructions: missing; expected what the person is to do",
+        ),
+        (
+            json!({ "steps": [{ "kind": "human", "instructions": "x" }] }),
+            "deploy.steps[0].kind: expected \"command\" (the default) or \"manual\"",
+        ),
+        (
+            json!({ "steps": [{ "kind": "manual", "instructions": "x", "approvers": "Group:Ops" }] }),
+            "deploy.steps[0].approvers: \"Group:Ops\" is not a user name or \"group:NAME\"",
+        ),
+        (
+            json!({ "steps": [{ "kind": "manual", "instructions": "x", "run": "ls" }] }),
+            "deploy.steps[0]: unknown field \"run\"; expected kind, name, instructions or approvers",
+        ),
+        (
+            json!({ "on_failure": "retry" }),
+            "deploy.on_failure: expected \"halt\" or \"ask\"",
+        ),
+        (
+            json!({ "strategy": { "kind": "canary", "stages": [{ "stage": "25%", "pause": "auto" }] } }),
+            "deploy.strategy.stages[0].pause: expected \"manual\"",
+        ),
+        (
+            json!({ "strategy": { "kind": "canary", "stages": [{ "pause": "manual" }] } }),
+            "deploy.strategy.stages[0].stage: missing",
+        ),
+    ];
+    for (deploy, expected) in cases {
+        let error = DeployProcess::from_value(&deploy).unwrap_err().to_string();
+        assert!(error.starts_with(expected), "{deploy}: {error}");
+    }
+}
+
+#[test]
+fn a_canary_stage_may_wait_for_a_person() {
+    let process = read(json!({ "strategy": { "kind": "canary",
+        "stages": [1, { "stage": "50%", "pause": "manual" }, "100%"] } }));
+    let targets: Vec<String> = (1..=4).map(|i| format!("node-{i}")).collect();
+    assert_eq!(sizes(&plan_batches(&process.strategy, &targets)), [1, 1, 2]);
+    let pauses: Vec<bool> = (0..3)
+        .map(|batch| pauses_after_batch(&process.strategy, 4, batch))
+        .collect();
+    assert_eq!(pauses, [false, true, false]);
+    // A stage that adds no target passes its pause to the batch before it.
+    let pauses: Vec<bool> = (0..2)
+        .map(|batch| pauses_after_batch(&process.strategy, 2, batch))
+        .collect();
+    assert_eq!(pauses, [true, false]);
+    // The last batch never waits: the deployment is over.
+    assert!(!pauses_after_batch(&process.strategy, 1, 0));
+    assert_eq!(read(process.to_value()), process);
 }
 
 #[test]
@@ -124,6 +237,7 @@ fn each_strategy_form_reads() {
                     BatchSize::Percent(100),
                 ],
                 verify: Some(Duration::minutes(5)),
+                manual: Default::default(),
             },
         ),
         (
@@ -190,6 +304,7 @@ fn every_field_reads() {
         Strategy::Canary {
             stages: vec![BatchSize::Count(1), BatchSize::Percent(50)],
             verify: Some(Duration::minutes(90)),
+            manual: Default::default(),
         }
     );
 }
@@ -266,7 +381,7 @@ fn errors_name_the_field_and_what_is_expected() {
         ),
         (
             json!({"strategy": {"kind": "canary", "stages": []}}),
-            "deploy.strategy.stages: expected a non-empty list of stage sizes, each a count of targets or a percentage of them, such as [1, \"25%\", \"100%\"], got a list".into(),
+            "deploy.strategy.stages: expected a non-empty list of stage sizes, each a count of targets or a percentage of them, such as [1, \"25%\", \"100%\"] (a stage may be a table { stage = \"25%\", pause = \"manual\" }), got a list".into(),
         ),
         (
             json!({"strategy": {"kind": "canary", "stages": ["50%", 1, "25%"]}}),
@@ -310,11 +425,11 @@ fn errors_name_the_field_and_what_is_expected() {
         ),
         (
             json!({"stratgy": {"kind": "all"}}),
-            "deploy: unknown field \"stratgy\"; expected strategy, steps, health, rollback, targets or tolerate_failures".into(),
+            "deploy: unknown field \"stratgy\"; expected strategy, steps, health, rollback, targets, tolerate_failures or on_failure".into(),
         ),
         (
             json!({"steps": [{"name": "a", "run": "true", "retry": true}]}),
-            "deploy.steps[0]: unknown field \"retry\"; expected name, run, timeout or idempotent".into(),
+            "deploy.steps[0]: unknown field \"retry\"; expected kind, name, run, timeout or idempotent".into(),
         ),
         (
             json!({"steps": [{"name": "a"}]}),
@@ -565,6 +680,12 @@ proptest! {
             rollback: if manual { RollbackPolicy::Manual } else { RollbackPolicy::Auto },
             targets: BTreeMap::from([("role".to_owned(), "web".to_owned())]),
             tolerate_failures: tolerate,
+            manual_steps: if manual {
+                vec![ManualStep { name: "look".into(), instructions: "look at it".into(), approvers: vec!["group:ops".into()], after: 1 }]
+            } else {
+                Vec::new()
+            },
+            on_failure: if manual { OnFailure::Ask } else { OnFailure::Halt },
         };
         // Canary stages of one form that do not grow, and stages after
         // "100%", are refused when read;

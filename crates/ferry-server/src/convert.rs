@@ -74,6 +74,7 @@ pub fn deployment(record: DeploymentRecord) -> api::Deployment {
         rollback_of: record.rollback_of,
         progress: None,
         targets: Vec::new(),
+        pause: None,
     }
 }
 

@@ -9,8 +9,10 @@ use std::collections::HashMap;
 use ferry_api::{Deployment, DeploymentProgress, DeploymentTarget, HealthReport, StepReport};
 use ferry_core::Name;
 use ferry_core::access::Action;
+use ferry_core::process::{Decision, PauseKind, is_approver};
 use ferry_store::deployments::DeploymentFilter;
 use ferry_store::jobs::{JobRecord, LEASE_EXPIRED};
+use ferry_store::pauses::Decided;
 use ferry_store::progress::CancelOutcome;
 
 use crate::auth::Caller;
@@ -47,7 +49,57 @@ pub async fn full(state: &AppState, id: i64) -> Result<Deployment, ApiError> {
         .collect();
     targets.sort_by(|a, b| (a.batch, &a.target).cmp(&(b.batch, &b.target)));
     deployment.targets = targets;
+    if progress.is_paused() {
+        deployment.pause = progress.pause.clone();
+    }
     Ok(deployment)
+}
+
+/// Records `caller`'s decision on paused deployment `id` and moves it on
+/// (see `ferry_store::pauses`): refused (403) unless they may decide on
+/// deployments there and, at a manual step that names its approvers, are
+/// one of them; (409) when the deployment waits for no decision or for
+/// another. A rollback decided after a failure puts the previous release
+/// back on the targets changed, whatever the service's rollback policy.
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    decision: Decision,
+    comment: &str,
+) -> Result<Deployment, ApiError> {
+    let comment = comment.trim();
+    convert::within(&ferry_core::limits::COMMENT, "comment", comment)?;
+    let progress = state.store.progress(id).await?;
+    let service = name("service", &progress.deployment.service)?;
+    let environment = name("environment", &progress.deployment.environment)?;
+    let target = authorize::target(state, Some(&service), Some(&environment)).await?;
+    caller
+        .require(state, Action::ContinueDeployment, &target)
+        .await?;
+    if let Some(pause) = progress.pause.as_ref().filter(|_| progress.is_paused())
+        && pause.kind == PauseKind::Manual
+        && !is_approver(&pause.approvers, caller.actor(), &caller.groups)
+    {
+        let reason = format!(
+            "{} is not one of the approvers of manual step {:?} ({})",
+            caller.actor(),
+            pause.step.as_deref().unwrap_or_default(),
+            pause.approvers.join(", ")
+        );
+        return Err(caller
+            .refused(state, Action::ContinueDeployment, &target, reason)
+            .await);
+    }
+    let decided = state
+        .store
+        .decide_on_pause(caller.actor(), id, decision, comment)
+        .await?;
+    if decided == Decided::Failed && decision == Decision::Rollback {
+        crate::orchestrator::roll_back_changed(&state.store, id).await?;
+    }
+    state.wake.orchestrator();
+    full(state, id).await
 }
 
 /// A job as the target's part in its deployment.

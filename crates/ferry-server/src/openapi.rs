@@ -26,6 +26,7 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
     ("ChangeActionBody", "reason", &limits::DESCRIPTION),
     ("ChangeActionBody", "notes", &limits::DESCRIPTION),
     ("Decide", "comment", &limits::COMMENT),
+    ("DeploymentDecision", "comment", &limits::COMMENT),
     ("FreezeSpec", "reason", &limits::FREEZE_REASON),
     ("Promote", "emergency_reason", &limits::EMERGENCY_REASON),
     ("NewLock", "reason", &limits::REASON),

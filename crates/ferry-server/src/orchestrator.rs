@@ -29,7 +29,8 @@ use chrono::{DateTime, Utc};
 use ferry_core::DeploymentStatus;
 use ferry_core::lifecycle::LifecycleSpec;
 use ferry_core::process::{
-    DeployProcess, RollbackPolicy, Strategy, plan_batches, selects, should_halt,
+    DeployProcess, OnFailure, Pause, PauseKind, RollbackPolicy, Strategy, pauses_after_batch,
+    plan_batches, selects, should_halt,
 };
 use ferry_store::agents::AgentRecord;
 use ferry_store::jobs::{JobRecord, JobState};
@@ -69,6 +70,8 @@ pub struct TickReport {
     pub cancelled: Vec<i64>,
     /// Deployments created by the promotion into an `auto` phase.
     pub promoted: Vec<i64>,
+    /// Deployments that wait for a person's decision.
+    pub paused: Vec<i64>,
 }
 
 impl TickReport {
@@ -159,12 +162,14 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
     // ones, and those started in this pass, hold the later ones back.
     let mut busy: HashMap<(String, String), i64> = to_drive
         .iter()
-        .filter(|p| p.deployment.status == DeploymentStatus::Running)
+        .filter(|p| p.deployment.status == DeploymentStatus::Running || p.is_paused())
         .map(|p| (key(&p.deployment), p.deployment.id))
         .collect();
     for progress in to_drive {
         let id = progress.deployment.id;
         let result = match progress.deployment.status {
+            // Waiting for a person's decision, not for its turn.
+            DeploymentStatus::Waiting if progress.is_paused() => Ok(()),
             DeploymentStatus::Queued | DeploymentStatus::Waiting => {
                 match busy.get(&key(&progress.deployment)) {
                     Some(&other) if other != id => {
@@ -465,11 +470,21 @@ async fn drive(
         .iter()
         .filter(|job| job.state == JobState::Failed)
         .collect();
-    let tolerate = world
-        .process(&progress.deployment.service)
-        .map_or(0, |process| process.tolerate_failures);
+    let process = world.process(&progress.deployment.service).ok();
+    // A rollback runs every step at once and never waits for a person.
+    let asks = progress.rollback_of.is_none();
+    let tolerate = process.map_or(0, |process| process.tolerate_failures);
     let failed_count = u32::try_from(failed.len()).unwrap_or(u32::MAX);
-    if should_halt(failed_count, tolerate) {
+    let accepted = u32::try_from(progress.accepted_failures).unwrap_or(0);
+    if should_halt(failed_count.saturating_sub(accepted), tolerate) {
+        if asks && process.is_some_and(|process| process.on_failure == OnFailure::Ask) {
+            let mut pause = Pause::new(PauseKind::Failure, batch);
+            pause.failed = failed
+                .iter()
+                .map(|job| world.agent_name(job.agent_id))
+                .collect();
+            return pause_for(store, progress, &pause, report).await;
+        }
         let names: Vec<String> = failed
             .iter()
             .map(|job| world.agent_name(job.agent_id))
@@ -490,7 +505,33 @@ async fn drive(
         }
         return Ok(());
     }
+    // More of the steps to run on this batch, after a person's manual step?
+    if asks
+        && let Some(manual) = process.and_then(|process| {
+            process.manual_after(usize::try_from(progress.segment).unwrap_or(usize::MAX))
+        })
+    {
+        let mut pause = Pause::new(PauseKind::Manual, batch);
+        pause.step = Some(manual.name.clone());
+        pause.instructions = Some(manual.instructions.clone());
+        pause.approvers = manual.approvers.clone();
+        return pause_for(store, progress, &pause, report).await;
+    }
     let last = i64::try_from(plan.len()).unwrap_or(i64::MAX) - 1;
+    let total: usize = plan.iter().map(Vec::len).sum();
+    if batch < last
+        && asks
+        && process.is_some_and(|process| {
+            pauses_after_batch(
+                &process.strategy,
+                total,
+                usize::try_from(batch).unwrap_or(usize::MAX),
+            )
+        })
+    {
+        let pause = Pause::new(PauseKind::Canary, batch);
+        return pause_for(store, progress, &pause, report).await;
+    }
     if batch < last {
         let wait = world
             .process(&progress.deployment.service)
@@ -516,6 +557,24 @@ async fn drive(
     Ok(())
 }
 
+/// Pauses `progress` for a person's decision.
+async fn pause_for(
+    store: &Store,
+    progress: &Progress,
+    pause: &Pause,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let id = progress.deployment.id;
+    let batch = progress.batch.unwrap_or(0);
+    if store
+        .pause_deployment(id, batch, progress.segment, pause)
+        .await?
+    {
+        report.paused.push(id);
+    }
+    Ok(())
+}
+
 /// Creates the automatic rollback of failed deployment `progress`, when its
 /// service asks for one and a release succeeded before it in its environment.
 async fn roll_back(
@@ -534,12 +593,25 @@ async fn roll_back(
     if process.rollback != RollbackPolicy::Auto {
         return Ok(());
     }
-    let Some(version) = store.last_success_before(deployment.id).await? else {
-        return Ok(());
+    if let Some(rollback) = roll_back_changed(store, deployment.id).await? {
+        report.rollbacks.push(rollback.deployment.id);
+    }
+    Ok(())
+}
+
+/// Creates the rollback of failed deployment `failed_id` onto the targets
+/// it already changed, to the release that succeeded before it there;
+/// `None` when there is no such release or no target was changed.
+pub(crate) async fn roll_back_changed(
+    store: &Store,
+    failed_id: i64,
+) -> Result<Option<Progress>, StoreError> {
+    let Some(version) = store.last_success_before(failed_id).await? else {
+        return Ok(None);
     };
     // The targets already changed: every one whose job was claimed.
     let mut changed: Vec<i64> = store
-        .jobs(deployment.id)
+        .jobs(failed_id)
         .await?
         .into_iter()
         .filter(|job| job.attempt > 0)
@@ -548,13 +620,11 @@ async fn roll_back(
     changed.sort_unstable();
     changed.dedup();
     if changed.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    let rollback = store
-        .create_rollback(deployment.id, &version, &changed)
-        .await?;
-    report.rollbacks.push(rollback.deployment.id);
-    Ok(())
+    Ok(Some(
+        store.create_rollback(failed_id, &version, &changed).await?,
+    ))
 }
 
 /// Promotes the release of `succeeded` into the environments of the next

@@ -92,7 +92,17 @@ fn oidc_client() -> reqwest::Client {
 #[derive(Debug, Clone, Default)]
 pub struct JobTemplates(Arc<Mutex<Templates>>);
 
-type Templates = HashMap<i64, (std::time::Instant, Arc<ferry_api::AgentJob>)>;
+type Templates = HashMap<i64, (std::time::Instant, Arc<JobTemplate>)>;
+
+/// What every job of a deployment shares: the job with all its steps, and
+/// where each segment of them (between manual steps) begins and ends.
+#[derive(Debug, Clone)]
+pub struct JobTemplate {
+    /// The job, every step in it.
+    pub job: ferry_api::AgentJob,
+    /// The steps of each segment, as ranges of `job.steps`.
+    pub segments: Vec<std::ops::Range<usize>>,
+}
 
 impl JobTemplates {
     /// How long a template is kept.
@@ -101,7 +111,7 @@ impl JobTemplates {
     const CAPACITY: usize = 256;
 
     /// The template of deployment `id`, if a fresh one is kept.
-    pub fn get(&self, id: i64) -> Option<Arc<ferry_api::AgentJob>> {
+    pub fn get(&self, id: i64) -> Option<Arc<JobTemplate>> {
         let templates = self.0.lock().ok()?;
         templates
             .get(&id)
@@ -110,7 +120,7 @@ impl JobTemplates {
     }
 
     /// Keeps `template` for deployment `id`.
-    pub fn put(&self, id: i64, template: Arc<ferry_api::AgentJob>) {
+    pub fn put(&self, id: i64, template: Arc<JobTemplate>) {
         if let Ok(mut templates) = self.0.lock() {
             templates.retain(|_, (at, _)| at.elapsed() < Self::TTL);
             if templates.len() >= Self::CAPACITY

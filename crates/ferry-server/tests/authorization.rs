@@ -728,6 +728,15 @@ fn rows() -> Vec<Row> {
         ),
         row(
             "POST",
+            "/api/v1/deployments/{id}/decisions",
+            "/api/v1/deployments/<deployment>/decisions",
+            Some(r#"{"decision":"continue"}"#),
+            // Allowed, and then refused: it waits for no decision.
+            409,
+            DEPLOYER,
+        ),
+        row(
+            "POST",
             "/api/v1/rollbacks",
             "/api/v1/rollbacks",
             Some(r#"{"service":"api","environment":"dev"}"#),

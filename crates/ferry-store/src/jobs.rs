@@ -118,6 +118,9 @@ pub struct JobRecord {
     pub agent_id: i64,
     /// The strategy's batch it is in (from 0).
     pub batch: i64,
+    /// Which segment of the steps it runs: those between two manual steps
+    /// (0 without manual steps).
+    pub segment: i64,
     /// What it does.
     pub kind: JobKind,
     /// Where it stands.
@@ -161,7 +164,7 @@ pub const NEVER_STARTED: &str = "the lease ran out before the agent started the 
 /// Why a job that no agent took is failed.
 pub const NOT_CLAIMED: &str = "not taken: the agent has stopped asking for work";
 
-const COLUMNS: &str = "id, deployment_id, agent_id, batch, kind, state, attempt, lease_owner, \
+const COLUMNS: &str = "id, deployment_id, agent_id, batch, segment, kind, state, attempt, lease_owner, \
      lease_expires_at, result, started_at, created_at, updated_at";
 
 fn job(row: &AnyRow) -> Result<JobRecord> {
@@ -172,6 +175,7 @@ fn job(row: &AnyRow) -> Result<JobRecord> {
         deployment_id: int(row, "deployment_id")?,
         agent_id: int(row, "agent_id")?,
         batch: int(row, "batch")?,
+        segment: int(row, "segment")?,
         kind: JobKind::parse(&kind)
             .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind:?}")))?,
         state: JobState::parse(&state)

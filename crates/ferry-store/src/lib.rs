@@ -34,6 +34,7 @@ pub mod logs;
 pub mod marks;
 mod migrations;
 pub mod passwords;
+pub mod pauses;
 pub mod progress;
 pub mod releases;
 mod rows;

@@ -99,6 +99,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_locks_and_marks.sql"),
         include_str!("../migrations/postgres/0015_locks_and_marks.sql"),
     ),
+    (
+        16,
+        "pauses",
+        include_str!("../migrations/sqlite/0016_pauses.sql"),
+        include_str!("../migrations/postgres/0016_pauses.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -44,6 +44,13 @@ pub struct Progress {
     pub reason: Option<String>,
     /// Who asked to cancel it while it ran: it stops after its current batch.
     pub cancel_requested_by: Option<String>,
+    /// What it waits for, while a person must decide.
+    pub pause: Option<ferry_core::process::Pause>,
+    /// The segment of the steps the current batch runs (see
+    /// `ferry_core::process::ManualStep`).
+    pub segment: i64,
+    /// How many failed targets people chose to go on without.
+    pub accepted_failures: i64,
 }
 
 impl Progress {
@@ -54,6 +61,11 @@ impl Progress {
         } else {
             JobKind::Deploy
         }
+    }
+
+    /// Whether it ran and now waits for a person.
+    pub fn is_paused(&self) -> bool {
+        self.deployment.status == DeploymentStatus::Waiting && self.plan.is_some()
     }
 
     /// The agent ids of the current batch (empty before it started).
@@ -70,7 +82,8 @@ impl Progress {
 
 const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
      d.created_by, d.created_at, d.updated_at, d.scheduled_at, d.emergency_reason, d.url, \
-     d.plan, d.batch, d.next_batch_at, d.rollback_of, d.reason, d.cancel_requested_by \
+     d.plan, d.batch, d.next_batch_at, d.rollback_of, d.reason, d.cancel_requested_by, \
+     d.pause, d.segment, d.accepted_failures \
      FROM deployments d JOIN releases r ON r.id = d.release_id \
      JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id";
 
@@ -114,18 +127,25 @@ fn progress(row: &AnyRow) -> Result<Progress> {
         rollback_of: opt_int(row, "rollback_of")?,
         reason: opt_text(row, "reason")?,
         cancel_requested_by: opt_text(row, "cancel_requested_by")?,
+        pause: opt_text(row, "pause")?
+            .map(|pause| {
+                serde_json::from_str(&pause).map_err(|e| StoreError::Corrupt(format!("pause: {e}")))
+            })
+            .transpose()?,
+        segment: int(row, "segment")?,
+        accepted_failures: int(row, "accepted_failures")?,
     })
 }
 
 /// Deployment `id`'s own columns inside `tx`, locked on PostgreSQL.
-async fn locked(tx: &mut Tx, backend: Backend, id: i64) -> Result<AnyRow> {
+pub(crate) async fn locked(tx: &mut Tx, backend: Backend, id: i64) -> Result<AnyRow> {
     let lock = match backend {
         Backend::Sqlite => "",
         Backend::Postgres => " FOR UPDATE",
     };
     sqlx::query(AssertSqlSafe(format!(
         "SELECT id, status, plan, batch, rollback_of, reason, release_id, environment_id, \
-         cancel_requested_by \
+         cancel_requested_by, pause, segment \
          FROM deployments WHERE id = $1{lock}"
     )))
     .bind(id)
@@ -242,7 +262,7 @@ impl Store {
         let done = sqlx::query(
             "UPDATE deployments SET status = 'running', plan = $1, batch = 0, \
              next_batch_at = NULL, reason = NULL, updated_at = $2 \
-             WHERE id = $3 AND status IN ('queued', 'waiting')",
+             WHERE id = $3 AND status IN ('queued', 'waiting') AND plan IS NULL",
         )
         .bind(&plan_json)
         .bind(format_time(now))
@@ -299,7 +319,7 @@ impl Store {
             JobKind::Deploy
         };
         let done = sqlx::query(
-            "UPDATE deployments SET batch = $1, next_batch_at = $2, updated_at = $3 \
+            "UPDATE deployments SET batch = $1, segment = 0, next_batch_at = $2, updated_at = $3 \
              WHERE id = $4 AND status = 'running' AND batch = $5",
         )
         .bind(next)

@@ -331,7 +331,20 @@ async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiErr
             template
         }
     };
-    let mut agent_job = AgentJob::clone(&template);
+    let mut agent_job = template.job.clone();
+    // A deployment runs one segment of the steps at a time (they are split
+    // by manual steps), the health check after the last; a rollback runs
+    // them all.
+    let last = template.segments.len().saturating_sub(1);
+    let segment = usize::try_from(job.segment).unwrap_or(0).min(last);
+    if job.kind == ferry_store::jobs::JobKind::Deploy
+        && let Some(range) = template.segments.get(segment)
+    {
+        agent_job.steps = agent_job.steps[range.clone()].to_vec();
+        if segment < last {
+            agent_job.health = None;
+        }
+    }
     agent_job.job_id = job.id;
     agent_job.attempt = job.attempt;
     agent_job.kind = job.kind.as_str().to_owned();
@@ -343,7 +356,7 @@ async fn agent_job(state: &AppState, job: &JobRecord) -> Result<AgentJob, ApiErr
 
 /// What every job of deployment `id` shares; the job's own fields (id,
 /// attempt, kind, artifact URLs) are left for [`agent_job`] to fill in.
-async fn job_template(state: &AppState, id: i64) -> Result<AgentJob, ApiError> {
+async fn job_template(state: &AppState, id: i64) -> Result<crate::state::JobTemplate, ApiError> {
     let deployment = state.store.deployment(id).await?;
     let service = name("service", &deployment.service)?;
     let spec = state
@@ -379,7 +392,14 @@ async fn job_template(state: &AppState, id: i64) -> Result<AgentJob, ApiError> {
         .get("health")
         .cloned()
         .filter(|h| !h.is_null());
-    Ok(AgentJob {
+    let mut segments = Vec::with_capacity(process.segments());
+    let mut start = 0;
+    for segment in 0..process.segments() {
+        let end = start + process.segment_steps(segment).len();
+        segments.push(start..end);
+        start = end;
+    }
+    let job = AgentJob {
         job_id: 0,
         attempt: 0,
         deployment_id: deployment.id,
@@ -413,7 +433,8 @@ async fn job_template(state: &AppState, id: i64) -> Result<AgentJob, ApiError> {
         variables,
         secrets,
         lease_seconds: u64::try_from(state.lease.num_seconds()).unwrap_or(60),
-    })
+    };
+    Ok(crate::state::JobTemplate { job, segments })
 }
 
 fn job_id(text: &str) -> Result<i64, ApiError> {

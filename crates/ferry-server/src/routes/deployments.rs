@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use ferry_api::{CancelDeployment, Deployment, Page, Problem, Rollback};
+use ferry_api::{CancelDeployment, Deployment, DeploymentDecision, Page, Problem, Rollback};
 use ferry_store::deployments::DeploymentFilter;
 use ferry_store::progress::CancelOutcome;
 use serde::Deserialize;
@@ -96,6 +96,29 @@ pub async fn cancel_deployment(
         CancelOutcome::Requested | CancelOutcome::AlreadyRequested { .. } => StatusCode::ACCEPTED,
     };
     Ok((code, axum::Json(deployment)))
+}
+
+/// Decides on a deployment that waits for a person: `continue` or `abort`
+/// at a manual step or after a canary stage with a manual pause; `retry`,
+/// `skip` or `rollback` after a failure under `on_failure = "ask"`.
+#[utoipa::path(post, path = "/api/v1/deployments/{id}/decisions", tag = "deployments", security(("bearer" = [])),
+    params(("id" = crate::openapi::Id, Path, description = "The deployment's id")),
+    request_body = DeploymentDecision,
+    responses((status = 200, description = "Decided: the deployment as it is now", body = Deployment),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It waits for no decision, or for another", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn decide_deployment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(request): Json<DeploymentDecision>,
+) -> ApiResult<axum::Json<Deployment>> {
+    let id = convert::id("deployment", &id)?;
+    let deployment =
+        deployments::decide(&state, &caller, id, request.decision, &request.comment).await?;
+    Ok(axum::Json(deployment))
 }
 
 /// Puts an earlier release of a service back into an environment: by

@@ -107,6 +107,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
         .routes(routes!(deployments::cancel_deployment))
+        .routes(routes!(deployments::decide_deployment))
         .routes(routes!(deployments::roll_back))
         .routes(routes!(logs::deployment_logs))
         .routes(routes!(logs::agent_logs))

@@ -1,6 +1,7 @@
 //! `ferry deploy list|show|logs|cancel|report`: deployments, their targets
 //! and logs, and the reports of those run by another tool (a CI job, another
-//! CD system) for services without deployment steps.
+//! CD system) for services without deployment steps; `ferry deploy
+//! continue|abort|retry|skip|rollback`: decisions on paused deployments.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,6 +14,11 @@ use ferry_core::{DeploymentStatus, Name};
 
 use crate::cli::{ClientArgs, OutputFormat};
 use crate::{output, profile};
+
+mod decision;
+
+use decision::DecisionArgs;
+use ferry_core::process::Decision;
 
 /// `ferry deploy`.
 #[derive(Debug, Args)]
@@ -60,6 +66,21 @@ pub enum DeployCommand {
         #[arg(value_name = "ID")]
         id: i64,
     },
+    /// Continue a deployment that waits at a manual step (the step's
+    /// approvers, when it names some) or after a canary stage.
+    Continue(DecisionArgs),
+    /// Abort a deployment that waits at a manual step or after a canary
+    /// stage: it fails, and the rollback policy applies.
+    Abort(DecisionArgs),
+    /// Run the failed targets of a deployment that waits after a failure
+    /// (`on_failure = "ask"`) again.
+    Retry(DecisionArgs),
+    /// Go on without the failed targets of a deployment that waits after a
+    /// failure.
+    Skip(DecisionArgs),
+    /// Roll back a deployment that waits after a failure: the targets it
+    /// changed get the release before it back, whatever the rollback policy.
+    Rollback(DecisionArgs),
     /// Report the progress of a deployment run by another tool (a CI job,
     /// another CD system), for services without deployment steps.
     Report {
@@ -159,6 +180,15 @@ pub async fn run(args: DeployArgs) -> Result<ExitCode> {
                 }
             }
         }
+        DeployCommand::Continue(args) => {
+            decision::run(&client, Decision::Continue, args, format).await?
+        }
+        DeployCommand::Abort(args) => decision::run(&client, Decision::Abort, args, format).await?,
+        DeployCommand::Retry(args) => decision::run(&client, Decision::Retry, args, format).await?,
+        DeployCommand::Skip(args) => decision::run(&client, Decision::Skip, args, format).await?,
+        DeployCommand::Rollback(args) => {
+            decision::run(&client, Decision::Rollback, args, format).await?
+        }
         DeployCommand::Report { id, status, url } => {
             let body = ReportDeployment {
                 status: status.into(),
@@ -234,6 +264,26 @@ fn print_deployment(d: &Deployment) -> std::io::Result<()> {
     }
     if let Some(undone) = d.rollback_of {
         writeln!(out, "rolls back   deployment {undone}")?;
+    }
+    if let Some(pause) = &d.pause {
+        if let Some(step) = &pause.step {
+            writeln!(out, "waits at     manual step {step:?}")?;
+        }
+        if let Some(instructions) = &pause.instructions {
+            writeln!(out, "instructions {instructions}")?;
+        }
+        if !pause.approvers.is_empty() {
+            writeln!(out, "approvers    {}", pause.approvers.join(", "))?;
+        }
+        if !pause.failed.is_empty() {
+            writeln!(out, "failed on    {}", pause.failed.join(", "))?;
+        }
+        let decisions: Vec<String> = pause
+            .decisions
+            .iter()
+            .map(|decision| format!("ferry deploy {decision} {}", d.id))
+            .collect();
+        writeln!(out, "decide with  {}", decisions.join(" | "))?;
     }
     if let Some(progress) = &d.progress {
         writeln!(
