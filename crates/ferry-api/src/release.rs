@@ -103,4 +103,8 @@ pub struct CreateRelease {
     /// duties.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub authors: Vec<String>,
+    /// The go-live date, which dates the plan the service's plan template
+    /// makes for the release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go_live: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -46,6 +46,9 @@ pub struct Config {
     /// Freeze periods.
     #[serde(default)]
     pub freezes: Vec<FreezeSpec>,
+    /// Release plan templates (`[[plan_template]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_templates: Vec<crate::release_plan::PlanTemplateSpec>,
     /// Trust policies for CI workloads (`[[trust]]`): applied as a whole
     /// when the file has any, kept when it has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -67,6 +70,8 @@ pub enum Place {
     Service(usize),
     /// The freeze at this index.
     Freeze(usize),
+    /// The plan template at this index.
+    PlanTemplate(usize),
     /// The trust policy at this index.
     Trust(usize),
     /// The `[oidc]` table.
@@ -142,6 +147,7 @@ impl Config {
         entries(&self.lifecycles, Place::Lifecycle)?;
         entries(&self.services, Place::Service)?;
         entries(&self.freezes, Place::Freeze)?;
+        entries(&self.plan_templates, Place::PlanTemplate)?;
         entries(&self.trusts, Place::Trust)?;
         entries(self.oidc.as_slice(), |_| Place::Oidc)
     }
@@ -378,6 +384,52 @@ impl Config {
                 return Err(Invalid::at(place, field, message));
             }
         }
+        let mut templates = HashSet::new();
+        for (index, template) in self.plan_templates.iter().enumerate() {
+            let place = Place::PlanTemplate(index);
+            if !templates.insert(&template.name) {
+                let message = format!(
+                    "plan template {:?} is defined twice",
+                    template.name.as_str()
+                );
+                return Err(Invalid::entry(place, message));
+            }
+            template
+                .validate()
+                .map_err(|message| Invalid::entry(place, message))?;
+            for (number, task) in template.tasks.iter().enumerate() {
+                if let Some(environment) = &task.required_before
+                    && !environments.contains(environment)
+                {
+                    let message = format!(
+                        "plan template {:?}, task {}: required_before names environment {:?}, which this file does not define",
+                        template.name.as_str(),
+                        number + 1,
+                        environment.as_str()
+                    );
+                    let field = FieldPath::field("tasks")
+                        .index(number)
+                        .key("required_before");
+                    return Err(Invalid::at(place, field, message));
+                }
+            }
+        }
+        for (index, service) in self.services.iter().enumerate() {
+            if let Some(template) = &service.plan_template
+                && !templates.contains(template)
+            {
+                let message = format!(
+                    "service {:?} names plan template {:?}, which this file does not define",
+                    service.name.as_str(),
+                    template.as_str()
+                );
+                return Err(Invalid::at(
+                    Place::Service(index),
+                    FieldPath::field("plan_template"),
+                    message,
+                ));
+            }
+        }
         for (index, trust) in self.trusts.iter().enumerate() {
             trust.validate().map_err(|reason| {
                 Invalid::entry(
@@ -465,6 +517,7 @@ fn value_span(source: &str, config: &Config, invalid: &Invalid) -> Option<Range<
         }
         Place::Service(index) => document.get("service")?.get_ref().get(index),
         Place::Freeze(index) => document.get("freeze")?.get_ref().get(index),
+        Place::PlanTemplate(index) => document.get("plan_template")?.get_ref().get(index),
         Place::Trust(index) => document.get("trust")?.get_ref().get(index),
         Place::Oidc => document.get("oidc"),
     }?;
@@ -499,6 +552,7 @@ struct Spans {
     lifecycles: Vec<Range<usize>>,
     services: Vec<Range<usize>>,
     freezes: Vec<Range<usize>>,
+    plan_templates: Vec<Range<usize>>,
     trusts: Vec<Range<usize>>,
     oidc: Option<Range<usize>>,
 }
@@ -510,6 +564,7 @@ impl Spans {
             Place::Lifecycle(i) => self.lifecycles.get(i),
             Place::Service(i) => self.services.get(i),
             Place::Freeze(i) => self.freezes.get(i),
+            Place::PlanTemplate(i) => self.plan_templates.get(i),
             Place::Trust(i) => self.trusts.get(i),
             Place::Oidc => self.oidc.as_ref(),
         }
@@ -528,6 +583,8 @@ struct RawConfig {
     service: Vec<RawService>,
     #[serde(default)]
     freeze: Vec<Spanned<FreezeSpec>>,
+    #[serde(default)]
+    plan_template: Vec<Spanned<crate::release_plan::PlanTemplateSpec>>,
     #[serde(default)]
     trust: Vec<Spanned<crate::trust::TrustSpec>>,
     #[serde(default)]
@@ -635,6 +692,8 @@ struct RawService {
     #[serde(default)]
     notes_template: Option<String>,
     #[serde(default)]
+    plan_template: Option<Name>,
+    #[serde(default)]
     deploy: Option<toml::Table>,
 }
 
@@ -690,6 +749,7 @@ impl RawConfig {
                     paths: raw.paths,
                     issue_url: raw.issue_url,
                     notes_template: raw.notes_template,
+                    plan_template: raw.plan_template,
                     deploy: raw
                         .deploy
                         .map(|table| serde_json::to_value(table).unwrap_or_default())
@@ -702,6 +762,14 @@ impl RawConfig {
             .into_iter()
             .map(|raw| {
                 spans.freezes.push(raw.span());
+                raw.into_inner()
+            })
+            .collect();
+        let plan_templates = self
+            .plan_template
+            .into_iter()
+            .map(|raw| {
+                spans.plan_templates.push(raw.span());
                 raw.into_inner()
             })
             .collect();
@@ -722,6 +790,7 @@ impl RawConfig {
             lifecycles,
             services,
             freezes,
+            plan_templates,
             trusts,
             oidc,
         })

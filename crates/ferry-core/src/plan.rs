@@ -21,6 +21,8 @@ pub enum Kind {
     Service,
     /// A freeze period.
     Freeze,
+    /// A release plan template.
+    PlanTemplate,
     /// The trust policies for CI workloads, as one entry named `trust`.
     Trust,
     /// Signing in with OpenID Connect (`[oidc]`), as one entry named `oidc`.
@@ -104,6 +106,13 @@ pub fn plan(current: &Config, desired: &Config) -> Vec<Change> {
         &current.freezes,
         &desired.freezes,
         |f| &f.name,
+        &mut changes,
+    );
+    diff(
+        Kind::PlanTemplate,
+        &current.plan_templates,
+        &desired.plan_templates,
+        |t| &t.name,
         &mut changes,
     );
     // Trust policies have no names: the file's list is one entry, applied

@@ -26,6 +26,9 @@ pub struct ServiceSpec {
     /// Markdown: its text (`ferry apply` reads the file the configuration names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes_template: Option<String>,
+    /// The plan template each new release gets its plan from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_template: Option<Name>,
     /// How it is deployed (strategy, steps, health checks), kept as given.
     /// Empty (`null`) for a service deployed by another tool.
     pub deploy: serde_json::Value,

@@ -28,6 +28,7 @@ mod openapi;
 pub mod orchestrator;
 mod overview;
 pub mod passwords;
+mod planning;
 mod promotion;
 mod recovery;
 mod release_notes;

@@ -103,6 +103,9 @@ enum Setup {
     JobClaimed,
     /// api locked in dev.
     Locked,
+    /// api@1.0.0 has a plan (id 1) with a milestone (id 1) and an
+    /// unassigned task (id 1).
+    Planned,
     /// api@1.0.0 succeeded in dev and was rolled back there (so it is
     /// marked bad there).
     RolledBack,
@@ -204,7 +207,7 @@ const IMPLEMENTED: &[ChangeAction] = &[
 
 /// The table: every route, with how to call it and who may.
 fn rows() -> Vec<Row> {
-    use Setup::{Change, DeploymentSucceeded, JobClaimed, Locked, RolledBack};
+    use Setup::{Change, DeploymentSucceeded, JobClaimed, Locked, Planned, RolledBack};
     vec![
         // Health: open to everyone, on purpose.
         row("GET", "/healthz", "/healthz", None, 200, PUBLIC).kind(Kind::Read),
@@ -674,6 +677,66 @@ fn rows() -> Vec<Row> {
             RELEASE_MANAGER,
         ),
         get("/api/v1/calendar", "/api/v1/calendar"),
+        // Release plans.
+        get(
+            "/api/v1/services/{service}/releases/{version}/plan",
+            "/api/v1/services/api/releases/1.0.0/plan",
+        )
+        .setup(Planned),
+        row(
+            "POST",
+            "/api/v1/services/{service}/releases/{version}/plan",
+            "/api/v1/services/api/releases/1.0.0/plan",
+            Some("{}"),
+            201,
+            RELEASE_MANAGER,
+        ),
+        get("/api/v1/plans/{id}", "/api/v1/plans/1").setup(Planned),
+        row(
+            "PATCH",
+            "/api/v1/plans/{id}",
+            "/api/v1/plans/1",
+            Some(r#"{"go_live":"2030-01-01T00:00:00Z"}"#),
+            200,
+            RELEASE_MANAGER,
+        )
+        .setup(Planned),
+        row(
+            "POST",
+            "/api/v1/plans/{id}/tasks",
+            "/api/v1/plans/1/tasks",
+            Some(r#"{"title":"check the dashboards"}"#),
+            201,
+            RELEASE_MANAGER,
+        )
+        .setup(Planned),
+        row(
+            "POST",
+            "/api/v1/tasks/{id}/{action}",
+            "/api/v1/tasks/1/start",
+            Some("{}"),
+            200,
+            RELEASE_MANAGER,
+        )
+        .setup(Planned),
+        row(
+            "POST",
+            "/api/v1/plans/{id}/milestones",
+            "/api/v1/plans/1/milestones",
+            Some(r#"{"name":"code freeze"}"#),
+            201,
+            RELEASE_MANAGER,
+        )
+        .setup(Planned),
+        row(
+            "POST",
+            "/api/v1/milestones/{id}/done",
+            "/api/v1/milestones/1/done",
+            None,
+            200,
+            RELEASE_MANAGER,
+        )
+        .setup(Planned),
         // Locks and bad marks.
         get("/api/v1/locks", "/api/v1/locks"),
         row(
@@ -1062,6 +1125,26 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 .await
                 .unwrap();
             assert_eq!(claimed.map(|job| job.id), Some(world.job));
+        }
+        Setup::Planned => {
+            let template: ferry_core::release_plan::PlanTemplateSpec =
+                serde_json::from_value(serde_json::json!({ "name": "t",
+                    "milestones": [{ "name": "go-live", "at": "0d" }],
+                    "tasks": [{ "title": "sign off" }] }))
+                .unwrap();
+            world
+                .api
+                .store
+                .create_release_plan(
+                    "admin",
+                    &ferry_core::Name::parse("api").unwrap(),
+                    &semver::Version::new(1, 0, 0),
+                    "admin",
+                    None,
+                    Some(&template),
+                )
+                .await
+                .unwrap();
         }
         Setup::Locked => {
             let (api, dev) = (

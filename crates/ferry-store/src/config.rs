@@ -7,6 +7,7 @@ use ferry_core::environment::EnvironmentSpec;
 use ferry_core::freeze::FreezeSpec;
 use ferry_core::lifecycle::LifecycleSpec;
 use ferry_core::plan::{self, Action, Change, Kind};
+use ferry_core::release_plan::PlanTemplateSpec;
 use ferry_core::service::ServiceSpec;
 use ferry_core::sso::SsoSpec;
 use ferry_core::trust::TrustSpec;
@@ -70,6 +71,12 @@ fn service(row: &AnyRow) -> Result<Stored<ServiceSpec>> {
         paths: json(row, "paths")?,
         issue_url: opt_text(row, "issue_url")?,
         notes_template: opt_text(row, "notes_template")?,
+        plan_template: opt_text(row, "plan_template")?
+            .map(|text| {
+                ferry_core::Name::parse(&text)
+                    .map_err(|e| crate::StoreError::Corrupt(format!("plan_template: {e}")))
+            })
+            .transpose()?,
         deploy: json(row, "deploy")?,
     };
     stored(row, spec)
@@ -95,8 +102,14 @@ async fn load<T>(
 const ENVIRONMENTS: &str = "SELECT name, tier, description, policy, windows, variables, protected, lock_after_rollback, created_at, updated_at FROM environments ORDER BY name";
 const LIFECYCLES: &str =
     "SELECT name, phases, created_at, updated_at FROM lifecycles ORDER BY name";
-const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, created_at, updated_at FROM services ORDER BY name";
+const SERVICES: &str = "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, plan_template, deploy, created_at, updated_at FROM services ORDER BY name";
 const FREEZES: &str = "SELECT name, spec, created_at, updated_at FROM freezes ORDER BY name";
+const PLAN_TEMPLATES: &str =
+    "SELECT name, spec, created_at, updated_at FROM plan_templates ORDER BY name";
+
+fn plan_template(row: &AnyRow) -> Result<Stored<PlanTemplateSpec>> {
+    stored(row, json(row, "spec")?)
+}
 
 fn specs<T>(stored: Vec<Stored<T>>) -> Vec<T> {
     stored.into_iter().map(|s| s.spec).collect()
@@ -108,6 +121,7 @@ async fn load_config(connection: &mut AnyConnection) -> Result<Config> {
         lifecycles: specs(load(connection, LIFECYCLES, lifecycle).await?),
         services: specs(load(connection, SERVICES, service).await?),
         freezes: specs(load(connection, FREEZES, freeze).await?),
+        plan_templates: specs(load(connection, PLAN_TEMPLATES, plan_template).await?),
         trusts: load_trusts(connection).await?,
         oidc: load_oidc(connection).await?,
     })
@@ -165,8 +179,8 @@ impl Store {
         name: &ferry_core::Name,
     ) -> Result<Option<Stored<ServiceSpec>>> {
         sqlx::query(
-            "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, deploy, \
-             created_at, updated_at FROM services WHERE name = $1",
+            "SELECT name, description, lifecycle, repo, paths, issue_url, notes_template, \
+             plan_template, deploy, created_at, updated_at FROM services WHERE name = $1",
         )
         .bind(name.as_str())
         .fetch_optional(self.pool())
@@ -241,6 +255,23 @@ impl Store {
                             .await?;
                     }
                 }
+                Kind::PlanTemplate => {
+                    let spec = desired
+                        .plan_templates
+                        .iter()
+                        .find(|t| t.name == change.name);
+                    let before = current
+                        .plan_templates
+                        .iter()
+                        .find(|t| t.name == change.name);
+                    self.write_plan_template(
+                        &mut tx,
+                        actor,
+                        spec.expect("planned from desired"),
+                        before,
+                    )
+                    .await?;
+                }
                 Kind::Freeze => {
                     let spec = desired.freezes.iter().find(|f| f.name == change.name);
                     let before = current.freezes.iter().find(|f| f.name == change.name);
@@ -312,9 +343,9 @@ impl Store {
         before: Option<&ServiceSpec>,
     ) -> Result<()> {
         let sql = if before.is_some() {
-            "UPDATE services SET description = $2, lifecycle = $3, repo = $4, paths = $5, deploy = $6, updated_at = $7, issue_url = $8, notes_template = $9 WHERE name = $1"
+            "UPDATE services SET description = $2, lifecycle = $3, repo = $4, paths = $5, deploy = $6, updated_at = $7, issue_url = $8, notes_template = $9, plan_template = $10 WHERE name = $1"
         } else {
-            "INSERT INTO services (name, description, lifecycle, repo, paths, deploy, created_at, updated_at, issue_url, notes_template) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)"
+            "INSERT INTO services (name, description, lifecycle, repo, paths, deploy, created_at, updated_at, issue_url, notes_template, plan_template) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)"
         };
         sqlx::query(sql)
             .bind(spec.name.as_str())
@@ -326,6 +357,7 @@ impl Store {
             .bind(now())
             .bind(spec.issue_url.as_deref())
             .bind(spec.notes_template.as_deref())
+            .bind(spec.plan_template.as_ref().map(ferry_core::Name::as_str))
             .execute(&mut **tx)
             .await?;
         self.audit_change(tx, actor, "service", spec.name.as_str(), before, spec)
@@ -352,6 +384,39 @@ impl Store {
             .await?;
         self.audit_change(tx, actor, "freeze", spec.name.as_str(), before, spec)
             .await
+    }
+
+    async fn write_plan_template(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        spec: &PlanTemplateSpec,
+        before: Option<&PlanTemplateSpec>,
+    ) -> Result<()> {
+        let sql = if before.is_some() {
+            "UPDATE plan_templates SET spec = $2, updated_at = $3 WHERE name = $1"
+        } else {
+            "INSERT INTO plan_templates (name, spec, created_at, updated_at) VALUES ($1, $2, $3, $3)"
+        };
+        sqlx::query(sql)
+            .bind(spec.name.as_str())
+            .bind(serde_json::to_string(spec)?)
+            .bind(now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_change(tx, actor, "plan_template", spec.name.as_str(), before, spec)
+            .await
+    }
+
+    /// Plan template `name`, when there is one.
+    pub async fn plan_template(&self, name: &ferry_core::Name) -> Result<Option<PlanTemplateSpec>> {
+        sqlx::query("SELECT name, spec, created_at, updated_at FROM plan_templates WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(|row| plan_template(row).map(|stored| stored.spec))
+            .transpose()
     }
 
     async fn write_trusts(

@@ -87,13 +87,14 @@ impl Store {
         )?;
         let (people, memberships) =
             tokio::try_join!(self.release_people(release_id), self.memberships())?;
-        let (decisions, evidence, changes, freezes, marked_bad, locks) = tokio::try_join!(
+        let (decisions, evidence, changes, freezes, marked_bad, locks, required_tasks) = tokio::try_join!(
             self.decisions(release_id, environment_id),
             self.latest_evidence(release_id, environment_id),
             self.changes(filter),
             self.freezes(),
             self.mark_in_force(release_id, environment_id),
             self.locks(Some(environment)),
+            self.required_tasks(release_id, environment),
         )?;
         let environment_spec = environments
             .into_iter()
@@ -130,7 +131,7 @@ impl Store {
             recent_outcomes,
             marked_bad,
             locks: locks.into_iter().map(|record| record.lock).collect(),
-            required_tasks: Vec::new(),
+            required_tasks,
         })
     }
 

@@ -35,6 +35,7 @@ pub mod marks;
 mod migrations;
 pub mod passwords;
 pub mod pauses;
+pub mod plans;
 pub mod progress;
 pub mod releases;
 mod rows;

@@ -105,6 +105,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_pauses.sql"),
         include_str!("../migrations/postgres/0016_pauses.sql"),
     ),
+    (
+        17,
+        "plans and trains",
+        include_str!("../migrations/sqlite/0017_plans_and_trains.sql"),
+        include_str!("../migrations/postgres/0017_plans_and_trains.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

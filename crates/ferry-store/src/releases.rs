@@ -66,6 +66,8 @@ pub struct NewRelease<'a> {
     pub artifacts: &'a [ArtifactRecord],
     /// The authors and co-authors of its commits, as `Name <mail>`.
     pub people: &'a [String],
+    /// Its go-live date, which dates the plan its service's template makes.
+    pub go_live: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl<'a> NewRelease<'a> {
@@ -78,6 +80,7 @@ impl<'a> NewRelease<'a> {
             commits_json: "[]",
             artifacts: &[],
             people: &[],
+            go_live: None,
         }
     }
 }
@@ -223,6 +226,15 @@ impl Store {
             "release.create",
             &format!("release:{service}@{version}"),
             details,
+        )
+        .await?;
+        crate::plans::plan_from_service_template(
+            &mut tx,
+            self.backend(),
+            actor,
+            id,
+            &format!("release:{service}@{version}"),
+            new.go_live,
         )
         .await?;
         let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))

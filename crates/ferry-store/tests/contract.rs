@@ -1050,6 +1050,7 @@ async fn releases_keep_their_content_and_artifacts(f: Fixture) {
         commits_json: commits,
         artifacts: &artifacts,
         people: &people,
+        go_live: None,
     };
     let created = f
         .store

@@ -9,6 +9,19 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|error| format!("{error}; expected an RFC 3339 time such as 2026-12-01T09:00:00Z"))
 }
 
+/// Reads a date (`2027-03-01`, midnight UTC) or an RFC 3339 time.
+pub fn parse_date_or_time(text: &str) -> Result<DateTime<Utc>, String> {
+    let text = text.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|_| {
+            format!("{text:?} is not a date or a time; expected a date such as 2027-03-01 or an RFC 3339 time such as 2027-03-01T09:00:00Z")
+        })
+}
+
 /// The forms [`parse_lifetime`] accepts, for its error.
 const LIFETIME_FORMS: &str = "expected a whole number followed by m (minutes), h (hours), \
      d (days) or w (weeks), such as 30m, 12h, 90d or 2w";

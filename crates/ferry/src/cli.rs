@@ -23,6 +23,7 @@ use crate::commands::freeze::FreezeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::lock::{LockArgs, UnlockArgs};
 use crate::commands::login::LoginArgs;
+use crate::commands::plan::PlanArgs;
 use crate::commands::promote::PromoteArgs;
 use crate::commands::release::ReleaseArgs;
 use crate::commands::role::RoleArgs;
@@ -172,6 +173,9 @@ pub enum Command {
     Change(ChangeArgs),
     /// Create, list and delete freeze periods.
     Freeze(FreezeArgs),
+    /// Show and change release plans: milestones, tasks, owners, the
+    /// go-live date; a task required before an environment is a gate there.
+    Plan(PlanArgs),
     /// Lock an environment, or one service in it, to promotions until it is
     /// unlocked; without ENV, list the locks in force.
     ///

@@ -18,6 +18,7 @@ mod logs;
 pub(crate) use changes::wire as change_wire;
 pub(crate) use logs::line as log_line;
 mod passwords;
+mod plans;
 mod releases;
 mod status;
 mod variables;
@@ -104,6 +105,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(locks::unlock))
         .routes(routes!(locks::list_marks))
         .routes(routes!(locks::unmark))
+        .routes(routes!(plans::get_release_plan, plans::create_release_plan))
+        .routes(routes!(plans::get_plan, plans::update_plan))
+        .routes(routes!(plans::add_task))
+        .routes(routes!(plans::move_task))
+        .routes(routes!(plans::add_milestone))
+        .routes(routes!(plans::complete_milestone))
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
         .routes(routes!(deployments::cancel_deployment))

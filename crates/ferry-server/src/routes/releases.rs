@@ -144,6 +144,7 @@ async fn create(
         previous_version: previous_version.as_deref(),
         commits_json: &commits_json,
         artifacts: &artifacts,
+        go_live: request.go_live,
     };
     let record = state
         .store

@@ -269,6 +269,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::Lifecycle => "lifecycle",
         Kind::Service => "service",
         Kind::Freeze => "freeze",
+        Kind::PlanTemplate => "plan template",
         Kind::Trust => "trust",
         Kind::Oidc => "oidc",
     }

@@ -19,6 +19,7 @@ pub mod freeze;
 pub mod group;
 pub mod lock;
 pub mod login;
+pub mod plan;
 pub mod promote;
 pub mod release;
 pub mod role;
@@ -60,6 +61,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Rollback(args) => rollback::run(args).await,
         Command::Change(args) => change::run(args).await,
         Command::Freeze(args) => freeze::run(args).await,
+        Command::Plan(args) => plan::run(args).await,
         Command::Lock(args) => lock::lock(args).await,
         Command::Unlock(args) => lock::unlock(args).await,
         Command::Calendar(args) => calendar::run(args).await,

@@ -132,6 +132,10 @@ pub struct ReleaseCreateArgs {
     /// Read the free-text notes from a file (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     pub notes_file: Option<PathBuf>,
+    /// The go-live date (2027-03-01, or an RFC 3339 time): dates the plan
+    /// the service's plan template makes for the release.
+    #[arg(long, value_name = "DATE", value_parser = crate::args::parse_date_or_time)]
+    pub go_live: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The formats of release notes.
@@ -325,6 +329,7 @@ async fn create_release(client: &Client, args: ReleaseCreateArgs) -> Result<Rele
         commits: Vec::new(),
         artifacts: Vec::new(),
         authors: Vec::new(),
+        go_live: args.go_live,
     };
     if from_git {
         let content = content::from_git(client, &args).await?;
