@@ -22,6 +22,7 @@ mod problem;
 mod release;
 mod schedule;
 mod status;
+mod train;
 mod variables;
 
 pub use agent::*;
@@ -39,6 +40,7 @@ pub use problem::*;
 pub use release::*;
 pub use schedule::*;
 pub use status::*;
+pub use train::*;
 pub use variables::*;
 
 pub use access::{

@@ -474,6 +474,52 @@ impl Client {
         self.get(&["freezes"], None::<&()>).await
     }
 
+    /// Every train.
+    pub async fn trains(&self) -> Result<Page<ferry_api::Train>, Error> {
+        self.get(&["trains"], None::<&()>).await
+    }
+
+    /// Makes a train.
+    pub async fn create_train(
+        &self,
+        train: &ferry_api::NewTrain,
+    ) -> Result<ferry_api::Train, Error> {
+        self.send_json(Method::POST, &["trains"], train).await
+    }
+
+    /// One train, with its runs.
+    pub async fn train(&self, name: &str) -> Result<ferry_api::Train, Error> {
+        self.get(&["trains", name], None::<&()>).await
+    }
+
+    /// Every member's gates for promoting train `name` into `environment`.
+    pub async fn check_train(
+        &self,
+        name: &str,
+        environment: &str,
+    ) -> Result<ferry_api::TrainCheck, Error> {
+        self.get(
+            &["trains", name, "check"],
+            Some(&[("environment", environment)]),
+        )
+        .await
+    }
+
+    /// Promotes train `name` into `environment`.
+    pub async fn promote_train(
+        &self,
+        name: &str,
+        environment: &ferry_api::TrainPromotion,
+    ) -> Result<ferry_api::TrainRun, Error> {
+        self.send_json(Method::POST, &["trains", name, "promotions"], environment)
+            .await
+    }
+
+    /// A train's plan.
+    pub async fn train_plan(&self, name: &str) -> Result<ferry_api::Plan, Error> {
+        self.get(&["trains", name, "plan"], None::<&()>).await
+    }
+
     /// A release's plan.
     pub async fn release_plan(
         &self,

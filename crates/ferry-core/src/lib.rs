@@ -36,6 +36,7 @@ pub mod service;
 pub mod sso;
 pub mod status;
 pub mod time;
+pub mod train;
 pub mod trust;
 pub mod variables;
 pub mod versioning;

@@ -36,6 +36,7 @@ mod routes;
 pub mod secrets;
 mod single_sign_on;
 mod state;
+mod trains;
 mod web;
 
 use std::net::SocketAddr;

@@ -68,7 +68,8 @@ pub struct TickReport {
     pub created_jobs: Vec<i64>,
     /// Deployments cancelled between batches.
     pub cancelled: Vec<i64>,
-    /// Deployments created by the promotion into an `auto` phase.
+    /// Deployments created by the promotion into an `auto` phase (a 0 for
+    /// those a release train made).
     pub promoted: Vec<i64>,
     /// Deployments that wait for a person's decision.
     pub paused: Vec<i64>,
@@ -195,6 +196,10 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
         if let Err(error) = result {
             tracing::warn!(deployment = id, %error, "driving a deployment failed; trying again next pass");
         }
+    }
+    // Release trains: each running run one step on.
+    if crate::trains::drive(store).await? {
+        report.promoted.push(0);
     }
     for succeeded in store.recent_successes(now - AUTO_PROMOTE_GRACE).await? {
         if let Err(error) = promote_next_phase(store, &world, &succeeded, &mut report).await {

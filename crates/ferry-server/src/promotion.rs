@@ -132,6 +132,7 @@ pub async fn promote(
     let new = NewDeployment {
         scheduled_at: scheduled,
         emergency_reason: emergency,
+        train_run: None,
     };
     let (mut deployment, created) = state
         .store

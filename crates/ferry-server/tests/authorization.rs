@@ -106,6 +106,8 @@ enum Setup {
     /// api@1.0.0 has a plan (id 1) with a milestone (id 1) and an
     /// unassigned task (id 1).
     Planned,
+    /// Train `t` of api@1.0.0, with a plan.
+    Train,
     /// api@1.0.0 succeeded in dev and was rolled back there (so it is
     /// marked bad there).
     RolledBack,
@@ -207,7 +209,7 @@ const IMPLEMENTED: &[ChangeAction] = &[
 
 /// The table: every route, with how to call it and who may.
 fn rows() -> Vec<Row> {
-    use Setup::{Change, DeploymentSucceeded, JobClaimed, Locked, Planned, RolledBack};
+    use Setup::{Change, DeploymentSucceeded, JobClaimed, Locked, Planned, RolledBack, Train};
     vec![
         // Health: open to everyone, on purpose.
         row("GET", "/healthz", "/healthz", None, 200, PUBLIC).kind(Kind::Read),
@@ -737,6 +739,32 @@ fn rows() -> Vec<Row> {
             RELEASE_MANAGER,
         )
         .setup(Planned),
+        // Release trains.
+        get("/api/v1/trains", "/api/v1/trains"),
+        row(
+            "POST",
+            "/api/v1/trains",
+            "/api/v1/trains",
+            Some(r#"{"name":"t","releases":["api@1.0.0"]}"#),
+            201,
+            RELEASE_MANAGER,
+        ),
+        get("/api/v1/trains/{name}", "/api/v1/trains/t").setup(Train),
+        get(
+            "/api/v1/trains/{name}/check",
+            "/api/v1/trains/t/check?environment=dev",
+        )
+        .setup(Train),
+        get("/api/v1/trains/{name}/plan", "/api/v1/trains/t/plan").setup(Train),
+        row(
+            "POST",
+            "/api/v1/trains/{name}/promotions",
+            "/api/v1/trains/t/promotions",
+            Some(r#"{"environment":"dev"}"#),
+            201,
+            DEPLOYER,
+        )
+        .setup(Train),
         // Locks and bad marks.
         get("/api/v1/locks", "/api/v1/locks"),
         row(
@@ -1125,6 +1153,27 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 .await
                 .unwrap();
             assert_eq!(claimed.map(|job| job.id), Some(world.job));
+        }
+        Setup::Train => {
+            let template: ferry_core::release_plan::PlanTemplateSpec =
+                serde_json::from_value(serde_json::json!({ "name": "t",
+                    "milestones": [{ "name": "go-live", "at": "0d" }] }))
+                .unwrap();
+            world
+                .api
+                .store
+                .create_train(
+                    "admin",
+                    &ferry_core::Name::parse("t").unwrap(),
+                    &[(
+                        ferry_core::Name::parse("api").unwrap(),
+                        semver::Version::new(1, 0, 0),
+                    )],
+                    Some(&template),
+                    None,
+                )
+                .await
+                .unwrap();
         }
         Setup::Planned => {
             let template: ferry_core::release_plan::PlanTemplateSpec =

@@ -51,6 +51,8 @@ pub struct NewDeployment<'a> {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// The justification of an emergency promotion.
     pub emergency_reason: Option<&'a str>,
+    /// The run of a release train it belongs to.
+    pub train_run: Option<i64>,
 }
 
 /// Filters of [`Store::deployments`].
@@ -182,7 +184,7 @@ impl Store {
         };
         let id = sqlx::query(
             "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, updated_at, \
-             scheduled_at, emergency_reason) VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, $3, $4, $5, $5, $6, $7) RETURNING id",
+             scheduled_at, emergency_reason, train_run_id) VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, $3, $4, $5, $5, $6, $7, $8) RETURNING id",
         )
         .bind(int(&release, "id")?)
         .bind(int(&environment_id, "id")?)
@@ -191,11 +193,12 @@ impl Store {
         .bind(&stamp)
         .bind(new.scheduled_at.map(ferry_core::time::format_time))
         .bind(new.emergency_reason)
+        .bind(new.train_run)
         .fetch_one(&mut *tx)
         .await?;
         let id = int(&id, "id")?;
         let details = json!({ "after": { "release": format!("{service}@{version}"), "environment": environment, "status": status,
-            "scheduled_at": new.scheduled_at, "emergency_reason": new.emergency_reason } });
+            "scheduled_at": new.scheduled_at, "emergency_reason": new.emergency_reason, "train_run": new.train_run } });
         append(
             &mut tx,
             self.backend(),

@@ -42,6 +42,7 @@ mod rows;
 pub mod sessions;
 pub mod single_sign_on;
 pub mod status;
+pub mod trains;
 pub mod variables;
 
 use std::path::PathBuf;

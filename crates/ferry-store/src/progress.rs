@@ -613,6 +613,21 @@ impl Store {
         version: &semver::Version,
         mark_reason: Option<&str>,
     ) -> Result<DeploymentRecord> {
+        self.request_rollback_marked(actor, undone_id, version, mark_reason, true)
+            .await
+    }
+
+    /// [`Store::request_rollback`], marking the release undone bad only
+    /// when `mark_bad` (a train puts back the members that did nothing
+    /// wrong without marking them).
+    pub async fn request_rollback_marked(
+        &self,
+        actor: &str,
+        undone_id: i64,
+        version: &semver::Version,
+        mark_reason: Option<&str>,
+        mark_bad: bool,
+    ) -> Result<DeploymentRecord> {
         let mut tx = self.write().await?;
         let row = locked(&mut tx, self.backend(), undone_id).await?;
         let before = status(&text(&row, "status")?)?;
@@ -654,7 +669,9 @@ impl Store {
         let why = mark_reason
             .map(str::to_owned)
             .unwrap_or_else(|| format!("rolled back by {actor} (deployment {id})"));
-        crate::marks::after_rollback(&mut tx, self.backend(), actor, undone_id, &why).await?;
+        if mark_bad {
+            crate::marks::after_rollback(&mut tx, self.backend(), actor, undone_id, &why).await?;
+        }
         let service = text(&release, "service")?;
         let details = json!({ "after": { "release": format!("{service}@{version}"),
             "status": DeploymentStatus::Queued, "rollback_of": undone_id, "reason": reason } });

@@ -31,6 +31,7 @@ use crate::commands::rollback::RollbackArgs;
 use crate::commands::sample_app::SampleAppArgs;
 use crate::commands::serve::ServeArgs;
 use crate::commands::token::TokenArgs;
+use crate::commands::train::TrainArgs;
 use crate::commands::user::UserArgs;
 use crate::commands::var::VarArgs;
 
@@ -173,6 +174,9 @@ pub enum Command {
     Change(ChangeArgs),
     /// Create, list and delete freeze periods.
     Freeze(FreezeArgs),
+    /// Make, list and show release trains: releases of several services
+    /// that go together (`ferry promote --train`, `ferry check --train`).
+    Train(TrainArgs),
     /// Show and change release plans: milestones, tasks, owners, the
     /// go-live date; a task required before an environment is a gate there.
     Plan(PlanArgs),

@@ -21,6 +21,7 @@ mod passwords;
 mod plans;
 mod releases;
 mod status;
+mod trains;
 mod variables;
 mod workload;
 
@@ -111,6 +112,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(plans::move_task))
         .routes(routes!(plans::add_milestone))
         .routes(routes!(plans::complete_milestone))
+        .routes(routes!(trains::list_trains, trains::create_train))
+        .routes(routes!(trains::get_train))
+        .routes(routes!(trains::check_train))
+        .routes(routes!(trains::promote_train))
+        .routes(routes!(trains::train_plan))
         .routes(routes!(deployments::list_deployments))
         .routes(routes!(deployments::get_deployment))
         .routes(routes!(deployments::cancel_deployment))

@@ -22,8 +22,12 @@ use crate::profile;
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// The release, such as api@1.4.0.
-    #[arg(value_name = "SERVICE@VERSION")]
-    pub release: ReleaseRef,
+    #[arg(value_name = "SERVICE@VERSION", required_unless_present = "train")]
+    pub release: Option<ReleaseRef>,
+    /// Check every member of this train instead, and list each member's
+    /// blockers.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["release", "emergency"])]
+    pub train: Option<Name>,
     /// The environment it would enter.
     #[arg(long, value_name = "ENV")]
     pub to: Name,
@@ -45,7 +49,12 @@ pub const BLOCKED: u8 = 3;
 /// Runs `ferry check`.
 pub async fn run(args: CheckArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
-    let release = &args.release;
+    if let Some(train) = &args.train {
+        return check_train(&client, train, &args).await;
+    }
+    let Some(release) = &args.release else {
+        anyhow::bail!("name the release to check (SERVICE@VERSION), or --train NAME");
+    };
     let reason = if args.emergency {
         args.reason.as_deref()
     } else {
@@ -84,6 +93,52 @@ pub async fn run(args: CheckArgs) -> Result<ExitCode> {
         }
     }
     Ok(if check.verdict.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(BLOCKED)
+    })
+}
+
+/// `ferry check --train NAME --to ENV`: every member's verdict.
+async fn check_train(
+    client: &ferry_client::Client,
+    train: &Name,
+    args: &CheckArgs,
+) -> Result<ExitCode> {
+    let check = client
+        .check_train(train.as_str(), args.to.as_str())
+        .await
+        .with_context(|| format!("cannot check train {train} for {}", args.to))?;
+    match args.client.output {
+        OutputFormat::Json => output::json(&check)?,
+        OutputFormat::Table => {
+            let mut out = output::stdout();
+            if check.allowed {
+                writeln!(
+                    out,
+                    "{GOOD}Train {train} may enter {}.{GOOD:#}",
+                    check.environment
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "{BAD}Train {train} may not enter {}:{BAD:#}",
+                    check.environment
+                )?;
+            }
+            for member in &check.members {
+                let verdict = if member.verdict.allowed {
+                    format!("{GOOD}may enter{GOOD:#}")
+                } else {
+                    format!("{BAD}blocked{BAD:#}")
+                };
+                writeln!(out, "{}: {verdict}", member.release)?;
+                write_findings(&mut out, &member.verdict.blockers, &member.verdict.warnings)?;
+            }
+            out.flush()?;
+        }
+    }
+    Ok(if check.allowed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(BLOCKED)

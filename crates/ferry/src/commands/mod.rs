@@ -28,6 +28,7 @@ pub mod sample_app;
 pub mod serve;
 pub mod status;
 pub mod token;
+pub mod train;
 pub mod user;
 pub mod var;
 
@@ -62,6 +63,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Change(args) => change::run(args).await,
         Command::Freeze(args) => freeze::run(args).await,
         Command::Plan(args) => plan::run(args).await,
+        Command::Train(args) => train::run(args).await,
         Command::Lock(args) => lock::lock(args).await,
         Command::Unlock(args) => lock::unlock(args).await,
         Command::Calendar(args) => calendar::run(args).await,

@@ -27,15 +27,36 @@ pub struct PlanArgs {
     pub client: ClientArgs,
 }
 
+/// Whose plan: a release's, or a train's.
+#[derive(Debug, Args)]
+pub struct Subject {
+    /// The release, such as api@2.3.0.
+    #[arg(value_name = "SERVICE@VERSION", required_unless_present = "train")]
+    pub release: Option<ReleaseRef>,
+    /// The train's plan instead.
+    #[arg(long, value_name = "NAME", conflicts_with = "release")]
+    pub train: Option<Name>,
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.release, &self.train) {
+            (Some(release), _) => write!(f, "{release}"),
+            (None, Some(train)) => write!(f, "train {train}"),
+            (None, None) => f.write_str("?"),
+        }
+    }
+}
+
 /// The plan commands.
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Show a release's plan: owner, go-live, milestones and tasks, with
     /// what is overdue.
     Show {
-        /// The release, such as api@2.3.0.
-        #[arg(value_name = "SERVICE@VERSION")]
-        release: ReleaseRef,
+        /// Whose plan.
+        #[command(flatten)]
+        subject: Subject,
     },
     /// Make a release's plan: from its service's template (or --template),
     /// dated from --go-live.
@@ -76,11 +97,11 @@ pub enum PlanCommand {
 /// The task commands.
 #[derive(Debug, Subcommand)]
 pub enum TaskCommand {
-    /// Add a task to a release's plan (made if it has none).
+    /// Add a task to a release's plan (made if it has none) or a train's.
     Add {
-        /// The release, such as api@2.3.0.
-        #[arg(value_name = "SERVICE@VERSION")]
-        release: ReleaseRef,
+        /// Whose plan.
+        #[command(flatten)]
+        subject: Subject,
         /// What is to be done.
         #[arg(long, value_name = "TEXT")]
         title: String,
@@ -136,11 +157,12 @@ pub enum TaskCommand {
 /// The milestone commands.
 #[derive(Debug, Subcommand)]
 pub enum MilestoneCommand {
-    /// Add a milestone to a release's plan (made if it has none).
+    /// Add a milestone to a release's plan (made if it has none) or a
+    /// train's.
     Add {
-        /// The release, such as api@2.3.0.
-        #[arg(value_name = "SERVICE@VERSION")]
-        release: ReleaseRef,
+        /// Whose plan.
+        #[command(flatten)]
+        subject: Subject,
         /// Its name, such as "code freeze".
         #[arg(long, value_name = "TEXT")]
         name: String,
@@ -161,8 +183,8 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
     let format = args.client.output;
     match args.command {
-        PlanCommand::Show { release } => {
-            let plan = fetch(&client, &release).await?;
+        PlanCommand::Show { subject } => {
+            let plan = fetch_subject(&client, &subject).await?;
             match format {
                 OutputFormat::Json => output::json(&plan)?,
                 OutputFormat::Table => print_plan(&plan)?,
@@ -213,7 +235,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
             }
         }
         PlanCommand::Task(TaskCommand::Add {
-            release,
+            subject,
             title,
             description,
             assignee,
@@ -221,7 +243,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
             required_before,
             link,
         }) => {
-            let plan = fetch_or_create(&client, &release).await?;
+            let plan = fetch_or_create(&client, &subject).await?;
             let task = client
                 .add_task(
                     plan.id,
@@ -235,7 +257,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
                     },
                 )
                 .await
-                .with_context(|| format!("cannot add a task to the plan of {release}"))?;
+                .with_context(|| format!("cannot add a task to the plan of {subject}"))?;
             print_task(format, "Added", &task)?;
         }
         PlanCommand::Task(command) => {
@@ -252,12 +274,12 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
                 .with_context(|| format!("cannot {action} task {id}"))?;
             print_task(format, verb, &task)?;
         }
-        PlanCommand::Milestone(MilestoneCommand::Add { release, name, due }) => {
-            let plan = fetch_or_create(&client, &release).await?;
+        PlanCommand::Milestone(MilestoneCommand::Add { subject, name, due }) => {
+            let plan = fetch_or_create(&client, &subject).await?;
             let milestone = client
                 .add_milestone(plan.id, &NewPlanMilestone { name, due })
                 .await
-                .with_context(|| format!("cannot add a milestone to the plan of {release}"))?;
+                .with_context(|| format!("cannot add a milestone to the plan of {subject}"))?;
             match format {
                 OutputFormat::Json => output::json(&milestone)?,
                 OutputFormat::Table => writeln!(
@@ -298,8 +320,23 @@ async fn fetch(client: &Client, release: &ReleaseRef) -> Result<Plan> {
         .with_context(|| format!("cannot read the plan of {release}"))
 }
 
-/// The release's plan; an empty one made first when it has none.
-async fn fetch_or_create(client: &Client, release: &ReleaseRef) -> Result<Plan> {
+async fn fetch_subject(client: &Client, subject: &Subject) -> Result<Plan> {
+    match (&subject.release, &subject.train) {
+        (Some(release), _) => fetch(client, release).await,
+        (None, Some(train)) => client
+            .train_plan(train.as_str())
+            .await
+            .with_context(|| format!("cannot read the plan of train {train}")),
+        (None, None) => anyhow::bail!("name the release (SERVICE@VERSION) or --train NAME"),
+    }
+}
+
+/// The plan of `subject`; for a release without one, an empty one made
+/// first.
+async fn fetch_or_create(client: &Client, subject: &Subject) -> Result<Plan> {
+    let Some(release) = &subject.release else {
+        return fetch_subject(client, subject).await;
+    };
     let service = release.service.as_str();
     let version = release.version.to_string();
     match client.release_plan(service, &version).await {

@@ -27,8 +27,13 @@ use crate::profile;
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
     /// The release, such as api@1.4.0.
-    #[arg(value_name = "SERVICE@VERSION")]
-    pub release: ReleaseRef,
+    #[arg(value_name = "SERVICE@VERSION", required_unless_present = "train")]
+    pub release: Option<ReleaseRef>,
+    /// Promote every member of this train instead, one after the other
+    /// (all their gates first; when one fails, those changed are rolled
+    /// back in reverse order).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["release", "at", "emergency"])]
+    pub train: Option<Name>,
     /// The environment to promote it into.
     #[arg(long, value_name = "ENV")]
     pub to: Name,
@@ -55,7 +60,12 @@ pub struct PromoteArgs {
 /// Runs `ferry promote`.
 pub async fn run(args: PromoteArgs) -> Result<ExitCode> {
     let client = profile::resolve(&args.client)?.client()?;
-    let release = &args.release;
+    if let Some(train) = &args.train {
+        return promote_train(&client, train, &args).await;
+    }
+    let Some(release) = &args.release else {
+        anyhow::bail!("name the release to promote (SERVICE@VERSION), or --train NAME");
+    };
     let body = Promote {
         service: release.service.clone(),
         version: release.version.to_string(),
@@ -99,6 +109,51 @@ pub async fn run(args: PromoteArgs) -> Result<ExitCode> {
     }
     if args.wait {
         return follow::follow(&client, deployment.id).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry promote --train NAME --to ENV [--wait]`.
+async fn promote_train(
+    client: &ferry_client::Client,
+    train: &Name,
+    args: &PromoteArgs,
+) -> Result<ExitCode> {
+    let run = match client
+        .promote_train(
+            train.as_str(),
+            &ferry_api::TrainPromotion {
+                environment: args.to.clone(),
+            },
+        )
+        .await
+    {
+        Ok(run) => run,
+        Err(ferry_client::Error::Api(problem)) if problem.slug() == "gate-blocked" => {
+            refused(&problem, args.client.output)?;
+            return Ok(ExitCode::from(BLOCKED));
+        }
+        Err(error) => {
+            return Err(error)
+                .with_context(|| format!("cannot promote train {train} to {}", args.to));
+        }
+    };
+    match args.client.output {
+        OutputFormat::Json => output::json(&run)?,
+        OutputFormat::Table => writeln!(
+            output::stdout(),
+            "{GOOD}Promoting train {train} to {}{GOOD:#}: run {}, {} one after the other.",
+            run.environment,
+            run.id,
+            run.members
+                .iter()
+                .map(|m| m.release.as_str())
+                .collect::<Vec<_>>()
+                .join(" → ")
+        )?,
+    }
+    if args.wait {
+        return crate::commands::train::follow(client, train, run.id).await;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,9 +16,36 @@ pub async fn run(args: ClientArgs) -> Result<ExitCode> {
     let status = client.status().await?;
     match args.output {
         OutputFormat::Json => output::json(&status)?,
-        OutputFormat::Table => print_matrix(&status)?,
+        OutputFormat::Table => {
+            print_matrix(&status)?;
+            print_trains(&client).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each train with its members together, and where its latest run went.
+async fn print_trains(client: &ferry_client::Client) -> Result<()> {
+    let trains = client.trains().await?;
+    if trains.items.is_empty() {
+        return Ok(());
+    }
+    writeln!(output::stdout(), "\nTrains")?;
+    let mut rows = Vec::with_capacity(trains.items.len());
+    for train in &trains.items {
+        let shown = client.train(train.name.as_str()).await?;
+        let latest = shown.runs.first().map_or_else(
+            || "not promoted yet".to_owned(),
+            |run| format!("{}: {}", run.environment, run.status.as_str()),
+        );
+        rows.push(vec![
+            train.name.to_string(),
+            train.members.join(" → "),
+            latest,
+        ]);
+    }
+    output::table(&["TRAIN", "MEMBERS", "LATEST RUN"], rows)?;
+    Ok(())
 }
 
 fn print_matrix(status: &Status) -> std::io::Result<()> {
