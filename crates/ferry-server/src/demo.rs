@@ -53,10 +53,23 @@ environments = ["prod"]
 [lifecycle.default]
 phases = [["dev"], ["staging"], ["prod"]]
 
+[[plan_template]]
+name = "standard"
+milestones = [
+  { name = "code freeze", at = "-7d" },
+  { name = "QA sign-off", at = "-1d" },
+  { name = "go-live", at = "0d" },
+]
+tasks = [
+  { title = "QA sign-off", assignee = "group:release", due = "-1d", required_before = "prod" },
+  { title = "Announce the release to support", assignee = "priya", due = "0d" },
+]
+
 [[service]]
 name = "api"
 description = "The public HTTP API"
 repo = "https://git.example.com/shop/api.git"
+plan_template = "standard"
 
 [[service]]
 name = "web"
@@ -247,6 +260,7 @@ pub async fn load_with_port(store: &Store, port: u16) -> Result<bool, StoreError
             .await?;
     }
     control(store).await?;
+    planning(store).await?;
     tracing::info!(
         "demo: loaded 3 environments, 4 services, {} releases",
         HISTORY.len() + HELLO_RELEASES.len()
@@ -328,6 +342,37 @@ async fn promote_hello(store: &Store, stop: &AtomicBool) -> Result<(), StoreErro
         deployment = second.id,
         "demo: promoted hello {bad} to dev; it is unhealthy on purpose, so ferry will roll it back to {good}"
     );
+    Ok(())
+}
+
+/// api 1.5.0's plan (made from the `standard` template when it was
+/// released) dated for a go-live next week, and the `spring` train of api,
+/// web and worker with a plan of its own.
+async fn planning(store: &Store) -> Result<(), StoreError> {
+    let go_live = (chrono::Utc::now() + chrono::Duration::days(7))
+        .date_naive()
+        .and_hms_opt(9, 0, 0)
+        .map(|t| t.and_utc());
+    let api = name("api")?;
+    if let Some(plan) = store.release_plan(&api, &semver("1.5.0")?).await? {
+        store
+            .update_plan("demo", plan.id, Some("priya"), go_live)
+            .await?;
+    }
+    let template = store.plan_template(&name("standard")?).await?;
+    store
+        .create_train(
+            "demo",
+            &name("spring")?,
+            &[
+                (api, semver("1.5.1")?),
+                (name("worker")?, semver("0.9.0")?),
+                (name("web")?, semver("2.4.0")?),
+            ],
+            template.as_ref(),
+            go_live,
+        )
+        .await?;
     Ok(())
 }
 

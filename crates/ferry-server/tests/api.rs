@@ -569,6 +569,21 @@ async fn the_demo_shows_a_release_on_its_way_to_production() {
         .map(|b| b["code"].as_str().unwrap())
         .collect();
     assert!(codes.contains(&"approvals-missing"), "{codes:?}");
+    // Its plan's QA sign-off, required before prod, holds it too.
+    assert!(codes.contains(&"task-required"), "{codes:?}");
+    let plan = api.get("/api/v1/services/api/releases/1.5.0/plan").await;
+    assert_eq!(plan.status, StatusCode::OK, "{:?}", plan.body);
+    assert_eq!(plan.body["template"], "standard");
+    assert_eq!(plan.body["owner"], "priya");
+    assert_eq!(plan.body["milestones"].as_array().unwrap().len(), 3);
+    assert!(plan.body["go_live"].is_string(), "{:?}", plan.body);
+    let train = api.get("/api/v1/trains/spring").await;
+    assert_eq!(
+        train.body["members"],
+        serde_json::json!(["api@1.5.1", "worker@0.9.0", "web@2.4.0"])
+    );
+    let train_plan = api.get("/api/v1/trains/spring/plan").await;
+    assert_eq!(train_plan.status, StatusCode::OK, "{:?}", train_plan.body);
     for cleared in [
         "lifecycle-order",
         "evidence-missing",
