@@ -31,7 +31,7 @@
 //! 9. `task-required` — a task of the release's plan must be done before
 //!    this environment and is not (one finding per task).
 //! 10. `approval-rejected` — someone allowed to approve rejected the release, and
-//!    has not approved since (one finding per person).
+//!     has not approved since (one finding per person).
 //! 11. `approvals-missing` — fewer approvals count than the policy asks.
 //! 12. `evidence-missing` — a required evidence suite has no result (one per suite).
 //! 13. `evidence-failed` — a required suite's newest result failed (one per suite).

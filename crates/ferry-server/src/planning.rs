@@ -56,6 +56,55 @@ pub async fn release_plan(
         })
 }
 
+/// The plan of train `train`, or a 404 that says how to give it one.
+pub async fn train_plan(state: &AppState, train: &Name) -> Result<PlanRecord, ApiError> {
+    state.store.train(train).await?;
+    state.store.train_plan(train).await?.ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "train {train} has no plan; give it one with `ferry train create {train} … --template NAME`"
+        ))
+    })
+}
+
+/// What a caller may do with a plan, as a page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanPermissions {
+    /// Whether they manage it: date it, add tasks and milestones, record
+    /// milestones reached, move every task.
+    pub manages: bool,
+    /// The tasks they may move: every one for a manager, those assigned to
+    /// them (or their groups) for anyone else.
+    pub movable: Vec<i64>,
+}
+
+/// What `caller` may do with `plan`, by the same rules the changes below
+/// are refused with (`manage-plans` on the plan's service,
+/// `may_move_task`): for pages that show only the forms that can work.
+/// Nothing is audited; each change is checked again when it is asked.
+pub async fn permissions(
+    state: &AppState,
+    caller: &Caller,
+    plan: &PlanRecord,
+) -> Result<PlanPermissions, ApiError> {
+    let service = plan_service(plan);
+    let target = authorize::target(state, service.as_ref(), None).await?;
+    let manages = caller.rights.allows(Action::ManagePlans, &target);
+    let movable = plan
+        .tasks
+        .iter()
+        .filter(|task| {
+            may_move_task(
+                manages,
+                caller.actor(),
+                &caller.groups,
+                task.assignee.as_deref(),
+            )
+        })
+        .map(|task| task.id)
+        .collect();
+    Ok(PlanPermissions { manages, movable })
+}
+
 /// Makes the plan of `service@version`: from `template`, or the template
 /// its service names, or empty; owned by `owner` or the caller.
 pub async fn create_release_plan(
@@ -201,18 +250,17 @@ pub async fn move_task(
     if let Some(reason) = reason {
         convert::within(&ferry_core::limits::REASON, "reason", reason)?;
     }
-    if matches!(to, TaskState::Skipped) || (to == TaskState::Todo && task.state != TaskState::Todo)
-    {
-        if reason.is_none() {
-            return Err(ApiError::Unprocessable(format!(
-                "reason: required to {} a task; say why",
-                if to == TaskState::Skipped {
-                    "skip"
-                } else {
-                    "reopen"
-                }
-            )));
-        }
+    let needs_reason =
+        to == TaskState::Skipped || (to == TaskState::Todo && task.state != TaskState::Todo);
+    if needs_reason && reason.is_none() {
+        return Err(ApiError::Unprocessable(format!(
+            "reason: required to {} a task; say why",
+            if to == TaskState::Skipped {
+                "skip"
+            } else {
+                "reopen"
+            }
+        )));
     }
     let moved = state
         .store
