@@ -4,7 +4,60 @@
 // it shows the new lines.
 // On the dashboard, shows what changed as deployments are recorded or
 // change state: the server says when, and the page asks for itself anew
-// and puts in its lists and matrix (the filters as they are).
+// and puts in its lists, locks and matrix (the filters as they are),
+// except a part where someone is typing into a form.
+// On a deployment's page, when its state changes, what it waits for (and
+// the decision buttons) is taken anew from the page the same way.
+
+// Whether someone is busy with a form in `region`: it holds the focus, or
+// a field changed from what the page came with.
+function ferryBusy(region) {
+  "use strict";
+  var focused = document.activeElement;
+  if (focused && focused !== document.body && region.contains(focused)) {
+    return true;
+  }
+  return Array.prototype.some.call(region.querySelectorAll("input, select, textarea"), function (field) {
+    if (field.type === "hidden") {
+      return false;
+    }
+    if (field.tagName === "SELECT") {
+      // The option the page came with selected, else the first.
+      var initial = 0;
+      Array.prototype.forEach.call(field.options, function (option, index) {
+        if (option.defaultSelected) {
+          initial = index;
+        }
+      });
+      return field.selectedIndex !== initial;
+    }
+    return field.value !== field.defaultValue;
+  });
+}
+
+// Asks for the page anew and puts in the parts named by `ids` that nobody
+// is busy with; answers a promise.
+function ferryRefresh(url, ids) {
+  "use strict";
+  return fetch(url, { credentials: "same-origin" })
+    .then(function (answer) {
+      if (!answer.ok) {
+        throw new Error("HTTP " + answer.status);
+      }
+      return answer.text();
+    })
+    .then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      ids.forEach(function (id) {
+        var old = document.getElementById(id);
+        var now = fresh.getElementById(id);
+        if (old && now && !ferryBusy(old)) {
+          old.replaceWith(now);
+        }
+      });
+    });
+}
+
 (function () {
   "use strict";
   var live = document.getElementById("live");
@@ -19,22 +72,8 @@
       return;
     }
     asking = true;
-    fetch(window.location.href, { credentials: "same-origin" })
-      .then(function (answer) {
-        if (!answer.ok) {
-          throw new Error("HTTP " + answer.status);
-        }
-        return answer.text();
-      })
-      .then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html");
-        ["lists-of-dashboard", "matrix-of-dashboard"].forEach(function (id) {
-          var old = document.getElementById(id);
-          var now = fresh.getElementById(id);
-          if (old && now) {
-            old.replaceWith(now);
-          }
-        });
+    ferryRefresh(window.location.href, ["lists-of-dashboard", "locks-of-dashboard", "matrix-of-dashboard"])
+      .then(function () {
         live.textContent = "Shown as of " + new Date().toLocaleTimeString() + ".";
       })
       .catch(function () {})
@@ -83,8 +122,13 @@
   }
 
   function show(state) {
+    var changed = status.className !== "state state-" + state;
     status.textContent = state.replace(/_/g, " ");
     status.className = "state state-" + state;
+    // What it waits for (if anything) changes with its state.
+    if (changed && window.DOMParser) {
+      ferryRefresh(window.location.pathname, ["pause-of-deployment"]).catch(function () {});
+    }
   }
 
   function ended(state) {

@@ -93,6 +93,25 @@ pub async fn check(
     })
 }
 
+/// Whether `caller` may promote `train` into `environment`: promote on
+/// every member there, as [`promote`] requires; for pages that show the
+/// form only where it can work. Nothing is audited; [`promote`] checks
+/// again, and judges the gates.
+pub async fn may_promote(
+    state: &AppState,
+    caller: &Caller,
+    train: &TrainRecord,
+    environment: &Name,
+) -> Result<bool, ApiError> {
+    for member in &train.members {
+        let target = authorize::target(state, Some(&member.service), Some(environment)).await?;
+        if !caller.rights.allows(Action::Promote, &target) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Promotes `train` into `environment`: refused (403) unless `caller` may
 /// promote every member there; refused (409, every member's blockers) when
 /// any member's gates do not let it go now, all or nothing; otherwise a run

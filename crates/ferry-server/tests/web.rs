@@ -37,6 +37,11 @@ stories!(
     a_release_page_offers_its_artifacts_and_compares_environments,
     the_audit_trail_pages_back_and_shows_where_its_chain_breaks,
     a_release_page_renders_its_notes_and_links_its_commits_to_the_repository,
+    locks_and_bad_marks_are_shown_and_lifted_from_the_pages,
+    a_decision_on_a_deployment_that_waits_for_none_is_refused,
+    a_plan_page_shows_its_time_line_and_an_assignee_moves_their_task,
+    a_service_page_pages_back_through_every_deployment,
+    a_train_page_checks_each_member_and_promotes_the_train,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -1416,6 +1421,920 @@ async fn a_release_page_renders_its_notes_and_links_its_commits_to_the_repositor
         ),
         "a commit links to its page at the repository: {}",
         page.html
+    );
+    api.close().await;
+}
+
+async fn locks_and_bad_marks_are_shown_and_lifted_from_the_pages(backend: &Backend) {
+    let api = server(backend).await;
+    person(&api, "vic", "viewer").await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let mut viewer = Browser::default();
+    viewer.sign_in(&api, "vic", PASSWORD, "/").await;
+
+    // Nothing locked; the Lock form only for those who may lock.
+    let page = browser.get(&api, "/").await;
+    assert!(page.html.contains("Nothing is locked."), "{}", page.html);
+    assert!(page.html.contains("id=\"lock-form\""), "{}", page.html);
+    let seen = viewer.get(&api, "/").await;
+    assert!(!seen.html.contains("id=\"lock-form\""), "{}", seen.html);
+
+    // A form from another session locks nothing.
+    let forged = browser
+        .post(
+            &api,
+            "/locks",
+            &[
+                ("csrf", "not-the-session-s"),
+                ("environment", "dev"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
+    let csrf = page.hidden("csrf");
+    let empty = browser
+        .post(
+            &api,
+            "/locks",
+            &[("csrf", &csrf), ("environment", "dev"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(
+        empty.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        empty.html
+    );
+    assert!(
+        empty.html.contains("reason: must not be empty"),
+        "{}",
+        empty.html
+    );
+    assert!(
+        api.get("/api/v1/locks").await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Locked from the dashboard, listed with who, since when and why, and
+    // said in the column's header.
+    let locked = browser
+        .post(
+            &api,
+            "/locks",
+            &[
+                ("csrf", &csrf),
+                ("environment", "dev"),
+                ("service", ""),
+                ("reason", "incident 42"),
+            ],
+        )
+        .await;
+    assert_eq!(locked.status, StatusCode::SEE_OTHER, "{}", locked.html);
+    assert_eq!(locked.location(), "/?done=locked");
+    let page = browser.get(&api, locked.location()).await;
+    assert!(
+        page.html.contains("Locked: the promotions it holds wait"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html
+            .contains("<strong>dev</strong>, all services: locked by admin since"),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("— incident 42</p>"), "{}", page.html);
+    assert!(
+        page.html
+            .contains("<th scope=\"col\">dev <span class=\"flag\">locked</span></th>"),
+        "{}",
+        page.html
+    );
+    let (actor, action, _) = last_audit(&api).await;
+    assert_eq!((actor.as_str(), action.as_str()), ("admin", "lock.create"));
+
+    // A viewer sees it but may not lift it: refused as the API refuses.
+    let seen = viewer.get(&api, "/").await;
+    assert!(
+        seen.html.contains("all services: locked by admin"),
+        "{}",
+        seen.html
+    );
+    assert!(
+        !seen.html.contains("action=\"/locks/unlock\""),
+        "{}",
+        seen.html
+    );
+    let refused = viewer
+        .post(
+            &api,
+            "/locks/unlock",
+            &[
+                ("csrf", &seen.hidden("csrf")),
+                ("environment", "dev"),
+                ("reason", "mine"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert!(refused.html.contains("vic may not"), "{}", refused.html);
+
+    let unlocked = browser
+        .post(
+            &api,
+            "/locks/unlock",
+            &[
+                ("csrf", &csrf),
+                ("environment", "dev"),
+                ("service", ""),
+                ("reason", "it is over"),
+            ],
+        )
+        .await;
+    assert_eq!(unlocked.status, StatusCode::SEE_OTHER, "{}", unlocked.html);
+    assert_eq!(unlocked.location(), "/?done=unlocked");
+    let page = browser.get(&api, unlocked.location()).await;
+    assert!(page.html.contains("Nothing is locked."), "{}", page.html);
+    assert!(
+        page.html.contains("<th scope=\"col\">dev</th>"),
+        "{}",
+        page.html
+    );
+
+    // 1.1.0 rolled back from dev: marked bad on the dashboard (its cell
+    // says so while the rollback is on its way) and on its page.
+    succeed_in_dev(&api).await;
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "1.1.0" }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.1.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let bad = promoted.body["id"].as_i64().unwrap();
+    let reported = api
+        .post(
+            &format!("/api/v1/deployments/{bad}/report"),
+            &json!({ "status": "succeeded" }).to_string(),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+    let rollback = api
+        .post(
+            "/api/v1/rollbacks",
+            &json!({ "service": "api", "environment": "dev", "reason": "it leaks" }).to_string(),
+        )
+        .await;
+    assert_eq!(rollback.status, StatusCode::CREATED, "{:?}", rollback.body);
+    let page = browser.get(&api, "/").await;
+    let marked_start = page
+        .html
+        .find("<ul id=\"marked\">")
+        .expect("a Marked bad list");
+    let marked = &page.html[marked_start..];
+    let marked = &marked[..marked.find("</ul>").unwrap()];
+    assert!(
+        marked.contains("api@1.1.0</a> in dev: it leaks <span class=\"who\">(by admin,"),
+        "{marked}"
+    );
+    let cell_start = page
+        .html
+        .find("data-service=\"api\" data-environment=\"dev\"")
+        .unwrap();
+    let cell = &page.html[cell_start..];
+    let cell = &cell[..cell.find("</td>").unwrap()];
+    assert!(
+        cell.contains(">1.1.0</a> <a class=\"state state-succeeded\"")
+            && cell.contains("<span class=\"flag\">marked bad</span>"),
+        "{cell}"
+    );
+
+    let release = "/services/api/releases/1.1.0";
+    let page = browser.get(&api, release).await;
+    assert!(
+        page.html
+            .contains("<h2 id=\"marks-heading\">Marked bad</h2>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains(&format!(
+            "when <a href=\"/deployments/{bad}\">deployment {bad}</a> was rolled back — it leaks"
+        )),
+        "{}",
+        page.html
+    );
+    assert!(
+        page.html.contains(">Unmark in dev</button>"),
+        "{}",
+        page.html
+    );
+    let seen = viewer.get(&api, release).await;
+    assert!(!seen.html.contains("Unmark in dev"), "{}", seen.html);
+    let refused = viewer
+        .post(
+            &api,
+            &format!("{release}/unmark"),
+            &[
+                ("csrf", &seen.hidden("csrf")),
+                ("environment", "dev"),
+                ("reason", "mine"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+
+    let unmarked = browser
+        .post(
+            &api,
+            &format!("{release}/unmark"),
+            &[
+                ("csrf", &csrf),
+                ("environment", "dev"),
+                ("reason", "fixed by a setting"),
+            ],
+        )
+        .await;
+    assert_eq!(unmarked.status, StatusCode::SEE_OTHER, "{}", unmarked.html);
+    assert_eq!(unmarked.location(), format!("{release}?done=unmarked"));
+    let page = browser.get(&api, unmarked.location()).await;
+    assert!(
+        page.html
+            .contains("Unmarked: it may be promoted there again."),
+        "{}",
+        page.html
+    );
+    assert!(page.html.contains("Unmarked by admin at"), "{}", page.html);
+    assert!(
+        page.html.contains("— fixed by a setting</p>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        !page.html.contains(">Unmark in dev</button>"),
+        "{}",
+        page.html
+    );
+    let (actor, action, object) = last_audit(&api).await;
+    assert_eq!(
+        (actor.as_str(), action.as_str(), object.as_str()),
+        ("admin", "release.unmark", "release:api@1.1.0")
+    );
+    let again = browser
+        .post(
+            &api,
+            &format!("{release}/unmark"),
+            &[("csrf", &csrf), ("environment", "dev"), ("reason", "twice")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.html);
+    assert!(
+        again.html.contains("is not marked bad in dev"),
+        "{}",
+        again.html
+    );
+    let page = browser.get(&api, "/").await;
+    assert!(
+        page.html.contains("No release is marked bad."),
+        "{}",
+        page.html
+    );
+    api.close().await;
+}
+
+async fn a_decision_on_a_deployment_that_waits_for_none_is_refused(backend: &Backend) {
+    let api = server(backend).await;
+    succeed_in_dev(&api).await;
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let id = api.get("/api/v1/deployments").await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let page = browser.get(&api, &format!("/deployments/{id}")).await;
+    assert!(!page.html.contains("id=\"pause\""), "{}", page.html);
+    assert!(!page.html.contains("id=\"decide-form\""), "{}", page.html);
+    let csrf = page.hidden("csrf");
+    let path = format!("/deployments/{id}/decide");
+    let unknown = browser
+        .post(&api, &path, &[("csrf", &csrf), ("decision", "hurry")])
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unknown.html
+    );
+    assert!(
+        unknown
+            .html
+            .contains("expected one of continue, abort, retry, skip, rollback")
+    );
+    let refused = browser
+        .post(&api, &path, &[("csrf", &csrf), ("decision", "continue")])
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+    assert!(
+        refused.html.contains(&format!(
+            "deployment {id} is succeeded and waits for no decision"
+        )),
+        "{}",
+        refused.html
+    );
+    let forged = browser
+        .post(
+            &api,
+            &path,
+            &[("csrf", "another"), ("decision", "continue")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
+    api.close().await;
+}
+
+/// dev then staging; `api` gets its plans from the `standard` template,
+/// whose QA sign-off (for the group qa) must be done before dev; `web` has
+/// no template.
+const PLANNED: &str = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+
+[[environment]]
+name = "staging"
+tier = "staging"
+
+[lifecycle.default]
+phases = [["dev"], ["staging"]]
+
+[[plan_template]]
+name = "standard"
+milestones = [
+  { name = "code freeze", at = "-7d" },
+  { name = "go-live", at = "0d" },
+]
+tasks = [
+  { title = "QA sign-off", assignee = "group:qa", due = "-1d", required_before = "dev" },
+  { title = "Announce the release", assignee = "rosa", due = "0d", link = "https://wiki.example.com/announce" },
+]
+
+[[service]]
+name = "api"
+plan_template = "standard"
+
+[[service]]
+name = "web"
+"#;
+
+/// The `<li>` of task `id` on a plan page.
+fn task_of(page: &Page, id: i64) -> &str {
+    let start = page
+        .html
+        .find(&format!("<li id=\"task-{id}\""))
+        .expect("the task is listed");
+    let end = page.html[start..].find("</li>").unwrap() + start;
+    &page.html[start..end]
+}
+
+async fn a_plan_page_shows_its_time_line_and_an_assignee_moves_their_task(backend: &Backend) {
+    let api = Api::on(backend).await;
+    let config = ferry_core::config::parse(PLANNED).unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let api = with_password(api).await;
+    // Go-live in three days: the code freeze is past and not reached.
+    let go_live = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    let created = api
+        .post(
+            "/api/v1/services/api/releases",
+            &json!({ "version": "1.0.0", "go_live": format!("{go_live}T00:00:00Z") }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let created = api
+        .post(
+            "/api/v1/services/web/releases",
+            &json!({ "version": "1.0.0" }).to_string(),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let plan = api.get("/api/v1/services/api/releases/1.0.0/plan").await;
+    assert_eq!(plan.status, StatusCode::OK, "{:?}", plan.body);
+    let plan_id = plan.body["id"].as_i64().unwrap();
+    let qa = plan.body["tasks"][0]["id"].as_i64().unwrap();
+    let announce = plan.body["tasks"][1]["id"].as_i64().unwrap();
+    person(&api, "vic", "viewer").await;
+    let group = api
+        .post("/api/v1/groups", &json!({ "name": "qa" }).to_string())
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{:?}", group.body);
+    let joined = api
+        .send(
+            Method::PUT,
+            "/api/v1/groups/qa/members/vic",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert!(joined.status.is_success(), "{:?}", joined.body);
+
+    let mut admin = Browser::default();
+    admin.sign_in(&api, "admin", PASSWORD, "/").await;
+    let release = admin.get(&api, "/services/api/releases/1.0.0").await;
+    assert!(
+        release
+            .html
+            .contains("<a href=\"/services/api/releases/1.0.0/plan\">Release plan</a>"),
+        "{}",
+        release.html
+    );
+    assert!(
+        stage(&release, "dev").contains("QA sign-off&#34; of the plan must be done before dev"),
+        "the task holds dev: {}",
+        stage(&release, "dev")
+    );
+    let page = admin.get(&api, "/services/api/releases/1.0.0/plan").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("<h1>Plan of api@1.0.0</h1>"));
+    assert!(
+        page.html.contains(&format!(">{go_live}</time>")),
+        "the go-live date"
+    );
+
+    // The time line: the code freeze (overdue), today, the go-live.
+    let timeline = &page.html[page.html.find("id=\"timeline\"").unwrap()..];
+    let timeline = &timeline[..timeline.find("</ol>").unwrap()];
+    let freeze = timeline.find("code freeze").expect("the code freeze");
+    let today = timeline.find(">Today<").expect("today");
+    let live = timeline.find(">go-live<").expect("the go-live");
+    assert!(freeze < today && today < live, "{timeline}");
+    let frozen = &timeline[..today];
+    assert!(
+        frozen.contains("not reached <span class=\"flag-overdue\">overdue</span>"),
+        "{frozen}"
+    );
+    assert!(timeline.contains("aria-current=\"date\""), "{timeline}");
+
+    // The tasks, and the forms of a plan manager.
+    let qa_task = task_of(&page, qa);
+    assert!(
+        qa_task.contains("group:qa") && qa_task.contains("Required before"),
+        "{qa_task}"
+    );
+    assert!(qa_task.contains(">Start</button>"), "{qa_task}");
+    let announce_task = task_of(&page, announce);
+    assert!(
+        announce_task.contains("href=\"https://wiki.example.com/announce\""),
+        "{announce_task}"
+    );
+    for form in [
+        "id=\"go-live-form\"",
+        "id=\"add-task\"",
+        "id=\"add-milestone\"",
+        ">Mark reached</button>",
+    ] {
+        assert!(page.html.contains(form), "{form}: {}", page.html);
+    }
+
+    // vic, of the group qa, may move the QA sign-off, and nothing else.
+    let mut vic = Browser::default();
+    vic.sign_in(&api, "vic", PASSWORD, "/").await;
+    let seen = vic.get(&api, "/services/api/releases/1.0.0/plan").await;
+    assert!(task_of(&seen, qa).contains(">Start</button>"));
+    assert!(
+        !task_of(&seen, announce).contains("<button"),
+        "{}",
+        task_of(&seen, announce)
+    );
+    for form in [
+        "id=\"go-live-form\"",
+        "id=\"add-task\"",
+        "id=\"add-milestone\"",
+        ">Mark reached</button>",
+    ] {
+        assert!(!seen.html.contains(form), "{form}");
+    }
+    let csrf = seen.hidden("csrf");
+    let refused = vic
+        .post(
+            &api,
+            &format!("/tasks/{announce}/start"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    assert!(
+        refused.html.contains("it is not assigned to them"),
+        "{}",
+        refused.html
+    );
+    let started = vic
+        .post(&api, &format!("/tasks/{qa}/start"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.html);
+    assert_eq!(
+        started.location(),
+        "/services/api/releases/1.0.0/plan?done=started"
+    );
+    let moved = vic.get(&api, started.location()).await;
+    assert!(moved.html.contains("Task started."));
+    assert!(task_of(&moved, qa).contains("data-state=\"in_progress\""));
+    assert!(task_of(&moved, qa).contains(">in progress</span>"));
+    let finished = vic
+        .post(&api, &format!("/tasks/{qa}/done"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(finished.status, StatusCode::SEE_OTHER, "{}", finished.html);
+    let moved = vic.get(&api, finished.location()).await;
+    assert!(task_of(&moved, qa).contains("data-state=\"done\""));
+    assert!(
+        task_of(&moved, qa).contains(">Reopen</button>"),
+        "a done task may be reopened"
+    );
+    let release = admin.get(&api, "/services/api/releases/1.0.0").await;
+    assert!(
+        !stage(&release, "dev").contains("of the plan must be done before dev"),
+        "the task holds dev no more: {}",
+        stage(&release, "dev")
+    );
+
+    // Skipping and reopening need a reason.
+    let unsaid = admin
+        .post(
+            &api,
+            &format!("/tasks/{announce}/skip"),
+            &[("csrf", &page.hidden("csrf")), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(
+        unsaid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        unsaid.html
+    );
+    assert!(
+        unsaid.html.contains("reason: required to skip a task"),
+        "{}",
+        unsaid.html
+    );
+    let csrf = page.hidden("csrf");
+    let skipped = admin
+        .post(
+            &api,
+            &format!("/tasks/{announce}/skip"),
+            &[("csrf", &csrf), ("reason", "announced with 1.1")],
+        )
+        .await;
+    assert_eq!(skipped.status, StatusCode::SEE_OTHER, "{}", skipped.html);
+
+    // A plan manager adds a task and a milestone, marks a milestone
+    // reached and moves the go-live date; the template's dates follow.
+    let added = admin
+        .post(
+            &api,
+            &format!("/plans/{plan_id}/tasks"),
+            &[
+                ("csrf", &csrf),
+                ("title", "Rotate the keys"),
+                ("assignee", "group:ops"),
+                ("due", "2099-03-09"),
+                ("required_before", "staging"),
+                ("link", ""),
+                ("description", ""),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.html);
+    assert_eq!(
+        added.location(),
+        "/services/api/releases/1.0.0/plan?done=task"
+    );
+    let milestone = admin
+        .post(
+            &api,
+            &format!("/plans/{plan_id}/milestones"),
+            &[
+                ("csrf", &csrf),
+                ("name", "load test"),
+                ("due", "2099-03-05"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        milestone.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        milestone.html
+    );
+    let bad_date = admin
+        .post(
+            &api,
+            &format!("/plans/{plan_id}/go-live"),
+            &[("csrf", &csrf), ("go_live", "next tuesday")],
+        )
+        .await;
+    assert_eq!(
+        bad_date.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_date.html
+    );
+    let moved = admin
+        .post(
+            &api,
+            &format!("/plans/{plan_id}/go-live"),
+            &[("csrf", &csrf), ("go_live", "2099-04-10")],
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.html);
+    let plan = api.get("/api/v1/services/api/releases/1.0.0/plan").await;
+    let freeze = plan.body["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "code freeze")
+        .unwrap();
+    assert_eq!(
+        freeze["due"], "2099-04-03T00:00:00Z",
+        "the template's dates follow"
+    );
+    let freeze_id = freeze["id"].as_i64().unwrap();
+    let reached = admin
+        .post(
+            &api,
+            &format!("/milestones/{freeze_id}/done"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(reached.status, StatusCode::SEE_OTHER, "{}", reached.html);
+    let page = admin.get(&api, reached.location()).await;
+    assert!(page.html.contains("Milestone reached."));
+    assert!(page.html.contains(">Rotate the keys</h3>"), "{}", page.html);
+    assert!(page.html.contains(">load test</strong>"), "{}", page.html);
+    assert!(page.html.contains("reached <time"), "{}", page.html);
+    assert!(page.html.contains(">2099-04-10</time>"), "{}", page.html);
+    let timeline = &page.html[page.html.find("id=\"timeline\"").unwrap()..];
+    assert!(
+        timeline.find(">Today<").unwrap() < timeline.find(">load test<").unwrap(),
+        "today is before every milestone now"
+    );
+
+    // A release without a plan says so, and its plan page is a 404.
+    let web = admin.get(&api, "/services/web/releases/1.0.0").await;
+    assert!(web.html.contains("It has no release plan"), "{}", web.html);
+    let missing = admin.get(&api, "/services/web/releases/1.0.0/plan").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.html.contains("web@1.0.0 has no plan"),
+        "{}",
+        missing.html
+    );
+    let missing = admin.get(&api, "/trains/nosuch/plan").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.html.contains("there is no train nosuch"),
+        "{}",
+        missing.html
+    );
+    api.close().await;
+}
+
+async fn a_service_page_pages_back_through_every_deployment(backend: &Backend) {
+    let api = server(backend).await;
+    // More deployments than a page holds (50).
+    let mut ids = Vec::new();
+    for _ in 0..55 {
+        let promoted = api
+            .post(
+                "/api/v1/promotions",
+                &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
+            )
+            .await;
+        assert!(promoted.status.is_success(), "{:?}", promoted.body);
+        let id = promoted.body["id"].as_i64().unwrap();
+        let reported = api
+            .post(
+                &format!("/api/v1/deployments/{id}/report"),
+                &json!({ "status": "failed" }).to_string(),
+            )
+            .await;
+        assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+        ids.push(id);
+    }
+    ids.reverse();
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let listed = |page: &Page| -> Vec<i64> {
+        let table = &page.html[page.html.find("<table id=\"deployments\"").unwrap()..];
+        table
+            .split("<th scope=\"row\"><a href=\"/deployments/")
+            .skip(1)
+            .map(|cell| cell[..cell.find('"').unwrap()].parse().unwrap())
+            .collect()
+    };
+    let first = browser.get(&api, "/services/api").await;
+    assert_eq!(listed(&first), ids[..50], "the newest 50, newest first");
+    let next = format!("/services/api?before={}#deployments-heading", ids[49]);
+    assert!(
+        first.html.contains(&format!(
+            "<a href=\"{next}\" rel=\"next\">Older deployments</a>"
+        )),
+        "{}",
+        first.html
+    );
+    assert!(!first.html.contains("Newest deployments"));
+    let second = browser
+        .get(&api, &format!("/services/api?before={}", ids[49]))
+        .await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.html);
+    assert_eq!(listed(&second), ids[50..], "the rest, down to the first");
+    assert!(!second.html.contains("rel=\"next\""), "and no further");
+    assert!(second.html.contains("Newest deployments"));
+    let none = browser.get(&api, "/services/api?before=1").await;
+    assert!(none.html.contains("No older deployments."), "{}", none.html);
+    let bad = browser.get(&api, "/services/api?before=soon").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    api.close().await;
+}
+
+/// dev then prod; `api` and `web` deployed by another tool.
+const TRAINED: &str = r#"
+[[environment]]
+name = "dev"
+tier = "development"
+
+[[environment]]
+name = "prod"
+tier = "production"
+
+[lifecycle.default]
+phases = [["dev"], ["prod"]]
+
+[[service]]
+name = "api"
+
+[[service]]
+name = "web"
+"#;
+
+async fn a_train_page_checks_each_member_and_promotes_the_train(backend: &Backend) {
+    let mut kept = None;
+    let api = Api::on_adjusted(backend, |state| kept = Some(state.clone())).await;
+    let state = kept.unwrap();
+    let config = ferry_core::config::parse(TRAINED).unwrap();
+    api.store.apply("admin", &config, false).await.unwrap();
+    let api = with_password(api).await;
+    for service in ["api", "web"] {
+        let created = api
+            .post(
+                &format!("/api/v1/services/{service}/releases"),
+                &json!({ "version": "1.0.0" }).to_string(),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    }
+    let made = api
+        .post(
+            "/api/v1/trains",
+            &json!({ "name": "spring", "releases": ["web@1.0.0", "api@1.0.0"], "order": ["api", "web"] })
+                .to_string(),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{:?}", made.body);
+    person(&api, "vic", "viewer").await;
+    let mut admin = Browser::default();
+    admin.sign_in(&api, "admin", PASSWORD, "/").await;
+
+    let list = admin.get(&api, "/trains").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.html);
+    assert!(
+        list.html.contains("<a href=\"/trains\">Trains</a>"),
+        "in the navigation"
+    );
+    let row = &list.html[list
+        .html
+        .find("<a href=\"/trains/spring\">spring</a>")
+        .expect("spring is listed")..];
+    assert!(
+        row.find(">api@1.0.0<").unwrap() < row.find(">web@1.0.0<").unwrap(),
+        "in order"
+    );
+    assert!(row.contains("never promoted"));
+
+    // Into dev, every member may go; into prod, neither has been in dev.
+    let page = admin.get(&api, "/trains/spring").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(
+        page.html.contains("<option selected>dev</option>"),
+        "dev is chosen first"
+    );
+    assert!(page.html.contains("Every member may be promoted into dev."));
+    assert!(page.html.contains(">Promote the train to dev</button>"));
+    assert!(page.html.contains("it has no plan"));
+    let seen = {
+        let mut vic = Browser::default();
+        vic.sign_in(&api, "vic", PASSWORD, "/").await;
+        vic.get(&api, "/trains/spring").await
+    };
+    assert!(!seen.html.contains("Promote the train"), "a viewer may not");
+    let prod = admin.get(&api, "/trains/spring?environment=prod").await;
+    assert!(prod.html.contains("<option selected>prod</option>"));
+    assert!(
+        prod.html
+            .contains("Blocked: one blocked member holds the whole train.")
+    );
+    let unknown = admin.get(&api, "/trains/spring?environment=moon").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.html);
+    let csrf = page.hidden("csrf");
+    let refused = admin
+        .post(
+            &api,
+            "/trains/spring/promote",
+            &[("csrf", &csrf), ("environment", "prod")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+    let alert = &refused.html[refused.html.find("id=\"refused\"").expect("the refusal")..];
+    let alert = &alert[..alert.find("</div>").unwrap()];
+    assert!(alert.contains("train spring may not enter prod"), "{alert}");
+    assert!(
+        alert.contains("<li>api@1.0.0: ") && alert.contains("<li>web@1.0.0: "),
+        "every blocker named with its member: {alert}"
+    );
+
+    // Promoted into dev: the run goes member by member.
+    let promoted = admin
+        .post(
+            &api,
+            "/trains/spring/promote",
+            &[("csrf", &csrf), ("environment", "dev")],
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER, "{}", promoted.html);
+    assert_eq!(
+        promoted.location(),
+        "/trains/spring?environment=dev&done=promoted"
+    );
+    let page = admin.get(&api, promoted.location()).await;
+    assert!(
+        page.html
+            .contains("Promoted: the train is on its way into dev")
+    );
+    assert!(
+        page.html
+            .contains("into dev: <span class=\"state state-running\">running</span>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        !page.html.contains(">Promote the train to dev</button>"),
+        "one run at a time"
+    );
+    for member in ["api", "web"] {
+        ferry_server::orchestrator_tick(&state, chrono::Utc::now())
+            .await
+            .unwrap();
+        let run = api.get("/api/v1/trains/spring").await;
+        let deployment = run.body["runs"][0]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["release"] == format!("{member}@1.0.0"))
+            .and_then(|m| m["deployment"].as_i64())
+            .unwrap_or_else(|| panic!("{member} is deployed: {:?}", run.body));
+        let reported = api
+            .post(
+                &format!("/api/v1/deployments/{deployment}/report"),
+                &json!({ "status": "succeeded" }).to_string(),
+            )
+            .await;
+        assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+        let page = admin.get(&api, "/trains/spring").await;
+        assert!(page.html.contains(&format!("<a href=\"/deployments/{deployment}\">{deployment}</a> <span class=\"state state-succeeded\">succeeded</span>")), "{}", page.html);
+    }
+    ferry_server::orchestrator_tick(&state, chrono::Utc::now())
+        .await
+        .unwrap();
+    let page = admin.get(&api, "/trains/spring").await;
+    assert!(
+        page.html
+            .contains("into dev: <span class=\"state state-succeeded\">succeeded</span>"),
+        "{}",
+        page.html
+    );
+    let list = admin.get(&api, "/trains").await;
+    assert!(
+        list.html
+            .contains("into dev: <span class=\"state state-succeeded\">succeeded</span>"),
+        "{}",
+        list.html
     );
     api.close().await;
 }

@@ -6,7 +6,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ferry_core::Name;
 use ferry_core::change::ChangeState;
@@ -18,6 +18,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use crate::error::ApiError;
 use serde::Deserialize;
 
+use super::locks::{self, LockView};
 use super::page::{self, Frame};
 use super::session::Viewer;
 use crate::state::AppState;
@@ -34,6 +35,9 @@ pub struct Filters {
     /// Services with a cell in this state.
     #[serde(default)]
     state: String,
+    /// What a form of the page just did (`locked`, `unlocked`).
+    #[serde(default)]
+    done: String,
 }
 
 /// The states a cell may be filtered by: (as the address names them, as
@@ -55,6 +59,8 @@ struct CellView {
     environment: String,
     current: Option<Shown>,
     latest: Option<Shown>,
+    /// Whether this service is locked on its own in this environment.
+    locked: bool,
 }
 
 struct Shown {
@@ -65,10 +71,12 @@ struct Shown {
     label: String,
     at: String,
     deployment: i64,
+    /// Whether this version is marked bad in the cell's environment.
+    marked_bad: bool,
 }
 
 impl Shown {
-    fn of(deployment: &CellDeployment) -> Self {
+    fn of(deployment: &CellDeployment, marked_bad: bool) -> Self {
         let state = deployment.status.as_str();
         Self {
             version: deployment.version.clone(),
@@ -76,8 +84,21 @@ impl Shown {
             label: state.replace('_', " "),
             at: deployment.at.clone(),
             deployment: deployment.deployment_id,
+            marked_bad,
         }
     }
+}
+
+/// A release marked bad in an environment, as the dashboard lists it.
+struct Marked {
+    service: String,
+    version: String,
+    environment: String,
+    reason: String,
+    marked_by: String,
+    /// When, as RFC 3339 and for people.
+    at: String,
+    at_shown: String,
 }
 
 struct Row {
@@ -114,6 +135,9 @@ const WAITING_LISTED: usize = 20;
 /// How many waiting versions are judged at once.
 const JUDGED_AT_ONCE: usize = 8;
 
+/// How many releases marked bad are listed (the rest are counted).
+const MARKED_LISTED: usize = 20;
+
 #[derive(Template)]
 #[template(path = "dashboard.html")]
 struct DashboardPage {
@@ -124,11 +148,21 @@ struct DashboardPage {
     pending: Vec<(Pending, Option<String>)>,
     pending_more: usize,
     changes: Vec<Waiting>,
+    marked: Vec<Marked>,
+    marked_more: usize,
+    locks: Vec<LockView>,
+    /// The environments the Lock form offers (none: no form).
+    lockable: Vec<String>,
+    message: Option<&'static str>,
     frame: Frame,
     environments: Vec<String>,
-    shown_environments: Vec<String>,
+    /// The matrix's columns: each environment shown, and whether it is
+    /// locked as a whole.
+    shown_environments: Vec<(String, bool)>,
     rows: Vec<Row>,
     services: usize,
+    /// Every service, for the Lock form.
+    service_names: Vec<String>,
     filters: Filters,
     states: &'static [(&'static str, &'static str)],
 }
@@ -155,6 +189,27 @@ pub async fn page(
         .filter(|name| filters.environment.is_empty() || **name == filters.environment)
         .cloned()
         .collect();
+    let locks = match locks::read(&state, &viewer, &environments).await {
+        Ok(locks) => locks,
+        Err(error) => return axum::response::IntoResponse::into_response(error),
+    };
+    let in_force = match state.store.marks_in_force().await {
+        Ok(marks) => marks,
+        Err(error) => {
+            return axum::response::IntoResponse::into_response(ApiError::from(error));
+        }
+    };
+    // (release, environment) of each mark in force, for the cells.
+    let bad: HashSet<(String, String)> = in_force
+        .iter()
+        .map(|record| (record.release.clone(), record.mark.environment.to_string()))
+        .collect();
+    let is_bad = |service: &Name, environment: &Name, deployment: &CellDeployment| {
+        bad.contains(&(
+            format!("{service}@{}", deployment.version),
+            environment.to_string(),
+        ))
+    };
     let needle = filters.service.trim().to_lowercase();
     let rows = status
         .cells
@@ -175,10 +230,48 @@ pub async fn page(
                 })
                 .map(|cell| CellView {
                     environment: cell.environment.to_string(),
-                    current: cell.current.as_ref().map(Shown::of),
-                    latest: cell.latest.as_ref().map(Shown::of),
+                    current: cell.current.as_ref().map(|deployment| {
+                        Shown::of(
+                            deployment,
+                            is_bad(&cell.service, &cell.environment, deployment),
+                        )
+                    }),
+                    latest: cell.latest.as_ref().map(|deployment| {
+                        Shown::of(
+                            deployment,
+                            is_bad(&cell.service, &cell.environment, deployment),
+                        )
+                    }),
+                    locked: locks.services.iter().any(|(service, environment)| {
+                        service == cell.service.as_str() && environment == cell.environment.as_str()
+                    }),
                 })
                 .collect(),
+        })
+        .collect();
+    let marked_more = in_force.len().saturating_sub(MARKED_LISTED);
+    let marked = in_force
+        .into_iter()
+        .take(MARKED_LISTED)
+        .map(|record| {
+            let (service, version) = record
+                .release
+                .split_once('@')
+                .map(|(service, version)| (service.to_owned(), version.to_owned()))
+                .unwrap_or_else(|| (record.release.clone(), String::new()));
+            Marked {
+                service,
+                version,
+                environment: record.mark.environment.to_string(),
+                reason: record.mark.reason,
+                marked_by: record.mark.marked_by,
+                at: record.mark.marked_at.to_rfc3339(),
+                at_shown: record
+                    .mark
+                    .marked_at
+                    .format("%Y-%m-%d %H:%M UTC")
+                    .to_string(),
+            }
         })
         .collect();
     let Beside {
@@ -194,6 +287,24 @@ pub async fn page(
         Ok(coming) => coming,
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
+    let message = match filters.done.as_str() {
+        "locked" => Some("Locked: the promotions it holds wait until it is unlocked."),
+        "unlocked" => Some("Unlocked: promotions may go there again."),
+        _ => None,
+    };
+    let shown_environments = shown_environments
+        .into_iter()
+        .map(|environment| {
+            let locked = locks.whole.contains(&environment);
+            (environment, locked)
+        })
+        .collect();
+    // The Lock form names the services, for those who may lock.
+    let service_names = if locks.lockable.is_empty() {
+        Vec::new()
+    } else {
+        status.services.clone()
+    };
     page::send(
         StatusCode::OK,
         &DashboardPage {
@@ -202,11 +313,17 @@ pub async fn page(
             pending,
             pending_more,
             changes,
+            marked,
+            marked_more,
+            locks: locks.listed,
+            lockable: locks.lockable,
+            message,
             frame: Frame::of(&viewer),
             environments,
             shown_environments,
             rows,
             services: status.services.len(),
+            service_names,
             filters,
             states: STATES,
         },

@@ -1,7 +1,10 @@
 //! A deployment's page: its state, batches and targets with each step's
 //! exit code and time and the health check, the rollback it caused or
 //! undid, the log (live while it runs), and the Cancel and Roll back buttons
-//! of those whose roles allow them.
+//! of those whose roles allow them. A deployment that waits for a person
+//! (a manual step, a canary stage, a failure) says what it waits for, with
+//! a button per decision that answers it for those who may decide
+//! (`crate::deployments::decide`).
 //!
 //! The log is in the page as it was when the page was made; while the
 //! deployment runs, a small script follows it by server-sent events
@@ -21,12 +24,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_api::{Deployment, LogLine};
 use ferry_core::access::{Action, authorize};
+use ferry_core::process::{Decision, PauseKind, is_approver};
 use ferry_store::logs::MAX_LINES;
 use futures_util::stream::Stream;
 use serde::Deserialize;
 
 use super::page::{self, Frame, refusal};
-use super::posted::{Button, Posted};
+use super::posted::{Button, Posted, Protected};
 use super::session::Viewer;
 use crate::convert::{id as parse_id, name};
 use crate::error::ApiError;
@@ -53,6 +57,25 @@ struct Target {
     error: Option<String>,
 }
 
+/// What a paused deployment waits for, as the page shows it.
+struct Paused {
+    /// `manual`, `canary` or `failure`.
+    kind: &'static str,
+    /// What it waits for, in a sentence.
+    what: String,
+    /// The manual step's instructions.
+    instructions: Option<String>,
+    /// Who may continue a manual step (empty: whoever may decide).
+    approvers: Vec<String>,
+    /// The targets that failed.
+    failed: Vec<String>,
+    /// The decisions the viewer may take: (name, button label).
+    decisions: Vec<(&'static str, &'static str)>,
+    /// Whether the viewer may decide on deployments there but, at a
+    /// manual step, is not one of its approvers (so has no button).
+    not_an_approver: bool,
+}
+
 #[derive(Template)]
 #[template(path = "deployment.html")]
 struct DeploymentPage {
@@ -70,6 +93,7 @@ struct DeploymentPage {
     /// Who asked for it to stop after its current batch, while it runs on.
     cancel_asked_by: Option<String>,
     may_roll_back: bool,
+    paused: Option<Paused>,
     message: Option<String>,
 }
 
@@ -158,9 +182,63 @@ async fn render(
             error: target.error.clone(),
         })
         .collect();
+    let paused = deployment.pause.as_ref().map(|pause| {
+        let approver = is_approver(&pause.approvers, caller.actor(), &caller.groups);
+        let may_decide = may(Action::ContinueDeployment);
+        // At a manual step, only its approvers decide (either way).
+        let answers = may_decide && (pause.kind != PauseKind::Manual || approver);
+        let step = pause.step.as_deref().unwrap_or_default();
+        Paused {
+            kind: match pause.kind {
+                PauseKind::Manual => "manual",
+                PauseKind::Canary => "canary",
+                PauseKind::Failure => "failure",
+            },
+            what: match pause.kind {
+                PauseKind::Manual => format!(
+                    "It waits at the manual step “{step}” of batch {}: once it is done, continue; or abort.",
+                    pause.batch + 1
+                ),
+                PauseKind::Canary => format!(
+                    "It waits after canary stage {} for a person to continue to the next stage, or to abort.",
+                    pause.batch + 1
+                ),
+                PauseKind::Failure => format!(
+                    "More targets failed in batch {} than it tolerates: retry them, go on without them, or roll back.",
+                    pause.batch + 1
+                ),
+            },
+            instructions: pause.instructions.clone(),
+            approvers: pause.approvers.clone(),
+            failed: pause.failed.clone(),
+            decisions: if answers {
+                pause
+                    .decisions
+                    .iter()
+                    .map(|decision| (decision.as_str(), decision_label(*decision)))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            not_an_approver: may_decide && !answers,
+        }
+    });
     let message = match done {
         "cancelled" if finished => Some("Cancelled.".to_owned()),
-        _ => None,
+        done => parse_decision(done).ok().map(|decision| {
+            match decision {
+                Decision::Continue => "Continued: the deployment goes on.",
+                Decision::Abort => {
+                    "Aborted: the deployment failed, and its rollback policy applies."
+                }
+                Decision::Retry => "Retrying the failed targets.",
+                Decision::Skip => "Going on without the failed targets.",
+                Decision::Rollback => {
+                    "Rolling back: the previous release goes back on the targets changed."
+                }
+            }
+            .to_owned()
+        }),
     };
     Ok(page::send(
         StatusCode::OK,
@@ -179,6 +257,7 @@ async fn render(
             // A rollback is not offered for rolling back: that would put back
             // the release it just took away.
             may_roll_back: may(Action::Rollback) && deployment.rollback_of.is_none(),
+            paused,
             message,
             deployment,
         },
@@ -287,6 +366,68 @@ pub async fn roll_back(
     };
     match rolled_back.await {
         Ok(rollback) => Redirect::to(&format!("/deployments/{}", rollback.id)).into_response(),
+        Err(error) => refusal(&viewer, error),
+    }
+}
+
+/// A decision's name on its button.
+fn decision_label(decision: Decision) -> &'static str {
+    match decision {
+        Decision::Continue => "Continue",
+        Decision::Abort => "Abort",
+        Decision::Retry => "Retry",
+        Decision::Skip => "Skip",
+        Decision::Rollback => "Roll back",
+    }
+}
+
+/// The decision a button names, or a 422 naming those there are.
+fn parse_decision(text: &str) -> Result<Decision, ApiError> {
+    Decision::ALL
+        .into_iter()
+        .find(|decision| decision.as_str() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Decision::ALL.iter().map(|d| d.as_str()).collect();
+            ApiError::Unprocessable(format!(
+                "decision: {text:?} is not a decision; expected one of {}",
+                names.join(", ")
+            ))
+        })
+}
+
+/// The decision form: the button pressed and an optional comment.
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    comment: String,
+}
+
+impl Protected for DecisionForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /deployments/{id}/decide`: a person's decision on a paused
+/// deployment (continue, abort, retry, skip, roll back).
+pub async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted { viewer, form }: Posted<DecisionForm>,
+) -> Response {
+    let decided = async {
+        let id = parse_id("deployment", &id)?;
+        let decision = parse_decision(form.decision.trim())?;
+        crate::deployments::decide(&state, &viewer.caller(), id, decision, &form.comment).await?;
+        Ok::<_, ApiError>((id, decision))
+    };
+    match decided.await {
+        Ok((id, decision)) => {
+            Redirect::to(&format!("/deployments/{id}?done={decision}")).into_response()
+        }
         Err(error) => refusal(&viewer, error),
     }
 }

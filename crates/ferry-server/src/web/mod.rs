@@ -12,7 +12,9 @@ mod comparison;
 mod dashboard;
 mod deployment;
 mod invitation;
+mod locks;
 mod page;
+mod plan;
 mod posted;
 mod release;
 mod service;
@@ -20,6 +22,7 @@ mod session;
 mod sign_in;
 mod single_sign_on;
 mod throttle;
+mod train;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -36,6 +39,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(dashboard::page))
         .route("/dashboard/stream", get(dashboard::stream))
+        .route("/locks", post(locks::lock))
+        .route("/locks/unlock", post(locks::unlock))
         .route("/login", get(sign_in::form).post(sign_in::submit))
         .route("/login/oidc", get(single_sign_on::start))
         .route("/login/oidc/callback", get(single_sign_on::callback))
@@ -63,17 +68,35 @@ pub(crate) fn router() -> Router<AppState> {
             "/services/{service}/releases/{version}/promote",
             post(release::promote),
         )
+        .route(
+            "/services/{service}/releases/{version}/unmark",
+            post(release::unmark),
+        )
         .route("/deployments/{id}", get(deployment::page))
         .route("/deployments/{id}/log", get(deployment::lines))
         .route("/deployments/{id}/log/stream", get(deployment::stream))
         .route("/deployments/{id}/cancel", post(deployment::cancel))
         .route("/deployments/{id}/rollback", post(deployment::roll_back))
+        .route("/deployments/{id}/decide", post(deployment::decide))
         .route("/admin", get(admin::page))
         .route("/admin/agents/{id}/revoke", post(admin::revoke_agent))
         .route("/changes", get(changes::list))
         .route("/changes/{id}", get(changes::page))
         .route("/changes/{id}/{action}", post(changes::act))
         .route("/calendar", get(calendar::page))
+        .route(
+            "/services/{service}/releases/{version}/plan",
+            get(plan::release_page),
+        )
+        .route("/plans/{id}/go-live", post(plan::set_go_live))
+        .route("/plans/{id}/tasks", post(plan::add_task))
+        .route("/plans/{id}/milestones", post(plan::add_milestone))
+        .route("/tasks/{id}/{action}", post(plan::move_task))
+        .route("/milestones/{id}/done", post(plan::complete_milestone))
+        .route("/trains", get(train::list))
+        .route("/trains/{name}", get(train::page))
+        .route("/trains/{name}/promote", post(train::promote))
+        .route("/trains/{name}/plan", get(plan::train_page))
         .route("/audit", get(audit::page))
         .route("/audit/verify", post(audit::verify))
         .route("/assets/{file}", get(assets::serve))

@@ -2,8 +2,11 @@
 //! environment of its lifecycle the gates' verdict (every blocker with how
 //! to clear it), the risk, the evidence and the decisions, with the
 //! Approve, Reject and Promote buttons of those whose roles allow them.
+//! Its bad marks (where it was rolled back, and whether each was lifted),
+//! with the Unmark form of those allowed.
 //! The buttons post forms that go through the same application layer as
-//! the API (`crate::promotion`), so a refusal reads the same.
+//! the API (`crate::promotion`, `crate::locking`), so a refusal reads the
+//! same.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -56,6 +59,22 @@ struct Artifact {
     reference: Option<String>,
 }
 
+/// A bad mark of the release, in force or lifted.
+struct MarkRow {
+    environment: String,
+    reason: String,
+    marked_by: String,
+    /// When, as RFC 3339 and for people.
+    at: String,
+    at_shown: String,
+    /// The deployment rolled back, if it is known.
+    deployment: Option<i64>,
+    /// Who lifted it, when (as RFC 3339 and for people) and why.
+    lifted: Option<(String, String, String, String)>,
+    /// Whether the viewer may lift it (it is in force).
+    may_unmark: bool,
+}
+
 struct Commit {
     short: String,
     /// The commit's page at its repository, when the service names one.
@@ -79,6 +98,11 @@ struct ReleasePage {
     commits: Vec<Commit>,
     artifacts: Vec<Artifact>,
     stages: Vec<Stage>,
+    marks: Vec<MarkRow>,
+    /// How many of `marks` are in force.
+    marks_in_force: usize,
+    /// Its plan in a few words, when it has one.
+    plan: Option<String>,
     message: Option<String>,
 }
 
@@ -238,7 +262,45 @@ async fn render(
             may_promote: may(Action::Promote) && under_way.is_none() && !deployed_here,
         });
     }
+    let mut marks = Vec::new();
+    for record in state.store.marks(&service, &version).await? {
+        let mark = record.mark;
+        let may_unmark = record.unmarked.is_none() && {
+            let target = authorize::target(state, Some(&service), Some(&mark.environment)).await?;
+            authorize(
+                caller.actor(),
+                &caller.rights,
+                Action::UnmarkRelease,
+                &target,
+            )
+            .is_ok()
+        };
+        marks.push(MarkRow {
+            environment: mark.environment.to_string(),
+            reason: mark.reason,
+            marked_by: mark.marked_by,
+            at: mark.marked_at.to_rfc3339(),
+            at_shown: mark.marked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            deployment: mark.deployment,
+            lifted: record.unmarked.map(|lifted| {
+                (
+                    lifted.by,
+                    lifted.at.to_rfc3339(),
+                    lifted.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    lifted.reason,
+                )
+            }),
+            may_unmark,
+        });
+    }
+    let marks_in_force = marks.iter().filter(|mark| mark.lifted.is_none()).count();
+    let plan = state
+        .store
+        .release_plan(&service, &version)
+        .await?
+        .map(super::plan::summary);
     let message = match done {
+        "unmarked" => Some("Unmarked: it may be promoted there again.".to_owned()),
         "approved" => Some("Approved.".to_owned()),
         "rejected" => Some("Rejected.".to_owned()),
         "promoted" => Some("Promoted: the deployment is on its way.".to_owned()),
@@ -276,6 +338,9 @@ async fn render(
                 })
                 .collect(),
             stages,
+            marks,
+            marks_in_force,
+            plan,
             message,
         },
     ))
@@ -416,6 +481,51 @@ pub async fn promote(
             ))
             .into_response()
         }
+        Err(error) => refusal(&viewer, error),
+    }
+}
+
+/// The Unmark form: the environment whose mark is lifted, and why.
+#[derive(Debug, Deserialize)]
+pub struct UnmarkForm {
+    csrf: String,
+    #[serde(default)]
+    environment: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl Protected for UnmarkForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /services/{service}/releases/{version}/unmark`: lifts the
+/// release's bad mark in an environment.
+pub async fn unmark(
+    State(state): State<AppState>,
+    Path((service, version)): Path<(String, String)>,
+    Posted { viewer, form }: Posted<UnmarkForm>,
+) -> Response {
+    let unmarked = async {
+        let (service, version) = parse(&service, &version)?;
+        let environment = crate::convert::name("environment", form.environment.trim())?;
+        crate::locking::unmark(
+            &state,
+            &viewer.caller(),
+            &service,
+            &version,
+            &environment,
+            &form.reason,
+        )
+        .await
+    };
+    match unmarked.await {
+        Ok(_) => Redirect::to(&format!(
+            "/services/{service}/releases/{version}?done=unmarked"
+        ))
+        .into_response(),
         Err(error) => refusal(&viewer, error),
     }
 }

@@ -1,20 +1,25 @@
 //! A service's page: its lifecycle drawn as phases with the version in
 //! each environment, its releases newest first with the furthest
-//! environment each reached, and its deployments with their outcomes.
+//! environment each reached, and its deployments with their outcomes,
+//! newest first, a page at a time: "Older deployments" goes on from the
+//! last one shown (`?before=ID`, kept in the address), so the whole
+//! history can be walked.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ferry_core::Name;
 use ferry_store::deployments::DeploymentFilter;
+use serde::Deserialize;
 
 use super::page::{self, Frame, refusal};
 use super::session::Viewer;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How many releases and deployments the page lists.
+/// How many releases the page lists, and deployments on one page.
 const LISTED: i64 = 50;
 
 struct Phase {
@@ -47,6 +52,17 @@ struct ServicePage {
     phases: Vec<Phase>,
     releases: Vec<Release>,
     deployments: Vec<Deployment>,
+    /// Whether this page of deployments is an older one (`?before=`).
+    older: bool,
+    /// The address of the next, older page of deployments, if there is one.
+    next: Option<String>,
+}
+
+/// Where the list of deployments starts, as the address has it.
+#[derive(Debug, Default, Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    before: String,
 }
 
 /// `GET /services/{service}`.
@@ -54,15 +70,26 @@ pub async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(service): Path<String>,
+    paging: Result<Query<Paging>, QueryRejection>,
 ) -> Response {
-    match render(&state, &viewer, &service).await {
+    let paging = paging.map(|Query(paging)| paging).unwrap_or_default();
+    match render(&state, &viewer, &service, &paging).await {
         Ok(response) => response,
         Err(error) => refusal(&viewer, error),
     }
 }
 
-async fn render(state: &AppState, viewer: &Viewer, service: &str) -> Result<Response, ApiError> {
+async fn render(
+    state: &AppState,
+    viewer: &Viewer,
+    service: &str,
+    paging: &Paging,
+) -> Result<Response, ApiError> {
     let service = crate::convert::name("service", service)?;
+    let before = match paging.before.trim() {
+        "" => None,
+        text => Some(crate::convert::id("deployment", text)?),
+    };
     let spec = state
         .store
         .service_spec(&service)
@@ -129,10 +156,20 @@ async fn render(state: &AppState, viewer: &Viewer, service: &str) -> Result<Resp
         service: Some(&service),
         environment: None,
     };
-    let deployments = state
-        .store
-        .deployments(filter, None, LISTED)
-        .await?
+    let mut page_of = state.store.deployments(filter, before, LISTED + 1).await?;
+    let more = page_of.len() as i64 > LISTED;
+    page_of.truncate(LISTED as usize);
+    let next = if more {
+        page_of.last().map(|oldest| {
+            format!(
+                "/services/{service}?before={}#deployments-heading",
+                oldest.id
+            )
+        })
+    } else {
+        None
+    };
+    let deployments = page_of
         .into_iter()
         .map(|deployment| Deployment {
             id: deployment.id,
@@ -156,6 +193,8 @@ async fn render(state: &AppState, viewer: &Viewer, service: &str) -> Result<Resp
             phases,
             releases,
             deployments,
+            older: before.is_some(),
+            next,
         },
     ))
 }
