@@ -17,6 +17,7 @@ pub mod config;
 pub mod conventional;
 pub mod deployment;
 pub mod digest;
+pub mod dora;
 pub mod environment;
 pub mod field_path;
 pub mod freeze;

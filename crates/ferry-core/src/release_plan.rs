@@ -411,6 +411,33 @@ impl fmt::Display for TaskState {
     }
 }
 
+/// A move of a task, as the API's path and the CLI name it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskAction {
+    /// To `in_progress`.
+    Start,
+    /// To `done`.
+    Done,
+    /// To `skipped`, with a reason.
+    Skip,
+    /// Back to `todo`, with a reason.
+    Reopen,
+}
+
+impl TaskAction {
+    /// The state the move leads to.
+    pub fn state(self) -> TaskState {
+        match self {
+            TaskAction::Start => TaskState::InProgress,
+            TaskAction::Done => TaskState::Done,
+            TaskAction::Skip => TaskState::Skipped,
+            TaskAction::Reopen => TaskState::Todo,
+        }
+    }
+}
+
 /// A task that must be settled before a release enters an environment, as
 /// the gates see it.
 #[derive(Debug, Clone, PartialEq, Eq)]

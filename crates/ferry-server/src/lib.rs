@@ -18,6 +18,7 @@ mod control;
 mod convert;
 mod demo;
 mod deployments;
+mod dora;
 mod error;
 mod extract;
 pub mod idempotency;

@@ -108,6 +108,8 @@ enum Setup {
     Planned,
     /// Train `t` of api@1.0.0, with a plan.
     Train,
+    /// Incident 1 of api in dev, open.
+    Incident,
     /// api@1.0.0 succeeded in dev and was rolled back there (so it is
     /// marked bad there).
     RolledBack,
@@ -209,7 +211,9 @@ const IMPLEMENTED: &[ChangeAction] = &[
 
 /// The table: every route, with how to call it and who may.
 fn rows() -> Vec<Row> {
-    use Setup::{Change, DeploymentSucceeded, JobClaimed, Locked, Planned, RolledBack, Train};
+    use Setup::{
+        Change, DeploymentSucceeded, Incident, JobClaimed, Locked, Planned, RolledBack, Train,
+    };
     vec![
         // Health: open to everyone, on purpose.
         row("GET", "/healthz", "/healthz", None, 200, PUBLIC).kind(Kind::Read),
@@ -739,6 +743,26 @@ fn rows() -> Vec<Row> {
             RELEASE_MANAGER,
         )
         .setup(Planned),
+        // DORA metrics and incidents.
+        get("/api/v1/metrics", "/api/v1/metrics"),
+        get("/api/v1/incidents", "/api/v1/incidents"),
+        row(
+            "POST",
+            "/api/v1/incidents",
+            "/api/v1/incidents",
+            Some(r#"{"service":"api","environment":"dev","title":"checkout errors"}"#),
+            201,
+            DEPLOYER,
+        ),
+        row(
+            "POST",
+            "/api/v1/incidents/{id}/resolve",
+            "/api/v1/incidents/1/resolve",
+            Some(r#"{"resolution":"restarted"}"#),
+            200,
+            DEPLOYER,
+        )
+        .setup(Incident),
         // Release trains.
         get("/api/v1/trains", "/api/v1/trains"),
         row(
@@ -1153,6 +1177,20 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 .await
                 .unwrap();
             assert_eq!(claimed.map(|job| job.id), Some(world.job));
+        }
+        Setup::Incident => {
+            world
+                .api
+                .store
+                .open_incident(
+                    "admin",
+                    &ferry_core::Name::parse("api").unwrap(),
+                    &ferry_core::Name::parse("dev").unwrap(),
+                    None,
+                    "checkout errors",
+                )
+                .await
+                .unwrap();
         }
         Setup::Train => {
             let template: ferry_core::release_plan::PlanTemplateSpec =

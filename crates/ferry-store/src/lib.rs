@@ -28,6 +28,7 @@ mod error;
 pub mod evidence;
 pub mod gate_facts;
 pub mod idempotency;
+pub mod incidents;
 pub mod jobs;
 pub mod locks;
 pub mod logs;

@@ -111,6 +111,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_plans_and_trains.sql"),
         include_str!("../migrations/postgres/0017_plans_and_trains.sql"),
     ),
+    (
+        18,
+        "incidents",
+        include_str!("../migrations/sqlite/0018_incidents.sql"),
+        include_str!("../migrations/postgres/0018_incidents.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

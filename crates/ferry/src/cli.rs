@@ -23,6 +23,7 @@ use crate::commands::freeze::FreezeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::lock::{LockArgs, UnlockArgs};
 use crate::commands::login::LoginArgs;
+use crate::commands::metrics::{IncidentArgs, MetricsArgs};
 use crate::commands::plan::PlanArgs;
 use crate::commands::promote::PromoteArgs;
 use crate::commands::release::ReleaseArgs;
@@ -174,6 +175,12 @@ pub enum Command {
     Change(ChangeArgs),
     /// Create, list and delete freeze periods.
     Freeze(FreezeArgs),
+    /// Show the DORA metrics of each service in each environment: deployment
+    /// frequency, lead time for changes, change failure rate, time to
+    /// restore.
+    Metrics(MetricsArgs),
+    /// Open, resolve and list incidents (they count in the DORA metrics).
+    Incident(IncidentArgs),
     /// Make, list and show release trains: releases of several services
     /// that go together (`ferry promote --train`, `ferry check --train`).
     Train(TrainArgs),

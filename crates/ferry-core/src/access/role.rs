@@ -84,6 +84,7 @@ impl Role {
                     | A::Rollback
                     | A::CancelDeployment
                     | A::ContinueDeployment
+                    | A::ManageIncidents
                     | A::ReportDeployment
                     | A::AbandonRelease
                     | A::ImplementChange
@@ -161,6 +162,8 @@ pub enum Action {
     Rollback,
     /// Cancel a deployment.
     CancelDeployment,
+    /// Open and resolve incidents.
+    ManageIncidents,
     /// Decide on a paused deployment: continue a manual step or a canary
     /// stage, retry or skip failed targets, roll back.
     ContinueDeployment,
@@ -213,7 +216,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the permission table's order.
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::Read,
         Action::CreateRelease,
         Action::AddEvidence,
@@ -223,6 +226,7 @@ impl Action {
         Action::Rollback,
         Action::CancelDeployment,
         Action::ContinueDeployment,
+        Action::ManageIncidents,
         Action::ReportDeployment,
         Action::AbandonRelease,
         Action::ImplementChange,
@@ -259,6 +263,7 @@ impl Action {
             Action::Rollback => "rollback",
             Action::CancelDeployment => "cancel-deployment",
             Action::ContinueDeployment => "continue-deployment",
+            Action::ManageIncidents => "manage-incidents",
             Action::ReportDeployment => "report-deployment",
             Action::AbandonRelease => "abandon-release",
             Action::ImplementChange => "implement-change",
@@ -296,6 +301,7 @@ impl Action {
             Action::Rollback => "roll back",
             Action::CancelDeployment => "cancel deployments",
             Action::ContinueDeployment => "decide on paused deployments (continue, retry, skip)",
+            Action::ManageIncidents => "open and resolve incidents",
             Action::ReportDeployment => "report deployments run by other tools",
             Action::AbandonRelease => "abandon releases",
             Action::ImplementChange => "mark change requests implemented",

@@ -18,9 +18,10 @@ use crate::state::AppState;
 /// The query of `GET /api/v1/locks`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LockQuery {
     /// Only the locks of this environment.
-    pub environment: Option<String>,
+    pub environment: Option<ferry_core::Name>,
 }
 
 /// The locks in force, by environment and then service.
@@ -31,14 +32,9 @@ pub async fn list_locks(
     _reader: Reader,
     Query(query): Query<LockQuery>,
 ) -> ApiResult<axum::Json<Page<Lock>>> {
-    let environment = query
-        .environment
-        .as_deref()
-        .map(|text| name("environment", text))
-        .transpose()?;
     let items = state
         .store
-        .locks(environment.as_ref())
+        .locks(query.environment.as_ref())
         .await?
         .into_iter()
         .map(convert::lock)

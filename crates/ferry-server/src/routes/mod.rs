@@ -14,6 +14,7 @@ mod gates;
 mod health;
 mod locks;
 mod logs;
+mod metrics;
 
 pub(crate) use changes::wire as change_wire;
 pub(crate) use logs::line as log_line;
@@ -112,6 +113,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(plans::move_task))
         .routes(routes!(plans::add_milestone))
         .routes(routes!(plans::complete_milestone))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(metrics::list_incidents, metrics::open_incident))
+        .routes(routes!(metrics::resolve_incident))
         .routes(routes!(trains::list_trains, trains::create_train))
         .routes(routes!(trains::get_train))
         .routes(routes!(trains::check_train))

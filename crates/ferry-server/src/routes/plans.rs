@@ -6,12 +6,11 @@ use chrono::Utc;
 use ferry_api::{
     Milestone, NewPlan, NewPlanMilestone, NewPlanTask, Plan, PlanUpdate, Problem, Task, TaskMove,
 };
-use ferry_core::release_plan::TaskState;
 
 use crate::auth::Caller;
 use crate::authorize::Reader;
 use crate::convert::{self, name, version};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use crate::planning;
 use crate::state::AppState;
@@ -110,7 +109,7 @@ pub async fn add_task(
 /// a reason). Its assignee may, as may those who manage plans.
 #[utoipa::path(post, path = "/api/v1/tasks/{id}/{action}", tag = "plans", security(("bearer" = [])),
     params(("id" = crate::openapi::Id, Path, description = "The task's id"),
-        ("action" = String, Path, description = "start, done, skip or reopen")),
+        ("action" = ferry_core::release_plan::TaskAction, Path, description = "start, done, skip or reopen")),
     request_body = TaskMove,
     responses((status = 200, body = Task),
         (status = 400, body = Problem, content_type = "application/problem+json"),
@@ -121,21 +120,11 @@ pub async fn add_task(
 pub async fn move_task(
     State(state): State<AppState>,
     caller: Caller,
-    Path((id, action)): Path<(String, String)>,
+    Path((id, action)): Path<(String, ferry_core::release_plan::TaskAction)>,
     Json(request): Json<TaskMove>,
 ) -> ApiResult<axum::Json<Task>> {
     let id = convert::id("task", &id)?;
-    let to = match action.as_str() {
-        "start" => TaskState::InProgress,
-        "done" => TaskState::Done,
-        "skip" => TaskState::Skipped,
-        "reopen" => TaskState::Todo,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "{other:?} is not a task action; expected start, done, skip or reopen"
-            )));
-        }
-    };
+    let to = action.state();
     let task = planning::move_task(&state, &caller, id, to, request.reason.as_deref()).await?;
     Ok(axum::Json(planning::task(task, Utc::now())))
 }

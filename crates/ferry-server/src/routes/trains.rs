@@ -67,9 +67,10 @@ pub async fn get_train(
 /// The query of the train check.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct CheckQuery {
     /// The environment the train would enter.
-    pub environment: String,
+    pub environment: ferry_core::Name,
 }
 
 /// Every member's gates for promoting the train into an environment now.
@@ -83,9 +84,8 @@ pub async fn check_train(
     Query(query): Query<CheckQuery>,
 ) -> ApiResult<axum::Json<TrainCheck>> {
     let train = name("train", &text)?;
-    let environment = name("environment", &query.environment)?;
     Ok(axum::Json(
-        trains::check(&state, &train, &environment).await?,
+        trains::check(&state, &train, &query.environment).await?,
     ))
 }
 

@@ -19,6 +19,7 @@ pub mod freeze;
 pub mod group;
 pub mod lock;
 pub mod login;
+pub mod metrics;
 pub mod plan;
 pub mod promote;
 pub mod release;
@@ -63,6 +64,8 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Change(args) => change::run(args).await,
         Command::Freeze(args) => freeze::run(args).await,
         Command::Plan(args) => plan::run(args).await,
+        Command::Metrics(args) => metrics::metrics(args).await,
+        Command::Incident(args) => metrics::incident(args).await,
         Command::Train(args) => train::run(args).await,
         Command::Lock(args) => lock::lock(args).await,
         Command::Unlock(args) => lock::unlock(args).await,
