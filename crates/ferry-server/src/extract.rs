@@ -22,6 +22,21 @@ where
         let axum::Json(mut value) = axum::Json::<serde_json::Value>::from_request(request, state)
             .await
             .map_err(json_rejection)?;
+        // Every body of the API is an object: serde would also read a
+        // struct from an array of its fields in order, which no client
+        // means.
+        if !value.is_object() {
+            let kind = match &value {
+                serde_json::Value::Array(_) => "an array",
+                serde_json::Value::String(_) => "a string",
+                serde_json::Value::Number(_) => "a number",
+                serde_json::Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            return Err(ApiError::InvalidJson(format!(
+                "the body must be a JSON object ({{ ... }}), not {kind}"
+            )));
+        }
         whole_numbers(&mut value);
         serde_path_to_error::deserialize(value)
             .map(Json)

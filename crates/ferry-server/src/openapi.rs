@@ -133,6 +133,7 @@ pub fn complete(openapi: &mut OpenApi) {
         ("Id", Id::schema()),
         ("Digest", ferry_core::digest::Digest::schema()),
         ("ChangeAction", ferry_core::change::ChangeAction::schema()),
+        ("TaskAction", ferry_core::release_plan::TaskAction::schema()),
     ] {
         components.schemas.insert(name.to_owned(), schema);
     }

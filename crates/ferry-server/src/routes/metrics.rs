@@ -33,7 +33,7 @@ pub struct MetricsQuery {
 fn time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     text.map(|text| {
         ferry_core::time::parse_time(text).map_err(|error| {
-            ApiError::BadRequest(format!(
+            ApiError::Unprocessable(format!(
                 "{field}: {error}; expected an RFC 3339 time such as 2027-01-01T00:00:00Z"
             ))
         })
