@@ -28,6 +28,32 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
+impl AuditEvent {
+    /// The event as the chain hashes it: its details back to the text they
+    /// were stored as (the export writes them as JSON; details that were
+    /// not JSON are written as a string holding their text).
+    pub fn record(&self) -> ferry_core::audit::AuditRecord {
+        let details = match &self.details {
+            serde_json::Value::String(text)
+                if serde_json::from_str::<serde_json::Value>(text).is_err() =>
+            {
+                text.clone()
+            }
+            other => other.to_string(),
+        };
+        ferry_core::audit::AuditRecord {
+            seq: self.seq,
+            time: self.time.clone(),
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            object: self.object.clone(),
+            details,
+            prev_hash: self.prev_hash.clone(),
+            hash: self.hash.clone(),
+        }
+    }
+}
+
 /// The result of checking the audit trail's hash chain.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditVerification {

@@ -35,7 +35,19 @@ pub enum AuditCommand {
     /// List audit events, newest first.
     List(AuditListArgs),
     /// Check the hash chain: exit 0 when intact, 1 when an event was altered or removed.
-    Verify,
+    ///
+    /// With --file, an export (`ferry audit export > trail.jsonl`) is
+    /// checked offline, without a server.
+    Verify {
+        /// Check this export instead of the server's trail.
+        #[arg(long, value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+        /// With --file: the head the trail must end at (the hash `ferry
+        /// audit verify` prints), which also catches events removed from
+        /// the end.
+        #[arg(long, value_name = "HASH", requires = "file")]
+        head: Option<String>,
+    },
     /// Print the whole trail as JSON Lines, one event per line.
     Export,
 }
@@ -126,7 +138,11 @@ pub async fn run(args: AuditArgs) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify => {
+        AuditCommand::Verify {
+            file: Some(file),
+            head,
+        } => verify_file(&file, head.as_deref(), format),
+        AuditCommand::Verify { file: None, .. } => {
             let verification = client.verify_audit().await?;
             match format {
                 OutputFormat::Json => output::json(&verification)?,
@@ -179,6 +195,68 @@ async fn list(
             }
         }
     }
+}
+
+/// Checks an export offline: every line an event, each linked to the one
+/// before it and matching its hash; with `head`, ending at that hash.
+fn verify_file(
+    path: &std::path::Path,
+    head: Option<&str>,
+    format: OutputFormat,
+) -> Result<ExitCode> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read the export {}", path.display()))?;
+    let mut verifier = ferry_core::audit::ChainVerifier::default();
+    let mut last: Option<(i64, String)> = None;
+    let mut broken: Option<ferry_core::audit::ChainBreak> = None;
+    for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let event: AuditEvent = serde_json::from_str(&line).with_context(|| {
+            format!(
+                "{}:{}: not an audit event as `ferry audit export` writes them",
+                path.display(),
+                index + 1
+            )
+        })?;
+        if let Err(error) = verifier.push(&event.record()) {
+            broken = Some(error);
+            break;
+        }
+        last = Some((event.seq, event.hash));
+    }
+    let (count, last_hash) = last.unwrap_or((0, ferry_core::audit::GENESIS_HASH.to_owned()));
+    if broken.is_none()
+        && let Some(head) = head
+        && head != last_hash
+    {
+        broken = Some(ferry_core::audit::ChainBreak {
+            seq: count + 1,
+            reason: format!(
+                "the trail should end at head {head}, but ends at event {count} ({last_hash}): events were removed from the end, or this is another trail"
+            ),
+        });
+    }
+    drop(verifier);
+    let verification = AuditVerification {
+        intact: broken.is_none(),
+        events: broken.as_ref().map_or(count, |b| b.seq - 1),
+        first_bad_seq: broken.as_ref().map(|b| b.seq),
+        reason: broken.as_ref().map(|b| b.reason.clone()),
+        head_hash: broken.is_none().then_some(last_hash),
+    };
+    match format {
+        OutputFormat::Json => output::json(&verification)?,
+        OutputFormat::Table => writeln!(output::stdout(), "{}", verdict(&verification))?,
+    }
+    Ok(if verification.intact {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Copies the JSON Lines export to stdout as it arrives.
