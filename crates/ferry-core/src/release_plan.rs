@@ -427,6 +427,34 @@ pub enum TaskAction {
 }
 
 impl TaskAction {
+    /// Every move.
+    pub const ALL: [TaskAction; 4] = [
+        TaskAction::Start,
+        TaskAction::Done,
+        TaskAction::Skip,
+        TaskAction::Reopen,
+    ];
+
+    /// The move's name, as in the API's path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskAction::Start => "start",
+            TaskAction::Done => "done",
+            TaskAction::Skip => "skip",
+            TaskAction::Reopen => "reopen",
+        }
+    }
+
+    /// The move named `text`; the error names every move.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|action| action.as_str() == text)
+            .ok_or_else(|| {
+                format!("{text:?} is not a move of a task; expected start, done, skip or reopen")
+            })
+    }
+
     /// The state the move leads to.
     pub fn state(self) -> TaskState {
         match self {

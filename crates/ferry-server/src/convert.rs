@@ -161,7 +161,7 @@ pub fn mark(record: ferry_store::marks::MarkRecord) -> api::Mark {
     let unmarked = record.unmarked;
     api::Mark {
         id: record.id,
-        release: record.release,
+        release: record.release.to_string(),
         environment: record.mark.environment,
         reason: record.mark.reason,
         marked_by: record.mark.marked_by,

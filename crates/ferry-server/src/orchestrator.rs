@@ -68,9 +68,10 @@ pub struct TickReport {
     pub created_jobs: Vec<i64>,
     /// Deployments cancelled between batches.
     pub cancelled: Vec<i64>,
-    /// Deployments created by the promotion into an `auto` phase (a 0 for
-    /// those a release train made).
+    /// Deployments created by the promotion into an `auto` phase.
     pub promoted: Vec<i64>,
+    /// Whether a release train made a deployment (or a rollback).
+    pub train_deployments: bool,
     /// Deployments that wait for a person's decision.
     pub paused: Vec<i64>,
 }
@@ -198,9 +199,7 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
         }
     }
     // Release trains: each running run one step on.
-    if crate::trains::drive(store).await? {
-        report.promoted.push(0);
-    }
+    report.train_deployments = crate::trains::drive(store).await?;
     for succeeded in store.recent_successes(now - AUTO_PROMOTE_GRACE).await? {
         if let Err(error) = promote_next_phase(store, &world, &succeeded, &mut report).await {
             tracing::warn!(deployment = succeeded.id, %error, "promoting into the next phase failed; trying again next pass");
@@ -262,7 +261,7 @@ pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
                         Err(error) => tracing::warn!(%error, "finding the agents to wake failed"),
                     }
                 }
-                if !report.promoted.is_empty() {
+                if !report.promoted.is_empty() || report.train_deployments {
                     // Start them without waiting for the next tick.
                     state.wake.orchestrator();
                 }

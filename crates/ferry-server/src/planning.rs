@@ -21,10 +21,7 @@ use crate::state::AppState;
 /// The service a plan's rights are scoped to: its release's; none for a
 /// train's (it spans services).
 fn plan_service(plan: &PlanRecord) -> Option<Name> {
-    plan.release
-        .as_deref()
-        .and_then(|release| release.split_once('@'))
-        .and_then(|(service, _)| Name::parse(service).ok())
+    plan.release.as_ref().map(|release| release.service.clone())
 }
 
 /// Refuses (403, audited) unless `caller` may manage plan `plan`.
@@ -322,8 +319,8 @@ pub fn plan(record: PlanRecord) -> ferry_api::Plan {
         + tasks.iter().filter(|t| t.overdue).count();
     ferry_api::Plan {
         id: record.id,
-        release: record.release,
-        train: record.train,
+        release: record.release.map(|release| release.to_string()),
+        train: record.train.map(|train| train.to_string()),
         owner: record.owner,
         go_live: record.go_live,
         template: record.template,

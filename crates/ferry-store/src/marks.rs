@@ -6,7 +6,7 @@
 use ferry_core::Name;
 use ferry_core::lock::BadMark;
 use serde_json::json;
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use crate::approvals::release_and_environment;
 use crate::audit::append;
@@ -19,8 +19,8 @@ use crate::{Backend, Result, Store, StoreError, Tx};
 pub struct MarkRecord {
     /// Its id.
     pub id: i64,
-    /// The release, as `service@version`.
-    pub release: String,
+    /// The release.
+    pub release: ferry_core::ReleaseRef,
     /// Where, why, by whom and when.
     pub mark: BadMark,
     /// Who unmarked it, when and why; `None` while it is in force.
@@ -43,7 +43,7 @@ fn record(row: &sqlx::any::AnyRow) -> Result<MarkRecord> {
     };
     Ok(MarkRecord {
         id: int(row, "id")?,
-        release: format!("{}@{}", text(row, "service")?, text(row, "version")?),
+        release: crate::rows::release_ref(row)?,
         mark: BadMark {
             environment: name(row, "environment")?,
             reason: text(row, "reason")?,
@@ -54,8 +54,6 @@ fn record(row: &sqlx::any::AnyRow) -> Result<MarkRecord> {
         unmarked,
     })
 }
-
-use sqlx::Row;
 
 /// What a rollback does besides the rollback deployment, inside its
 /// transaction: marks the release of deployment `undone_id` bad in its
@@ -70,7 +68,8 @@ pub(crate) async fn after_rollback(
     reason: &str,
 ) -> Result<()> {
     let row = sqlx::query(
-        "SELECT d.release_id, d.environment_id, e.lock_after_rollback, s.name AS service, r.version \
+        "SELECT d.release_id, d.environment_id, e.name AS environment, e.lock_after_rollback, \
+         s.name AS service, r.version \
          FROM deployments d JOIN environments e ON e.id = d.environment_id \
          JOIN releases r ON r.id = d.release_id JOIN services s ON s.id = r.service_id WHERE d.id = $1",
     )
@@ -99,12 +98,7 @@ pub(crate) async fn after_rollback(
         .bind(now())
         .fetch_one(&mut **tx)
         .await?;
-        let environment: String = sqlx::query("SELECT name FROM environments WHERE id = $1")
-            .bind(environment_id)
-            .fetch_one(&mut **tx)
-            .await
-            .map(|row| text(&row, "name"))??;
-        let details = json!({ "after": { "environment": environment, "reason": reason,
+        let details = json!({ "after": { "environment": text(&row, "environment")?, "reason": reason,
             "deployment": undone_id, "mark": int(&inserted, "id")? } });
         append(
             tx,

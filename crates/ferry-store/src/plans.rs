@@ -31,10 +31,10 @@ pub enum PlanOf {
 pub struct PlanRecord {
     /// Its id.
     pub id: i64,
-    /// The release it belongs to, as `service@version`.
-    pub release: Option<String>,
+    /// The release it belongs to.
+    pub release: Option<ferry_core::ReleaseRef>,
     /// The train it belongs to.
-    pub train: Option<String>,
+    pub train: Option<Name>,
     /// Who owns it.
     pub owner: String,
     /// The go-live date, once set.
@@ -354,14 +354,18 @@ impl Store {
                 .map(task)
                 .collect::<Result<_>>()?;
         by_date(&mut tasks, |t| (t.due, t.id));
-        let release = match (opt_text(&row, "service")?, opt_text(&row, "version")?) {
-            (Some(service), Some(version)) => Some(format!("{service}@{version}")),
-            _ => None,
+        let release = match opt_text(&row, "service")? {
+            Some(_) => Some(crate::rows::release_ref(&row)?),
+            None => None,
         };
         Ok(PlanRecord {
             id,
             release,
-            train: opt_text(&row, "train")?,
+            train: opt_text(&row, "train")?
+                .map(|text| {
+                    Name::parse(&text).map_err(|e| StoreError::Corrupt(format!("train: {e}")))
+                })
+                .transpose()?,
             owner: text(&row, "owner")?,
             go_live: opt_time(&row, "go_live")?,
             template: opt_text(&row, "template")?,

@@ -52,6 +52,16 @@ pub(crate) fn name(row: &AnyRow, column: &str) -> Result<Name> {
     Name::parse(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
+/// `service@version` from a row's `service` and `version` columns.
+pub(crate) fn release_ref(row: &AnyRow) -> Result<ferry_core::ReleaseRef> {
+    let version = text(row, "version")?;
+    Ok(ferry_core::ReleaseRef {
+        service: name(row, "service")?,
+        version: semver::Version::parse(&version)
+            .map_err(|e| StoreError::Corrupt(format!("version {version:?}: {e}")))?,
+    })
+}
+
 /// Now, as stored.
 pub(crate) fn now() -> String {
     ferry_core::time::format_time(Utc::now())

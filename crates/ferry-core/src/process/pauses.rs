@@ -257,6 +257,20 @@ impl Decision {
         }
     }
 
+    /// The decision named `text`; the error names every decision.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|decision| decision.as_str() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|d| d.as_str()).collect();
+                format!(
+                    "{text:?} is not a decision; expected one of {}",
+                    names.join(", ")
+                )
+            })
+    }
+
     /// The decisions a pause of `kind` takes.
     pub fn allowed(kind: PauseKind) -> &'static [Decision] {
         match kind {

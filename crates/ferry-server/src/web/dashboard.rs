@@ -202,7 +202,12 @@ pub async fn page(
     // (release, environment) of each mark in force, for the cells.
     let bad: HashSet<(String, String)> = in_force
         .iter()
-        .map(|record| (record.release.clone(), record.mark.environment.to_string()))
+        .map(|record| {
+            (
+                record.release.to_string(),
+                record.mark.environment.to_string(),
+            )
+        })
         .collect();
     let is_bad = |service: &Name, environment: &Name, deployment: &CellDeployment| {
         bad.contains(&(
@@ -254,11 +259,10 @@ pub async fn page(
         .into_iter()
         .take(MARKED_LISTED)
         .map(|record| {
-            let (service, version) = record
-                .release
-                .split_once('@')
-                .map(|(service, version)| (service.to_owned(), version.to_owned()))
-                .unwrap_or_else(|| (record.release.clone(), String::new()));
+            let (service, version) = (
+                record.release.service.to_string(),
+                record.release.version.to_string(),
+            );
             Marked {
                 service,
                 version,

@@ -383,16 +383,7 @@ fn decision_label(decision: Decision) -> &'static str {
 
 /// The decision a button names, or a 422 naming those there are.
 fn parse_decision(text: &str) -> Result<Decision, ApiError> {
-    Decision::ALL
-        .into_iter()
-        .find(|decision| decision.as_str() == text)
-        .ok_or_else(|| {
-            let names: Vec<&str> = Decision::ALL.iter().map(|d| d.as_str()).collect();
-            ApiError::Unprocessable(format!(
-                "decision: {text:?} is not a decision; expected one of {}",
-                names.join(", ")
-            ))
-        })
+    Decision::parse(text).map_err(|why| ApiError::Unprocessable(format!("decision: {why}")))
 }
 
 /// The decision form: the button pressed and an optional comment.

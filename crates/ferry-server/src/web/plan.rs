@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use ferry_core::release_plan::TaskState;
+use ferry_core::release_plan::{TaskAction, TaskState};
 use ferry_store::plans::PlanRecord;
 use serde::Deserialize;
 
@@ -138,10 +138,10 @@ pub async fn train_page(
 /// The page of `plan`: its release's or its train's.
 pub(super) fn address(plan: &PlanRecord) -> String {
     match (&plan.release, &plan.train) {
-        (Some(release), _) => match release.split_once('@') {
-            Some((service, version)) => format!("/services/{service}/releases/{version}/plan"),
-            None => "/".to_owned(),
-        },
+        (Some(release), _) => format!(
+            "/services/{}/releases/{}/plan",
+            release.service, release.version
+        ),
         (None, Some(train)) => format!("/trains/{train}/plan"),
         (None, None) => "/".to_owned(),
     }
@@ -239,15 +239,15 @@ async fn render(
     let permissions = planning::permissions(state, &caller, &record).await?;
     let (of, crumbs) = match (&record.release, &record.train) {
         (Some(release), _) => {
-            let (service, version) = release.split_once('@').unwrap_or((release, ""));
+            let (service, version) = (&release.service, &release.version);
             (
-                release.clone(),
+                release.to_string(),
                 vec![
                     ("/".to_owned(), "Dashboard".to_owned()),
-                    (format!("/services/{service}"), service.to_owned()),
+                    (format!("/services/{service}"), service.to_string()),
                     (
                         format!("/services/{service}/releases/{version}"),
-                        release.clone(),
+                        release.to_string(),
                     ),
                 ],
             )
@@ -256,7 +256,7 @@ async fn render(
             format!("train {train}"),
             vec![
                 ("/trains".to_owned(), "Trains".to_owned()),
-                (format!("/trains/{train}"), train.clone()),
+                (format!("/trains/{train}"), train.to_string()),
             ],
         ),
         (None, None) => (format!("plan {}", record.id), Vec::new()),
@@ -563,17 +563,14 @@ pub async fn move_task(
 ) -> Response {
     let moved = async {
         let id = crate::convert::id("task", &id)?;
-        let (to, done) = match action.as_str() {
-            "start" => (TaskState::InProgress, "started"),
-            "done" => (TaskState::Done, "done"),
-            "skip" => (TaskState::Skipped, "skipped"),
-            "reopen" => (TaskState::Todo, "reopened"),
-            other => {
-                return Err(ApiError::NotFound(format!(
-                    "{other:?} is not a move of a task; expected start, done, skip or reopen"
-                )));
-            }
+        let action = TaskAction::parse(&action).map_err(ApiError::NotFound)?;
+        let done = match action {
+            TaskAction::Start => "started",
+            TaskAction::Done => "done",
+            TaskAction::Skip => "skipped",
+            TaskAction::Reopen => "reopened",
         };
+        let to = action.state();
         let reason = given(&form.reason);
         let task = planning::move_task(&state, &viewer.caller(), id, to, reason.as_deref()).await?;
         back(&state, task.plan_id, done).await
