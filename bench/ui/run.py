@@ -370,7 +370,8 @@ def release_details(service, version, content):
 
 def deployment_details(service, version, environment):
     return canonical({"after": {"release": f"{service}@{version}", "environment": environment,
-                                "status": "queued", "scheduled_at": None, "emergency_reason": None}})
+                                "status": "queued", "scheduled_at": None, "emergency_reason": None,
+                                "train_run": None}})
 
 
 def status_details(before, after):

@@ -8,13 +8,9 @@ use ferry_api::CalendarEntry;
 use ferry_core::change::ChangeState;
 use ferry_core::windows::{Freeze as FreezeRule, Recurrence};
 use ferry_store::changes::ChangeFilter;
-use ferry_store::deployments::DeploymentFilter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// How many deployments are looked at for those scheduled later.
-const SCHEDULED_LOOKED_AT: i64 = 1_000;
 
 /// Every entry that overlaps `from`..`to`, by start.
 pub async fn entries(
@@ -59,9 +55,16 @@ pub async fn entries(
             });
         }
     }
-    for change in state.store.changes(ChangeFilter::default()).await? {
-        let planned = matches!(change.state, ChangeState::Approved | ChangeState::Scheduled);
-        if let (true, Some(window)) = (planned, change.window)
+    let mut planned = Vec::new();
+    for state_planned in [ChangeState::Approved, ChangeState::Scheduled] {
+        let filter = ChangeFilter {
+            state: Some(state_planned),
+            ..ChangeFilter::default()
+        };
+        planned.extend(state.store.changes(filter).await?);
+    }
+    for change in planned {
+        if let Some(window) = change.window
             && window.end > from
             && window.start < to
         {
@@ -81,20 +84,8 @@ pub async fn entries(
             });
         }
     }
-    let filter = DeploymentFilter {
-        service: None,
-        environment: None,
-    };
-    for deployment in state
-        .store
-        .deployments(filter, None, SCHEDULED_LOOKED_AT)
-        .await?
-    {
-        if let Some(at) = deployment.scheduled_at
-            && !deployment.status.is_finished()
-            && at >= from
-            && at < to
-        {
+    for deployment in state.store.scheduled_deployments(from, to).await? {
+        if let Some(at) = deployment.scheduled_at {
             entries.push(CalendarEntry {
                 kind: "deployment".into(),
                 title: format!(

@@ -21,7 +21,7 @@ use ferry_core::{Name, Tier};
 use ferry_store::auth::UserRecord;
 use ferry_store::changes::conflicts_by_change;
 use ferry_store::deployments::DeploymentRecord;
-use ferry_store::gate_facts::GateFacts;
+use ferry_store::gate_facts::{GateContext, GateFacts};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -48,6 +48,25 @@ pub async fn judge(
         .await?;
     let verdict = verdict(&facts, promotion, Utc::now(), &state.windows)?;
     Ok((verdict, facts))
+}
+
+/// Judges a promotion with the facts every judgement shares taken from
+/// `context`: for many promotions judged at one moment.
+pub async fn judge_in(
+    state: &AppState,
+    context: &GateContext,
+    promotion: &Promotion<'_>,
+) -> Result<Verdict, ApiError> {
+    let facts = state
+        .store
+        .gate_facts_in(
+            context,
+            promotion.service,
+            promotion.version,
+            promotion.environment,
+        )
+        .await?;
+    verdict(&facts, promotion, Utc::now(), &state.windows)
 }
 
 /// The authors and co-authors of a release's commits, as `Name <mail>`

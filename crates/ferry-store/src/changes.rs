@@ -327,9 +327,26 @@ impl Store {
 
     /// Change requests, newest first.
     pub async fn changes(&self, filter: ChangeFilter<'_>) -> Result<Vec<ChangeRecord>> {
+        // Only the filters given are written: a service and an environment
+        // then find their change requests by index instead of reading all.
+        let mut conditions = Vec::new();
+        if filter.state.is_some() {
+            conditions.push("c.state = $1");
+        }
+        if filter.kind.is_some() {
+            conditions.push("c.kind = $2");
+        }
+        if filter.service.is_some() {
+            conditions.push("c.service_id = (SELECT id FROM services WHERE name = $3)");
+        }
+        if filter.environment.is_some() {
+            conditions.push("c.environment_id = (SELECT id FROM environments WHERE name = $4)");
+        }
+        // Every placeholder appears, so that the binds below always match.
+        conditions.push("$1 = $1 AND $2 = $2 AND $3 = $3 AND $4 = $4");
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{SELECT} WHERE ($1 = '' OR c.state = $1) AND ($2 = '' OR c.kind = $2) AND ($3 = '' OR s.name = $3) \
-             AND ($4 = '' OR e.name = $4) ORDER BY c.id DESC"
+            "{SELECT} WHERE {} ORDER BY c.id DESC",
+            conditions.join(" AND ")
         )))
         .bind(filter.state.map_or("", ChangeState::as_str))
         .bind(filter.kind.map_or("", ChangeKind::as_str))

@@ -456,6 +456,38 @@ impl Store {
         rows.iter().map(deployment).collect()
     }
 
+    /// The deployments under way (queued, waiting, running or verifying),
+    /// newest first, at most `limit`: found by their state's index, however
+    /// long the history.
+    pub async fn deployments_under_way(&self, limit: i64) -> Result<Vec<DeploymentRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT} WHERE d.status IN ('queued', 'waiting', 'running', 'verifying') \
+             ORDER BY d.id DESC LIMIT $1"
+        )))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(deployment).collect()
+    }
+
+    /// The deployments not yet finished that are scheduled from `from` to
+    /// before `to`, by when.
+    pub async fn scheduled_deployments(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<DeploymentRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{SELECT} WHERE d.status IN ('queued', 'waiting', 'running', 'verifying') \
+             AND d.scheduled_at >= $1 AND d.scheduled_at < $2 ORDER BY d.scheduled_at, d.id"
+        )))
+        .bind(ferry_core::time::format_time(from))
+        .bind(ferry_core::time::format_time(to))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(deployment).collect()
+    }
+
     /// One deployment.
     pub async fn deployment(&self, id: i64) -> Result<DeploymentRecord> {
         let row = sqlx::query(AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))

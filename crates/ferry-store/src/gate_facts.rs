@@ -49,6 +49,40 @@ pub struct GateFacts {
     pub required_tasks: Vec<ferry_core::release_plan::RequiredTask>,
 }
 
+/// What every judgement at one moment shares, whichever release it is
+/// about: read once when many promotions are judged together (the
+/// dashboard's waiting versions), and with the release's own facts when one
+/// is.
+#[derive(Debug, Clone)]
+pub struct GateContext {
+    /// Every environment.
+    pub environments: Vec<EnvironmentSpec>,
+    /// Every lifecycle.
+    pub lifecycles: Vec<LifecycleSpec>,
+    /// The groups of every user who belongs to one, by user name.
+    pub memberships: std::collections::HashMap<String, Vec<String>>,
+    /// Every freeze.
+    pub freezes: Vec<FreezeSpec>,
+    /// The locks in force, in every environment.
+    pub locks: Vec<ferry_core::lock::LockFact>,
+}
+
+/// The facts of one release and environment, before the shared context
+/// completes them.
+struct ReleaseReads {
+    release: ReleaseRecord,
+    commits_json: String,
+    service_spec: Option<ferry_core::service::ServiceSpec>,
+    succeeded_in: Vec<(Name, DateTime<Utc>)>,
+    recent_outcomes: Vec<bool>,
+    people: Vec<String>,
+    decisions: Vec<DecisionRecord>,
+    evidence: Vec<LatestEvidence>,
+    changes: Vec<ChangeRecord>,
+    marked_bad: Option<ferry_core::lock::BadMark>,
+    required_tasks: Vec<ferry_core::release_plan::RequiredTask>,
+}
+
 impl Store {
     /// Reads the facts for promoting `service@version` into `environment`.
     ///
@@ -60,6 +94,52 @@ impl Store {
         version: &semver::Version,
         environment: &Name,
     ) -> Result<GateFacts> {
+        let (context, reads) = tokio::try_join!(
+            self.gate_context(),
+            self.release_reads(service, version, environment)
+        )?;
+        assemble(&context, reads, service, environment)
+    }
+
+    /// The facts for promoting `service@version` into `environment`, with
+    /// the shared ones taken from `context` instead of read again.
+    pub async fn gate_facts_in(
+        &self,
+        context: &GateContext,
+        service: &Name,
+        version: &semver::Version,
+        environment: &Name,
+    ) -> Result<GateFacts> {
+        let reads = self.release_reads(service, version, environment).await?;
+        assemble(context, reads, service, environment)
+    }
+
+    /// What every judgement shares: environments, lifecycles, group
+    /// memberships, freezes and the locks in force.
+    pub async fn gate_context(&self) -> Result<GateContext> {
+        let (environments, lifecycles, memberships, freezes, locks) = tokio::try_join!(
+            self.environments(),
+            self.lifecycles(),
+            self.memberships(),
+            self.freezes(),
+            self.locks(None),
+        )?;
+        Ok(GateContext {
+            environments: environments.into_iter().map(|e| e.spec).collect(),
+            lifecycles: lifecycles.into_iter().map(|l| l.spec).collect(),
+            memberships,
+            freezes: freezes.into_iter().map(|f| f.spec).collect(),
+            locks: locks.into_iter().map(|record| record.lock).collect(),
+        })
+    }
+
+    /// The facts of `service@version` and `environment` alone.
+    async fn release_reads(
+        &self,
+        service: &Name,
+        version: &semver::Version,
+        environment: &Name,
+    ) -> Result<ReleaseReads> {
         let (release_id, environment_id) = self
             .release_environment_ids(service, version, environment)
             .await?;
@@ -68,69 +148,32 @@ impl Store {
             environment: Some(environment),
             ..ChangeFilter::default()
         };
-        let (
-            release,
-            commits_json,
-            environments,
-            services,
-            lifecycles,
-            succeeded_in,
-            recent_outcomes,
-        ) = tokio::try_join!(
+        let (release, commits_json, service_spec, succeeded_in, recent_outcomes, people) = tokio::try_join!(
             self.release(service, version),
             self.release_commits(release_id),
-            self.environments(),
             self.service_spec(service),
-            self.lifecycles(),
             self.successes(release_id),
             self.recent_outcomes(service),
+            self.release_people(release_id),
         )?;
-        let (people, memberships) =
-            tokio::try_join!(self.release_people(release_id), self.memberships())?;
-        let (decisions, evidence, changes, freezes, marked_bad, locks, required_tasks) = tokio::try_join!(
+        let (decisions, evidence, changes, marked_bad, required_tasks) = tokio::try_join!(
             self.decisions(release_id, environment_id),
             self.latest_evidence(release_id, environment_id),
             self.changes(filter),
-            self.freezes(),
             self.mark_in_force(release_id, environment_id),
-            self.locks(Some(environment)),
             self.required_tasks(release_id, environment),
         )?;
-        let environment_spec = environments
-            .into_iter()
-            .find(|e| &e.spec.name == environment)
-            .map(|e| e.spec)
-            .ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "there is no environment {:?}",
-                    environment.as_str()
-                ))
-            })?;
-        let service_spec = services.map(|s| s.spec).ok_or_else(|| {
-            StoreError::NotFound(format!("there is no service {:?}", service.as_str()))
-        })?;
-        let lifecycle = lifecycles
-            .into_iter()
-            .find(|l| l.spec.name == service_spec.lifecycle)
-            .map(|l| l.spec)
-            .ok_or_else(|| {
-                StoreError::Corrupt(format!("service {service} follows a missing lifecycle"))
-            })?;
-        Ok(GateFacts {
+        Ok(ReleaseReads {
             release,
             commits_json,
-            people,
-            memberships,
-            environment: environment_spec,
-            lifecycle,
+            service_spec: service_spec.map(|stored| stored.spec),
             succeeded_in,
+            recent_outcomes,
+            people,
             decisions,
             evidence,
             changes,
-            freezes: freezes.into_iter().map(|f| f.spec).collect(),
-            recent_outcomes,
             marked_bad,
-            locks: locks.into_iter().map(|record| record.lock).collect(),
             required_tasks,
         })
     }
@@ -192,4 +235,57 @@ impl Store {
             }
         }
     }
+}
+
+/// One judgement's facts: the release's own, completed by the shared ones.
+fn assemble(
+    context: &GateContext,
+    reads: ReleaseReads,
+    service: &Name,
+    environment: &Name,
+) -> Result<GateFacts> {
+    let environment_spec = context
+        .environments
+        .iter()
+        .find(|e| &e.name == environment)
+        .cloned()
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "there is no environment {:?}",
+                environment.as_str()
+            ))
+        })?;
+    let service_spec = reads.service_spec.ok_or_else(|| {
+        StoreError::NotFound(format!("there is no service {:?}", service.as_str()))
+    })?;
+    let lifecycle = context
+        .lifecycles
+        .iter()
+        .find(|l| l.name == service_spec.lifecycle)
+        .cloned()
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!("service {service} follows a missing lifecycle"))
+        })?;
+    Ok(GateFacts {
+        release: reads.release,
+        commits_json: reads.commits_json,
+        people: reads.people,
+        memberships: context.memberships.clone(),
+        environment: environment_spec,
+        lifecycle,
+        succeeded_in: reads.succeeded_in,
+        decisions: reads.decisions,
+        evidence: reads.evidence,
+        changes: reads.changes,
+        freezes: context.freezes.clone(),
+        recent_outcomes: reads.recent_outcomes,
+        marked_bad: reads.marked_bad,
+        locks: context
+            .locks
+            .iter()
+            .filter(|lock| &lock.environment == environment)
+            .cloned()
+            .collect(),
+        required_tasks: reads.required_tasks,
+    })
 }

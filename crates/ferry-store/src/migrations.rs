@@ -117,6 +117,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_incidents.sql"),
         include_str!("../migrations/postgres/0018_incidents.sql"),
     ),
+    (
+        19,
+        "rollback index",
+        include_str!("../migrations/sqlite/0019_rollback_index.sql"),
+        include_str!("../migrations/postgres/0019_rollback_index.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -652,7 +652,7 @@ impl Store {
         let inserted = sqlx::query(
             "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, \
              updated_at, rollback_of, reason) VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, 'queued', $3, $4, $4, $5, $6) \
-             ON CONFLICT (rollback_of) DO NOTHING RETURNING id",
+             ON CONFLICT (rollback_of) WHERE rollback_of IS NOT NULL DO NOTHING RETURNING id",
         )
         .bind(int(&release, "id")?)
         .bind(int(&row, "environment_id")?)
@@ -727,7 +727,7 @@ impl Store {
             "INSERT INTO deployments (release_id, service_id, environment_id, status, created_by, created_at, \
              updated_at, plan, batch, rollback_of, reason) \
              VALUES ($1, (SELECT service_id FROM releases WHERE id = $1), $2, 'running', 'system', $3, $3, $4, 0, $5, $6) \
-             ON CONFLICT (rollback_of) DO NOTHING RETURNING id",
+             ON CONFLICT (rollback_of) WHERE rollback_of IS NOT NULL DO NOTHING RETURNING id",
         )
         .bind(int(&release, "id")?)
         .bind(int(&row, "environment_id")?)

@@ -12,7 +12,7 @@ use ferry_core::Name;
 use ferry_core::change::ChangeState;
 use ferry_core::status::{Cell, CellDeployment, Pending, pending_promotions};
 use ferry_store::changes::ChangeFilter;
-use ferry_store::deployments::DeploymentFilter;
+use ferry_store::gate_facts::GateContext;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use crate::error::ApiError;
@@ -175,10 +175,20 @@ pub async fn page(
 ) -> Response {
     // Filters that cannot be read filter nothing.
     let filters = filters.map(|Query(filters)| filters).unwrap_or_default();
-    let status = match crate::overview::status(&state, None).await {
-        Ok(status) => status,
+    let read = match read_all(&state, &viewer).await {
+        Ok(read) => read,
         Err(error) => return axum::response::IntoResponse::into_response(error),
     };
+    let Read {
+        status,
+        locks,
+        in_force,
+        moving,
+        by_service,
+        context,
+        changes,
+        coming,
+    } = read;
     let environments: Vec<String> = status
         .environments
         .iter()
@@ -189,16 +199,6 @@ pub async fn page(
         .filter(|name| filters.environment.is_empty() || **name == filters.environment)
         .cloned()
         .collect();
-    let locks = match locks::read(&state, &viewer, &environments).await {
-        Ok(locks) => locks,
-        Err(error) => return axum::response::IntoResponse::into_response(error),
-    };
-    let in_force = match state.store.marks_in_force().await {
-        Ok(marks) => marks,
-        Err(error) => {
-            return axum::response::IntoResponse::into_response(ApiError::from(error));
-        }
-    };
     // (release, environment) of each mark in force, for the cells.
     let bad: HashSet<(String, String)> = in_force
         .iter()
@@ -278,19 +278,11 @@ pub async fn page(
             }
         })
         .collect();
-    let Beside {
-        moving,
-        pending,
-        pending_more,
-        changes,
-    } = match beside_the_matrix(&state, &status, &filters).await {
-        Ok(lists) => lists,
-        Err(error) => return axum::response::IntoResponse::into_response(error),
-    };
-    let coming = match coming(&state).await {
-        Ok(coming) => coming,
-        Err(error) => return axum::response::IntoResponse::into_response(error),
-    };
+    let (pending, pending_more) =
+        match waiting(&state, &context, &status, &by_service, &filters).await {
+            Ok(waiting) => waiting,
+            Err(error) => return axum::response::IntoResponse::into_response(error),
+        };
     let message = match filters.done.as_str() {
         "locked" => Some("Locked: the promotions it holds wait until it is unlocked."),
         "unlocked" => Some("Unlocked: promotions may go there again."),
@@ -342,28 +334,63 @@ fn in_state(cell: &Cell, state: &str) -> bool {
         .any(|deployment| deployment.status.as_str() == state)
 }
 
-/// What the dashboard lists beside the matrix: deployments under way,
-/// versions waiting to move on (and how many more), and change requests
-/// waiting for a decision.
-async fn beside_the_matrix(
-    state: &AppState,
-    status: &ferry_api::Status,
-    filters: &Filters,
-) -> Result<Beside, ApiError> {
-    let moving = state
+/// What the dashboard reads: each part on its own, all at once.
+struct Read {
+    status: ferry_api::Status,
+    locks: locks::Locks,
+    in_force: Vec<ferry_store::marks::MarkRecord>,
+    moving: Vec<Moving>,
+    /// Each service's lifecycle, as its phases' environments.
+    by_service: Vec<(Name, Vec<Vec<Name>>)>,
+    /// What judging the waiting versions shares.
+    context: GateContext,
+    changes: Vec<Waiting>,
+    coming: Vec<String>,
+}
+
+/// Reads everything the dashboard shows but the judgements of the waiting
+/// versions, the independent reads at once.
+async fn read_all(state: &AppState, viewer: &Viewer) -> Result<Read, ApiError> {
+    let status = async {
+        let status = crate::overview::status(state, None).await?;
+        let environments: Vec<String> = status
+            .environments
+            .iter()
+            .map(|environment| environment.name.clone())
+            .collect();
+        let locks = locks::read(state, viewer, &environments).await?;
+        Ok::<_, ApiError>((status, locks))
+    };
+    let in_force = async { Ok::<_, ApiError>(state.store.marks_in_force().await?) };
+    let context = async { Ok::<_, ApiError>(state.store.gate_context().await?) };
+    let ((status, locks), in_force, moving, by_service, context, changes, coming) = tokio::try_join!(
+        status,
+        in_force,
+        moving(state),
+        lifecycles_by_service(state),
+        context,
+        waiting_changes(state),
+        coming(state),
+    )?;
+    Ok(Read {
+        status,
+        locks,
+        in_force,
+        moving,
+        by_service,
+        context,
+        changes,
+        coming,
+    })
+}
+
+/// The newest deployments under way.
+async fn moving(state: &AppState) -> Result<Vec<Moving>, ApiError> {
+    Ok(state
         .store
-        .deployments(
-            DeploymentFilter {
-                service: None,
-                environment: None,
-            },
-            None,
-            200,
-        )
+        .deployments_under_way(LISTED as i64)
         .await?
         .into_iter()
-        .filter(|deployment| !deployment.status.is_finished())
-        .take(LISTED)
         .map(|deployment| Moving {
             id: deployment.id,
             service: deployment.service,
@@ -372,11 +399,14 @@ async fn beside_the_matrix(
             state: deployment.status.as_str(),
             label: deployment.status.as_str().replace('_', " "),
         })
-        .collect();
-    let lifecycles: HashMap<Name, Vec<Vec<Name>>> = state
-        .store
-        .lifecycles()
-        .await?
+        .collect())
+}
+
+/// Each service's lifecycle, as the environments of its phases.
+async fn lifecycles_by_service(state: &AppState) -> Result<Vec<(Name, Vec<Vec<Name>>)>, ApiError> {
+    let (lifecycles, services) =
+        tokio::try_join!(state.store.lifecycles(), state.store.service_lifecycles())?;
+    let lifecycles: HashMap<Name, Vec<Vec<Name>>> = lifecycles
         .into_iter()
         .map(|stored| {
             let phases = stored
@@ -388,17 +418,25 @@ async fn beside_the_matrix(
             (stored.spec.name, phases)
         })
         .collect();
-    let by_service: Vec<(Name, Vec<Vec<Name>>)> = state
-        .store
-        .service_lifecycles()
-        .await?
+    Ok(services
         .into_iter()
         .filter_map(|(service, lifecycle)| {
             let phases = lifecycles.get(&lifecycle)?.clone();
             Some((service, phases))
         })
-        .collect();
-    let mut pending = pending_promotions(&status.cells, &by_service);
+        .collect())
+}
+
+/// The versions waiting to move on that the matrix's filters keep, the
+/// first few with the gates' first blocker, and how many more there are.
+async fn waiting(
+    state: &AppState,
+    context: &GateContext,
+    status: &ferry_api::Status,
+    by_service: &[(Name, Vec<Vec<Name>>)],
+    filters: &Filters,
+) -> Result<(Vec<(Pending, Option<String>)>, usize), ApiError> {
+    let mut pending = pending_promotions(&status.cells, by_service);
     // The filters of the matrix apply: a service's name, the environment
     // it would go to.
     let needle = filters.service.trim().to_lowercase();
@@ -410,7 +448,8 @@ async fn beside_the_matrix(
     pending.truncate(WAITING_LISTED);
     // What stops each from moving on: the gates' first blocker, several
     // judged at once (each is a few independent reads), in the list's order.
-    let pending: Vec<(Pending, Option<String>)> = futures_util::stream::iter(pending)
+    let now = chrono::Utc::now();
+    let pending = futures_util::stream::iter(pending)
         .map(|next| async move {
             let blocker = match semver::Version::parse(&next.version) {
                 Ok(version) => {
@@ -418,12 +457,11 @@ async fn beside_the_matrix(
                         service: &next.service,
                         version: &version,
                         environment: &next.to,
-                        at: chrono::Utc::now(),
+                        at: now,
                         emergency_reason: None,
                     };
-                    crate::control::judge(state, &promotion)
+                    crate::control::judge_in(state, context, &promotion)
                         .await?
-                        .0
                         .blockers
                         .first()
                         .map(|finding| finding.message.clone())
@@ -435,6 +473,11 @@ async fn beside_the_matrix(
         .buffered(JUDGED_AT_ONCE)
         .try_collect()
         .await?;
+    Ok((pending, pending_more))
+}
+
+/// The change requests waiting for a decision, oldest state first.
+async fn waiting_changes(state: &AppState) -> Result<Vec<Waiting>, ApiError> {
     let mut changes = Vec::new();
     for waiting in [ChangeState::Submitted, ChangeState::Assessed] {
         let filter = ChangeFilter {
@@ -457,21 +500,7 @@ async fn beside_the_matrix(
         );
     }
     changes.truncate(LISTED);
-    Ok(Beside {
-        moving,
-        pending,
-        pending_more,
-        changes,
-    })
-}
-
-/// What the dashboard lists beside the matrix.
-struct Beside {
-    moving: Vec<Moving>,
-    /// Each version waiting to move on, with the gates' first blocker.
-    pending: Vec<(Pending, Option<String>)>,
-    pending_more: usize,
-    changes: Vec<Waiting>,
+    Ok(changes)
 }
 
 /// How often an open dashboard's stream looks for changed deployments.
