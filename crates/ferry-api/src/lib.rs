@@ -25,6 +25,7 @@ mod schedule;
 mod status;
 mod train;
 mod variables;
+mod webhook;
 
 pub use agent::*;
 pub use apply::*;
@@ -44,6 +45,7 @@ pub use schedule::*;
 pub use status::*;
 pub use train::*;
 pub use variables::*;
+pub use webhook::*;
 
 pub use access::{
     CreateGrant, CreateGroup, CreateInvitation, CreateToken, CreateUser, CreatedToken, CreatedUser,

@@ -22,6 +22,7 @@
 
 mod access;
 mod agent;
+mod calendar;
 mod control;
 mod metrics;
 mod planning;
@@ -30,8 +31,10 @@ mod stream;
 
 pub use stream::{Download, LogEvent, LogFollow};
 mod variables;
+mod webhooks;
 
 pub use access::GrantQuery;
+pub use calendar::CalendarQuery;
 
 use std::future::Future;
 use std::time::Duration;

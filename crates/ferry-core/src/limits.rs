@@ -74,6 +74,8 @@ pub const REASON: Limit = text(
 pub const EMERGENCY_REASON: Limit = text("emergency justification", 2_000, true);
 /// A token's name.
 pub const TOKEN_NAME: Limit = text("token name", 100, false);
+/// A calendar feed's name.
+pub const FEED_NAME: Limit = text("calendar feed name", 100, false);
 /// An evidence's name (a suite or check).
 pub const EVIDENCE_NAME: Limit = text("evidence name", 100, false);
 /// A URL given with evidence or a report.
@@ -100,7 +102,7 @@ pub const AUTHORS: Limit = items("authors of a release", 10_000);
 pub const ARTIFACTS: Limit = items("artifacts of a release", 100);
 
 /// Every limit, in the documentation's order.
-pub const ALL: [Limit; 17] = [
+pub const ALL: [Limit; 18] = [
     TITLE,
     DESCRIPTION,
     COMMENT,
@@ -108,6 +110,7 @@ pub const ALL: [Limit; 17] = [
     EMERGENCY_REASON,
     REASON,
     TOKEN_NAME,
+    FEED_NAME,
     EVIDENCE_NAME,
     URL,
     TAGS,

@@ -149,6 +149,25 @@ pub struct Recurrence {
     fixed: Option<Arc<[DateTime<Utc>]>>,
     duration: Duration,
     tz: Tz,
+    /// The RRULE value as configured, without `UNTIL`, for RFC 5545 output.
+    text: String,
+}
+
+/// A recurrence in RFC 5545's terms (see [`Recurrence::to_ical`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IcalRule {
+    /// The time zone its wall-clock times are read in.
+    pub timezone: Tz,
+    /// The first start on the zone's wall clock: an event's `DTSTART`. A
+    /// start in a spring-forward gap is written as the rule gives it; RFC
+    /// 5545 reads it as ferry does, moved forward by the gap.
+    pub first_start: NaiveDateTime,
+    /// The instant of the first start.
+    pub first_instant: DateTime<Utc>,
+    /// The `RRULE` value.
+    pub rrule: String,
+    /// How long each occurrence lasts (elapsed time).
+    pub duration: Duration,
 }
 
 impl Recurrence {
@@ -281,6 +300,7 @@ impl Recurrence {
             fixed: None,
             duration,
             tz,
+            text: text.normalized(),
         };
         if count.is_some() {
             // A counted rule is short and its count runs from DTSTART: expand it
@@ -319,6 +339,39 @@ impl Recurrence {
     /// The time zone the rule is read in.
     pub fn timezone(&self) -> Tz {
         self.tz
+    }
+
+    /// This recurrence as RFC 5545 writes it: its first start on the wall
+    /// clock of its zone (an event's `DTSTART`) and the `RRULE` that repeats
+    /// it, which together give exactly the starts this recurrence has.
+    /// `None` when it has no start at all (an `UNTIL` before the first).
+    ///
+    /// The `RRULE` is the rule as configured (upper-cased, `FREQ` first),
+    /// with `UNTIL` as the UTC instant of the last start allowed (RFC 5545
+    /// wants UTC there when `DTSTART` has a zone). `DTSTART` is the first
+    /// start the rule gives, so it is always one of the rule's own starts
+    /// (RFC 5545 leaves a `DTSTART` the rule does not give undefined), and
+    /// every default the rule takes from it (the hour, the weekday...) is
+    /// the one ferry took. A rule without a `DTSTART` has no beginning;
+    /// here it begins at its first start on or after 1 January 2024.
+    pub fn to_ical(&self) -> Option<IcalRule> {
+        let anchor = self.start.unwrap_or(DEFAULTS_ANCHOR);
+        let first = self.expand_from(anchor).next()?.naive_utc();
+        let (first_instant, _) = resolve(self.tz, first)?;
+        if self.last_start.is_some_and(|last| first_instant > last) {
+            return None;
+        }
+        let mut rrule = self.text.clone();
+        if let Some(last) = self.last_start {
+            rrule.push_str(&format!(";UNTIL={}", last.format("%Y%m%dT%H%M%SZ")));
+        }
+        Some(IcalRule {
+            timezone: self.tz,
+            first_start: first,
+            first_instant,
+            rrule,
+            duration: self.duration,
+        })
     }
 
     /// The occurrence `[start, end)` containing `at`, if any. When several do
@@ -637,6 +690,19 @@ impl<'a> RuleText<'a> {
             until,
         })
     }
+
+    /// The rule's value as RFC 5545 clients read it best: each part
+    /// trimmed and upper-cased, `FREQ` first.
+    fn normalized(&self) -> String {
+        let mut parts: Vec<String> = self
+            .rule
+            .split(';')
+            .map(|part| part.trim().to_ascii_uppercase())
+            .filter(|part| !part.is_empty())
+            .collect();
+        parts.sort_by_key(|part| !part.starts_with("FREQ="));
+        parts.join(";")
+    }
 }
 
 /// A parsed `DTSTART` line.
@@ -861,6 +927,22 @@ impl Freeze {
                 }
             }
             FreezePeriod::Recurring(recurrence) => recurrence.occurrences(from, to, limit),
+        }
+    }
+
+    /// The period of a one-off freeze; `None` for a recurring one.
+    pub fn once(&self) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        match &self.period {
+            FreezePeriod::Once(start, end) => Some((*start, *end)),
+            FreezePeriod::Recurring(_) => None,
+        }
+    }
+
+    /// The recurrence of a recurring freeze; `None` for a one-off one.
+    pub fn recurrence(&self) -> Option<&Recurrence> {
+        match &self.period {
+            FreezePeriod::Once(..) => None,
+            FreezePeriod::Recurring(recurrence) => Some(recurrence),
         }
     }
 
@@ -1512,6 +1594,204 @@ mod tests {
         assert_eq!(
             window.current_or_next(utc(2026, 6, 1, 0, 0, 0)),
             Some((utc(2026, 6, 1, 13, 0, 0), utc(2026, 6, 1, 21, 0, 0)))
+        );
+    }
+
+    /// The RFC 5545 text of `rule`'s `to_ical`, read back by ferry itself.
+    fn read_back(ical: &IcalRule, duration: &str) -> Recurrence {
+        let start = ical.first_start.format("%Y%m%dT%H%M%S");
+        let text = if ical.timezone == Tz::UTC {
+            format!("DTSTART:{start}Z\nRRULE:{}", ical.rrule)
+        } else {
+            format!(
+                "DTSTART;TZID={}:{start}\nRRULE:{}",
+                ical.timezone.name(),
+                ical.rrule
+            )
+        };
+        Recurrence::new(&text, duration, None)
+            .unwrap_or_else(|error| panic!("{text:?} reads back: {error}"))
+    }
+
+    #[test]
+    fn rfc_5545_form_starts_at_the_first_start_and_keeps_the_rule() {
+        let berlin = window(
+            "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH;BYHOUR=9",
+            "8h",
+            Some("Europe/Berlin"),
+        );
+        let ical = berlin.to_ical().unwrap();
+        assert_eq!(ical.timezone, Tz::Europe__Berlin);
+        // 1 January 2024 is a Monday.
+        assert_eq!(
+            ical.first_start,
+            NaiveDate::from_ymd_opt(2024, 1, 1)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap()
+        );
+        assert_eq!(ical.first_instant, utc(2024, 1, 1, 8, 0, 0));
+        assert_eq!(ical.rrule, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH;BYHOUR=9");
+        assert_eq!(ical.duration, Duration::hours(8));
+
+        // Lower case, a prefix and FREQ last are written the usual way.
+        let messy = window("rrule:byday=-1fr;freq=monthly", "1h", None);
+        assert_eq!(messy.to_ical().unwrap().rrule, "FREQ=MONTHLY;BYDAY=-1FR");
+
+        // UNTIL becomes the UTC instant of the last start allowed: the
+        // whole of 1 March in Berlin.
+        let until = window(
+            "DTSTART;TZID=Europe/Berlin:20260105T090000\nRRULE:FREQ=DAILY;UNTIL=20260301",
+            "1h",
+            None,
+        );
+        let ical = until.to_ical().unwrap();
+        assert_eq!(ical.rrule, "FREQ=DAILY;UNTIL=20260301T225959Z");
+        assert_eq!(ical.first_instant, utc(2026, 1, 5, 8, 0, 0));
+
+        // A DTSTART the rule does not give is not written: the first start is.
+        let unsynchronised = window(
+            "DTSTART;TZID=Europe/Berlin:20260101T100000\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9",
+            "1h",
+            None,
+        );
+        assert_eq!(
+            unsynchronised.to_ical().unwrap().first_instant,
+            utc(2026, 1, 12, 8, 0, 0)
+        );
+
+        // A rule whose UNTIL comes before its first start has none.
+        let never = window(
+            "DTSTART:20260105T090000Z\nRRULE:FREQ=WEEKLY;BYDAY=FR;UNTIL=20260106T000000Z",
+            "1h",
+            None,
+        );
+        assert_eq!(never.to_ical(), None);
+    }
+
+    #[test]
+    fn rfc_5545_form_reads_back_as_the_same_starts() {
+        let cases = [
+            (
+                "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH;BYHOUR=9",
+                "8h",
+                Some("Europe/Berlin"),
+            ),
+            ("FREQ=WEEKLY", "1h", None),
+            ("RRULE:FREQ=MONTHLY", "1h", Some("UTC")),
+            ("rrule:FREQ=YEARLY;BYMINUTE=30", "1h", None),
+            (
+                "freq=monthly;byday=-1fr;byhour=15",
+                "2h",
+                Some("America/New_York"),
+            ),
+            (
+                "FREQ=MONTHLY;BYMONTHDAY=-1;BYHOUR=18",
+                "3h",
+                Some("Europe/Berlin"),
+            ),
+            (
+                "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;BYHOUR=17",
+                "1h",
+                Some("Asia/Tokyo"),
+            ),
+            (
+                "FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=24",
+                "2d",
+                Some("Australia/Sydney"),
+            ),
+            (
+                "FREQ=DAILY;BYHOUR=2;BYMINUTE=30",
+                "1h",
+                Some("Europe/Berlin"),
+            ),
+            (
+                "FREQ=WEEKLY;BYDAY=FR;BYHOUR=15",
+                "66h",
+                Some("Europe/Berlin"),
+            ),
+            ("FREQ=HOURLY;BYMINUTE=15", "10m", None),
+            (
+                "DTSTART;TZID=Europe/Berlin:20260105T090000\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+                "8h",
+                None,
+            ),
+            (
+                "DTSTART;TZID=Europe/Berlin:20260101T100000\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO;BYHOUR=9",
+                "1h",
+                None,
+            ),
+            (
+                "DTSTART:20260105T090000Z\nRRULE:FREQ=DAILY;COUNT=3",
+                "1h",
+                None,
+            ),
+            (
+                "DTSTART;TZID=America/New_York:20260301T013000\nRRULE:FREQ=WEEKLY;BYDAY=SU;COUNT=10",
+                "1h",
+                None,
+            ),
+            (
+                "DTSTART;TZID=Europe/Berlin:20260105T090000\nRRULE:FREQ=DAILY;UNTIL=20260301",
+                "1h",
+                None,
+            ),
+        ];
+        for (rule, duration, zone) in cases {
+            let original = window(rule, duration, zone);
+            let ical = original.to_ical().unwrap();
+            let again = read_back(&ical, duration);
+            // Hourly rules make many starts: a shorter span for them.
+            let to = if rule.contains("HOURLY") {
+                utc(2026, 4, 1, 0, 0, 0)
+            } else {
+                utc(2028, 1, 1, 0, 0, 0)
+            };
+            let from = utc(2026, 1, 1, 0, 0, 0);
+            let expected = original.occurrences(from, to, 100_000);
+            assert!(!expected.is_empty(), "{rule}");
+            assert_eq!(again.occurrences(from, to, 100_000), expected, "{rule}");
+            assert_eq!(
+                again.occurrences(ical.first_instant, to, 1),
+                original.occurrences(ical.first_instant, to, 1),
+                "{rule}"
+            );
+        }
+    }
+
+    #[test]
+    fn freezes_say_whether_they_are_one_off_or_recurring() {
+        let once = Freeze::from_spec(&crate::freeze::FreezeSpec {
+            name: Name::parse("launch").unwrap(),
+            reason: String::new(),
+            start: Some("2026-12-20T00:00:00Z".into()),
+            end: Some("2027-01-04T00:00:00Z".into()),
+            rrule: None,
+            duration: None,
+            timezone: None,
+            environments: vec![Name::parse("prod").unwrap()],
+        })
+        .unwrap();
+        assert_eq!(
+            once.once(),
+            Some((utc(2026, 12, 20, 0, 0, 0), utc(2027, 1, 4, 0, 0, 0)))
+        );
+        assert!(once.recurrence().is_none());
+        let weekly = Freeze::from_spec(&crate::freeze::FreezeSpec {
+            name: Name::parse("fridays").unwrap(),
+            reason: String::new(),
+            start: None,
+            end: None,
+            rrule: Some("FREQ=WEEKLY;BYDAY=FR;BYHOUR=15".into()),
+            duration: Some("66h".into()),
+            timezone: Some("Europe/Berlin".into()),
+            environments: vec![Name::parse("prod").unwrap()],
+        })
+        .unwrap();
+        assert!(weekly.once().is_none());
+        assert_eq!(
+            weekly.recurrence().map(Recurrence::duration),
+            Some(Duration::hours(66))
         );
     }
 }

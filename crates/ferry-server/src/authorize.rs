@@ -64,7 +64,7 @@ impl Caller {
     }
 
     /// The 403 for a refusal of `what`, recorded in the audit trail.
-    async fn refusal(
+    pub(crate) async fn refusal(
         &self,
         state: &AppState,
         what: &str,

@@ -95,6 +95,13 @@ pub async fn decide(
         .store
         .decide_on_pause(caller.actor(), id, decision, comment)
         .await?;
+    if decided == Decided::Failed {
+        crate::telemetry::deployment_ended(
+            &state.store,
+            &progress.deployment,
+            ferry_core::DeploymentStatus::Failed,
+        );
+    }
     if decided == Decided::Failed && decision == Decision::Rollback {
         crate::orchestrator::roll_back_changed(&state.store, id).await?;
     }
@@ -169,6 +176,13 @@ pub async fn cancel(
         .require(state, Action::CancelDeployment, &target)
         .await?;
     let outcome = state.store.cancel_deployment(caller.actor(), id).await?;
+    if outcome == CancelOutcome::Cancelled {
+        crate::telemetry::deployment_ended(
+            &state.store,
+            &deployment,
+            ferry_core::DeploymentStatus::Cancelled,
+        );
+    }
     state.wake.orchestrator();
     Ok((outcome, full(state, id).await?))
 }

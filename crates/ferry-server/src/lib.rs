@@ -37,8 +37,10 @@ mod routes;
 pub mod secrets;
 mod single_sign_on;
 mod state;
+pub mod telemetry;
 mod trains;
 mod web;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,6 +82,11 @@ pub struct Settings {
     pub lease: chrono::Duration,
     /// How long web sessions last.
     pub sessions: SessionLimits,
+    /// This server's public address, the `source` of the events it sends
+    /// (`/ferry` when unset).
+    pub public_url: Option<String>,
+    /// Shortens the webhook retry schedule (1: as it is).
+    pub webhook_retry_scale: f64,
 }
 
 /// Why the server could not start or stopped.
@@ -116,7 +123,18 @@ pub enum Error {
 pub fn app(state: AppState) -> axum::Router {
     routes::router(state)
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |request: &axum::http::Request<axum::body::Body>| {
+                // As tower-http's default span, but a calendar feed's secret
+                // in the query (`token=`) is never written to the log.
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    uri = %routes::redacted_uri(request.uri()),
+                    version = ?request.version(),
+                )
+            },
+        ))
 }
 
 /// The largest JSON body accepted (artifact uploads have their own limit).
@@ -265,11 +283,21 @@ impl Server {
         state.sessions = settings.sessions;
         state.allow_http_hosts = settings.allow_http_hosts.clone();
         state.secret_key = Some(secret_key);
+        state.webhooks = webhooks::WebhookSettings {
+            source: settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| "/ferry".to_string()),
+            retry_scale: settings.webhook_retry_scale,
+        };
         // The orchestrator drives deployments in the background; it stops after
         // the requests under way, and whatever it was doing is guarded in the
         // database, so the next start (or another replica) takes over.
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
+        let webhooks = tokio::spawn(webhooks::run(state.clone(), stop.clone()));
+        let upkeep = tokio::spawn(telemetry::upkeep());
+        let traces = telemetry::Traces::start();
         let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));
         let served = axum::serve(
             connection::Listener(listener),
@@ -279,14 +307,19 @@ impl Server {
         .await
         .map_err(Error::Serve);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        upkeep.abort();
         if let Err(error) = orchestrator.await {
             tracing::warn!(%error, "the orchestrator stopped abnormally");
         }
+        // Attempts under way finish in their own tasks or run out their
+        // lease; the next start sends what is left.
+        webhooks.abort();
         if let Some(task) = demo
             && let Err(error) = task.await
         {
             tracing::warn!(%error, "the demo's promotions stopped abnormally");
         }
+        traces.stop().await;
         served?;
         store.close().await;
         tracing::info!("ferry stopped");

@@ -39,8 +39,10 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
     ("Unmark", "reason", &limits::REASON),
     ("Rollback", "reason", &limits::REASON),
     ("CreateToken", "name", &limits::TOKEN_NAME),
+    ("CreateCalendarFeed", "name", &limits::FEED_NAME),
     ("AddEvidence", "name", &limits::EVIDENCE_NAME),
     ("AddEvidence", "url", &limits::URL),
+    ("NewWebhook", "url", &limits::URL),
     ("ReportDeployment", "url", &limits::URL),
     ("CreateAgentToken", "tags", &limits::TAGS),
     (

@@ -40,6 +40,7 @@ use ferry_store::{Store, StoreError};
 use crate::control::{Promotion, judge};
 use crate::convert::{name, version};
 use crate::state::AppState;
+use crate::telemetry;
 
 /// How often the orchestrator looks for work.
 pub const TICK: std::time::Duration = std::time::Duration::from_millis(500);
@@ -355,9 +356,15 @@ async fn start(
     // and approvals or evidence may have changed since the promotion. A
     // rollback restores a release that passed them here before.
     if progress.rollback_of.is_none()
-        && let Some(reason) = blocked(state, deployment, now).await
+        && let Some((reason, blockers)) = blocked(state, deployment, now).await
     {
-        return hold(store, progress, &reason, report).await;
+        let held = report.waiting.len();
+        hold(store, progress, &reason, report).await?;
+        if report.waiting.len() > held {
+            // Held anew (not again for the same reason, as every pass does).
+            telemetry::gate_blocked(&blockers);
+        }
+        return Ok(());
     }
     if targets.is_empty() {
         let reason = format!(
@@ -382,12 +389,12 @@ async fn start(
     Ok(())
 }
 
-/// Why the gates hold `deployment` back now, if they do.
+/// Why the gates hold `deployment` back now, with their blockers, if they do.
 async fn blocked(
     state: &AppState,
     deployment: &ferry_store::deployments::DeploymentRecord,
     now: DateTime<Utc>,
-) -> Option<String> {
+) -> Option<(String, Vec<ferry_core::gates::Finding>)> {
     let judged = async {
         let service = name("service", &deployment.service)?;
         let version = version(&deployment.version)?;
@@ -403,8 +410,8 @@ async fn blocked(
     };
     match judged.await {
         Ok(verdict) if verdict.allowed => None,
-        Ok(verdict) => Some(verdict.held_reason()),
-        Err(error) => Some(format!("the gates cannot be judged: {error}")),
+        Ok(verdict) => Some((verdict.held_reason(), verdict.blockers)),
+        Err(error) => Some((format!("the gates cannot be judged: {error}"), Vec::new())),
     }
 }
 
@@ -450,6 +457,7 @@ async fn drive(
             .finish_deployment(id, DeploymentStatus::Cancelled, Some(&reason))
             .await?
         {
+            telemetry::deployment_ended(store, &progress.deployment, DeploymentStatus::Cancelled);
             report.cancelled.push(id);
         }
         return Ok(());
@@ -501,6 +509,7 @@ async fn drive(
             .finish_deployment(id, DeploymentStatus::Failed, Some(&reason))
             .await?
         {
+            telemetry::deployment_ended(store, &progress.deployment, DeploymentStatus::Failed);
             report.failed.push(id);
         }
         if progress.rollback_of.is_none() {
@@ -556,9 +565,28 @@ async fn drive(
         .finish_deployment(id, DeploymentStatus::Succeeded, None)
         .await?
     {
+        telemetry::deployment_ended(store, &progress.deployment, DeploymentStatus::Succeeded);
         report.succeeded.push(id);
+        if let Some(original) = progress.rollback_of {
+            count_restored(store, original).await;
+        }
     }
     Ok(())
+}
+
+/// Counts failed deployment `original` as rolled back, when the success of
+/// its rollback (which just ended) restored it: that write turned it
+/// `rolled_back`, and only the one rollback a deployment may have does.
+async fn count_restored(store: &Store, original: i64) {
+    match store.deployment(original).await {
+        Ok(restored) if restored.status == DeploymentStatus::RolledBack => {
+            telemetry::deployment_ended(store, &restored, DeploymentStatus::RolledBack);
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::debug!(deployment = original, %error, "a rolled-back deployment was not counted");
+        }
+    }
 }
 
 /// Pauses `progress` for a person's decision.

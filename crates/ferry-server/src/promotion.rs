@@ -118,8 +118,9 @@ pub async fn promote(
     let (service, version, environment) = (request.service, request.version, request.environment);
     let waits = match control::disposition(state, &promotion).await? {
         (Disposition::Go, _) => None,
-        (Disposition::Wait(reason), _) => Some(reason),
+        (Disposition::Wait(reason), verdict) => Some((reason, verdict.blockers)),
         (Disposition::Refuse, verdict) => {
+            crate::telemetry::gate_blocked(&verdict.blockers);
             let count = verdict.blockers.len();
             return Err(ApiError::GateBlocked {
                 detail: format!(
@@ -141,7 +142,8 @@ pub async fn promote(
     if !created {
         return Ok(Promoted::AlreadyUnderWay(deployment));
     }
-    if let Some(reason) = waits {
+    if let Some((reason, blockers)) = waits {
+        crate::telemetry::gate_blocked(&blockers);
         state.store.hold_deployment(deployment.id, &reason).await?;
         deployment = state.store.deployment(deployment.id).await?;
     }

@@ -43,6 +43,8 @@ pub struct AppState {
     pub sign_in_throttle: std::sync::Arc<crate::web::Throttle>,
     /// The audit chain's last verification from the web UI, with its time.
     pub last_audit_check: std::sync::Arc<crate::web::LastCheck>,
+    /// How webhooks are sent.
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -66,6 +68,7 @@ impl AppState {
             sessions: crate::web::SessionLimits::default(),
             sign_in_throttle: std::sync::Arc::default(),
             last_audit_check: std::sync::Arc::default(),
+            webhooks: crate::webhooks::WebhookSettings::default(),
         }
     }
 }

@@ -138,6 +138,7 @@ pub async fn promote(
         };
         let (disposition, verdict) = control::disposition(state, &promotion).await?;
         if disposition != Disposition::Go {
+            crate::telemetry::gate_blocked(&verdict.blockers);
             let release = member.release();
             blockers.extend(verdict.blockers.into_iter().map(|finding| Finding {
                 message: format!("{release}: {}", finding.message),

@@ -80,6 +80,10 @@ const RELEASE_MANAGER: &str = "U F F F F F A A F F U U F U U F";
 const PROTECTED: &str = "U F F F F F F F F F U U F U U F";
 /// An agent's own job: the agent of staging is not shown it exists.
 const AGENT_JOB: &str = "U U U U U U U U U U U U U A N U";
+/// Whatever the Authorization header says: a calendar feed's token in the
+/// URL decides.
+const EVERYONE_401: &str = "U U U U U U U U U U U U U U U U";
+const EVERYONE_403: &str = "F F F F F F F F F F F F F F F F";
 
 /// What a route does, for what a refusal must leave behind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +117,12 @@ enum Setup {
     /// api@1.0.0 succeeded in dev and was rolled back there (so it is
     /// marked bad there).
     RolledBack,
+    /// A calendar feed (`phone`) for each person, whose secret is
+    /// `ferry_cal_test_<name>`, and the viewer's revoked feed
+    /// `ferry_cal_test_revoked`.
+    CalendarFeeds,
+    /// Webhook 1 (every event) with delivery 1 waiting (an incident's).
+    Webhook,
 }
 
 #[derive(Debug, Clone)]
@@ -212,7 +222,8 @@ const IMPLEMENTED: &[ChangeAction] = &[
 /// The table: every route, with how to call it and who may.
 fn rows() -> Vec<Row> {
     use Setup::{
-        Change, DeploymentSucceeded, Incident, JobClaimed, Locked, Planned, RolledBack, Train,
+        CalendarFeeds, Change, DeploymentSucceeded, Incident, JobClaimed, Locked, Planned,
+        RolledBack, Train, Webhook,
     };
     vec![
         // Health: open to everyone, on purpose.
@@ -683,6 +694,86 @@ fn rows() -> Vec<Row> {
             RELEASE_MANAGER,
         ),
         get("/api/v1/calendar", "/api/v1/calendar"),
+        // The calendar as iCalendar: with an API token, a read; with a
+        // calendar feed's token in the URL, its owner's rights count and the
+        // Authorization header does not.
+        get("/calendar.ics", "/calendar.ics").label("with an API token"),
+        row(
+            "GET",
+            "/calendar.ics",
+            "/calendar.ics?token=ferry_cal_test_viewer&env=dev",
+            None,
+            200,
+            PUBLIC,
+        )
+        .label("a viewer's feed")
+        .setup(CalendarFeeds),
+        row(
+            "GET",
+            "/calendar.ics",
+            "/calendar.ics?token=ferry_cal_test_nogrant",
+            None,
+            403,
+            EVERYONE_403,
+        )
+        .label("the feed of a user with no grant")
+        .setup(CalendarFeeds),
+        row(
+            "GET",
+            "/calendar.ics",
+            "/calendar.ics?token=ferry_cal_test_revoked",
+            None,
+            401,
+            EVERYONE_401,
+        )
+        .label("a revoked feed")
+        .setup(CalendarFeeds),
+        row(
+            "GET",
+            "/calendar.ics",
+            "/calendar.ics?token=ferry_cal_unknown",
+            None,
+            401,
+            EVERYONE_401,
+        )
+        .label("an unknown feed"),
+        row(
+            "GET",
+            "/api/v1/calendar/feeds",
+            "/api/v1/calendar/feeds",
+            None,
+            200,
+            ANY_TOKEN,
+        ),
+        // A feed reads: only a person who may read makes one.
+        row(
+            "POST",
+            "/api/v1/calendar/feeds",
+            "/api/v1/calendar/feeds",
+            Some(r#"{"name":"phone"}"#),
+            201,
+            "U F A A A A A A A A U U A U U F",
+        ),
+        row(
+            "DELETE",
+            "/api/v1/calendar/feeds/{id}",
+            "/api/v1/calendar/feeds/<own_feed>",
+            None,
+            200,
+            "U A A A A A A A A A U U A U U N",
+        )
+        .label("one's own")
+        .setup(CalendarFeeds),
+        row(
+            "DELETE",
+            "/api/v1/calendar/feeds/{id}",
+            "/api/v1/calendar/feeds/<victim_feed>",
+            None,
+            200,
+            "U N N N N N N A N N U U N U U N",
+        )
+        .label("someone else's")
+        .setup(CalendarFeeds),
         // Release plans.
         get(
             "/api/v1/services/{service}/releases/{version}/plan",
@@ -763,6 +854,55 @@ fn rows() -> Vec<Row> {
             DEPLOYER,
         )
         .setup(Incident),
+        // Webhooks: administrators only, reads too (the addresses and
+        // deliveries are theirs to see), so a refused read is audited.
+        row("GET", "/api/v1/webhooks", "/api/v1/webhooks", None, 200, ADMIN).kind(Kind::Write),
+        row(
+            "POST",
+            "/api/v1/webhooks",
+            "/api/v1/webhooks",
+            Some(r#"{"url":"http://127.0.0.1:9/hook","events":["*"]}"#),
+            201,
+            ADMIN,
+        ),
+        row(
+            "DELETE",
+            "/api/v1/webhooks/{id}",
+            "/api/v1/webhooks/1",
+            None,
+            204,
+            ADMIN,
+        )
+        .setup(Webhook),
+        row(
+            "GET",
+            "/api/v1/webhooks/{id}/deliveries",
+            "/api/v1/webhooks/1/deliveries",
+            None,
+            200,
+            ADMIN,
+        )
+        .kind(Kind::Write)
+        .setup(Webhook),
+        row(
+            "GET",
+            "/api/v1/webhooks/deliveries/{id}",
+            "/api/v1/webhooks/deliveries/1",
+            None,
+            200,
+            ADMIN,
+        )
+        .kind(Kind::Write)
+        .setup(Webhook),
+        row(
+            "POST",
+            "/api/v1/webhooks/deliveries/{id}/redeliver",
+            "/api/v1/webhooks/deliveries/1/redeliver",
+            None,
+            200,
+            ADMIN,
+        )
+        .setup(Webhook),
         // Release trains.
         get("/api/v1/trains", "/api/v1/trains"),
         row(
@@ -970,6 +1110,8 @@ fn rows() -> Vec<Row> {
             ANY_TOKEN,
         )
         .undocumented(),
+        // Prometheus metrics: any reader, as the labels name services.
+        row("GET", "/metrics", "/metrics", None, 200, READ).undocumented(),
     ]
 }
 
@@ -1139,6 +1281,21 @@ async fn fill(text: &str, world: &World, caller: &Caller) -> String {
         .replace("<change>", &world.change.to_string())
         .replace("<new_digest>", &digest(b"world"))
         .replace("<digest>", &digest(ARTIFACT));
+    if filled.contains("<own_feed>") || filled.contains("<victim_feed>") {
+        let store = &world.api.store;
+        let first_feed = |feeds: Vec<ferry_store::calendar_feeds::CalendarFeedRecord>| {
+            feeds.first().map(|feed| feed.id.to_string())
+        };
+        let victim = first_feed(store.calendar_feeds(Some("victim")).await.unwrap())
+            .expect("the victim has a calendar feed");
+        let own = match &caller.actor {
+            Some(actor) => first_feed(store.calendar_feeds(Some(actor)).await.unwrap()),
+            None => None,
+        };
+        filled = filled
+            .replace("<own_feed>", own.as_deref().unwrap_or(&victim))
+            .replace("<victim_feed>", &victim);
+    }
     if filled.contains("<jwt>") {
         filled = filled.replace("<jwt>", &world::ci_id_token());
     }
@@ -1177,6 +1334,35 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 .await
                 .unwrap();
             assert_eq!(claimed.map(|job| job.id), Some(world.job));
+        }
+        Setup::Webhook => {
+            let store = &world.api.store;
+            let events = ferry_core::event::EventSelection::All;
+            store
+                .create_webhook(
+                    "admin",
+                    ferry_store::webhooks::NewWebhook {
+                        url: "http://127.0.0.1:9/hook",
+                        events: &events,
+                        service: None,
+                        environment: None,
+                        secret_sealed: "sealed",
+                    },
+                )
+                .await
+                .unwrap();
+            store
+                .open_incident(
+                    "admin",
+                    &ferry_core::Name::parse("api").unwrap(),
+                    &ferry_core::Name::parse("dev").unwrap(),
+                    None,
+                    "checkout errors",
+                )
+                .await
+                .unwrap();
+            let (queued, _) = store.fan_out_events("/ferry").await.unwrap();
+            assert_eq!(queued, 1, "the incident is delivery 1");
         }
         Setup::Incident => {
             world
@@ -1268,6 +1454,34 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 )
                 .await
                 .unwrap();
+        }
+        Setup::CalendarFeeds => {
+            let store = &world.api.store;
+            let feed = |secret: &str| -> (String, String) {
+                (ferry_server::hash_secret(secret), secret[..16].to_owned())
+            };
+            for name in world.people.keys() {
+                let owner = store.user_by_name(name).await.unwrap();
+                let (hash, prefix) = feed(&format!("ferry_cal_test_{name}"));
+                let new = ferry_store::calendar_feeds::NewCalendarFeed {
+                    name: "phone",
+                    secret_hash: &hash,
+                    prefix: &prefix,
+                };
+                store.create_calendar_feed(name, &owner, new).await.unwrap();
+            }
+            let viewer = store.user_by_name("viewer").await.unwrap();
+            let (hash, prefix) = feed("ferry_cal_test_revoked");
+            let new = ferry_store::calendar_feeds::NewCalendarFeed {
+                name: "old",
+                secret_hash: &hash,
+                prefix: &prefix,
+            };
+            let old = store
+                .create_calendar_feed("viewer", &viewer, new)
+                .await
+                .unwrap();
+            store.revoke_calendar_feed("viewer", old.id).await.unwrap();
         }
         Setup::DeploymentSucceeded => {
             for status in [

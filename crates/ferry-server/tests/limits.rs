@@ -68,6 +68,12 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
             json!({ "name": value }),
             "name",
         ),
+        w if w == limits::FEED_NAME.what => (
+            Method::POST,
+            "/api/v1/calendar/feeds",
+            json!({ "name": value }),
+            "name",
+        ),
         w if w == limits::EVIDENCE_NAME.what => (
             Method::POST,
             "/api/v1/services/api/releases/1.0.0/evidence",

@@ -290,6 +290,19 @@ impl Store {
         }
         Ok(())
     }
+
+    /// How many agents, not revoked, were heard from at `since` or later
+    /// (`last_seen_at` is kept to the minute: see [`Store::touch_agent`]).
+    pub async fn agents_seen_since(&self, since: DateTime<Utc>) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM agents \
+             WHERE revoked_at IS NULL AND last_seen_at >= $1",
+        )
+        .bind(ferry_core::time::format_time(since))
+        .fetch_one(self.pool())
+        .await?;
+        int(&row, "n")
+    }
 }
 
 impl Store {

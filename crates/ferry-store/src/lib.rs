@@ -21,6 +21,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod calendar_feeds;
 pub mod changes;
 pub mod config;
 pub mod deployments;
@@ -45,6 +46,7 @@ pub mod single_sign_on;
 pub mod status;
 pub mod trains;
 pub mod variables;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::str::FromStr;

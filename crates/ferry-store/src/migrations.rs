@@ -123,6 +123,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0019_rollback_index.sql"),
         include_str!("../migrations/postgres/0019_rollback_index.sql"),
     ),
+    (
+        20,
+        "webhooks",
+        include_str!("../migrations/sqlite/0020_webhooks.sql"),
+        include_str!("../migrations/postgres/0020_webhooks.sql"),
+    ),
+    (
+        21,
+        "calendar feeds",
+        include_str!("../migrations/sqlite/0021_calendar_feeds.sql"),
+        include_str!("../migrations/postgres/0021_calendar_feeds.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

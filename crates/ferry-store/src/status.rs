@@ -119,4 +119,15 @@ impl Store {
         .await?;
         Ok(format!("{}@{}", int(&row, "n")?, text(&row, "at")?))
     }
+
+    /// How many deployments are queued or waiting (for their time, a
+    /// window, a freeze, their turn, an agent or a person's decision).
+    pub async fn deployments_queued(&self) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM deployments WHERE status IN ('queued', 'waiting')",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        int(&row, "n")
+    }
 }

@@ -108,6 +108,7 @@ contract!(
     the_last_working_admin_credential_is_kept,
     a_revoked_agent_is_refused_and_loses_its_job,
     workload_tokens_carry_their_grants_until_they_expire,
+    calendar_feeds_read_as_their_owner_until_revoked,
     bootstrap_happens_once,
     audit_chain_verifies_and_catches_an_edit,
     audit_chain_catches_a_truncation,
@@ -142,6 +143,8 @@ contract!(
     an_automatic_promotion_happens_once,
     a_job_never_started_goes_back_to_pending_when_its_lease_runs_out,
     an_idempotency_key_is_held_once_answered_and_expires,
+    queued_deployments_and_agents_heard_from_are_counted,
+    events_reach_each_webhook_once_and_are_retried_on_schedule,
 );
 
 const CONFIG: &str = r#"
@@ -2962,6 +2965,156 @@ async fn workload_tokens_carry_their_grants_until_they_expire(f: Fixture) {
     );
 }
 
+async fn calendar_feeds_read_as_their_owner_until_revoked(f: Fixture) {
+    use ferry_store::calendar_feeds::NewCalendarFeed;
+    f.store
+        .create_user("system", new_user(&name("alice"), "hash-a", true))
+        .await
+        .unwrap();
+    let (bob, _) = f
+        .store
+        .create_user("alice", new_user(&name("bob"), "hash-b", false))
+        .await
+        .unwrap();
+    let viewer = grant(Role::Viewer, None, None);
+    f.store
+        .grant("alice", Holder::User(&name("bob")), &viewer)
+        .await
+        .unwrap();
+    let feed = |name: &'static str, hash: &'static str| NewCalendarFeed {
+        name,
+        secret_hash: hash,
+        prefix: "ferry_cal_abcd",
+    };
+    let phone = f
+        .store
+        .create_calendar_feed("bob", &bob, feed("phone", "feed-1"))
+        .await
+        .unwrap();
+    assert_eq!((phone.name.as_str(), phone.user.as_str()), ("phone", "bob"));
+    assert_eq!(phone.revoked_at, None);
+    let laptop = f
+        .store
+        .create_calendar_feed("bob", &bob, feed("laptop", "feed-2"))
+        .await
+        .unwrap();
+
+    // A feed reads with its owner's rights of the moment.
+    let found = f
+        .store
+        .authenticate_calendar_feed("feed-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.feed_id, found.user.name.as_str()), (phone.id, "bob"));
+    assert_eq!(found.rights.grants, std::slice::from_ref(&viewer));
+    assert_eq!(found.rights.narrowed_to, None);
+    assert_eq!(
+        f.store.authenticate_calendar_feed("unknown").await.unwrap(),
+        None
+    );
+    // A feed's secret is no API token, and an API token no feed.
+    assert_eq!(f.store.authenticate("feed-1").await.unwrap(), None);
+    assert_eq!(
+        f.store.authenticate_calendar_feed("hash-b").await.unwrap(),
+        None
+    );
+    let used = f.store.calendar_feed(phone.id).await.unwrap().unwrap();
+    assert!(used.last_used_at.is_some());
+
+    assert_eq!(f.store.calendar_feeds(Some("bob")).await.unwrap(), {
+        let mut listed = f.store.calendar_feeds(None).await.unwrap();
+        listed.retain(|feed| feed.user == "bob");
+        listed
+    });
+    assert_eq!(f.store.calendar_feeds(Some("bob")).await.unwrap().len(), 2);
+    assert!(
+        f.store
+            .calendar_feeds(Some("alice"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A disabled owner's feeds are refused, and work again when enabled.
+    f.store
+        .set_user_enabled("alice", "bob", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.authenticate_calendar_feed("feed-1").await.unwrap(),
+        None
+    );
+    f.store
+        .set_user_enabled("alice", "bob", true)
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .authenticate_calendar_feed("feed-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Revoked, a feed is refused; revoking again changes nothing.
+    let revoked = f.store.revoke_calendar_feed("bob", phone.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(
+        f.store.authenticate_calendar_feed("feed-1").await.unwrap(),
+        None
+    );
+    assert!(
+        f.store
+            .authenticate_calendar_feed("feed-2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let seq = f.store.audit_events(0, 1000).await.unwrap().len();
+    let again = f
+        .store
+        .revoke_calendar_feed("alice", phone.id)
+        .await
+        .unwrap();
+    assert_eq!(again.revoked_at, revoked.revoked_at);
+    assert_eq!(f.store.audit_events(0, 1000).await.unwrap().len(), seq);
+    let missing = f
+        .store
+        .revoke_calendar_feed("alice", 999)
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)));
+
+    // Making and revoking are in the trail, by whom, without the hash.
+    let trail = f.store.audit_events(0, 1000).await.unwrap();
+    let events: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .filter(|e| e.action.starts_with("calendar-feed."))
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.object.as_str()))
+        .collect();
+    let (first, second) = (
+        format!("calendar-feed:{}", phone.id),
+        format!("calendar-feed:{}", laptop.id),
+    );
+    assert_eq!(
+        events,
+        [
+            ("bob", "calendar-feed.create", first.as_str()),
+            ("bob", "calendar-feed.create", second.as_str()),
+            ("bob", "calendar-feed.revoke", first.as_str()),
+        ]
+    );
+    assert!(
+        trail.iter().all(|e| !e.details.contains("feed-1")),
+        "no hash in the trail"
+    );
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
 async fn fifty_identical_promotions_make_one_deployment(f: Fixture) {
     release_with_users(&f, 0).await;
     let tasks: Vec<_> = (0..50)
@@ -3202,4 +3355,263 @@ async fn an_idempotency_key_is_held_once_answered_and_expires(f: Fixture) {
         .await
         .unwrap();
     assert!(matches!(claimed, Claim::Held(_)), "{claimed:?}");
+}
+
+/// What the metrics' gauges read: deployments queued or waiting, and agents
+/// (not revoked) heard from since a time.
+async fn queued_deployments_and_agents_heard_from_are_counted(f: Fixture) {
+    f.store.apply("alice", &config(), false).await.unwrap();
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.store.deployments_queued().await.unwrap(), 0);
+    let mut ids = Vec::new();
+    for environment in ["dev", "prod"] {
+        let created = f
+            .store
+            .create_deployment(
+                "alice",
+                &name("api"),
+                &version("1.0.0"),
+                &name(environment),
+                NewDeployment::default(),
+            )
+            .await
+            .unwrap();
+        ids.push(created.id);
+    }
+    assert_eq!(f.store.deployments_queued().await.unwrap(), 2);
+    // Waiting counts too; running does not.
+    assert!(f.store.hold_deployment(ids[1], "a freeze").await.unwrap());
+    assert_eq!(f.store.deployments_queued().await.unwrap(), 2);
+    f.store
+        .set_deployment_status("alice", ids[0], DeploymentStatus::Running)
+        .await
+        .unwrap();
+    assert_eq!(f.store.deployments_queued().await.unwrap(), 1);
+    f.store.cancel_deployment("alice", ids[1]).await.unwrap();
+    assert_eq!(f.store.deployments_queued().await.unwrap(), 0);
+
+    let now = chrono::Utc::now();
+    let since = now - chrono::Duration::minutes(3);
+    let mut agents = Vec::new();
+    for (agent, hash) in [("web1", "hash-1"), ("web2", "hash-2"), ("web3", "hash-3")] {
+        let registered = f
+            .store
+            .register_agent("alice", &name("dev"), &name(agent), &tags(&[]), hash)
+            .await
+            .unwrap();
+        agents.push(registered.id);
+    }
+    assert_eq!(f.store.agents_seen_since(since).await.unwrap(), 0);
+    f.store.touch_agent(agents[0], now).await.unwrap();
+    f.store.touch_agent(agents[1], now).await.unwrap();
+    f.store
+        .touch_agent(agents[2], now - chrono::Duration::minutes(10))
+        .await
+        .unwrap();
+    assert_eq!(f.store.agents_seen_since(since).await.unwrap(), 2);
+    f.store.revoke_agent("alice", agents[1]).await.unwrap();
+    assert_eq!(f.store.agents_seen_since(since).await.unwrap(), 1);
+}
+
+/// The audit trail is the webhooks' outbox: what happens after a
+/// subscription is made becomes one delivery each, once however often the
+/// outbox is read; a claimed delivery is in no other pass's hands until its
+/// lease runs out; an attempt that fails waits for its retry, the last
+/// fails it, a resend makes it due again.
+async fn events_reach_each_webhook_once_and_are_retried_on_schedule(f: Fixture) {
+    use ferry_core::event::EventSelection;
+    use ferry_store::webhooks::{AttemptOutcome, DeliveryState, NewWebhook};
+    f.store.apply("alice", &config(), false).await.unwrap();
+    // Before any subscription: told to nobody.
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("0.9.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    let every = EventSelection::All;
+    let only_failures = EventSelection::parse(&["deployment.failed"]).unwrap();
+    let hook = |events| NewWebhook {
+        url: "https://hooks.example.com/ferry",
+        events,
+        service: None,
+        environment: None,
+        secret_sealed: "sealed",
+    };
+    let all = f.store.create_webhook("alice", hook(&every)).await.unwrap();
+    let failures = f
+        .store
+        .create_webhook("alice", hook(&only_failures))
+        .await
+        .unwrap();
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    let deployment = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    for status in [DeploymentStatus::Running, DeploymentStatus::Succeeded] {
+        f.store
+            .set_deployment_status("alice", deployment, status)
+            .await
+            .unwrap();
+    }
+    let (queued, more) = f.store.fan_out_events("/ferry").await.unwrap();
+    assert_eq!(
+        (queued, more),
+        (4, false),
+        "created, queued, started, succeeded"
+    );
+    assert_eq!(f.store.fan_out_events("/ferry").await.unwrap(), (0, false));
+    let deliveries = f.store.webhook_deliveries(all.id, None, 10).await.unwrap();
+    let kinds: Vec<&str> = deliveries
+        .iter()
+        .rev()
+        .map(|d| d.event_type.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "dev.ferry.release.created.v1",
+            "dev.ferry.deployment.queued.v1",
+            "dev.ferry.deployment.started.v1",
+            "dev.cdevents.service.deployed.0.2.0",
+        ]
+    );
+    assert!(
+        f.store
+            .webhook_deliveries(failures.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Claimed once: a second pass meanwhile gets none of them.
+    let now = chrono::Utc::now();
+    let lease = std::time::Duration::from_secs(60);
+    let claimed = f.store.claim_deliveries(now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    assert!(claimed.iter().all(|c| c.delivery.attempts == 1));
+    assert!(
+        f.store
+            .claim_deliveries(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let first = claimed[0].delivery.id;
+    let retry_at = now + chrono::Duration::minutes(5);
+    let failed = |retry_at| AttemptOutcome {
+        status: Some(503),
+        error: Some("the receiver answered 503".into()),
+        duration_ms: 12,
+        delivered: false,
+        retry_at,
+    };
+    f.store
+        .record_attempt(first, &failed(Some(retry_at)))
+        .await
+        .unwrap();
+    for other in &claimed[1..] {
+        let delivered = AttemptOutcome {
+            status: Some(204),
+            error: None,
+            duration_ms: 3,
+            delivered: true,
+            retry_at: None,
+        };
+        f.store
+            .record_attempt(other.delivery.id, &delivered)
+            .await
+            .unwrap();
+    }
+    // Not due before its retry; due after.
+    assert!(
+        f.store
+            .claim_deliveries(now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        f.store
+            .next_delivery_due()
+            .await
+            .unwrap()
+            .map(|t| t.timestamp()),
+        Some(retry_at.timestamp())
+    );
+    let later = retry_at + chrono::Duration::seconds(1);
+    let again = f.store.claim_deliveries(later, lease, 10).await.unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|c| (c.delivery.id, c.delivery.attempts))
+            .collect::<Vec<_>>(),
+        [(first, 2)]
+    );
+    f.store.record_attempt(first, &failed(None)).await.unwrap();
+    let given_up = f.store.webhook_delivery(first).await.unwrap();
+    assert_eq!(given_up.state, DeliveryState::Failed);
+    assert_eq!(given_up.last_status, Some(503));
+    let history = f.store.delivery_attempts(first).await.unwrap();
+    assert_eq!(
+        history.iter().map(|a| a.status).collect::<Vec<_>>(),
+        [Some(503), Some(503)]
+    );
+
+    // Sent again by hand: due now, audited.
+    let resent = f.store.redeliver("bob", first).await.unwrap();
+    assert_eq!(resent.state, DeliveryState::Pending);
+    let due = f
+        .store
+        .claim_deliveries(chrono::Utc::now() + chrono::Duration::seconds(1), lease, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 1);
+
+    // A deleted subscription gets nothing more, and its waiting delivery fails.
+    f.store.delete_webhook("alice", all.id).await.unwrap();
+    assert!(f.store.webhook(all.id).await.is_err());
+    assert_eq!(
+        f.store.webhook_delivery(first).await.unwrap().state,
+        DeliveryState::Failed
+    );
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.store.fan_out_events("/ferry").await.unwrap().0, 0);
 }

@@ -35,6 +35,7 @@ use crate::commands::token::TokenArgs;
 use crate::commands::train::TrainArgs;
 use crate::commands::user::UserArgs;
 use crate::commands::var::VarArgs;
+use crate::commands::webhook::WebhookArgs;
 
 /// ferry: plan, gate, deploy and audit software releases.
 #[derive(Debug, Parser)]
@@ -195,7 +196,12 @@ pub enum Command {
     Lock(LockArgs),
     /// Lift the lock of an environment, or of one service in it.
     Unlock(UnlockArgs),
-    /// Show the coming deployment windows, freezes and scheduled changes.
+    /// Subscribe addresses to ferry's events (CloudEvents, signed as
+    /// Standard Webhooks say), list and resend their deliveries.
+    Webhook(WebhookArgs),
+    /// Show the coming deployment windows, freezes and scheduled changes,
+    /// print the calendar as iCalendar (--ics), or manage the calendar
+    /// feeds that calendar programs subscribe to (`calendar feed`).
     Calendar(CalendarArgs),
     /// Set, list and unset the variables and secrets of environments
     /// (administrators only).

@@ -147,7 +147,7 @@ fn deciders(server: &Server, version: &str) -> Vec<Value> {
 
 #[test]
 fn a_full_disk_refuses_writes_with_507_and_every_write_succeeds_once_space_is_freed() {
-    let Some(tmpfs) = Tmpfs::mount("4m") else {
+    let Some(tmpfs) = Tmpfs::mount("6m") else {
         return;
     };
     let data = tmpfs.path().join("data");

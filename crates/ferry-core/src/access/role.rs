@@ -212,11 +212,14 @@ pub enum Action {
     ManageVariables,
     /// Create, revoke and rotate agent tokens of an environment.
     ManageAgents,
+    /// Create and delete webhook subscriptions, see and resend their
+    /// deliveries.
+    ManageWebhooks,
 }
 
 impl Action {
     /// Every action, in the permission table's order.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 33] = [
         Action::Read,
         Action::CreateRelease,
         Action::AddEvidence,
@@ -249,6 +252,7 @@ impl Action {
         Action::ManageGrants,
         Action::ManageVariables,
         Action::ManageAgents,
+        Action::ManageWebhooks,
     ];
 
     /// The action's name, as printed and audited.
@@ -286,6 +290,7 @@ impl Action {
             Action::ManageGrants => "manage-grants",
             Action::ManageVariables => "manage-variables",
             Action::ManageAgents => "manage-agents",
+            Action::ManageWebhooks => "manage-webhooks",
         }
     }
 
@@ -324,6 +329,7 @@ impl Action {
             Action::ManageGrants => "grant and revoke roles",
             Action::ManageVariables => "set and unset variables and secrets",
             Action::ManageAgents => "create, revoke and rotate agent tokens",
+            Action::ManageWebhooks => "create and delete webhooks, resend deliveries",
         }
     }
 
@@ -464,6 +470,7 @@ mod tests {
             Action::ManageGrants,
             Action::ManageVariables,
             Action::ManageAgents,
+            Action::ManageWebhooks,
         ] {
             let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(action)).collect();
             assert_eq!(roles, [Role::Admin], "{action}");

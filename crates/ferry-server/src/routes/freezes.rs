@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use ferry_api::{CalendarEntry, Freeze, FreezeSpec, Page, Problem};
 use ferry_core::windows::Freeze as FreezeRule;
 use serde::Deserialize;
@@ -100,19 +100,46 @@ async fn require_freezes(state: &AppState, caller: &Caller, spec: &FreezeSpec) -
     Ok(())
 }
 
-/// How far ahead the calendar looks.
+/// The period and part of the calendar asked for.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CalendarQuery {
-    /// Days ahead (1 to 366, default 14).
+    /// Days after the start (1 to 366, default 14); not with `to`.
     #[param(minimum = 1, maximum = 366)]
     days: Option<u32>,
+    /// The period's start, RFC 3339 [default: now].
+    from: Option<String>,
+    /// The period's end, RFC 3339, at most 366 days after the start
+    /// [default: `days` after it].
+    to: Option<String>,
+    /// Only what concerns this service: its change windows and deployments,
+    /// and the windows and freezes of the environments of its lifecycle.
+    service: Option<ferry_core::Name>,
+    /// Only what concerns this environment.
+    environment: Option<ferry_core::Name>,
 }
 
-/// The next deployment windows, freezes and scheduled changes, by start.
+/// The longest period the calendar lists.
+const MAX_CALENDAR_DAYS: i64 = 366;
+
+fn calendar_time(field: &str, text: Option<&str>) -> ApiResult<Option<DateTime<Utc>>> {
+    text.map(|text| {
+        ferry_core::time::parse_time(text).map_err(|error| {
+            ApiError::Unprocessable(format!(
+                "{field}: {error}; expected an RFC 3339 time such as 2027-01-01T00:00:00Z"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// The deployment windows, freezes, approved and scheduled change windows
+/// and deployments scheduled for later that overlap a period (the next 14
+/// days unless asked otherwise), by start.
 #[utoipa::path(get, path = "/api/v1/calendar", tag = "control", security(("bearer" = [])), params(CalendarQuery),
-    responses((status = 200, body = Page<CalendarEntry>), (status = 400, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = Page<CalendarEntry>), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn calendar(
     State(state): State<AppState>,
     _reader: Reader,
@@ -127,8 +154,46 @@ pub async fn calendar(
             )));
         }
     };
-    let from = Utc::now();
-    let to = from + Duration::days(i64::from(days));
-    let entries = crate::calendar::entries(&state, from, to).await?;
+    let from = calendar_time("from", query.from.as_deref())?.unwrap_or_else(Utc::now);
+    let to = match (calendar_time("to", query.to.as_deref())?, query.days) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest("give days or to, not both".to_owned()));
+        }
+        (Some(to), None) => to,
+        (None, _) => from
+            .checked_add_signed(Duration::days(i64::from(days)))
+            .ok_or_else(|| {
+                ApiError::Unprocessable(format!(
+                    "from ({}) is too far ahead to count {days} days from",
+                    ferry_core::time::format_time(from)
+                ))
+            })?,
+    };
+    // Times are written in RFC 3339, which has four-digit years.
+    if to.year() > 9999 {
+        return Err(ApiError::Unprocessable(format!(
+            "the period must end within the year 9999, not at {}",
+            ferry_core::time::format_time(to)
+        )));
+    }
+    if to <= from {
+        return Err(ApiError::Unprocessable(format!(
+            "to ({}) must be after from ({})",
+            ferry_core::time::format_time(to),
+            ferry_core::time::format_time(from)
+        )));
+    }
+    if to - from > Duration::days(MAX_CALENDAR_DAYS) {
+        return Err(ApiError::Unprocessable(format!(
+            "the period lasts at most {MAX_CALENDAR_DAYS} days; from {} to {} is longer",
+            ferry_core::time::format_time(from),
+            ferry_core::time::format_time(to)
+        )));
+    }
+    let filter = crate::calendar::Filter {
+        service: query.service,
+        environment: query.environment,
+    };
+    let entries = crate::calendar::filtered_entries(&state, from, to, &filter).await?;
     Ok(axum::Json(whole(entries)))
 }

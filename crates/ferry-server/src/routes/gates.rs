@@ -303,5 +303,8 @@ pub async fn report(
         .store
         .report_deployment(caller.actor(), id, request.status, request.url.as_deref())
         .await?;
+    if record.status.is_finished() && !deployment.status.is_finished() {
+        crate::telemetry::deployment_ended(&state.store, &deployment, record.status);
+    }
     Ok(axum::Json(convert::deployment(record)))
 }

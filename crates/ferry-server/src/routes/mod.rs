@@ -5,6 +5,7 @@ mod access;
 mod agents;
 pub(crate) mod artifacts;
 mod audit;
+mod calendar;
 mod changes;
 mod config;
 mod deployments;
@@ -16,6 +17,7 @@ mod locks;
 mod logs;
 mod metrics;
 
+pub(crate) use calendar::redacted_uri;
 pub(crate) use changes::wire as change_wire;
 pub(crate) use logs::line as log_line;
 mod passwords;
@@ -24,6 +26,7 @@ mod releases;
 mod status;
 mod trains;
 mod variables;
+mod webhooks;
 mod workload;
 
 use axum::Router;
@@ -49,6 +52,7 @@ use crate::state::AppState;
         (name = "configuration", description = "Environments, lifecycles and services, applied from ferry.toml"),
         (name = "releases", description = "service@version, immutable once created"),
         (name = "deployments", description = "Releases going to environments, and where each version is"),
+        (name = "webhooks", description = "Subscriptions to ferry's events, delivered signed (Standard Webhooks) as CloudEvents"),
         (name = "control", description = "Approvals, evidence, gates, promotion, change requests, freezes and the calendar"),
         (name = "audit", description = "The hash-chained audit trail"),
         (name = "access", description = "Users, groups, grants of roles, API tokens and the permission table"),
@@ -103,6 +107,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(freezes::list_freezes, freezes::create_freeze))
         .routes(routes!(freezes::delete_freeze))
         .routes(routes!(freezes::calendar))
+        .routes(routes!(calendar::ics))
+        .routes(routes!(calendar::list_feeds, calendar::create_feed))
+        .routes(routes!(calendar::revoke_feed))
         .routes(routes!(locks::list_locks, locks::create_lock))
         .routes(routes!(locks::unlock))
         .routes(routes!(locks::list_marks))
@@ -132,6 +139,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(audit::export_audit))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::get_delivery))
+        .routes(routes!(webhooks::redeliver))
         .routes(routes!(agents::create_agent_token))
         .routes(routes!(agents::list_agents))
         .routes(routes!(agents::revoke_agent))
@@ -180,6 +192,8 @@ pub fn router(state: AppState) -> Router {
                 )
             }),
         )
+        // Prometheus metrics: beside the API, outside its document.
+        .route("/metrics", axum::routing::get(crate::telemetry::scrape))
         .merge(crate::web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -188,6 +202,8 @@ pub fn router(state: AppState) -> Router {
             crate::idempotency::layer,
         ))
         .layer(axum::middleware::from_fn(refuse_long_uris))
+        // Outermost: times every answer, by its route's template.
+        .layer(axum::middleware::from_fn(crate::telemetry::measure))
         .with_state(state)
 }
 

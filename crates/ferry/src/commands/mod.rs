@@ -32,6 +32,7 @@ pub mod token;
 pub mod train;
 pub mod user;
 pub mod var;
+pub mod webhook;
 
 use std::process::ExitCode;
 
@@ -68,6 +69,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Incident(args) => metrics::incident(args).await,
         Command::Train(args) => train::run(args).await,
         Command::Lock(args) => lock::lock(args).await,
+        Command::Webhook(args) => webhook::webhook(args).await,
         Command::Unlock(args) => lock::unlock(args).await,
         Command::Calendar(args) => calendar::run(args).await,
         Command::Var(args) => var::run(args).await,

@@ -108,6 +108,21 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u32).range(4..=3600)
     )]
     pub job_lease: u32,
+    /// This server's public address (such as `https://ferry.example.com`):
+    /// the `source` of the CloudEvents its webhooks send. Without it the
+    /// source is `/ferry`.
+    #[arg(long, env = "FERRY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Shortens the webhook retry schedule by this factor (1 keeps it:
+    /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). For drills and tests.
+    #[arg(
+        long,
+        env = "FERRY_WEBHOOK_RETRY_SCALE",
+        value_name = "FACTOR",
+        default_value_t = 1.0,
+        value_parser = retry_scale
+    )]
+    pub webhook_retry_scale: f64,
     /// How long a web session may stay unused before it ends, such as
     /// `30m`, `12h` or `1d` (at least 1m, at most the lifetime).
     #[arg(
@@ -176,6 +191,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         allow_http_hosts: args.allow_http_hosts,
         lease: chrono::Duration::seconds(i64::from(args.job_lease)),
         sessions,
+        public_url: args.public_url,
+        webhook_retry_scale: args.webhook_retry_scale,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -249,5 +266,13 @@ fn init_logging(format: LogFormat) {
             let colour = std::io::stderr().is_terminal() && !no_color;
             builder.with_ansi(colour).init();
         }
+    }
+}
+
+/// A retry scale: a number above 0, at most 1.
+fn retry_scale(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(scale) if scale > 0.0 && scale <= 1.0 => Ok(scale),
+        _ => Err(format!("{text:?} is not a number above 0 and at most 1")),
     }
 }
