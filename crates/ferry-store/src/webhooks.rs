@@ -350,14 +350,22 @@ impl Store {
         let mut queued = 0;
         let stamp = now();
         if !subscribers.is_empty() {
+            let mut deployments = std::collections::HashMap::new();
             for row in &events {
                 let seq = int(row, "seq")?;
                 let action = text(row, "action")?;
                 let object = text(row, "object")?;
                 let details: serde_json::Value = serde_json::from_str(&text(row, "details")?)?;
+                // A deployment's many events read its facts once.
                 let deployment = match object.strip_prefix("deployment:") {
                     Some(id) if action.starts_with("deployment.") => {
-                        deployment_facts(&mut tx, id.parse().unwrap_or(0)).await?
+                        let id: i64 = id.parse().unwrap_or(0);
+                        if let std::collections::hash_map::Entry::Vacant(slot) =
+                            deployments.entry(id)
+                        {
+                            slot.insert(deployment_facts(&mut tx, id).await?);
+                        }
+                        deployments.get(&id).cloned().flatten()
                     }
                     _ => None,
                 };

@@ -351,19 +351,10 @@ struct Read {
 /// Reads everything the dashboard shows but the judgements of the waiting
 /// versions, the independent reads at once.
 async fn read_all(state: &AppState, viewer: &Viewer) -> Result<Read, ApiError> {
-    let status = async {
-        let status = crate::overview::status(state, None).await?;
-        let environments: Vec<String> = status
-            .environments
-            .iter()
-            .map(|environment| environment.name.clone())
-            .collect();
-        let locks = locks::read(state, viewer, &environments).await?;
-        Ok::<_, ApiError>((status, locks))
-    };
+    let status = async { crate::overview::status(state, None).await };
     let in_force = async { Ok::<_, ApiError>(state.store.marks_in_force().await?) };
     let context = async { Ok::<_, ApiError>(state.store.gate_context().await?) };
-    let ((status, locks), in_force, moving, by_service, context, changes, coming) = tokio::try_join!(
+    let (status, in_force, moving, by_service, context, changes, coming) = tokio::try_join!(
         status,
         in_force,
         moving(state),
@@ -372,6 +363,12 @@ async fn read_all(state: &AppState, viewer: &Viewer) -> Result<Read, ApiError> {
         waiting_changes(state),
         coming(state),
     )?;
+    let environments: Vec<String> = status
+        .environments
+        .iter()
+        .map(|environment| environment.name.clone())
+        .collect();
+    let locks = locks::of(&context, viewer, &environments);
     Ok(Read {
         status,
         locks,

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use ferry_core::Name;
 use ferry_core::access::{Action, Target, authorize};
-use ferry_store::locks::LockRecord;
+use ferry_store::gate_facts::GateContext;
 use serde::Deserialize;
 
 use super::page::refusal;
@@ -52,19 +52,13 @@ pub struct Locks {
 }
 
 /// The locks in force and what `viewer` may do with them, for
-/// `environments` (the dashboard's, in its order).
-pub async fn read(
-    state: &AppState,
-    viewer: &Viewer,
-    environments: &[String],
-) -> Result<Locks, ApiError> {
-    let records = state.store.locks(None).await?;
-    let protected: HashMap<Name, bool> = state
-        .store
-        .environments()
-        .await?
-        .into_iter()
-        .map(|stored| (stored.spec.name, stored.spec.protected))
+/// `environments` (the dashboard's, in its order), from the facts the
+/// gates read (`context`): no read of its own.
+pub fn of(context: &GateContext, viewer: &Viewer, environments: &[String]) -> Locks {
+    let protected: HashMap<&Name, bool> = context
+        .environments
+        .iter()
+        .map(|spec| (&spec.name, spec.protected))
         .collect();
     let caller = viewer.caller();
     let may_lock = |environment: &Name, service: Option<&Name>| {
@@ -95,44 +89,45 @@ pub async fn read(
         })
         .cloned()
         .collect();
-    let whole = records
+    let whole = context
+        .locks
         .iter()
-        .filter(|record| record.lock.service.is_none())
-        .map(|record| record.lock.environment.to_string())
+        .filter(|lock| lock.service.is_none())
+        .map(|lock| lock.environment.to_string())
         .collect();
-    let services = records
+    let services = context
+        .locks
         .iter()
-        .filter_map(|record| {
-            let service = record.lock.service.as_ref()?;
-            Some((service.to_string(), record.lock.environment.to_string()))
+        .filter_map(|lock| {
+            let service = lock.service.as_ref()?;
+            Some((service.to_string(), lock.environment.to_string()))
         })
         .collect();
-    let listed = records
-        .into_iter()
-        .map(|record: LockRecord| {
-            let lock = record.lock;
-            LockView {
-                may_unlock: may_lock(&lock.environment, lock.service.as_ref()),
-                scope: lock.scope(),
-                environment: lock.environment.to_string(),
-                service: lock
-                    .service
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                locked_by: lock.locked_by,
-                since: lock.locked_at.to_rfc3339(),
-                since_shown: lock.locked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                reason: lock.reason,
-            }
+    let listed = context
+        .locks
+        .iter()
+        .cloned()
+        .map(|lock| LockView {
+            may_unlock: may_lock(&lock.environment, lock.service.as_ref()),
+            scope: lock.scope(),
+            environment: lock.environment.to_string(),
+            service: lock
+                .service
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            locked_by: lock.locked_by,
+            since: lock.locked_at.to_rfc3339(),
+            since_shown: lock.locked_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            reason: lock.reason,
         })
         .collect();
-    Ok(Locks {
+    Locks {
         listed,
         whole,
         services,
         lockable,
-    })
+    }
 }
 
 /// The Lock and Unlock forms: the environment, the service (empty for
