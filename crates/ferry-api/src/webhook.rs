@@ -10,8 +10,19 @@ use utoipa::ToSchema;
 pub struct Webhook {
     /// Its id.
     pub id: i64,
-    /// Where deliveries are posted.
+    /// Its name, when `ferry.toml` declares it (`[[webhook]]`); `ferry
+    /// apply` keeps it as the file says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Name>,
+    /// Where deliveries are posted; `mailto:` and the recipients for an
+    /// e-mail subscription. A chat service's incoming-webhook address is
+    /// shown without its last segment and query, which hold its
+    /// credential.
     pub url: String,
+    /// How deliveries are written: `cloudevents`, `slack`, `teams` or
+    /// `email`.
+    #[serde(default = "cloudevents")]
+    pub format: String,
     /// The events it wants (`*` for every kind).
     pub events: Vec<String>,
     /// Only events of this service, when set.
@@ -31,8 +42,16 @@ pub struct Webhook {
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// Where to post deliveries: an `https://` address (or `http://` on a
-    /// host the server allows).
+    /// host the server allows); for format `email`, `mailto:` and the
+    /// recipients, comma-separated (`mailto:ops@example.com,dev@example.com`).
     pub url: String,
+    /// How deliveries are written: `cloudevents` (the signed CloudEvent),
+    /// `slack` (an incoming-webhook message with Block Kit blocks, which
+    /// Mattermost and Rocket.Chat take too), `teams` (a message with an
+    /// Adaptive Card) or `email` (sent over the server's SMTP relay).
+    /// Absent: `email` for a `mailto:` address, `cloudevents` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     /// The events to send: `*`, or kinds such as `deployment.succeeded`.
     pub events: Vec<String>,
     /// Only events of this service.
@@ -45,6 +64,10 @@ pub struct NewWebhook {
     /// to have the server make one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+fn cloudevents() -> String {
+    "cloudevents".to_owned()
 }
 
 /// The answer to `POST /api/v1/webhooks`: the subscription and its signing
@@ -75,7 +98,8 @@ pub struct WebhookDelivery {
     /// When it is tried next, while pending.
     #[serde(default)]
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The last attempt's HTTP status.
+    /// The last attempt's HTTP status (for e-mail, the SMTP server's
+    /// reply code).
     #[serde(default)]
     pub last_status: Option<i64>,
     /// The last attempt's error.
@@ -96,7 +120,8 @@ pub struct WebhookDelivery {
 pub struct WebhookAttempt {
     /// When.
     pub at: DateTime<Utc>,
-    /// The HTTP status, if the receiver answered.
+    /// The HTTP status, if the receiver answered (for e-mail, the SMTP
+    /// server's reply code).
     #[serde(default)]
     pub status: Option<i64>,
     /// What went wrong, if something did.

@@ -24,9 +24,11 @@ mod access;
 mod agent;
 mod calendar;
 mod control;
+mod evidence_pack;
 mod metrics;
 mod planning;
 pub mod retry;
+mod reviews;
 mod stream;
 
 pub use stream::{Download, LogEvent, LogFollow};
@@ -35,6 +37,7 @@ mod webhooks;
 
 pub use access::GrantQuery;
 pub use calendar::CalendarQuery;
+pub use evidence_pack::EvidencePackQuery;
 
 use std::future::Future;
 use std::time::Duration;

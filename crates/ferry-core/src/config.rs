@@ -57,6 +57,12 @@ pub struct Config {
     /// provider (`[oidc]`): applied when the file has it, kept when not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc: Option<crate::sso::SsoSpec>,
+    /// Webhook subscriptions (`[[webhook]]`), made and updated by name; one
+    /// the file no longer names is kept (`ferry webhook delete` ends it).
+    /// Subscriptions made with `ferry webhook create` are not the file's
+    /// and are left alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<crate::subscription::WebhookSpec>,
 }
 
 /// Which entry of a [`Config`] a problem is in.
@@ -74,6 +80,8 @@ pub enum Place {
     PlanTemplate(usize),
     /// The trust policy at this index.
     Trust(usize),
+    /// The webhook subscription at this index.
+    Webhook(usize),
     /// The `[oidc]` table.
     Oidc,
 }
@@ -149,6 +157,7 @@ impl Config {
         entries(&self.freezes, Place::Freeze)?;
         entries(&self.plan_templates, Place::PlanTemplate)?;
         entries(&self.trusts, Place::Trust)?;
+        entries(&self.webhooks, Place::Webhook)?;
         entries(self.oidc.as_slice(), |_| Place::Oidc)
     }
 
@@ -272,6 +281,15 @@ impl Config {
                         place,
                         FieldPath::field("policy").key("max_risk"),
                         format!("environment {environment_name:?}, policy max_risk: {reason}"),
+                    )
+                })?;
+            }
+            if let Some(due) = &environment.policy.review_due {
+                crate::review::due_after(Some(due)).map_err(|reason| {
+                    Invalid::at(
+                        place,
+                        FieldPath::field("policy").key("review_due"),
+                        format!("environment {environment_name:?}, policy review_due: {reason}"),
                     )
                 })?;
             }
@@ -442,6 +460,50 @@ impl Config {
             oidc.validate()
                 .map_err(|reason| Invalid::entry(Place::Oidc, format!("oidc: {reason}")))?;
         }
+        self.validate_webhooks()
+    }
+
+    /// Each `[[webhook]]` on its own, its name once, and the service and
+    /// environment it names defined in this file.
+    fn validate_webhooks(&self) -> Result<(), Invalid> {
+        let mut names = HashSet::new();
+        for (index, webhook) in self.webhooks.iter().enumerate() {
+            let place = Place::Webhook(index);
+            let name = webhook.name.as_str();
+            if !names.insert(&webhook.name) {
+                return Err(Invalid::entry(
+                    place,
+                    format!("webhook {name:?} is defined twice"),
+                ));
+            }
+            webhook
+                .validate()
+                .map_err(|reason| Invalid::entry(place, format!("webhook {name:?}: {reason}")))?;
+            if let Some(service) = &webhook.service
+                && !self.services.iter().any(|s| &s.name == service)
+            {
+                return Err(Invalid::at(
+                    place,
+                    FieldPath::field("service"),
+                    format!(
+                        "webhook {name:?} names service {:?}, which this file does not define",
+                        service.as_str()
+                    ),
+                ));
+            }
+            if let Some(environment) = &webhook.environment
+                && !self.environments.iter().any(|e| &e.name == environment)
+            {
+                return Err(Invalid::at(
+                    place,
+                    FieldPath::field("environment"),
+                    format!(
+                        "webhook {name:?} names environment {:?}, which this file does not define",
+                        environment.as_str()
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -519,6 +581,7 @@ fn value_span(source: &str, config: &Config, invalid: &Invalid) -> Option<Range<
         Place::Freeze(index) => document.get("freeze")?.get_ref().get(index),
         Place::PlanTemplate(index) => document.get("plan_template")?.get_ref().get(index),
         Place::Trust(index) => document.get("trust")?.get_ref().get(index),
+        Place::Webhook(index) => document.get("webhook")?.get_ref().get(index),
         Place::Oidc => document.get("oidc"),
     }?;
     let mut value: &toml::Spanned<DeValue<'_>> = entry;
@@ -554,6 +617,7 @@ struct Spans {
     freezes: Vec<Range<usize>>,
     plan_templates: Vec<Range<usize>>,
     trusts: Vec<Range<usize>>,
+    webhooks: Vec<Range<usize>>,
     oidc: Option<Range<usize>>,
 }
 
@@ -566,6 +630,7 @@ impl Spans {
             Place::Freeze(i) => self.freezes.get(i),
             Place::PlanTemplate(i) => self.plan_templates.get(i),
             Place::Trust(i) => self.trusts.get(i),
+            Place::Webhook(i) => self.webhooks.get(i),
             Place::Oidc => self.oidc.as_ref(),
         }
         .cloned()
@@ -589,6 +654,8 @@ struct RawConfig {
     trust: Vec<Spanned<crate::trust::TrustSpec>>,
     #[serde(default)]
     oidc: Option<Spanned<crate::sso::SsoSpec>>,
+    #[serde(default)]
+    webhook: Vec<Spanned<crate::subscription::WebhookSpec>>,
 }
 
 #[derive(Deserialize)]
@@ -785,6 +852,14 @@ impl RawConfig {
             spans.oidc = Some(raw.span());
             raw.into_inner()
         });
+        let webhooks = self
+            .webhook
+            .into_iter()
+            .map(|raw| {
+                spans.webhooks.push(raw.span());
+                raw.into_inner()
+            })
+            .collect();
         Ok(Config {
             environments,
             lifecycles,
@@ -793,6 +868,7 @@ impl RawConfig {
             plan_templates,
             trusts,
             oidc,
+            webhooks,
         })
     }
 }

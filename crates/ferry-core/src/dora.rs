@@ -104,6 +104,18 @@ impl Distribution {
     }
 }
 
+impl Band {
+    /// Its name, as the report shows it (`elite`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Elite => "elite",
+            Band::High => "high",
+            Band::Medium => "medium",
+            Band::Low => "low",
+        }
+    }
+}
+
 /// The four metrics of one service in one environment over a period.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

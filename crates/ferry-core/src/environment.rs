@@ -80,6 +80,14 @@ pub struct Policy {
     /// Whether the release's creator and its commits' authors are refused as
     /// approvers.
     pub separation_of_duties: bool,
+    /// Which deployments here get a post-implementation review
+    /// (`"on-failure"`, the default, or `"always"`; see [`crate::review`]).
+    #[serde(skip_serializing_if = "crate::review::ReviewPolicy::is_default")]
+    pub review: crate::review::ReviewPolicy,
+    /// How long after it opens a review is due, such as `"5d"` or `"36h"`
+    /// (default [`crate::review::DEFAULT_DUE`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_due: Option<String>,
 }
 
 impl Default for Policy {
@@ -91,6 +99,8 @@ impl Default for Policy {
             change_request: false,
             max_risk: None,
             separation_of_duties: true,
+            review: crate::review::ReviewPolicy::OnFailure,
+            review_due: None,
         }
     }
 }

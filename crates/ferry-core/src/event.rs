@@ -20,10 +20,15 @@ use crate::deployment::DeploymentStatus;
 pub enum EventKind {
     /// A release was created.
     ReleaseCreated,
+    /// A promotion waits for approvals: someone asked to promote a release
+    /// that needs approvals it does not have.
+    ApprovalRequested,
     /// Someone approved a release for an environment.
     ApprovalGiven,
     /// Someone rejected a release for an environment.
     ApprovalRejected,
+    /// A promotion was refused by its gates.
+    PromotionBlocked,
     /// A deployment was recorded and waits for its turn.
     DeploymentQueued,
     /// A deployment began running (told once, not again after a pause).
@@ -44,18 +49,27 @@ pub enum EventKind {
     LockSet,
     /// A lock was lifted.
     LockRemoved,
+    /// A freeze began in an environment.
+    FreezeStarted,
+    /// A freeze ended in an environment.
+    FreezeEnded,
     /// An incident was opened.
     IncidentOpened,
     /// An incident was resolved.
     IncidentResolved,
+    /// A post-implementation review is due: opened for a deployment, or
+    /// past its due time and not yet completed.
+    ReviewDue,
 }
 
 impl EventKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::ReleaseCreated,
+        EventKind::ApprovalRequested,
         EventKind::ApprovalGiven,
         EventKind::ApprovalRejected,
+        EventKind::PromotionBlocked,
         EventKind::DeploymentQueued,
         EventKind::DeploymentStarted,
         EventKind::DeploymentSucceeded,
@@ -66,16 +80,21 @@ impl EventKind {
         EventKind::ChangeMoved,
         EventKind::LockSet,
         EventKind::LockRemoved,
+        EventKind::FreezeStarted,
+        EventKind::FreezeEnded,
         EventKind::IncidentOpened,
         EventKind::IncidentResolved,
+        EventKind::ReviewDue,
     ];
 
     /// The name subscriptions use.
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::ReleaseCreated => "release.created",
+            EventKind::ApprovalRequested => "approval.requested",
             EventKind::ApprovalGiven => "approval.given",
             EventKind::ApprovalRejected => "approval.rejected",
+            EventKind::PromotionBlocked => "promotion.blocked",
             EventKind::DeploymentQueued => "deployment.queued",
             EventKind::DeploymentStarted => "deployment.started",
             EventKind::DeploymentSucceeded => "deployment.succeeded",
@@ -88,6 +107,9 @@ impl EventKind {
             EventKind::LockRemoved => "lock.removed",
             EventKind::IncidentOpened => "incident.opened",
             EventKind::IncidentResolved => "incident.resolved",
+            EventKind::FreezeStarted => "freeze.started",
+            EventKind::FreezeEnded => "freeze.ended",
+            EventKind::ReviewDue => "review.due",
         }
     }
 
@@ -107,7 +129,9 @@ impl EventKind {
             EventKind::IncidentOpened => "dev.cdevents.incident.reported.0.2.0",
             EventKind::IncidentResolved => "dev.cdevents.incident.resolved.0.2.0",
             EventKind::ReleaseCreated => "dev.ferry.release.created.v1",
+            EventKind::ApprovalRequested => "dev.ferry.approval.requested.v1",
             EventKind::ApprovalGiven => "dev.ferry.approval.given.v1",
+            EventKind::PromotionBlocked => "dev.ferry.promotion.blocked.v1",
             EventKind::ApprovalRejected => "dev.ferry.approval.rejected.v1",
             EventKind::DeploymentQueued => "dev.ferry.deployment.queued.v1",
             EventKind::DeploymentStarted => "dev.ferry.deployment.started.v1",
@@ -117,6 +141,9 @@ impl EventKind {
             EventKind::ChangeMoved => "dev.ferry.change.moved.v1",
             EventKind::LockSet => "dev.ferry.lock.set.v1",
             EventKind::LockRemoved => "dev.ferry.lock.removed.v1",
+            EventKind::FreezeStarted => "dev.ferry.freeze.started.v1",
+            EventKind::FreezeEnded => "dev.ferry.freeze.ended.v1",
+            EventKind::ReviewDue => "dev.ferry.review.due.v1",
         }
     }
 
@@ -289,6 +316,97 @@ pub fn event_of(fact: &AuditFact<'_>, deployment: Option<&DeploymentFacts>) -> O
                 data,
             )
         }
+        "approval.request" => {
+            let (release, service, environment) = release_in(after)?;
+            let data = json!({ "release": release, "service": service,
+                "version": text(after, "version"), "environment": environment,
+                "requested_by": fact.actor, "needed": after.get("needed").cloned().unwrap_or(Value::Null) });
+            (
+                EventKind::ApprovalRequested,
+                // Asked again, it is the same request: told once.
+                Some(format!("approval-requested-{release}-{environment}")),
+                Some(service),
+                Some(environment.clone()),
+                format!("{release} for {environment}"),
+                data,
+            )
+        }
+        "promotion.block" => {
+            let (release, service, environment) = release_in(after)?;
+            let blockers = after.get("blockers").cloned().unwrap_or(Value::Null);
+            let codes: Vec<&str> = blockers
+                .as_array()
+                .map(|all| {
+                    all.iter()
+                        .filter_map(|b| b.get("code").and_then(Value::as_str))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let data = json!({ "release": release, "service": service,
+                "version": text(after, "version"), "environment": environment,
+                "by": fact.actor, "blockers": blockers });
+            (
+                EventKind::PromotionBlocked,
+                // A promotion tried again and refused for the same reasons
+                // is told once; a new reason is news.
+                Some(format!(
+                    "promotion-blocked-{release}-{environment}-{}",
+                    codes.join("+")
+                )),
+                Some(service),
+                Some(environment.clone()),
+                format!("{release} to {environment}"),
+                data,
+            )
+        }
+        "freeze.start" | "freeze.end" => {
+            let freeze = text(after, "freeze")?;
+            let environment = name(after, "environment")?;
+            let start = text(after, "start")?;
+            let (kind, step) = if fact.action == "freeze.start" {
+                (EventKind::FreezeStarted, "started")
+            } else {
+                (EventKind::FreezeEnded, "ended")
+            };
+            let data = json!({ "freeze": freeze, "environment": environment,
+                "start": start, "end": text(after, "end"), "reason": text(after, "reason") });
+            (
+                kind,
+                Some(format!("freeze-{freeze}-{environment}-{start}-{step}")),
+                None,
+                Some(environment.clone()),
+                format!("freeze {freeze} in {environment}"),
+                data,
+            )
+        }
+        "review.open" | "review.remind" => {
+            let review = object_id(fact.object)?;
+            let service = name(after, "service");
+            let environment = name(after, "environment");
+            let step = if fact.action == "review.open" {
+                "due"
+            } else {
+                "overdue"
+            };
+            let mut data = after.clone();
+            if let Value::Object(map) = &mut data {
+                map.insert("review".into(), json!(review));
+                map.insert("overdue".into(), json!(fact.action == "review.remind"));
+            }
+            let deployment = after.get("deployment").and_then(Value::as_i64);
+            let subject = match deployment {
+                Some(deployment) => format!("review of deployment {deployment}"),
+                None => format!("review {review}"),
+            };
+            (
+                EventKind::ReviewDue,
+                Some(format!("review-{review}-{step}")),
+                service,
+                environment,
+                subject,
+                data,
+            )
+        }
         // Every change of a deployment's state, whichever action made it
         // (`deployment.start`, `deployment.status`, a decision …).
         action if action.starts_with("deployment.") => {
@@ -430,6 +548,15 @@ pub fn event_of(fact: &AuditFact<'_>, deployment: Option<&DeploymentFacts>) -> O
         environment,
         data,
     })
+}
+
+/// The release (`api@1.2.0`), its service and the environment named in an
+/// event's details.
+fn release_in(after: &Value) -> Option<(String, Name, Name)> {
+    let release = after.get("release").and_then(Value::as_str)?.to_string();
+    let service = Name::parse(release.split('@').next()?).ok()?;
+    let environment = Name::parse(after.get("environment").and_then(Value::as_str)?).ok()?;
+    Some((release, service, environment))
 }
 
 /// The number after the colon of an audit object (`change:12` → 12).
@@ -630,6 +757,68 @@ mod tests {
         assert_eq!(event.kind, EventKind::ApprovalGiven);
         assert_eq!(event.environment.as_ref().map(Name::as_str), Some("prod"));
         assert_eq!(event.subject, "api@1.2.0 for prod");
+    }
+
+    #[test]
+    fn an_approval_asked_for_again_is_one_request() {
+        let asked = json!({ "after": { "release": "api@1.2.0", "version": "1.2.0",
+            "environment": "prod", "needed": 2 } });
+        let first = event_of(&fact("approval.request", "release:api@1.2.0", &asked), None).unwrap();
+        assert_eq!(first.kind, EventKind::ApprovalRequested);
+        assert_eq!(first.id, "approval-requested-api@1.2.0-prod");
+        assert_eq!(first.data["requested_by"], "ana");
+        assert_eq!(first.data["service"], "api");
+        assert_eq!(
+            first.cloudevent("/ferry")["type"],
+            "dev.ferry.approval.requested.v1"
+        );
+    }
+
+    #[test]
+    fn a_promotion_blocked_again_for_the_same_reasons_is_told_once() {
+        let blocked = |codes: &[&str]| {
+            let blockers: Vec<Value> = codes.iter().map(|c| json!({ "code": c })).collect();
+            json!({ "after": { "release": "api@1.2.0", "environment": "prod", "blockers": blockers } })
+        };
+        let one = blocked(&["approvals-missing"]);
+        let two = blocked(&["approvals-missing", "evidence-missing"]);
+        let first = event_of(&fact("promotion.block", "release:api@1.2.0", &one), None).unwrap();
+        let again = event_of(&fact("promotion.block", "release:api@1.2.0", &one), None).unwrap();
+        let other = event_of(&fact("promotion.block", "release:api@1.2.0", &two), None).unwrap();
+        assert_eq!(first.kind, EventKind::PromotionBlocked);
+        assert_eq!(first.id, again.id);
+        assert_ne!(first.id, other.id);
+        assert_eq!(other.data["blockers"][1]["code"], "evidence-missing");
+    }
+
+    #[test]
+    fn a_freeze_starts_and_ends_once_per_environment_and_period() {
+        let period = json!({ "after": { "freeze": "year-end", "environment": "prod",
+            "start": "2026-12-20T00:00:00Z", "end": "2027-01-02T00:00:00Z", "reason": "holidays" } });
+        let started = event_of(&fact("freeze.start", "freeze:year-end", &period), None).unwrap();
+        let ended = event_of(&fact("freeze.end", "freeze:year-end", &period), None).unwrap();
+        assert_eq!(started.kind, EventKind::FreezeStarted);
+        assert_eq!(ended.kind, EventKind::FreezeEnded);
+        assert_eq!(
+            started.id,
+            "freeze-year-end-prod-2026-12-20T00:00:00Z-started"
+        );
+        assert_eq!(started.environment.as_ref().map(Name::as_str), Some("prod"));
+        assert_eq!(started.data["reason"], "holidays");
+    }
+
+    #[test]
+    fn a_review_is_due_when_opened_and_again_when_overdue() {
+        let opened = json!({ "after": { "deployment": 42, "service": "api",
+            "environment": "prod", "reason": "failed", "due": "2026-12-08T10:00:00Z" } });
+        let due = event_of(&fact("review.open", "review:3", &opened), None).unwrap();
+        let overdue = event_of(&fact("review.remind", "review:3", &opened), None).unwrap();
+        assert_eq!(due.kind, EventKind::ReviewDue);
+        assert_eq!(due.id, "review-3-due");
+        assert_eq!(overdue.id, "review-3-overdue");
+        assert_eq!(due.subject, "review of deployment 42");
+        assert_eq!(overdue.data["overdue"], true);
+        assert_eq!(due.data["overdue"], false);
     }
 
     #[test]

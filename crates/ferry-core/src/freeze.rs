@@ -1,8 +1,10 @@
 //! Freeze periods: times when an environment takes no promotions.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Name;
+use crate::windows::Freeze;
 
 /// A freeze as configured: one-off (`start`..`end`) or recurring (`rrule` +
 /// `duration`), on some environments.
@@ -75,6 +77,73 @@ impl FreezeSpec {
     }
 }
 
+/// A freeze beginning or ending in one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezeTransition {
+    /// The freeze's name.
+    pub freeze: String,
+    /// Why it freezes.
+    pub reason: String,
+    /// The environment frozen or thawed.
+    pub environment: Name,
+    /// The period's start.
+    pub start: DateTime<Utc>,
+    /// The period's end.
+    pub end: DateTime<Utc>,
+    /// Whether it began (true) or ended (false).
+    pub started: bool,
+}
+
+/// At most this many periods of one freeze are looked at in one stretch: a
+/// server down for years does not tell every period it missed.
+const PERIODS_AT_ONCE: usize = 64;
+
+/// The freezes that began or ended in `(after, until]`, in order of time
+/// (an end before a start at the same instant), one per environment.
+pub fn transitions(
+    freezes: &[Freeze],
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Vec<FreezeTransition> {
+    if until <= after {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for freeze in freezes {
+        // A period ending just after `after` began before it: look from the
+        // instant after `after`, so that a period ending exactly then is
+        // left out (it was told before).
+        let from = after + chrono::Duration::nanoseconds(1);
+        let to = until + chrono::Duration::nanoseconds(1);
+        for (start, end) in freeze.occurrences(from, to, PERIODS_AT_ONCE) {
+            for (at, started) in [(start, true), (end, false)] {
+                if after < at && at <= until {
+                    for environment in &freeze.environments {
+                        found.push(FreezeTransition {
+                            freeze: freeze.name.clone(),
+                            reason: freeze.reason.clone(),
+                            environment: environment.clone(),
+                            start,
+                            end,
+                            started,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| {
+        let at = |t: &FreezeTransition| if t.started { t.start } else { t.end };
+        (at(a), a.started, &a.freeze, &a.environment).cmp(&(
+            at(b),
+            b.started,
+            &b.freeze,
+            &b.environment,
+        ))
+    });
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +207,83 @@ mod tests {
         assert_eq!(
             twice.validate().unwrap_err(),
             "freeze \"year-end\" names environment \"prod\" twice; name each environment once"
+        );
+    }
+
+    fn frozen(spec: FreezeSpec) -> Freeze {
+        Freeze::from_spec(&spec).expect("a valid freeze")
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an instant")
+    }
+
+    #[test]
+    fn a_one_off_freeze_starts_and_ends_once_in_each_environment() {
+        let year_end = frozen(FreezeSpec {
+            environments: vec![
+                Name::parse("prod").unwrap(),
+                Name::parse("staging").unwrap(),
+            ],
+            ..freeze()
+        });
+        let (start, end) = year_end.once().expect("one-off");
+        let found = transitions(
+            std::slice::from_ref(&year_end),
+            start - chrono::Duration::hours(1),
+            start,
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|t| t.started && t.start == start && t.end == end)
+        );
+        // Looked at again from where the last look ended: nothing new.
+        assert!(
+            transitions(
+                std::slice::from_ref(&year_end),
+                start,
+                end - chrono::Duration::seconds(1)
+            )
+            .is_empty()
+        );
+        let ended = transitions(std::slice::from_ref(&year_end), start, end);
+        assert_eq!(ended.len(), 2);
+        assert!(ended.iter().all(|t| !t.started));
+    }
+
+    #[test]
+    fn a_recurring_freeze_tells_each_period() {
+        let weekends = frozen(FreezeSpec {
+            start: None,
+            end: None,
+            rrule: Some("FREQ=WEEKLY;BYDAY=SA;BYHOUR=0;BYMINUTE=0;BYSECOND=0".into()),
+            duration: Some("48h".into()),
+            timezone: Some("UTC".into()),
+            ..freeze()
+        });
+        // Two weeks from a Wednesday: two starts and two ends, in order.
+        let found = transitions(
+            &[weekends],
+            at("2026-12-02T12:00:00Z"),
+            at("2026-12-16T12:00:00Z"),
+        );
+        let told: Vec<(String, bool)> = found
+            .iter()
+            .map(|t| {
+                let when = if t.started { t.start } else { t.end };
+                (when.to_rfc3339(), t.started)
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("2026-12-05T00:00:00+00:00".to_string(), true),
+                ("2026-12-07T00:00:00+00:00".to_string(), false),
+                ("2026-12-12T00:00:00+00:00".to_string(), true),
+                ("2026-12-14T00:00:00+00:00".to_string(), false),
+            ]
         );
     }
 }

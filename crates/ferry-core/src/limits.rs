@@ -87,6 +87,13 @@ pub const TAG_KEY: Limit = text("agent tag key", 100, false);
 /// A tag's value.
 pub const TAG_VALUE: Limit = text("agent tag value", 200, false);
 
+/// A post-implementation review's notes.
+pub const REVIEW_NOTES: Limit = text("post-implementation review notes", 10_000, true);
+/// A follow-up action of a post-implementation review.
+pub const REVIEW_ACTION: Limit = text("follow-up action of a review", 500, false);
+/// The follow-up actions of a post-implementation review.
+pub const REVIEW_ACTIONS: Limit = items("follow-up actions of a review", 50);
+
 /// A release's version, with its pre-release and build parts.
 pub const VERSION: Limit = text("version", 128, false);
 
@@ -102,7 +109,7 @@ pub const AUTHORS: Limit = items("authors of a release", 10_000);
 pub const ARTIFACTS: Limit = items("artifacts of a release", 100);
 
 /// Every limit, in the documentation's order.
-pub const ALL: [Limit; 18] = [
+pub const ALL: [Limit; 21] = [
     TITLE,
     DESCRIPTION,
     COMMENT,
@@ -116,6 +123,9 @@ pub const ALL: [Limit; 18] = [
     TAGS,
     TAG_KEY,
     TAG_VALUE,
+    REVIEW_NOTES,
+    REVIEW_ACTION,
+    REVIEW_ACTIONS,
     VERSION,
     CONFIG_DESCRIPTION,
     NOTES,

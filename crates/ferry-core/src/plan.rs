@@ -27,6 +27,8 @@ pub enum Kind {
     Trust,
     /// Signing in with OpenID Connect (`[oidc]`), as one entry named `oidc`.
     Oidc,
+    /// A webhook subscription (`[[webhook]]`).
+    Webhook,
 }
 
 /// What applying does to one entry.
@@ -133,6 +135,13 @@ pub fn plan(current: &Config, desired: &Config) -> Vec<Change> {
             values: Vec::new(),
         });
     }
+    diff(
+        Kind::Webhook,
+        &current.webhooks,
+        &desired.webhooks,
+        |w| &w.name,
+        &mut changes,
+    );
     if let Some(oidc) = &desired.oidc {
         let action = match &current.oidc {
             None => Action::Create,

@@ -44,6 +44,27 @@ pub fn check_schedule(what: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Resu
     Ok(())
 }
 
+/// A span of time for people, to its two largest units: `45s`, `3m 20s`,
+/// `2h 5m`, `3d 4h`.
+pub fn span(duration: chrono::Duration) -> String {
+    let seconds = duration.num_seconds().max(0);
+    let (days, hours, minutes, rest) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+        seconds % 60,
+    );
+    if days > 0 {
+        format!("{days}d {hours}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes}m")
+    } else if minutes > 0 {
+        format!("{minutes}m {rest}s")
+    } else {
+        format!("{rest}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,6 +153,7 @@ impl Fixture {
                     change_request: true,
                     max_risk: Some("high".into()),
                     separation_of_duties: true,
+                    ..Policy::default()
                 },
                 windows: vec![],
                 variables: Default::default(),
@@ -922,6 +923,7 @@ fn arb_policy() -> impl Strategy<Value = Policy> {
                 change_request,
                 max_risk,
                 separation_of_duties: sod,
+                ..Policy::default()
             },
         )
 }

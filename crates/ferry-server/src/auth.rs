@@ -94,17 +94,22 @@ pub enum Credential {
     Agent(i64),
     /// A browser's web session, by id.
     Session(i64),
+    /// A click in Slack, signed by Slack and made by the person whose
+    /// e-mail Slack vouches for.
+    Slack,
 }
 
 impl Credential {
     /// The scope of its idempotency keys in the store, which also names it
-    /// in the audit trail (`token:7`, `ci-token:3`, `agent:2`, `session:5`).
+    /// in the audit trail (`token:7`, `ci-token:3`, `agent:2`, `session:5`,
+    /// `slack`).
     pub fn scope(self) -> String {
         match self {
             Credential::ApiToken(id) => format!("token:{id}"),
             Credential::WorkloadToken(id) => format!("ci-token:{id}"),
             Credential::Agent(id) => format!("agent:{id}"),
             Credential::Session(id) => format!("session:{id}"),
+            Credential::Slack => "slack".to_owned(),
         }
     }
 }

@@ -85,6 +85,40 @@ pub async fn report(
     })
 }
 
+/// One period of a series and the metrics over it.
+pub struct Period {
+    /// Its start (it ends where the next starts).
+    pub since: DateTime<Utc>,
+    /// The metrics over it.
+    pub metrics: ferry_core::dora::Metrics,
+}
+
+/// The metrics of `service` in `environment` over `count` consecutive
+/// periods of `length`, the last ending at `until`, oldest first: one read
+/// of the facts, measured period by period.
+pub async fn series(
+    state: &AppState,
+    service: &Name,
+    environment: &Name,
+    until: DateTime<Utc>,
+    length: chrono::Duration,
+    count: u32,
+) -> Result<Vec<Period>, ApiError> {
+    let (deployments, incidents) = state.store.dora_facts(service, environment).await?;
+    let periods = (0..count)
+        .rev()
+        .filter_map(|back| {
+            let end = until.checked_sub_signed(length * i32::try_from(back).ok()?)?;
+            let start = end.checked_sub_signed(length)?;
+            Some(Period {
+                since: start,
+                metrics: measure(&deployments, &incidents, start, end),
+            })
+        })
+        .collect();
+    Ok(periods)
+}
+
 /// Opens an incident: refused (403) unless `caller` may manage incidents
 /// of the service there.
 pub async fn open_incident(

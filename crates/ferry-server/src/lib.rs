@@ -11,6 +11,7 @@ mod agent_auth;
 mod auth;
 mod authorize;
 mod calendar;
+mod calendar_feeds;
 mod change_control;
 mod comparison;
 mod connection;
@@ -20,10 +21,13 @@ mod demo;
 mod deployments;
 mod dora;
 mod error;
+mod evidence_pack;
 mod extract;
+mod freeze_watch;
 pub mod idempotency;
 mod locking;
 mod log_follow;
+pub mod mail;
 pub mod oidc;
 mod openapi;
 pub mod orchestrator;
@@ -33,10 +37,13 @@ mod planning;
 mod promotion;
 mod recovery;
 mod release_notes;
+mod reviews;
 mod routes;
 pub mod secrets;
 mod single_sign_on;
+pub mod slack;
 mod state;
+mod subscriptions;
 pub mod telemetry;
 mod trains;
 mod web;
@@ -87,6 +94,12 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Shortens the webhook retry schedule (1: as it is).
     pub webhook_retry_scale: f64,
+    /// The SMTP relay e-mail subscriptions are sent through; without it
+    /// they are refused.
+    pub mailer: Option<std::sync::Arc<mail::Mailer>>,
+    /// The Slack app whose button clicks approve; without it the
+    /// interactivity route answers 404.
+    pub slack: Option<std::sync::Arc<slack::SlackApp>>,
 }
 
 /// Why the server could not start or stopped.
@@ -289,7 +302,9 @@ impl Server {
                 .clone()
                 .unwrap_or_else(|| "/ferry".to_string()),
             retry_scale: settings.webhook_retry_scale,
+            mail: settings.mailer.clone(),
         };
+        state.slack = settings.slack.clone();
         // The orchestrator drives deployments in the background; it stops after
         // the requests under way, and whatever it was doing is guarded in the
         // database, so the next start (or another replica) takes over.

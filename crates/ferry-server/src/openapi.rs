@@ -38,6 +38,8 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
     ("Unlock", "reason", &limits::REASON),
     ("Unmark", "reason", &limits::REASON),
     ("Rollback", "reason", &limits::REASON),
+    ("CompleteReview", "notes", &limits::REVIEW_NOTES),
+    ("CompleteReview", "actions", &limits::REVIEW_ACTIONS),
     ("CreateToken", "name", &limits::TOKEN_NAME),
     ("CreateCalendarFeed", "name", &limits::FEED_NAME),
     ("AddEvidence", "name", &limits::EVIDENCE_NAME),
@@ -56,6 +58,11 @@ const LIMITED_FIELDS: &[(&str, &str, &Limit)] = &[
     ("CreateRelease", "artifacts", &limits::ARTIFACTS),
 ];
 
+/// The lists whose items are limited texts: (schema, property, limit of
+/// each item).
+const LIMITED_ITEMS: &[(&str, &str, &Limit)] =
+    &[("CompleteReview", "actions", &limits::REVIEW_ACTION)];
+
 /// The maps whose keys and values are limited: (schema, property, keys, values).
 const LIMITED_MAPS: &[(&str, &str, &Limit, &Limit)] = &[(
     "CreateAgentToken",
@@ -63,6 +70,10 @@ const LIMITED_MAPS: &[(&str, &str, &Limit, &Limit)] = &[(
     &limits::TAG_KEY,
     &limits::TAG_VALUE,
 )];
+
+/// The string fields that take one of the webhook formats
+/// (`ferry_core::chat::Format`): (schema, property).
+const FORMAT_FIELDS: &[(&str, &str)] = &[("NewWebhook", "format"), ("Webhook", "format")];
 
 /// The problem answers, by status: (status, component name, description).
 const PROBLEMS: &[(&str, &str, &str)] = &[
@@ -150,6 +161,31 @@ pub fn complete(openapi: &mut OpenApi) {
             && let Some(RefOr::T(field)) = object.properties.get_mut(*property)
         {
             describe_limit(field, limit);
+        }
+    }
+    for (schema, property, limit) in LIMITED_ITEMS {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+            && let Some(RefOr::T(Schema::Array(array))) = object.properties.get_mut(*property)
+            && let ArrayItems::RefOrSchema(items) = &mut array.items
+            && let RefOr::T(item) = items.as_mut()
+        {
+            describe_limit(item, limit);
+        }
+    }
+    for (schema, property) in FORMAT_FIELDS {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+            && let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(*property)
+        {
+            let mut names: Vec<serde_json::Value> = ferry_core::chat::Format::ALL
+                .iter()
+                .map(|format| serde_json::Value::from(format.as_str()))
+                .collect();
+            // An optional field may be sent as null.
+            if matches!(&field.schema_type, SchemaType::Array(types) if types.contains(&Type::Null))
+            {
+                names.push(serde_json::Value::Null);
+            }
+            field.enum_values = Some(names);
         }
     }
     for (schema, property, keys, values) in LIMITED_MAPS {
@@ -414,6 +450,19 @@ mod tests {
             assert_eq!(stated, Some(limit.max), "{schema}.{name}");
         }
         let mut covered: Vec<&str> = LIMITED_FIELDS.iter().map(|(_, _, l)| l.what).collect();
+        for (schema, name, limit) in LIMITED_ITEMS {
+            let Schema::Array(array) = property(&document, schema, name) else {
+                panic!("{schema}.{name} is not a list");
+            };
+            let ArrayItems::RefOrSchema(items) = &array.items else {
+                panic!("{schema}.{name} has no items");
+            };
+            let RefOr::T(Schema::Object(item)) = items.as_ref() else {
+                panic!("{schema}.{name}'s items are not inline");
+            };
+            assert_eq!(item.max_length, Some(limit.max), "{schema}.{name} items");
+            covered.push(limit.what);
+        }
         for (schema, name, keys, values) in LIMITED_MAPS {
             let Schema::Object(map) = property(&document, schema, name) else {
                 panic!("{schema}.{name} is not a map");
@@ -437,6 +486,30 @@ mod tests {
                 limit.what
             );
         }
+    }
+
+    #[test]
+    fn webhook_formats_are_named_in_the_document() {
+        let document = crate::routes::openapi_document();
+        for (schema, name) in FORMAT_FIELDS {
+            let Schema::Object(field) = property(&document, schema, name) else {
+                panic!("{schema}.{name} is not a string");
+            };
+            let names = field.enum_values.as_ref().expect("its values");
+            for format in ferry_core::chat::Format::ALL {
+                assert!(
+                    names.contains(&serde_json::Value::from(format.as_str())),
+                    "{schema}.{name}: {names:?}"
+                );
+            }
+        }
+        let route = &document.paths.paths["/api/v1/integrations/slack/interactions"];
+        let post = route.post.as_ref().expect("Slack's callback is a POST");
+        assert!(
+            post.security.as_ref().is_none_or(Vec::is_empty),
+            "it takes no token"
+        );
+        assert!(post.responses.responses.contains_key("401"));
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //!    rolling pause or canary verification), or succeeds;
 //! 4. a deployment that halted, with `rollback = "auto"` and a release that
 //!    succeeded before it in that environment, gets a rollback deployment
-//!    onto the targets it already changed.
+//!    onto the targets it already changed;
+//! 5. a post-implementation review past its due time, still open, is
+//!    reminded of once (`review.remind`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -75,6 +77,8 @@ pub struct TickReport {
     pub train_deployments: bool,
     /// Deployments that wait for a person's decision.
     pub paused: Vec<i64>,
+    /// Post-implementation reviews reminded of, past their due time.
+    pub reminded_reviews: Vec<i64>,
 }
 
 impl TickReport {
@@ -204,6 +208,13 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
     for succeeded in store.recent_successes(now - AUTO_PROMOTE_GRACE).await? {
         if let Err(error) = promote_next_phase(store, &world, &succeeded, &mut report).await {
             tracing::warn!(deployment = succeeded.id, %error, "promoting into the next phase failed; trying again next pass");
+        }
+    }
+    // Post-implementation reviews past their due time: each reminded of once.
+    match crate::reviews::remind(state, now).await {
+        Ok(reminded) => report.reminded_reviews = reminded,
+        Err(error) => {
+            tracing::warn!(%error, "reminding of overdue reviews failed; trying again next pass");
         }
     }
     Ok(report)

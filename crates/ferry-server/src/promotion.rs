@@ -121,6 +121,16 @@ pub async fn promote(
         (Disposition::Wait(reason), verdict) => Some((reason, verdict.blockers)),
         (Disposition::Refuse, verdict) => {
             crate::telemetry::gate_blocked(&verdict.blockers);
+            state
+                .store
+                .record_refused_promotion(
+                    caller.actor(),
+                    service,
+                    version,
+                    environment,
+                    &verdict.blockers,
+                )
+                .await?;
             let count = verdict.blockers.len();
             return Err(ApiError::GateBlocked {
                 detail: format!(

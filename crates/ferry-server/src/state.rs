@@ -45,6 +45,8 @@ pub struct AppState {
     pub last_audit_check: std::sync::Arc<crate::web::LastCheck>,
     /// How webhooks are sent.
     pub webhooks: crate::webhooks::WebhookSettings,
+    /// The Slack app whose button clicks approve, when set up.
+    pub slack: Option<Arc<crate::slack::SlackApp>>,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -69,6 +71,7 @@ impl AppState {
             sign_in_throttle: std::sync::Arc::default(),
             last_audit_check: std::sync::Arc::default(),
             webhooks: crate::webhooks::WebhookSettings::default(),
+            slack: None,
         }
     }
 }

@@ -3,16 +3,25 @@
 //! signed as the Standard Webhooks specification says, each in a task of
 //! its own so that a slow or dead receiver holds up nothing else, retried
 //! on the schedule of `ferry_core::webhook`.
+//!
+//! A delivery holds its CloudEvent; the subscription's format is applied
+//! as it is sent: posted as it is, rendered as a Slack or Teams message
+//! (`ferry_core::chat`), or sent as an e-mail through the SMTP relay
+//! (`crate::mail`). An e-mail is an attempt like a post: a relay that
+//! refuses it is retried on the same schedule.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use ferry_core::chat::{Format, Notice};
+use ferry_core::subscription::SecretSource;
 use ferry_core::webhook::{SigningSecret, retry_after};
 use ferry_store::webhooks::{AttemptOutcome, ClaimedDelivery};
 
 use crate::error::ApiError;
+use crate::freeze_watch::FreezeWatch;
 use crate::state::AppState;
 
 /// How webhooks are sent.
@@ -24,6 +33,8 @@ pub struct WebhookSettings {
     /// Shortens the retry schedule (1: the schedule as it is; tests and
     /// drills use less).
     pub retry_scale: f64,
+    /// The SMTP relay for e-mail subscriptions, when the server has one.
+    pub mail: Option<Arc<crate::mail::Mailer>>,
 }
 
 impl Default for WebhookSettings {
@@ -31,6 +42,7 @@ impl Default for WebhookSettings {
         Self {
             source: "/ferry".to_string(),
             retry_scale: 1.0,
+            mail: None,
         }
     }
 }
@@ -66,7 +78,11 @@ pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
         }
     };
     let mut failures: u32 = 0;
+    let mut freezes = FreezeWatch::default();
     while !stop.load(Ordering::Relaxed) {
+        if let Err(error) = freezes.look(&state).await {
+            tracing::warn!(%error, "looking for freezes that began or ended failed");
+        }
         let wait = match pass(&state, &client).await {
             Ok(wait) => {
                 failures = 0;
@@ -117,12 +133,28 @@ async fn attempt(state: &AppState, client: &reqwest::Client, claimed: ClaimedDel
     let ClaimedDelivery {
         delivery,
         url,
+        format,
         secret_sealed,
     } = claimed;
     let started = Instant::now();
-    let sent = match secret(state, &secret_sealed) {
-        Ok(secret) => send(client, &url, &secret, &delivery.event_id, &delivery.payload).await,
-        Err(error) => Err(error),
+    let sent = if format == Format::Email {
+        let key = format!("{}.{}", delivery.id, delivery.event_id);
+        mail(state, &url, &delivery.payload, &key).await
+    } else {
+        match secret(state, &secret_sealed) {
+            Ok(secret) => {
+                send(
+                    client,
+                    &url,
+                    format,
+                    secret.as_ref(),
+                    &delivery.event_id,
+                    &delivery.payload,
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        }
     };
     let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
     let attempts = u32::try_from(delivery.attempts).unwrap_or(u32::MAX);
@@ -143,7 +175,9 @@ async fn attempt(state: &AppState, client: &reqwest::Client, claimed: ClaimedDel
             .map(|wait| Utc::now() + wait)
     };
     if let Some(error) = &error {
-        tracing::info!(delivery = delivery.id, attempts, %error, url = %url, "webhook delivery failed");
+        // A chat service's address holds its credential: never logged whole.
+        let to = format.shown_url(&url);
+        tracing::info!(delivery = delivery.id, webhook = delivery.webhook_id, attempts, %error, %to, "webhook delivery failed");
     }
     // Each attempt counts: taken, or failed (retried or not).
     crate::telemetry::webhook_delivery(if delivered { "delivered" } else { "failed" });
@@ -160,27 +194,67 @@ async fn attempt(state: &AppState, client: &reqwest::Client, claimed: ClaimedDel
     }
 }
 
-/// Posts `payload`, signed; the receiver's status, or why there is none.
+/// Posts `payload` written in `format`, signed; the receiver's status, or
+/// why there is none.
 async fn send(
     client: &reqwest::Client,
     url: &str,
-    secret: &SigningSecret,
+    format: Format,
+    secret: Option<&SigningSecret>,
     id: &str,
     payload: &str,
 ) -> Result<u16, String> {
+    let (content_type, body) = match format {
+        Format::CloudEvents => ("application/cloudevents+json", payload.to_string()),
+        Format::Slack => (
+            "application/json",
+            ferry_core::chat::slack::message(&notice(payload)?).to_string(),
+        ),
+        Format::Teams => (
+            "application/json",
+            ferry_core::chat::teams::message(&notice(payload)?).to_string(),
+        ),
+        Format::Email => return Err("an e-mail is not posted".to_owned()),
+    };
     let timestamp = Utc::now().timestamp();
-    let signature = secret.sign(id, timestamp, payload.as_bytes());
-    let response = client
+    let mut request = client
         .post(url)
-        .header("content-type", "application/cloudevents+json")
+        .header("content-type", content_type)
         .header("webhook-id", id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(payload.to_string())
+        .header("webhook-timestamp", timestamp.to_string());
+    if let Some(secret) = secret {
+        request = request.header(
+            "webhook-signature",
+            secret.sign(id, timestamp, body.as_bytes()),
+        );
+    }
+    let response = request
+        .body(body)
         .send()
         .await
         .map_err(|error| describe(&error))?;
     Ok(response.status().as_u16())
+}
+
+/// The notice of a delivery's CloudEvent.
+fn notice(payload: &str) -> Result<Notice, String> {
+    let event: serde_json::Value = serde_json::from_str(payload)
+        .map_err(|error| format!("the delivery's event is not JSON: {error}"))?;
+    Ok(Notice::from_cloudevent(&event))
+}
+
+/// Sends a delivery's event as an e-mail to the recipients of `url`
+/// (`mailto:`), named by `key`; the relay's reply code, or why it did not
+/// take it.
+async fn mail(state: &AppState, url: &str, payload: &str, key: &str) -> Result<u16, String> {
+    let mailer = state
+        .webhooks
+        .mail
+        .as_ref()
+        .ok_or("this server sends no e-mail: start it with --smtp-url and --smtp-from")?;
+    let to = crate::mail::recipients(url)?;
+    let mail = ferry_core::chat::email::mail(&notice(payload)?);
+    mailer.send(&to, &mail, key).await
 }
 
 /// An HTTP error as people read it: what failed, without the URL again.
@@ -205,16 +279,63 @@ fn describe(error: &reqwest::Error) -> String {
     }
 }
 
-/// The signing secret of a subscription.
-fn secret(state: &AppState, sealed: &str) -> Result<SigningSecret, String> {
-    let key = state
-        .secret_key
-        .as_ref()
-        .ok_or("this server has no key to open webhook secrets with")?;
-    let bytes = key
-        .open_with(SECRET_CONTEXT, sealed)
-        .map_err(|error| format!("the webhook's secret cannot be opened: {error}"))?;
-    SigningSecret::from_key(bytes)
+/// Checks that this server can send what `ferry.toml` declares: e-mail
+/// only with SMTP set up, and each signing secret where the file says
+/// (read now, as each attempt will read it).
+pub fn check_declared(
+    state: &AppState,
+    declared: &[ferry_core::subscription::WebhookSpec],
+) -> Result<(), ApiError> {
+    for spec in declared {
+        let name = spec.name.as_str();
+        if spec.format() == Ok(Format::Email) && state.webhooks.mail.is_none() {
+            return Err(ApiError::Unprocessable(format!(
+                "webhook {name:?} sends e-mail, and this server sends none: its operator must start it with --smtp-url and --smtp-from"
+            )));
+        }
+        if let Some(source) = spec.secret_source() {
+            secret(state, &source.stored())
+                .map_err(|error| ApiError::Unprocessable(format!("webhook {name:?}: {error}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// The signing secret of a subscription, from where it is kept: sealed in
+/// the database, or (declared in ferry.toml) in a file or an environment
+/// variable of this server, read at each attempt so that a rotated secret
+/// is used at once. `None` for a chat or e-mail subscription declared
+/// without one: its deliveries are not signed.
+fn secret(state: &AppState, stored: &str) -> Result<Option<SigningSecret>, String> {
+    match SecretSource::from_stored(stored) {
+        SecretSource::Sealed(sealed) if sealed.is_empty() => Ok(None),
+        SecretSource::Sealed(sealed) => {
+            let key = state
+                .secret_key
+                .as_ref()
+                .ok_or("this server has no key to open webhook secrets with")?;
+            let bytes = key
+                .open_with(SECRET_CONTEXT, &sealed)
+                .map_err(|error| format!("the webhook's secret cannot be opened: {error}"))?;
+            SigningSecret::from_key(bytes).map(Some)
+        }
+        SecretSource::File(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                format!("the webhook's secret_file {path} cannot be read: {error}")
+            })?;
+            SigningSecret::parse(&text)
+                .map(Some)
+                .map_err(|error| format!("the webhook's secret_file {path}: {error}"))
+        }
+        SecretSource::Env(name) => {
+            let text = std::env::var(&name).map_err(|_| {
+                format!("the webhook's secret_env {name} is not set in this server's environment")
+            })?;
+            SigningSecret::parse(&text)
+                .map(Some)
+                .map_err(|error| format!("the webhook's secret_env {name}: {error}"))
+        }
+    }
 }
 
 /// A number from 0 to 1 for spreading retries.

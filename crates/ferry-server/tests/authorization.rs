@@ -103,6 +103,9 @@ enum Setup {
     /// api@1.0.0's deployment into dev reported succeeded (so it can be
     /// rolled back to 0.9.0).
     DeploymentSucceeded,
+    /// api@1.0.0's deployment into dev reported failed (so it has an open
+    /// post-implementation review).
+    DeploymentFailed,
     /// The job of `web-1` claimed by it (its attempt 1 exists).
     JobClaimed,
     /// api locked in dev.
@@ -222,8 +225,8 @@ const IMPLEMENTED: &[ChangeAction] = &[
 /// The table: every route, with how to call it and who may.
 fn rows() -> Vec<Row> {
     use Setup::{
-        CalendarFeeds, Change, DeploymentSucceeded, Incident, JobClaimed, Locked, Planned,
-        RolledBack, Train, Webhook,
+        CalendarFeeds, Change, DeploymentFailed, DeploymentSucceeded, Incident, JobClaimed, Locked,
+        Planned, RolledBack, Train, Webhook,
     };
     vec![
         // Health: open to everyone, on purpose.
@@ -903,6 +906,18 @@ fn rows() -> Vec<Row> {
             ADMIN,
         )
         .setup(Webhook),
+        // Slack's callback takes no token: Slack's signature is its
+        // credential, whatever Authorization says. The matrix's server has
+        // no Slack app set up, so it is not there for anyone (a signed
+        // click is tested in crates/ferry/tests/chat_and_mail.rs).
+        row(
+            "POST",
+            "/api/v1/integrations/slack/interactions",
+            "/api/v1/integrations/slack/interactions",
+            None,
+            404,
+            "404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404",
+        ),
         // Release trains.
         get("/api/v1/trains", "/api/v1/trains"),
         row(
@@ -999,6 +1014,21 @@ fn rows() -> Vec<Row> {
             DEPLOYER,
         )
         .setup(DeploymentSucceeded),
+        // Post-implementation reviews: reads, and completing one is a
+        // release manager's, scoped to the deployment's service and
+        // environment.
+        get("/api/v1/reviews", "/api/v1/reviews"),
+        get("/api/v1/reviews/{deployment}", "/api/v1/reviews/<deployment>")
+            .setup(DeploymentFailed),
+        row(
+            "POST",
+            "/api/v1/reviews/{deployment}",
+            "/api/v1/reviews/<deployment>",
+            Some(r#"{"outcome":"resolved","notes":"the health check was too strict"}"#),
+            200,
+            RELEASE_MANAGER,
+        )
+        .setup(DeploymentFailed),
         get(
             "/api/v1/deployments/{id}/logs",
             "/api/v1/deployments/<hello_deployment>/logs",
@@ -1012,6 +1042,11 @@ fn rows() -> Vec<Row> {
         get("/api/v1/audit", "/api/v1/audit"),
         get("/api/v1/audit/verify", "/api/v1/audit/verify"),
         get("/api/v1/audit/export", "/api/v1/audit/export"),
+        // Evidence packs: a read, as the audit trail is.
+        get(
+            "/api/v1/evidence-pack",
+            "/api/v1/evidence-pack?release=api@1.0.0&env=dev",
+        ),
         // Agents: their tokens, for administrators; listing them is a read.
         row(
             "POST",
@@ -1343,6 +1378,7 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                     "admin",
                     ferry_store::webhooks::NewWebhook {
                         url: "http://127.0.0.1:9/hook",
+                        format: ferry_core::chat::Format::CloudEvents,
                         events: &events,
                         service: None,
                         environment: None,
@@ -1482,6 +1518,19 @@ async fn run_row(template: Arc<Template>, row: Row) -> Vec<String> {
                 .await
                 .unwrap();
             store.revoke_calendar_feed("viewer", old.id).await.unwrap();
+        }
+        Setup::DeploymentFailed => {
+            for status in [
+                ferry_core::DeploymentStatus::Running,
+                ferry_core::DeploymentStatus::Failed,
+            ] {
+                world
+                    .api
+                    .store
+                    .set_deployment_status("admin", world.deployment, status)
+                    .await
+                    .unwrap();
+            }
         }
         Setup::DeploymentSucceeded => {
             for status in [

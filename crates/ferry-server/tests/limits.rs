@@ -164,6 +164,29 @@ fn request(limit: &Limit, value: &str) -> (Method, &'static str, Value, &'static
                 "environment \"dev\": description",
             )
         }
+        // Checked before the review is looked for: deployment 1 need not
+        // have one.
+        w if w == limits::REVIEW_NOTES.what => (
+            Method::POST,
+            "/api/v1/reviews/1",
+            json!({ "outcome": "resolved", "notes": value }),
+            "notes",
+        ),
+        w if w == limits::REVIEW_ACTION.what => (
+            Method::POST,
+            "/api/v1/reviews/1",
+            json!({ "outcome": "follow-up", "notes": "n", "actions": [value] }),
+            "actions[0]",
+        ),
+        w if w == limits::REVIEW_ACTIONS.what => {
+            let actions = vec!["a"; value.chars().count()];
+            (
+                Method::POST,
+                "/api/v1/reviews/1",
+                json!({ "outcome": "follow-up", "notes": "n", "actions": actions }),
+                "actions",
+            )
+        }
         other => panic!("no request enforces the limit {other:?}: add a case"),
     }
 }

@@ -42,6 +42,7 @@ stories!(
     a_plan_page_shows_its_time_line_and_an_assignee_moves_their_task,
     a_service_page_pages_back_through_every_deployment,
     a_train_page_checks_each_member_and_promotes_the_train,
+    a_failed_deployment_shows_its_review_and_a_release_manager_completes_it,
 );
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -2333,6 +2334,126 @@ async fn a_train_page_checks_each_member_and_promotes_the_train(backend: &Backen
     assert!(
         list.html
             .contains("into dev: <span class=\"state state-succeeded\">succeeded</span>"),
+        "{}",
+        list.html
+    );
+    api.close().await;
+}
+
+async fn a_failed_deployment_shows_its_review_and_a_release_manager_completes_it(
+    backend: &Backend,
+) {
+    let api = server(backend).await;
+    person(&api, "dana", "deployer").await;
+    let promoted = api
+        .post(
+            "/api/v1/promotions",
+            &json!({ "service": "api", "version": "1.0.0", "environment": "dev" }).to_string(),
+        )
+        .await;
+    let id = promoted.body["id"].as_i64().unwrap();
+    let reported = api
+        .post(
+            &format!("/api/v1/deployments/{id}/report"),
+            &json!({ "status": "failed" }).to_string(),
+        )
+        .await;
+    assert_eq!(reported.status, StatusCode::OK, "{:?}", reported.body);
+
+    // The list shows it open, linked to its deployment's page.
+    let mut browser = Browser::default();
+    browser.sign_in(&api, "admin", PASSWORD, "/").await;
+    let list = browser.get(&api, "/reviews").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.html);
+    assert!(
+        list.html.contains("href=\"/reviews\""),
+        "the navigation links it"
+    );
+    let open = &list.html[list
+        .html
+        .find("id=\"open-reviews\"")
+        .expect("an open review")..];
+    assert!(
+        open.contains(&format!("href=\"/deployments/{id}#review\"")) && open.contains("api@1.0.0"),
+        "{}",
+        list.html
+    );
+    assert!(list.html.contains("None completed yet."), "{}", list.html);
+
+    // The deployment's page shows the draft, and the form to the admin.
+    let page = browser.get(&api, &format!("/deployments/{id}")).await;
+    assert!(
+        page.html
+            .contains("<h2 id=\"review-heading\">Post-implementation review</h2>")
+    );
+    assert!(
+        page.html.contains("api@1.0.0 failed in dev"),
+        "the draft's summary: {}",
+        page.html
+    );
+    assert!(page.html.contains("id=\"review-form\""), "{}", page.html);
+    assert!(page.html.contains("<label for=\"review-notes\">"));
+
+    // A deployer reads it, without the form.
+    let mut deployer = Browser::default();
+    deployer.sign_in(&api, "dana", PASSWORD, "/").await;
+    let theirs = deployer.get(&api, &format!("/deployments/{id}")).await;
+    assert!(theirs.html.contains("Post-implementation review"));
+    assert!(
+        !theirs.html.contains("id=\"review-form\""),
+        "{}",
+        theirs.html
+    );
+
+    // Completed from the form; the page says so.
+    let csrf = page.hidden("csrf");
+    let posted = browser
+        .post(
+            &api,
+            &format!("/reviews/{id}"),
+            &[
+                ("csrf", &csrf),
+                ("outcome", "follow-up"),
+                ("notes", "the health check was too strict"),
+                ("actions", "loosen the check\n\nadd a canary stage\n"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.html);
+    let back = posted.location().split('#').next().unwrap().to_owned();
+    let page = browser.get(&api, &back).await;
+    assert!(page.html.contains("Review completed."), "{}", page.html);
+    assert!(page.html.contains("by admin"), "{}", page.html);
+    assert!(
+        page.html.contains("<li>add a canary stage</li>"),
+        "{}",
+        page.html
+    );
+    assert!(
+        !page.html.contains("id=\"review-form\""),
+        "completed: no form"
+    );
+    let review = api.get(&format!("/api/v1/reviews/{id}")).await;
+    assert_eq!(review.body["completion"]["outcome"], "follow-up");
+    assert_eq!(
+        review.body["completion"]["actions"],
+        json!(["loosen the check", "add a canary stage"])
+    );
+
+    // Again: refused, saying why; and the list moves it to the completed.
+    let again = browser
+        .post(
+            &api,
+            &format!("/reviews/{id}"),
+            &[("csrf", &csrf), ("outcome", "resolved"), ("notes", "again")],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
+    assert!(again.html.contains("completed already"), "{}", again.html);
+    let list = browser.get(&api, "/reviews").await;
+    assert!(list.html.contains("No review is open."), "{}", list.html);
+    assert!(
+        list.html.contains("id=\"completed-reviews\""),
         "{}",
         list.html
     );

@@ -81,7 +81,7 @@ pub(crate) async fn append(
     Ok(seq)
 }
 
-fn record(row: &AnyRow) -> Result<AuditRecord> {
+pub(crate) fn record(row: &AnyRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: int(row, "seq")?,
         time: text(row, "time")?,

@@ -529,6 +529,31 @@ impl Store {
         user(&row)
     }
 
+    /// The enabled user whose e-mail is `email` (without regard to case,
+    /// as e-mails are unique), with their grants and groups: for those who
+    /// prove who they are by an e-mail another service vouches for (a
+    /// click in Slack). `None` when nobody enabled has it.
+    pub async fn enabled_user_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<(UserRecord, Rights, Vec<String>)>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users u \
+             WHERE lower(u.email) = lower($1) AND u.disabled_at IS NULL"
+        )))
+        .bind(email.trim())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let user = user(&row)?;
+        let (grants, groups) = self.grants_and_groups_of(user.id).await?;
+        let rights = Rights {
+            grants,
+            narrowed_to: None,
+        };
+        Ok(Some((user, rights, groups)))
+    }
+
     /// Disables (`enabled == false`) or enables user `name`. A disabled user's
     /// tokens are refused at once; disabling the last administrator who has a
     /// working token is refused.

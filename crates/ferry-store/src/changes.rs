@@ -128,13 +128,13 @@ pub struct ChangeFilter<'a> {
     pub environment: Option<&'a Name>,
 }
 
-const SELECT: &str = "SELECT c.id, c.title, c.description, c.kind, c.state, s.name AS service, e.name AS environment, \
+pub(crate) const SELECT: &str = "SELECT c.id, c.title, c.description, c.kind, c.state, s.name AS service, e.name AS environment, \
      r.version AS release_version, c.window_start, c.window_end, c.risk, c.impact, c.reason, c.review_outcome, \
      c.review_notes, c.created_by, c.created_at, c.updated_at \
      FROM change_requests c JOIN services s ON s.id = c.service_id JOIN environments e ON e.id = c.environment_id \
      LEFT JOIN releases r ON r.id = c.release_id";
 
-fn change(row: &AnyRow) -> Result<ChangeRecord> {
+pub(crate) fn change(row: &AnyRow) -> Result<ChangeRecord> {
     let kind = text(row, "kind")?;
     let state = text(row, "state")?;
     let window = match (opt_text(row, "window_start")?, opt_text(row, "window_end")?) {

@@ -124,6 +124,7 @@ async fn load_config(connection: &mut AnyConnection) -> Result<Config> {
         plan_templates: specs(load(connection, PLAN_TEMPLATES, plan_template).await?),
         trusts: load_trusts(connection).await?,
         oidc: load_oidc(connection).await?,
+        webhooks: crate::webhook_config::load_webhook_specs(connection).await?,
     })
 }
 
@@ -207,6 +208,16 @@ impl Store {
         desired
             .validate()
             .map_err(|invalid| StoreError::Invalid(invalid.message))?;
+        // Subscriptions compare as the store keeps them.
+        let normalized;
+        let desired = if desired.webhooks.is_empty() {
+            desired
+        } else {
+            let mut copy = desired.clone();
+            copy.webhooks = copy.webhooks.iter().map(|w| w.normalized()).collect();
+            normalized = copy;
+            &normalized
+        };
         let mut tx = self.write().await?;
         let current = load_config(&mut tx).await?;
         let changes = plan::plan(&current, desired);
@@ -271,6 +282,12 @@ impl Store {
                         before,
                     )
                     .await?;
+                }
+                Kind::Webhook => {
+                    let spec = desired.webhooks.iter().find(|w| w.name == change.name);
+                    let before = current.webhooks.iter().find(|w| w.name == change.name);
+                    self.write_webhook(&mut tx, actor, spec.expect("planned from desired"), before)
+                        .await?;
                 }
                 Kind::Freeze => {
                     let spec = desired.freezes.iter().find(|f| f.name == change.name);

@@ -64,13 +64,13 @@ pub struct DeploymentFilter<'a> {
     pub environment: Option<&'a Name>,
 }
 
-const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
+pub(crate) const SELECT: &str = "SELECT d.id, s.name AS service, r.version, e.name AS environment, d.status, \
      d.created_by, d.created_at, d.updated_at, d.scheduled_at, d.emergency_reason, d.url, \
      d.reason, d.rollback_of \
      FROM deployments d JOIN releases r ON r.id = d.release_id \
      JOIN services s ON s.id = r.service_id JOIN environments e ON e.id = d.environment_id";
 
-fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
+pub(crate) fn deployment(row: &AnyRow) -> Result<DeploymentRecord> {
     let status = text(row, "status")?;
     Ok(DeploymentRecord {
         id: int(row, "id")?,
@@ -405,6 +405,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        let reviews = crate::reviews::after_end(&mut tx, id).await?;
         let details = json!({ "before": { "status": current.status }, "after": { "status": to } });
         append(
             &mut tx,
@@ -415,6 +416,7 @@ impl Store {
             details,
         )
         .await?;
+        crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
         tx.commit().await?;
         let updated_at = ferry_core::time::parse_time(&stamp).map_err(StoreError::Corrupt)?;
         Ok(DeploymentRecord {

@@ -47,7 +47,7 @@ pub struct NewEvidence<'a> {
     pub url: Option<&'a str>,
 }
 
-fn evidence(row: &AnyRow) -> Result<EvidenceRecord> {
+pub(crate) fn evidence(row: &AnyRow) -> Result<EvidenceRecord> {
     Ok(EvidenceRecord {
         id: int(row, "id")?,
         name: text(row, "name")?,

@@ -89,7 +89,7 @@ pub const MAX_LINES: usize = 1000;
 /// Rows per INSERT: five parameters each stays far below every backend's limit.
 const CHUNK: usize = 100;
 
-fn record(row: &AnyRow) -> Result<LogRecord> {
+pub(crate) fn record(row: &AnyRow) -> Result<LogRecord> {
     let stream = text(row, "stream")?;
     Ok(LogRecord {
         id: int(row, "id")?,

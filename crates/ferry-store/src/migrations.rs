@@ -135,6 +135,30 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0021_calendar_feeds.sql"),
         include_str!("../migrations/postgres/0021_calendar_feeds.sql"),
     ),
+    (
+        22,
+        "reviews",
+        include_str!("../migrations/sqlite/0022_reviews.sql"),
+        include_str!("../migrations/postgres/0022_reviews.sql"),
+    ),
+    (
+        23,
+        "webhook formats",
+        include_str!("../migrations/sqlite/0023_webhook_formats.sql"),
+        include_str!("../migrations/postgres/0023_webhook_formats.sql"),
+    ),
+    (
+        24,
+        "freeze watch",
+        include_str!("../migrations/sqlite/0024_freeze_watch.sql"),
+        include_str!("../migrations/postgres/0024_freeze_watch.sql"),
+    ),
+    (
+        25,
+        "webhook names",
+        include_str!("../migrations/sqlite/0025_webhook_names.sql"),
+        include_str!("../migrations/postgres/0025_webhook_names.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

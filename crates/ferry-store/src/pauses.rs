@@ -226,6 +226,7 @@ impl Store {
             Decided::Resumed => DeploymentStatus::Running,
             Decided::Failed => DeploymentStatus::Failed,
         };
+        let reviews = crate::reviews::after_end(&mut tx, id).await?;
         let details = json!({ "before": { "status": DeploymentStatus::Waiting, "pause": pause },
             "after": { "status": after, "decision": decision, "comment": comment } });
         append(
@@ -237,6 +238,7 @@ impl Store {
             details,
         )
         .await?;
+        crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
         tx.commit().await?;
         if let Some((next, agents)) = next_jobs {
             self.create_jobs(id, next, &agents, JobKind::Deploy).await?;

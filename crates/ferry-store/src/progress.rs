@@ -395,8 +395,9 @@ impl Store {
     /// or from verifying), `failed` or `cancelled` with `reason`, by the
     /// state machine.
     /// When a rollback deployment succeeds, the failed deployment it undoes
-    /// becomes `rolled_back` in the same transaction. `false` when it already
-    /// has that status (a repeat): nothing changed.
+    /// becomes `rolled_back` in the same transaction, as do the reviews its
+    /// end calls for ([`crate::reviews`]). `false` when it already has that
+    /// status (a repeat): nothing changed.
     pub async fn finish_deployment(
         &self,
         id: i64,
@@ -459,6 +460,7 @@ impl Store {
                 restored = Some(original);
             }
         }
+        let reviews = crate::reviews::after_end(&mut tx, id).await?;
         let mut from = before;
         for &step in path {
             let details = json!({ "before": { "status": from },
@@ -487,6 +489,7 @@ impl Store {
             )
             .await?;
         }
+        crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -553,6 +556,7 @@ impl Store {
                         "deployment {id} changed while it was being cancelled; try again"
                     )));
                 }
+                let reviews = crate::reviews::after_end(&mut tx, id).await?;
                 let details = json!({ "before": { "status": before },
                     "after": { "status": DeploymentStatus::Cancelled, "reason": reason } });
                 append(
@@ -564,6 +568,7 @@ impl Store {
                     details,
                 )
                 .await?;
+                crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
                 tx.commit().await?;
                 Ok(CancelOutcome::Cancelled)
             }

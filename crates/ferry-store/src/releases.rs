@@ -85,11 +85,11 @@ impl<'a> NewRelease<'a> {
     }
 }
 
-const SELECT: &str = "SELECT r.id, s.name AS service, r.version, r.state, r.notes, r.commit_id, \
+pub(crate) const SELECT: &str = "SELECT r.id, s.name AS service, r.version, r.state, r.notes, r.commit_id, \
      r.previous_version, r.created_by, r.created_at \
      FROM releases r JOIN services s ON s.id = r.service_id";
 
-fn release(row: &AnyRow) -> Result<ReleaseRecord> {
+pub(crate) fn release(row: &AnyRow) -> Result<ReleaseRecord> {
     let state = text(row, "state")?;
     Ok(ReleaseRecord {
         id: int(row, "id")?,
@@ -106,7 +106,7 @@ fn release(row: &AnyRow) -> Result<ReleaseRecord> {
     })
 }
 
-fn artifact(row: &AnyRow) -> Result<ArtifactRecord> {
+pub(crate) fn artifact(row: &AnyRow) -> Result<ArtifactRecord> {
     Ok(ArtifactRecord {
         name: text(row, "name")?,
         digest: text(row, "digest")?,

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use ferry_core::Name;
+use ferry_core::chat::Format;
 use ferry_core::event::{AuditFact, DeploymentFacts, EventSelection, event_of};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Row};
@@ -17,8 +18,13 @@ use crate::{Backend, Result, Store, StoreError};
 pub struct WebhookRecord {
     /// Its id.
     pub id: i64,
-    /// Where deliveries are posted.
+    /// Its name, when `ferry.toml` declares it (`[[webhook]]`).
+    pub name: Option<Name>,
+    /// Where deliveries are posted (`mailto:` and the recipients for
+    /// e-mail).
     pub url: String,
+    /// How deliveries are written.
+    pub format: Format,
     /// The events it wants.
     pub events: EventSelection,
     /// Only events of this service, when set.
@@ -36,8 +42,11 @@ pub struct WebhookRecord {
 /// A subscription to make.
 #[derive(Debug, Clone)]
 pub struct NewWebhook<'a> {
-    /// Where deliveries are posted.
+    /// Where deliveries are posted (`mailto:` and the recipients for
+    /// e-mail).
     pub url: &'a str,
+    /// How deliveries are written.
+    pub format: Format,
     /// The events it wants.
     pub events: &'a EventSelection,
     /// Only events of this service.
@@ -120,6 +129,8 @@ pub struct ClaimedDelivery {
     pub delivery: DeliveryRecord,
     /// The subscription's address.
     pub url: String,
+    /// How the subscription's deliveries are written.
+    pub format: Format,
     /// The subscription's signing secret, sealed.
     pub secret_sealed: String,
 }
@@ -152,7 +163,7 @@ pub struct AttemptRecord {
     pub duration_ms: i64,
 }
 
-const WEBHOOKS: &str = "SELECT w.id, w.url, w.events, s.name AS service, e.name AS environment, \
+const WEBHOOKS: &str = "SELECT w.id, w.name, w.url, w.format, w.events, s.name AS service, e.name AS environment, \
      w.secret_sealed, w.created_by, w.created_at, w.after_seq FROM webhooks w \
      LEFT JOIN services s ON s.id = w.service_id LEFT JOIN environments e ON e.id = w.environment_id";
 
@@ -192,8 +203,8 @@ impl Store {
         }
         let events = serde_json::to_string(&new.events.names())?;
         let row = sqlx::query(
-            "INSERT INTO webhooks (url, events, service_id, environment_id, secret_sealed, created_by, created_at, after_seq) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0) RETURNING id",
+            "INSERT INTO webhooks (url, events, service_id, environment_id, secret_sealed, created_by, created_at, after_seq, format) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) RETURNING id",
         )
         .bind(new.url)
         .bind(&events)
@@ -202,11 +213,15 @@ impl Store {
         .bind(new.secret_sealed)
         .bind(actor)
         .bind(now())
+        .bind(new.format.as_str())
         .fetch_one(&mut *tx)
         .await?;
         let id = int(&row, "id")?;
-        let details = json!({ "after": { "url": new.url, "events": new.events.names(),
-            "service": new.service, "environment": new.environment } });
+        // A chat service's incoming-webhook address holds its credential:
+        // the trail keeps it without.
+        let url = new.format.shown_url(new.url);
+        let details = json!({ "after": { "url": url, "format": new.format.as_str(),
+            "events": new.events.names(), "service": new.service, "environment": new.environment } });
         let seq = append(
             &mut tx,
             self.backend(),
@@ -472,7 +487,7 @@ impl Store {
             .await?;
             let row = sqlx::query(
                 "SELECT d.id, d.webhook_id, d.event_id, d.event_type, d.event_seq, d.payload, d.state, d.attempts, \
-                 d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at, w.url, w.secret_sealed \
+                 d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at, w.url, w.format, w.secret_sealed \
                  FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1",
             )
             .bind(id)
@@ -481,6 +496,7 @@ impl Store {
             claimed.push(ClaimedDelivery {
                 delivery: delivery(&row)?,
                 url: text(&row, "url")?,
+                format: format(&row)?,
                 secret_sealed: text(&row, "secret_sealed")?,
             });
         }
@@ -651,7 +667,9 @@ fn webhook(row: &sqlx::any::AnyRow) -> Result<WebhookRecord> {
     };
     Ok(WebhookRecord {
         id: int(row, "id")?,
+        name: optional_name("name")?,
         url: text(row, "url")?,
+        format: format(row)?,
         events,
         service: optional_name("service")?,
         environment: optional_name("environment")?,
@@ -659,6 +677,10 @@ fn webhook(row: &sqlx::any::AnyRow) -> Result<WebhookRecord> {
         created_by: text(row, "created_by")?,
         created_at: time(row, "created_at")?,
     })
+}
+
+fn format(row: &sqlx::any::AnyRow) -> Result<Format> {
+    Format::parse(&text(row, "format")?).map_err(StoreError::Corrupt)
 }
 
 fn delivery(row: &sqlx::any::AnyRow) -> Result<DeliveryRecord> {

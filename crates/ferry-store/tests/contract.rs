@@ -138,6 +138,7 @@ contract!(
     batches_advance_only_from_the_expected_one,
     a_rollback_is_linked_and_restores_the_failed_deployment,
     log_lines_are_stored_once_in_order,
+    an_evidence_pack_reads_its_records_and_their_events_at_one_head,
     a_cancel_is_immediate_before_the_start_and_deferred_after,
     a_deployment_is_rolled_back_by_hand_once,
     an_automatic_promotion_happens_once,
@@ -145,6 +146,10 @@ contract!(
     an_idempotency_key_is_held_once_answered_and_expires,
     queued_deployments_and_agents_heard_from_are_counted,
     events_reach_each_webhook_once_and_are_retried_on_schedule,
+    freezes_begin_and_end_in_the_trail_once,
+    webhook_formats_are_kept_and_chat_addresses_stay_out_of_the_trail,
+    a_person_is_found_by_e_mail_without_regard_to_case,
+    reviews_open_when_deployments_end_and_complete_once,
 );
 
 const CONFIG: &str = r#"
@@ -2659,6 +2664,117 @@ async fn log_lines_are_stored_once_in_order(f: Fixture) {
     assert!(error.to_string().contains("no attempt 2"), "{error}");
 }
 
+async fn an_evidence_pack_reads_its_records_and_their_events_at_one_head(f: Fixture) {
+    use ferry_store::evidence_pack::PackScope;
+    let job = claimed_job(&f, chrono::Utc::now()).await;
+    // More lines than one page of the log holds.
+    for start in [0, 600] {
+        let lines: Vec<NewLogLine> = (start..start + 600)
+            .map(|i| log_line(i, &format!("line {i}")))
+            .collect();
+        f.store.append_logs(job.id, 1, &lines).await.unwrap();
+    }
+    let evidence = ferry_store::evidence::NewEvidence {
+        name: "unit",
+        passed: true,
+        summary: "2 tests",
+        report: None,
+        url: None,
+    };
+    let (api, one, dev) = (name("api"), version("1.0.0"), name("dev"));
+    f.store
+        .add_evidence("alice", &api, &one, &dev, evidence)
+        .await
+        .unwrap();
+    let pack = f
+        .store
+        .evidence_pack(PackScope::Release {
+            service: &api,
+            version: &one,
+            environment: Some(&dev),
+        })
+        .await
+        .unwrap();
+    let trail = f.store.audit_events(0, 100_000).await.unwrap();
+    let last = trail.last().unwrap();
+    assert_eq!((pack.head_seq, &pack.head_hash), (last.seq, &last.hash));
+    let [release] = &pack.releases[..] else {
+        panic!("one release: {pack:?}");
+    };
+    assert_eq!(release.release.version, "1.0.0");
+    assert_eq!(release.evidence.len(), 1);
+    assert_eq!(release.evidence[0].environment, "dev");
+    let [deployment] = &release.deployments[..] else {
+        panic!("one deployment: {release:?}");
+    };
+    assert_eq!(deployment.jobs.len(), 1);
+    assert_eq!(deployment.jobs[0].agent, "target0");
+    let lines: Vec<&str> = deployment.logs.iter().map(|l| l.line.as_str()).collect();
+    assert_eq!(lines.len(), 1200);
+    assert_eq!((lines[0], lines[1199]), ("line 0", "line 1199"));
+    // The events about the release, its deployment and its job, in order.
+    let objects: HashSet<&str> = pack.events.iter().map(|e| e.object.as_str()).collect();
+    let expected = [
+        "release:api@1.0.0".to_owned(),
+        format!("deployment:{}", deployment.deployment.id),
+        format!("job:{}", job.id),
+    ];
+    assert_eq!(
+        objects,
+        expected.iter().map(String::as_str).collect::<HashSet<_>>()
+    );
+    assert!(pack.events.windows(2).all(|w| w[0].seq < w[1].seq));
+    let actions: Vec<&str> = pack.events.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "release.create",
+        "deployment.create",
+        "job.claim",
+        "evidence.add",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+
+    // A period: the deployments made in it, with their releases.
+    let now = chrono::Utc::now();
+    let period = |environment| PackScope::Period {
+        since: now - chrono::Duration::hours(1),
+        until: now + chrono::Duration::hours(1),
+        service: Some(&api),
+        environment,
+    };
+    let prod = name("prod");
+    let found = f.store.evidence_pack(period(Some(&dev))).await.unwrap();
+    assert_eq!(found.releases.len(), 1);
+    assert_eq!(found.releases[0].deployments.len(), 1);
+    let none = f.store.evidence_pack(period(Some(&prod))).await.unwrap();
+    assert!(none.releases.is_empty() && none.events.is_empty());
+
+    // What does not exist is named.
+    let (nowhere, nine, nothing) = (name("nowhere"), version("9.9.9"), name("nothing"));
+    let missing = [
+        PackScope::Release {
+            service: &api,
+            version: &nine,
+            environment: None,
+        },
+        PackScope::Release {
+            service: &api,
+            version: &one,
+            environment: Some(&nowhere),
+        },
+        PackScope::Period {
+            since: now,
+            until: now,
+            service: Some(&nothing),
+            environment: None,
+        },
+    ];
+    for scope in missing {
+        let error = f.store.evidence_pack(scope).await.unwrap_err();
+        assert!(matches!(error, StoreError::NotFound(_)), "{error}");
+    }
+}
+
 async fn a_cancel_is_immediate_before_the_start_and_deferred_after(f: Fixture) {
     let (queued, agents) = deployment_with_agents(&f, 2).await;
     assert_eq!(
@@ -3444,6 +3560,7 @@ async fn events_reach_each_webhook_once_and_are_retried_on_schedule(f: Fixture) 
     let only_failures = EventSelection::parse(&["deployment.failed"]).unwrap();
     let hook = |events| NewWebhook {
         url: "https://hooks.example.com/ferry",
+        format: ferry_core::chat::Format::CloudEvents,
         events,
         service: None,
         environment: None,
@@ -3614,4 +3731,574 @@ async fn events_reach_each_webhook_once_and_are_retried_on_schedule(f: Fixture) 
         .await
         .unwrap();
     assert_eq!(f.store.fan_out_events("/ferry").await.unwrap().0, 0);
+}
+
+/// A subscription keeps its format and its claims carry it; the address of
+/// a chat service's incoming webhook (whose last segment is its credential)
+/// is kept out of the audit trail.
+async fn webhook_formats_are_kept_and_chat_addresses_stay_out_of_the_trail(f: Fixture) {
+    use ferry_core::chat::Format;
+    use ferry_core::event::EventSelection;
+    use ferry_store::webhooks::NewWebhook;
+
+    f.store.apply("alice", &config(), false).await.unwrap();
+    let every = EventSelection::All;
+    let slack = f
+        .store
+        .create_webhook(
+            "alice",
+            NewWebhook {
+                url: "https://hooks.slack.com/services/T0/B0/SeCrEtPaRt",
+                format: Format::Slack,
+                events: &every,
+                service: None,
+                environment: None,
+                secret_sealed: "sealed",
+            },
+        )
+        .await
+        .unwrap();
+    let mail = f
+        .store
+        .create_webhook(
+            "alice",
+            NewWebhook {
+                url: "mailto:ops@example.com",
+                format: Format::Email,
+                events: &every,
+                service: None,
+                environment: None,
+                secret_sealed: "sealed",
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.webhook(slack.id).await.unwrap().format,
+        Format::Slack
+    );
+    let listed: Vec<Format> = f
+        .store
+        .webhooks()
+        .await
+        .unwrap()
+        .iter()
+        .map(|w| w.format)
+        .collect();
+    assert_eq!(listed, [Format::Slack, Format::Email]);
+    let trail = f.store.audit_events(0, 1000).await.unwrap();
+    let created: Vec<&str> = trail
+        .iter()
+        .filter(|e| e.action == "webhook.create")
+        .map(|e| e.details.as_str())
+        .collect();
+    assert!(
+        created.iter().all(|d| !d.contains("SeCrEtPaRt")),
+        "{created:?}"
+    );
+    assert!(
+        created[0].contains("https://hooks.slack.com/services/T0/B0/…"),
+        "{created:?}"
+    );
+    assert!(created[1].contains("mailto:ops@example.com"), "{created:?}");
+
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    f.store.fan_out_events("/ferry").await.unwrap();
+    let claimed = f
+        .store
+        .claim_deliveries(
+            chrono::Utc::now() + chrono::Duration::seconds(1),
+            std::time::Duration::from_secs(60),
+            10,
+        )
+        .await
+        .unwrap();
+    let mut formats: Vec<(i64, Format)> = claimed
+        .iter()
+        .map(|c| (c.delivery.webhook_id, c.format))
+        .collect();
+    formats.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        formats,
+        [(slack.id, Format::Slack), (mail.id, Format::Email)]
+    );
+    // The payload stays the CloudEvent; the format is applied when sent.
+    assert!(
+        claimed
+            .iter()
+            .all(|c| c.delivery.payload.contains("\"specversion\""))
+    );
+}
+
+/// The user a Slack click is made by is found by e-mail, without regard to
+/// case, and only while enabled.
+async fn a_person_is_found_by_e_mail_without_regard_to_case(f: Fixture) {
+    let (alice_name, bob_name) = (name("alice"), name("bob"));
+    f.store
+        .create_user("system", new_user(&alice_name, "hash-a", true))
+        .await
+        .unwrap();
+    let mut bob = new_user(&bob_name, "hash-b", false);
+    bob.email = Some("Bob@Example.com");
+    f.store.create_user("alice", bob).await.unwrap();
+    let (found, _, _) = f
+        .store
+        .enabled_user_by_email(" bob@EXAMPLE.com ")
+        .await
+        .unwrap()
+        .expect("bob");
+    assert_eq!(found.name, "bob");
+    assert!(
+        f.store
+            .enabled_user_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    f.store
+        .set_user_enabled("alice", "bob", false)
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .enabled_user_by_email("bob@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "a disabled user is nobody"
+    );
+}
+
+/// The audit events of `action`, with their details.
+async fn events_of(store: &Store, action: &str) -> Vec<(String, serde_json::Value)> {
+    store
+        .audit_events(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|event| event.action == action)
+        .map(|event| (event.object, serde_json::from_str(&event.details).unwrap()))
+        .collect()
+}
+
+async fn reviews_open_when_deployments_end_and_complete_once(f: Fixture) {
+    use ferry_core::review::{ReviewOutcome, ReviewReason};
+    use ferry_store::reviews::{ReviewFilter, WHO_IS_REVIEWED};
+
+    let (good, agents) = deployment_with_agents(&f, 2).await;
+    let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
+    let now = chrono::Utc::now();
+    f.store
+        .start_deployment(good, std::slice::from_ref(&ids), now)
+        .await
+        .unwrap();
+    f.store
+        .finish_deployment(good, DeploymentStatus::Succeeded, None)
+        .await
+        .unwrap();
+    // A success in an environment that reviews on failure: no review.
+    let none = f.store.review_of(good).await.unwrap_err();
+    assert!(
+        matches!(&none, StoreError::NotFound(message) if message.contains(WHO_IS_REVIEWED)),
+        "{none:?}"
+    );
+    assert!(matches!(
+        f.store.review_of(999).await,
+        Err(StoreError::NotFound(message)) if message == "there is no deployment 999"
+    ));
+
+    // 1.1.0, approved by carol, fails on target0 with its log.
+    f.store
+        .create_release(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            NewRelease::with_notes(""),
+        )
+        .await
+        .unwrap();
+    let (carol, _) = f
+        .store
+        .create_user("alice", new_user(&name("carol"), "hash-carol", false))
+        .await
+        .unwrap();
+    f.store
+        .decide(
+            &carol,
+            &name("api"),
+            &version("1.1.0"),
+            &name("dev"),
+            true,
+            "ship it",
+        )
+        .await
+        .unwrap();
+    let bad = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.1.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    f.store
+        .start_deployment(bad, &[vec![ids[0]], vec![ids[1]]], now)
+        .await
+        .unwrap();
+    // target0 takes its job of 1.0.0 first, then that of 1.1.0.
+    let mut job = f
+        .store
+        .claim_job(ids[0], lease(), now)
+        .await
+        .unwrap()
+        .unwrap();
+    if job.deployment_id == good {
+        job = f
+            .store
+            .claim_job(ids[0], lease(), now)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(job.deployment_id, bad);
+    let lines: Vec<NewLogLine> = (0..30)
+        .map(|i| log_line(i, &format!("migrating {i}")))
+        .chain([log_line(30, "error: migration 42 failed")])
+        .collect();
+    f.store
+        .append_logs(job.id, job.attempt, &lines)
+        .await
+        .unwrap();
+    let result = serde_json::json!({ "steps": [{ "name": "install", "exit_code": 3,
+        "timed_out": false, "seconds": 0.5 }], "health": null, "log_tail": [] });
+    f.store
+        .finish_job(job.id, job.attempt, false, &result, now)
+        .await
+        .unwrap();
+    assert!(
+        f.store
+            .finish_deployment(
+                bad,
+                DeploymentStatus::Failed,
+                Some("halted: failed on target0")
+            )
+            .await
+            .unwrap()
+    );
+    // Ended twice (a retried pass): still one review.
+    assert!(
+        !f.store
+            .finish_deployment(bad, DeploymentStatus::Failed, None)
+            .await
+            .unwrap()
+    );
+    let review = f.store.review_of(bad).await.unwrap();
+    assert_eq!(review.reason, ReviewReason::Failed);
+    assert_eq!(
+        (review.service.as_str(), review.version.as_str()),
+        ("api", "1.1.0")
+    );
+    assert!(review.completion.is_none());
+    let days = (review.due_at - review.opened_at).num_days();
+    assert_eq!(days, 7, "due a week after it opened by default");
+    let draft = &review.draft;
+    assert_eq!(draft.previous_version.as_deref(), Some("1.0.0"));
+    assert_eq!(draft.decisions.len(), 1);
+    assert_eq!(draft.decisions[0].user, "carol");
+    let failing = draft
+        .targets
+        .iter()
+        .find(|t| t.target == "target0")
+        .unwrap();
+    assert_eq!(
+        failing.error.as_deref(),
+        Some("step \"install\" exited with 3")
+    );
+    assert_eq!(failing.log.len(), ferry_core::review::LOG_LINES);
+    assert_eq!(
+        failing.log.last().map(String::as_str),
+        Some("error: migration 42 failed")
+    );
+    assert!(draft.restored.is_none() && draft.rollback.is_none());
+    let opened = events_of(&f.store, "review.open").await;
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].0, format!("review:{}", review.id));
+    let after = &opened[0].1["after"];
+    assert_eq!(after["deployment"], bad);
+    assert_eq!(
+        (
+            after["service"].as_str(),
+            after["environment"].as_str(),
+            after["reason"].as_str()
+        ),
+        (Some("api"), Some("dev"), Some("failed"))
+    );
+    assert_eq!(
+        after["due"].as_str(),
+        Some(ferry_core::time::format_time(review.due_at).as_str())
+    );
+
+    // The rollback restores it: the draft tells of it, and of the time to
+    // restore; the rollback has no review of its own, and none opens again.
+    let rollback = f
+        .store
+        .create_rollback(bad, &version("1.0.0"), &[ids[0]])
+        .await
+        .unwrap()
+        .deployment
+        .id;
+    f.store
+        .finish_deployment(rollback, DeploymentStatus::Succeeded, None)
+        .await
+        .unwrap();
+    let review = f.store.review_of(bad).await.unwrap();
+    assert_eq!(review.draft.status, DeploymentStatus::RolledBack);
+    assert_eq!(
+        review.draft.rollback.as_ref().map(|r| r.deployment),
+        Some(rollback)
+    );
+    let restored = review.draft.restored.as_ref().expect("restored");
+    assert_eq!(restored.deployment, rollback);
+    assert!(restored.seconds >= 0);
+    assert!(
+        review.draft.markdown.contains("Time to restore"),
+        "{}",
+        review.draft.markdown
+    );
+    assert!(f.store.review_of(rollback).await.is_err());
+    assert_eq!(events_of(&f.store, "review.open").await.len(), 1);
+
+    // Completed once; again is a conflict naming who and when.
+    let actions = vec!["make the migration idempotent".to_owned()];
+    let completed = f
+        .store
+        .complete_review(
+            "alice",
+            bad,
+            ReviewOutcome::FollowUp,
+            "the migration ran twice",
+            &actions,
+        )
+        .await
+        .unwrap();
+    let completion = completed.completion.unwrap();
+    assert_eq!(
+        (completion.by.as_str(), completion.outcome),
+        ("alice", ReviewOutcome::FollowUp)
+    );
+    assert_eq!(completion.actions, actions);
+    let again = f
+        .store
+        .complete_review("bob", bad, ReviewOutcome::Resolved, "again", &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&again, StoreError::Conflict(message) if message.contains("completed already, by alice")),
+        "{again:?}"
+    );
+    assert!(matches!(
+        f.store
+            .complete_review("bob", good, ReviewOutcome::Resolved, "x", &[])
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    let completes = events_of(&f.store, "review.complete").await;
+    assert_eq!(completes.len(), 1);
+    assert_eq!(completes[0].1["after"]["outcome"], "follow-up");
+
+    // Where every deployment is reviewed: a success gets one too, due as
+    // the policy says; a deployment cancelled before it started does not.
+    let always = CONFIG.replace(
+        "name = \"dev\"\ntier = \"development\"\n",
+        "name = \"dev\"\ntier = \"development\"\npolicy = { review = \"always\", review_due = \"2h\" }\n",
+    );
+    f.store
+        .apply("alice", &parse(&always).unwrap(), false)
+        .await
+        .unwrap();
+    let fine = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    f.store
+        .report_deployment("ci", fine, DeploymentStatus::Succeeded, None)
+        .await
+        .unwrap();
+    let policy = f.store.review_of(fine).await.unwrap();
+    assert_eq!(policy.reason, ReviewReason::Policy);
+    assert_eq!((policy.due_at - policy.opened_at).num_hours(), 2);
+    let skipped = f
+        .store
+        .create_deployment(
+            "alice",
+            &name("api"),
+            &version("1.0.0"),
+            &name("dev"),
+            NewDeployment::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+    f.store.cancel_deployment("alice", skipped).await.unwrap();
+    assert!(f.store.review_of(skipped).await.is_err());
+
+    // Listed: the open one first; filtered.
+    let listed: Vec<i64> = f
+        .store
+        .reviews(ReviewFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.deployment)
+        .collect();
+    assert_eq!(listed, [fine, bad]);
+    let open: Vec<i64> = f
+        .store
+        .reviews(ReviewFilter {
+            open: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.deployment)
+        .collect();
+    assert_eq!(open, [fine]);
+    let (web, prod) = (name("web"), name("prod"));
+    for filter in [
+        ReviewFilter {
+            service: Some(&web),
+            ..Default::default()
+        },
+        ReviewFilter {
+            environment: Some(&prod),
+            ..Default::default()
+        },
+    ] {
+        assert!(f.store.reviews(filter).await.unwrap().is_empty());
+    }
+
+    // Past its due time, the open review is reminded of once, however many
+    // passes ask at once; not before.
+    assert!(
+        f.store
+            .remind_overdue_reviews(chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = chrono::Utc::now() + chrono::Duration::hours(3);
+    let passes: Vec<_> = (0..3)
+        .map(|_| {
+            let store = f.store.clone();
+            tokio::spawn(async move { store.remind_overdue_reviews(later).await.unwrap() })
+        })
+        .collect();
+    let mut reminded = Vec::new();
+    for pass in passes {
+        reminded.extend(pass.await.unwrap());
+    }
+    assert_eq!(reminded, [policy.id]);
+    assert!(
+        f.store
+            .remind_overdue_reviews(later)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let reminders = events_of(&f.store, "review.remind").await;
+    assert_eq!(reminders.len(), 1);
+    assert_eq!(reminders[0].0, format!("review:{}", policy.id));
+    assert_eq!(reminders[0].1["after"]["overdue"], true);
+    assert_eq!(reminders[0].1["after"]["reason"], "policy");
+    assert!(f.store.review_of(fine).await.unwrap().reminded_at.is_some());
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+/// Freezes begin and end with time: the watch writes each beginning and end
+/// once per environment, from its first look on, however many replicas
+/// look at once.
+async fn freezes_begin_and_end_in_the_trail_once(f: Fixture) {
+    use chrono::{TimeZone, Utc};
+    use ferry_core::freeze::FreezeSpec;
+    use ferry_core::windows::Freeze;
+    let at = |hour: u32| Utc.with_ymd_and_hms(2027, 3, 1, hour, 0, 0).unwrap();
+    let spec = FreezeSpec {
+        name: name("drill"),
+        reason: "a drill".into(),
+        start: Some("2027-03-01T10:00:00Z".into()),
+        end: Some("2027-03-01T12:00:00Z".into()),
+        rrule: None,
+        duration: None,
+        timezone: None,
+        environments: vec![name("dev"), name("prod")],
+    };
+    let freezes = vec![Freeze::from_spec(&spec).unwrap()];
+    let told = |store: &Store| {
+        let store = store.clone();
+        async move {
+            store
+                .audit_events(0, 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.action.starts_with("freeze."))
+                .map(|e| (e.action, e.details))
+                .collect::<Vec<_>>()
+        }
+    };
+    // The first look sets the mark: nothing before it is told.
+    assert!(
+        f.store
+            .watch_freezes(&freezes, at(11))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(told(&f.store).await.is_empty());
+    // Looks from two replicas at once: the end is told once in each
+    // environment.
+    let other = Store::connect(&f.url).await.unwrap();
+    let (a, b) = tokio::join!(
+        f.store.watch_freezes(&freezes, at(13)),
+        other.watch_freezes(&freezes, at(13))
+    );
+    let found = a.unwrap().len() + b.unwrap().len();
+    assert_eq!(found, 2, "one replica told the end in dev and prod");
+    let events = told(&f.store).await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|(action, details)| action == "freeze.end"
+        && details.contains("\"start\":\"2027-03-01T10:00:00.000000Z\"")));
+    // Looked at again: nothing new.
+    assert!(
+        f.store
+            .watch_freezes(&freezes, at(14))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(told(&f.store).await.len(), 2);
 }

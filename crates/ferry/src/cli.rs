@@ -19,6 +19,7 @@ use crate::commands::decide::DecideArgs;
 use crate::commands::deploy::DeployArgs;
 use crate::commands::diff::DiffArgs;
 use crate::commands::evidence::EvidenceArgs;
+use crate::commands::evidence_pack::EvidencePackArgs;
 use crate::commands::freeze::FreezeArgs;
 use crate::commands::group::GroupArgs;
 use crate::commands::lock::{LockArgs, UnlockArgs};
@@ -27,6 +28,7 @@ use crate::commands::metrics::{IncidentArgs, MetricsArgs};
 use crate::commands::plan::PlanArgs;
 use crate::commands::promote::PromoteArgs;
 use crate::commands::release::ReleaseArgs;
+use crate::commands::review::ReviewArgs;
 use crate::commands::role::RoleArgs;
 use crate::commands::rollback::RollbackArgs;
 use crate::commands::sample_app::SampleAppArgs;
@@ -130,6 +132,11 @@ pub enum Command {
     Release(ReleaseArgs),
     /// List, verify and export the audit trail.
     Audit(AuditArgs),
+    /// Write one archive for auditors: what changed in a release (or over a
+    /// period), how it was tested, who approved it, where and when it was
+    /// deployed, with the audit events behind each fact; `verify` checks
+    /// one offline.
+    EvidencePack(EvidencePackArgs),
     /// Run an agent that deploys releases on this machine; list, revoke
     /// and make tokens for agents (`ferry agent token create` makes the
     /// token an agent needs).
@@ -182,6 +189,15 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Open, resolve and list incidents (they count in the DORA metrics).
     Incident(IncidentArgs),
+    /// Complete a deployment's post-implementation review (`ferry review 42
+    /// --outcome resolved --notes TEXT`), or list and show reviews.
+    ///
+    /// Failed, rolled-back and emergency deployments get a review drafted
+    /// from their timeline, as do all deployments of an environment whose
+    /// policy says `review = "always"`. Outcomes: resolved (the cause is
+    /// fixed), follow-up (actions remain), accepted-risk (the cause is
+    /// knowingly left as it is).
+    Review(ReviewArgs),
     /// Make, list and show release trains: releases of several services
     /// that go together (`ferry promote --train`, `ferry check --train`).
     Train(TrainArgs),

@@ -398,3 +398,200 @@ fn subscriptions_name_known_events_and_reachable_addresses() {
         refused.stderr
     );
 }
+
+#[test]
+fn a_refused_promotion_asks_for_approval_once_and_a_freeze_is_told_as_it_begins_and_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server("1");
+    // Whole seconds, as the configuration writes them.
+    let now = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0);
+    let start = now + chrono::Duration::seconds(6);
+    let end = start + chrono::Duration::seconds(4);
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    server.apply(&format!(
+        r#"{CONFIG}
+[[environment]]
+name = "prod"
+tier = "production"
+policy = {{ approvals = 1 }}
+
+[lifecycle.direct]
+phases = [["prod"]]
+
+[[service]]
+name = "pay"
+lifecycle = "direct"
+
+[[freeze]]
+name = "drill"
+reason = "a fire drill"
+start = "{}"
+end = "{}"
+environments = ["prod", "dev"]
+"#,
+        at(start),
+        at(end)
+    ));
+    let receiver = Receiver::start(dir.path(), free_port(), 0);
+    subscribe(
+        &server,
+        dir.path(),
+        &receiver.url(),
+        &[
+            "--events",
+            "approval.requested,promotion.blocked,freeze.started,freeze.ended",
+            "--env",
+            "prod",
+        ],
+    );
+    server
+        .ferry(&["release", "create", "pay", "--version", "1.0.0"])
+        .success();
+    // Asked three times, refused three times for the same reason.
+    for _ in 0..3 {
+        let refused = server.ferry(&["promote", "pay@1.0.0", "--to", "prod"]);
+        assert_ne!(refused.code, 0, "approvals are missing: {}", refused.stdout);
+    }
+    receiver.wait_for("the freeze's end", |requests| {
+        accepted_types(requests).contains(&"dev.ferry.freeze.ended.v1".to_owned())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let requests = receiver.requests();
+    for request in &requests {
+        assert_eq!(request["verified"], true, "signature refused: {request:#?}");
+    }
+    assert_eq!(
+        accepted_types(&requests),
+        [
+            "dev.ferry.promotion.blocked.v1",
+            "dev.ferry.approval.requested.v1",
+            "dev.ferry.freeze.started.v1",
+            "dev.ferry.freeze.ended.v1",
+        ],
+        "each once, and only prod's: {requests:#?}"
+    );
+    let body = |kind: &str| &requests.iter().find(|r| r["body"]["type"] == kind).unwrap()["body"];
+    let asked = body("dev.ferry.approval.requested.v1");
+    assert_eq!(asked["subject"], "pay@1.0.0 for prod");
+    assert_eq!(asked["data"]["requested_by"], "admin");
+    assert_eq!(asked["data"]["version"], "1.0.0");
+    let blocked = body("dev.ferry.promotion.blocked.v1");
+    assert_eq!(blocked["data"]["blockers"][0]["code"], "approvals-missing");
+    let started = body("dev.ferry.freeze.started.v1");
+    assert_eq!(started["subject"], "freeze drill in prod");
+    assert_eq!(started["data"]["reason"], "a fire drill");
+    let told_at: chrono::DateTime<chrono::Utc> = started["time"].as_str().unwrap().parse().unwrap();
+    assert!(
+        told_at >= start && told_at < start + chrono::Duration::seconds(4),
+        "told within seconds of its start ({start}): {told_at}"
+    );
+    // The audit trail has each refusal, and the freeze in both environments.
+    let trail = server.json(&["audit", "list", "--action", "promotion.block"]);
+    assert_eq!(trail["items"].as_array().unwrap().len(), 3, "{trail:#}");
+    for action in ["freeze.start", "freeze.end"] {
+        let told = server.json(&["audit", "list", "--action", action]);
+        let mut environments: Vec<&str> = told["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|event| event["details"]["after"]["environment"].as_str().unwrap())
+            .collect();
+        environments.sort_unstable();
+        assert_eq!(environments, ["dev", "prod"], "{action}: {told:#}");
+    }
+}
+
+#[test]
+fn a_webhook_declared_in_ferry_toml_signs_with_the_secret_the_server_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(dir.path(), free_port(), 0);
+    let server = Server::builder().env("OPS_HOOK_SECRET", SECRET).start();
+    let declared = |events: &str| {
+        format!(
+            r#"{CONFIG}
+[[webhook]]
+name = "ops"
+url = "{}"
+events = [{events}]
+service = "api"
+secret_env = "OPS_HOOK_SECRET"
+"#,
+            receiver.url()
+        )
+    };
+    server.apply(&declared(r#""release.created""#));
+    server
+        .ferry(&["release", "create", "api", "--version", "1.0.0"])
+        .success();
+    server
+        .ferry(&["release", "create", "web", "--version", "1.0.0"])
+        .success();
+    let got = receiver.wait_for("api's release", |requests| !requests.is_empty());
+    assert_eq!(
+        got[0]["verified"], true,
+        "signed with the server's secret: {got:#?}"
+    );
+    assert_eq!(got[0]["body"]["subject"], "api@1.0.0");
+
+    // Applied again as it is: nothing changes. Another event: updated in
+    // place, the same subscription.
+    let again = server.ferry(&["apply", "--dry-run"]);
+    assert!(
+        again.stdout.contains("unchanged webhook ops"),
+        "{}",
+        again.stdout
+    );
+    let listed = server.json(&["webhook", "list"]);
+    let id = listed[0]["id"].clone();
+    let changed = server.apply(&declared(r#""release.created", "deployment.queued""#));
+    assert!(
+        changed.stdout.contains("update webhook ops"),
+        "{}",
+        changed.stdout
+    );
+    let listed = server.json(&["webhook", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed:#}");
+    assert_eq!(listed[0]["id"], id, "the same subscription");
+    assert_eq!(
+        listed[0]["events"],
+        serde_json::json!(["release.created", "deployment.queued"])
+    );
+    let trail = server.json(&["audit", "list", "--action", "webhook.update"]);
+    assert_eq!(trail["items"].as_array().unwrap().len(), 1, "{trail:#}");
+
+    // A secret the server does not hold, or none for CloudEvents: refused
+    // with the reason, nothing changed.
+    std::fs::write(
+        server.home.path().join("ferry.toml"),
+        declared(r#""*""#).replace("OPS_HOOK_SECRET", "NOT_SET_ANYWHERE"),
+    )
+    .unwrap();
+    let refused = server.ferry(&["apply"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused
+            .stderr
+            .contains("secret_env NOT_SET_ANYWHERE is not set in this server's environment"),
+        "{}",
+        refused.stderr
+    );
+    std::fs::write(
+        server.home.path().join("ferry.toml"),
+        declared(r#""*""#).replace("secret_env = \"OPS_HOOK_SECRET\"\n", ""),
+    )
+    .unwrap();
+    let refused = server.ferry(&["apply"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("ferry.toml:") && refused.stderr.contains("secret_file"),
+        "the file's line and what to write: {}",
+        refused.stderr
+    );
+    let listed = server.json(&["webhook", "list"]);
+    assert_eq!(
+        listed[0]["events"],
+        serde_json::json!(["release.created", "deployment.queued"]),
+        "unchanged"
+    );
+}

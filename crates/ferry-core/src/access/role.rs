@@ -24,7 +24,8 @@ pub enum Role {
     /// approves, rejects and defers change requests (never their own).
     Approver,
     /// Everything a deployer and an approver may do, plus freezes, change
-    /// schedules and reviews, and emergency promotions.
+    /// schedules and reviews, emergency promotions, and completing the
+    /// post-implementation reviews of deployments.
     ReleaseManager,
     /// Everything: the configuration, users, groups, grants, variables and
     /// secrets, agents, every token.
@@ -107,6 +108,7 @@ impl Role {
                     | A::ScheduleChange
                     | A::ReviewChange
                     | A::CloseChange
+                    | A::CompleteReview
             );
         match self {
             Role::Viewer => viewer,
@@ -199,6 +201,9 @@ pub enum Action {
     ReviewChange,
     /// Close a change request.
     CloseChange,
+    /// Complete a deployment's post-implementation review (outcome, notes,
+    /// follow-up actions).
+    CompleteReview,
     /// Apply a configuration: environments, policies, lifecycles, services,
     /// trust policies.
     ApplyConfig,
@@ -219,7 +224,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the permission table's order.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 34] = [
         Action::Read,
         Action::CreateRelease,
         Action::AddEvidence,
@@ -246,6 +251,7 @@ impl Action {
         Action::ScheduleChange,
         Action::ReviewChange,
         Action::CloseChange,
+        Action::CompleteReview,
         Action::ApplyConfig,
         Action::ManageUsers,
         Action::ManageGroups,
@@ -284,6 +290,7 @@ impl Action {
             Action::ScheduleChange => "schedule-change",
             Action::ReviewChange => "review-change",
             Action::CloseChange => "close-change",
+            Action::CompleteReview => "complete-review",
             Action::ApplyConfig => "apply-config",
             Action::ManageUsers => "manage-users",
             Action::ManageGroups => "manage-groups",
@@ -323,6 +330,7 @@ impl Action {
             Action::ScheduleChange => "schedule change requests",
             Action::ReviewChange => "review implemented change requests",
             Action::CloseChange => "close change requests",
+            Action::CompleteReview => "complete post-implementation reviews of deployments",
             Action::ApplyConfig => "apply ferry.toml (environments, policies, services, trust)",
             Action::ManageUsers => "create, disable and enable users; every token",
             Action::ManageGroups => "create groups, change their members",

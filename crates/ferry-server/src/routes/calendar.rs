@@ -13,22 +13,17 @@ use axum::response::{IntoResponse, Response};
 use chrono::{SubsecRound, Utc};
 use ferry_api::{CalendarFeed, CreateCalendarFeed, CreatedCalendarFeed, Page, Problem};
 use ferry_core::access::{Action, Target};
-use ferry_store::calendar_feeds::{CalendarFeedRecord, NewCalendarFeed};
+use ferry_store::calendar_feeds::CalendarFeedRecord;
 use serde::Deserialize;
 
-use crate::auth::{Caller, Secret, hash_secret};
+use crate::auth::{Caller, hash_secret};
 use crate::calendar::Filter;
+use crate::calendar_feeds;
 use crate::convert;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
 use crate::routes::whole;
 use crate::state::AppState;
-
-/// The prefix of a calendar feed's secret.
-pub const FEED_PREFIX: &str = "ferry_cal_";
-
-/// The name of a feed made without one.
-const DEFAULT_FEED_NAME: &str = "calendar";
 
 fn wire(record: CalendarFeedRecord) -> CalendarFeed {
     CalendarFeed {
@@ -145,9 +140,7 @@ pub async fn list_feeds(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Page<CalendarFeed>>> {
-    let every = caller.rights.allows(Action::ManageUsers, &Target::SERVER);
-    let owner = (!every).then_some(caller.actor());
-    let feeds = state.store.calendar_feeds(owner).await?;
+    let feeds = calendar_feeds::feeds(&state, &caller).await?;
     Ok(axum::Json(whole(feeds.into_iter().map(wire).collect())))
 }
 
@@ -168,41 +161,13 @@ pub async fn create_feed(
     caller: Caller,
     Json(request): Json<CreateCalendarFeed>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedCalendarFeed>)> {
-    let owner = caller
-        .person(&state, "create-calendar-feed", &Target::SERVER)
-        .await?;
-    if !caller.rights.allows(Action::Read, &Target::SERVER) {
-        let reason = format!(
-            "{} may not make a calendar feed: it reads the calendar, and no grant of theirs allows reading",
-            caller.actor()
-        );
-        return Err(caller
-            .refusal(&state, "create-calendar-feed", &Target::SERVER, reason)
-            .await);
-    }
-    let feed_name = request.name.as_deref().map_or(DEFAULT_FEED_NAME, str::trim);
-    convert::within(&ferry_core::limits::FEED_NAME, "name", feed_name)?;
-    if feed_name.is_empty() {
-        return Err(ApiError::Unprocessable(
-            "a calendar feed's name may not be blank; leave it out for \"calendar\"".into(),
-        ));
-    }
-    let secret = Secret::generate_with_prefix(FEED_PREFIX)?;
-    let new = NewCalendarFeed {
-        name: feed_name,
-        secret_hash: &secret.hash,
-        prefix: &secret.secret[..FEED_PREFIX.len() + 6],
-    };
-    let feed = state
-        .store
-        .create_calendar_feed(caller.actor(), owner, new)
-        .await?;
+    let created = calendar_feeds::create(&state, &caller, request.name.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedCalendarFeed {
-            feed: wire(feed),
-            path: format!("/calendar.ics?token={}", secret.secret),
-            secret: secret.secret,
+            feed: wire(created.feed),
+            path: created.path,
+            secret: created.secret,
         }),
     ))
 }
@@ -221,25 +186,7 @@ pub async fn revoke_feed(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<CalendarFeed>> {
     let id = convert::id("calendar feed", &id)?;
-    let found = state.store.calendar_feed(id).await?;
-    let theirs = found
-        .as_ref()
-        .is_some_and(|feed| feed.user == caller.actor());
-    if !theirs {
-        // Someone else's feed, or none: only those who manage users may
-        // learn which.
-        if !caller.rights.allows(Action::ManageUsers, &Target::SERVER) {
-            return Err(ApiError::NotFound(format!(
-                "no calendar feed {id} of yours"
-            )));
-        }
-        if found.is_none() {
-            return Err(ApiError::NotFound(format!(
-                "there is no calendar feed {id}"
-            )));
-        }
-    }
-    let feed = state.store.revoke_calendar_feed(caller.actor(), id).await?;
+    let feed = calendar_feeds::revoke(&state, &caller, id).await?;
     Ok(axum::Json(wire(feed)))
 }
 

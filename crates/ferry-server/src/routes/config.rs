@@ -45,6 +45,7 @@ pub async fn apply(
         .check_approvers(&users.iter().map(|u| u.name.as_str()).collect(), &groups)
         .and_then(|()| request.config.check_sign_in_groups(&groups))
         .map_err(|invalid| ApiError::Unprocessable(invalid.message))?;
+    crate::webhooks::check_declared(&state, &request.config.webhooks)?;
     let changes = state
         .store
         .apply(caller.actor(), &request.config, request.dry_run)

@@ -10,9 +10,11 @@ mod changes;
 mod config;
 mod deployments;
 mod diff;
+mod evidence_pack;
 mod freezes;
 mod gates;
 mod health;
+mod integrations;
 mod locks;
 mod logs;
 mod metrics;
@@ -23,6 +25,7 @@ pub(crate) use logs::line as log_line;
 mod passwords;
 mod plans;
 mod releases;
+mod reviews;
 mod status;
 mod trains;
 mod variables;
@@ -52,9 +55,10 @@ use crate::state::AppState;
         (name = "configuration", description = "Environments, lifecycles and services, applied from ferry.toml"),
         (name = "releases", description = "service@version, immutable once created"),
         (name = "deployments", description = "Releases going to environments, and where each version is"),
-        (name = "webhooks", description = "Subscriptions to ferry's events, delivered signed (Standard Webhooks) as CloudEvents"),
+        (name = "webhooks", description = "Subscriptions to ferry's events, delivered signed (Standard Webhooks) as CloudEvents, as Slack or Teams messages, or by e-mail"),
+        (name = "integrations", description = "Callbacks from chat services: Slack's interactivity (approving from a message), authenticated by Slack's request signature"),
         (name = "control", description = "Approvals, evidence, gates, promotion, change requests, freezes and the calendar"),
-        (name = "audit", description = "The hash-chained audit trail"),
+        (name = "audit", description = "The hash-chained audit trail, and evidence packs for auditors"),
         (name = "access", description = "Users, groups, grants of roles, API tokens and the permission table"),
         (name = "agents", description = "Agents and their tokens, and the endpoints agents call with them: hello, jobs, heartbeats, reports"),
         (name = "health", description = "Liveness and readiness")
@@ -133,17 +137,21 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(deployments::cancel_deployment))
         .routes(routes!(deployments::decide_deployment))
         .routes(routes!(deployments::roll_back))
+        .routes(routes!(reviews::list_reviews))
+        .routes(routes!(reviews::get_review, reviews::complete_review))
         .routes(routes!(logs::deployment_logs))
         .routes(routes!(logs::agent_logs))
         .routes(routes!(status::status))
         .routes(routes!(audit::list_audit))
         .routes(routes!(audit::verify_audit))
         .routes(routes!(audit::export_audit))
+        .routes(routes!(evidence_pack::evidence_pack))
         .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
         .routes(routes!(webhooks::delete_webhook))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::get_delivery))
         .routes(routes!(webhooks::redeliver))
+        .routes(routes!(integrations::slack_interactions))
         .routes(routes!(agents::create_agent_token))
         .routes(routes!(agents::list_agents))
         .routes(routes!(agents::revoke_agent))

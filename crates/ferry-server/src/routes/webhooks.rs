@@ -6,19 +6,19 @@ use ferry_api::{
     CreatedWebhook, NewWebhook, Page, PageQuery, Problem, Webhook, WebhookAttempt, WebhookDelivery,
 };
 use ferry_core::access::{Action, Target};
-use ferry_core::event::EventSelection;
-use ferry_core::webhook::SigningSecret;
 use ferry_store::webhooks::{DeliveryRecord, DeliveryState, WebhookRecord};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Json, Path, Query};
 use crate::routes::{Paging, whole};
 use crate::state::AppState;
-use crate::webhooks::SECRET_CONTEXT;
+use crate::subscriptions;
 
-/// Subscribes an address to events. The answer holds the signing secret,
-/// shown this once.
+/// Subscribes an address to events, written in a format: signed
+/// CloudEvents, Slack or Teams messages, or e-mails (`mailto:` addresses,
+/// refused unless the server has an SMTP relay). The answer holds the
+/// signing secret, shown this once.
 #[utoipa::path(post, path = "/api/v1/webhooks", tag = "webhooks", security(("bearer" = [])), request_body = NewWebhook,
     responses((status = 201, body = CreatedWebhook),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -29,43 +29,7 @@ pub async fn create_webhook(
     caller: Caller,
     Json(request): Json<NewWebhook>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedWebhook>)> {
-    caller
-        .require(&state, Action::ManageWebhooks, &Target::SERVER)
-        .await?;
-    ferry_core::limits::check_link("url", &request.url).map_err(ApiError::Unprocessable)?;
-    let events = EventSelection::parse(&request.events)
-        .map_err(|error| ApiError::Unprocessable(format!("events: {error}")))?;
-    let secret = match &request.secret {
-        Some(text) => SigningSecret::parse(text)
-            .map_err(|error| ApiError::Unprocessable(format!("secret: {error}")))?,
-        None => {
-            let mut key = vec![0u8; 32];
-            getrandom::fill(&mut key).map_err(|error| {
-                ApiError::Internal(format!("no random bytes for a signing secret: {error}"))
-            })?;
-            SigningSecret::from_key(key).map_err(ApiError::Internal)?
-        }
-    };
-    let key = state
-        .secret_key
-        .as_ref()
-        .ok_or_else(|| ApiError::Internal("the server has no key to seal secrets with".into()))?;
-    let sealed = key
-        .seal_with(SECRET_CONTEXT, secret.key())
-        .map_err(|error| ApiError::Internal(format!("sealing the secret failed: {error}")))?;
-    let record = state
-        .store
-        .create_webhook(
-            caller.actor(),
-            ferry_store::webhooks::NewWebhook {
-                url: &request.url,
-                events: &events,
-                service: request.service.as_ref(),
-                environment: request.environment.as_ref(),
-                secret_sealed: &sealed,
-            },
-        )
-        .await?;
+    let (record, secret) = subscriptions::create(&state, &caller, &request).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedWebhook {
@@ -184,9 +148,13 @@ pub async fn redeliver(
 }
 
 fn webhook(record: WebhookRecord) -> Webhook {
+    // A chat service's incoming-webhook address holds its credential.
+    let url = record.format.shown_url(&record.url);
     Webhook {
         id: record.id,
-        url: record.url,
+        name: record.name,
+        url,
+        format: record.format.as_str().to_owned(),
         events: record.events.names(),
         service: record.service,
         environment: record.environment,

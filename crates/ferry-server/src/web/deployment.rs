@@ -4,7 +4,9 @@
 //! of those whose roles allow them. A deployment that waits for a person
 //! (a manual step, a canary stage, a failure) says what it waits for, with
 //! a button per decision that answers it for those who may decide
-//! (`crate::deployments::decide`).
+//! (`crate::deployments::decide`). A deployment with a post-implementation
+//! review shows it, with the form that completes it for those allowed
+//! (`super::reviews`).
 //!
 //! The log is in the page as it was when the page was made; while the
 //! deployment runs, a small script follows it by server-sent events
@@ -95,6 +97,8 @@ struct DeploymentPage {
     may_roll_back: bool,
     paused: Option<Paused>,
     message: Option<String>,
+    /// Its post-implementation review, if it has one.
+    review: Option<super::reviews::ReviewPanel>,
 }
 
 /// What the page says after a button did its work.
@@ -223,8 +227,10 @@ async fn render(
             not_an_approver: may_decide && !answers,
         }
     });
+    let review = super::reviews::panel(state, viewer, &deployment).await?;
     let message = match done {
         "cancelled" if finished => Some("Cancelled.".to_owned()),
+        "reviewed" => Some("Review completed.".to_owned()),
         done => parse_decision(done).ok().map(|decision| {
             match decision {
                 Decision::Continue => "Continued: the deployment goes on.",
@@ -259,6 +265,7 @@ async fn render(
             may_roll_back: may(Action::Rollback) && deployment.rollback_of.is_none(),
             paused,
             message,
+            review,
             deployment,
         },
     ))

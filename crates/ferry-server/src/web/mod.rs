@@ -7,22 +7,29 @@ mod admin;
 mod assets;
 mod audit;
 mod calendar;
+mod calendar_feeds;
 mod changes;
+mod chart;
 mod comparison;
 mod dashboard;
 mod deployment;
+mod dora;
+mod evidence_pack;
+mod incidents;
 mod invitation;
 mod locks;
 mod page;
 mod plan;
 mod posted;
 mod release;
+mod reviews;
 mod service;
 mod session;
 mod sign_in;
 mod single_sign_on;
 mod throttle;
 mod train;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -57,6 +64,10 @@ pub(crate) fn router() -> Router<AppState> {
             get(release::download),
         )
         .route(
+            "/services/{service}/releases/{version}/evidence-pack",
+            get(evidence_pack::download),
+        )
+        .route(
             "/services/{service}/releases/{version}/approve",
             post(release::approve),
         )
@@ -78,12 +89,28 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/deployments/{id}/cancel", post(deployment::cancel))
         .route("/deployments/{id}/rollback", post(deployment::roll_back))
         .route("/deployments/{id}/decide", post(deployment::decide))
+        .route("/reviews", get(reviews::list))
+        .route("/reviews/{deployment}", post(reviews::complete))
         .route("/admin", get(admin::page))
         .route("/admin/agents/{id}/revoke", post(admin::revoke_agent))
+        .route("/admin/webhooks", get(webhooks::list))
+        .route("/admin/webhooks/{id}", get(webhooks::page))
+        .route(
+            "/admin/webhooks/deliveries/{id}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/changes", get(changes::list))
         .route("/changes/{id}", get(changes::page))
         .route("/changes/{id}/{action}", post(changes::act))
         .route("/calendar", get(calendar::page))
+        .route(
+            "/calendar/feeds",
+            get(calendar_feeds::list).post(calendar_feeds::create),
+        )
+        .route("/calendar/feeds/{id}/revoke", post(calendar_feeds::revoke))
+        .route("/dora", get(dora::page))
+        .route("/incidents", get(incidents::list).post(incidents::open))
+        .route("/incidents/{id}/resolve", post(incidents::resolve))
         .route(
             "/services/{service}/releases/{version}/plan",
             get(plan::release_page),

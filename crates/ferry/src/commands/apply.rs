@@ -272,6 +272,7 @@ fn kind_name(kind: Kind) -> &'static str {
         Kind::PlanTemplate => "plan template",
         Kind::Trust => "trust",
         Kind::Oidc => "oidc",
+        Kind::Webhook => "webhook",
     }
 }
 

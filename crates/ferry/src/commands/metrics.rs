@@ -11,6 +11,7 @@ use clap::{Args, Subcommand};
 use ferry_api::{MetricsReport, OpenIncident, ResolveIncident};
 use ferry_core::Name;
 use ferry_core::dora::{Band, Distribution};
+use ferry_core::time::span;
 
 use crate::args::parse_date_or_time;
 use crate::cli::{ClientArgs, OutputFormat};
@@ -113,36 +114,21 @@ pub async fn metrics(args: MetricsArgs) -> Result<ExitCode> {
 }
 
 fn band(band: Option<Band>) -> &'static str {
-    match band {
-        Some(Band::Elite) => "elite",
-        Some(Band::High) => "high",
-        Some(Band::Medium) => "medium",
-        Some(Band::Low) => "low",
-        None => "—",
-    }
+    band.map_or("—", Band::as_str)
 }
 
-/// `2h 5m`, `3d 4h`, `45s`.
-fn span(seconds: i64) -> String {
-    let (days, hours, minutes) = (
-        seconds / 86_400,
-        seconds % 86_400 / 3_600,
-        seconds % 3_600 / 60,
-    );
-    if days > 0 {
-        format!("{days}d {hours}h")
-    } else if hours > 0 {
-        format!("{hours}h {minutes}m")
-    } else if minutes > 0 {
-        format!("{minutes}m")
-    } else {
-        format!("{seconds}s")
-    }
+fn seconds(count: i64) -> chrono::Duration {
+    chrono::Duration::seconds(count)
 }
 
 fn distribution(d: &Distribution) -> String {
     match (d.p50_seconds, d.p90_seconds) {
-        (Some(p50), Some(p90)) => format!("{} / {} (n={})", span(p50), span(p90), d.count),
+        (Some(p50), Some(p90)) => format!(
+            "{} / {} (n={})",
+            span(seconds(p50)),
+            span(seconds(p90)),
+            d.count
+        ),
         _ => "—".to_owned(),
     }
 }

@@ -14,6 +14,7 @@ pub mod decide;
 pub mod deploy;
 pub mod diff;
 pub mod evidence;
+pub mod evidence_pack;
 pub mod follow;
 pub mod freeze;
 pub mod group;
@@ -23,6 +24,7 @@ pub mod metrics;
 pub mod plan;
 pub mod promote;
 pub mod release;
+pub mod review;
 pub mod role;
 pub mod rollback;
 pub mod sample_app;
@@ -50,6 +52,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Release(args) => release::run(args).await,
         Command::Diff(args) => diff::run(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::EvidencePack(args) => evidence_pack::run(args).await,
         Command::Token(args) => token::run(args).await,
         Command::Agent(args) => agent::run(args).await,
         Command::User(args) => user::run(args).await,
@@ -67,6 +70,7 @@ pub async fn run_client(command: Command) -> Result<ExitCode> {
         Command::Plan(args) => plan::run(args).await,
         Command::Metrics(args) => metrics::metrics(args).await,
         Command::Incident(args) => metrics::incident(args).await,
+        Command::Review(args) => review::run(args).await,
         Command::Train(args) => train::run(args).await,
         Command::Lock(args) => lock::lock(args).await,
         Command::Webhook(args) => webhook::webhook(args).await,

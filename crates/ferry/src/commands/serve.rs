@@ -123,6 +123,67 @@ pub struct ServeArgs {
         value_parser = retry_scale
     )]
     pub webhook_retry_scale: f64,
+    /// The SMTP relay e-mail subscriptions are sent through:
+    /// smtp://HOST[:PORT] (no TLS), smtp://HOST[:PORT]?tls=required
+    /// (STARTTLS, refused if the relay does not offer it),
+    /// ?tls=opportunistic (STARTTLS when offered) or smtps://HOST[:PORT]
+    /// (TLS); smtp://USER:PASSWORD@HOST… to sign in. Without it e-mail
+    /// subscriptions are refused.
+    #[arg(
+        long,
+        env = "FERRY_SMTP_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        requires = "smtp_from"
+    )]
+    pub smtp_url: Option<String>,
+    /// A file holding the SMTP password of --smtp-url's user, instead of
+    /// writing it in the URL.
+    #[arg(
+        long,
+        env = "FERRY_SMTP_PASSWORD_FILE",
+        value_name = "FILE",
+        requires = "smtp_url"
+    )]
+    pub smtp_password_file: Option<PathBuf>,
+    /// The sender of e-mail notifications, such as
+    /// "ferry <ferry@example.com>".
+    #[arg(
+        long,
+        env = "FERRY_SMTP_FROM",
+        value_name = "MAILBOX",
+        requires = "smtp_url"
+    )]
+    pub smtp_from: Option<String>,
+    /// A file holding the Slack app's signing secret: with it (and
+    /// --slack-bot-token-file), clicks on the Approve and Reject buttons
+    /// of approval requests posted to Slack decide, at
+    /// /api/v1/integrations/slack/interactions.
+    #[arg(
+        long,
+        env = "FERRY_SLACK_SIGNING_SECRET_FILE",
+        value_name = "FILE",
+        requires = "slack_bot_token_file"
+    )]
+    pub slack_signing_secret_file: Option<PathBuf>,
+    /// A file holding the Slack app's bot token (xoxb-…, with the
+    /// users:read and users:read.email scopes): ferry asks Slack who
+    /// clicked with it.
+    #[arg(
+        long,
+        env = "FERRY_SLACK_BOT_TOKEN_FILE",
+        value_name = "FILE",
+        requires = "slack_signing_secret_file"
+    )]
+    pub slack_bot_token_file: Option<PathBuf>,
+    /// Slack's Web API.
+    #[arg(
+        long,
+        env = "FERRY_SLACK_API_URL",
+        value_name = "URL",
+        default_value = ferry_server::slack::DEFAULT_API_URL
+    )]
+    pub slack_api_url: String,
     /// How long a web session may stay unused before it ends, such as
     /// `30m`, `12h` or `1d` (at least 1m, at most the lifetime).
     #[arg(
@@ -181,6 +242,29 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     // The demo deploys its hello service with the local agent of dev.
     let local_agents = (args.local_agent || args.demo || !args.local_agent_envs.is_empty())
         .then_some(args.local_agent_envs);
+    let mailer = args
+        .smtp_url
+        .map(|url| {
+            ferry_server::mail::Mailer::new(&ferry_server::mail::SmtpSettings {
+                url,
+                password_file: args.smtp_password_file,
+                from: args.smtp_from.unwrap_or_default(),
+            })
+            .map(Arc::new)
+            .map_err(anyhow::Error::msg)
+        })
+        .transpose()?;
+    let slack = match (args.slack_signing_secret_file, args.slack_bot_token_file) {
+        (Some(signing_secret_file), Some(bot_token_file)) => Some(
+            ferry_server::slack::SlackApp::load(&ferry_server::slack::SlackSettings {
+                signing_secret_file,
+                bot_token_file,
+                api_url: args.slack_api_url,
+            })
+            .map_err(anyhow::Error::msg)?,
+        ),
+        _ => None,
+    };
     let settings = ferry_server::Settings {
         listen: args.listen,
         database_url: args.database,
@@ -193,6 +277,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         sessions,
         public_url: args.public_url,
         webhook_retry_scale: args.webhook_retry_scale,
+        mailer,
+        slack,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,12 +1,13 @@
 //! `ferry webhook create|list|delete|deliveries|delivery|redeliver`: event
-//! subscriptions, delivered signed as CloudEvents.
+//! subscriptions, delivered signed as CloudEvents, as Slack or Teams
+//! messages, or by e-mail.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use ferry_api::{NewWebhook, WebhookDelivery};
 use ferry_core::Name;
 
@@ -31,9 +32,24 @@ pub enum WebhookCommand {
     /// Subscribe an address to events. Prints the signing secret once.
     Create {
         /// Where to post the events (https://, or http:// on a private
-        /// network).
-        #[arg(long, value_name = "URL")]
-        url: String,
+        /// network): a receiver of CloudEvents, or a Slack or Teams
+        /// incoming webhook (with --format).
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "email",
+            conflicts_with = "email"
+        )]
+        url: Option<String>,
+        /// How to write the events posted to --url: signed CloudEvents, a
+        /// Slack message (Block Kit; Mattermost and Rocket.Chat take it
+        /// too) or a Teams message (an Adaptive Card).
+        #[arg(long, value_enum, default_value_t = PostFormat::Cloudevents, conflicts_with = "email")]
+        format: PostFormat,
+        /// Send the events by e-mail to these addresses instead
+        /// (comma-separated; the server needs --smtp-url).
+        #[arg(long, value_name = "ADDRESS", value_delimiter = ',')]
+        email: Vec<String>,
         /// The events, comma-separated: `*`, or kinds such as
         /// `deployment.succeeded,deployment.failed` (`ferry webhook events`
         /// lists them).
@@ -83,6 +99,27 @@ pub enum WebhookCommand {
     Events,
 }
 
+/// How events posted to an address are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PostFormat {
+    /// Signed CloudEvents (Standard Webhooks).
+    Cloudevents,
+    /// A Slack incoming-webhook message.
+    Slack,
+    /// A Microsoft Teams message with an Adaptive Card.
+    Teams,
+}
+
+impl PostFormat {
+    fn as_str(self) -> &'static str {
+        match self {
+            PostFormat::Cloudevents => "cloudevents",
+            PostFormat::Slack => "slack",
+            PostFormat::Teams => "teams",
+        }
+    }
+}
+
 /// Runs `ferry webhook …`.
 pub async fn webhook(args: WebhookArgs) -> Result<ExitCode> {
     if let WebhookCommand::Events = args.command {
@@ -93,6 +130,8 @@ pub async fn webhook(args: WebhookArgs) -> Result<ExitCode> {
     match args.command {
         WebhookCommand::Create {
             url,
+            format: post_format,
+            email,
             events,
             service,
             env,
@@ -105,9 +144,21 @@ pub async fn webhook(args: WebhookArgs) -> Result<ExitCode> {
                         .with_context(|| format!("cannot read {}", path.display()))
                 })
                 .transpose()?;
+            let (url, written) = match url {
+                Some(url) => (url, post_format.as_str()),
+                None => (
+                    format!(
+                        "{}{}",
+                        ferry_core::chat::MAILTO,
+                        email.iter().map(|a| a.trim()).collect::<Vec<_>>().join(",")
+                    ),
+                    "email",
+                ),
+            };
             let created = client
                 .create_webhook(&NewWebhook {
                     url,
+                    format: Some(written.to_owned()),
                     events,
                     service,
                     environment: env,
@@ -119,18 +170,33 @@ pub async fn webhook(args: WebhookArgs) -> Result<ExitCode> {
                 OutputFormat::Json => output::json(&created)?,
                 OutputFormat::Table => {
                     let mut out = output::stdout();
-                    writeln!(
-                        out,
-                        "{GOOD}Created{GOOD:#} webhook {}: posts {} to {}",
-                        created.webhook.id,
-                        created.webhook.events.join(", "),
-                        created.webhook.url
-                    )?;
-                    writeln!(
-                        out,
-                        "signing secret (shown once; give it to the receiver): {}",
-                        created.secret
-                    )?;
+                    let hook = &created.webhook;
+                    let events = hook.events.join(", ");
+                    match hook.format.as_str() {
+                        "email" => writeln!(
+                            out,
+                            "{GOOD}Created{GOOD:#} webhook {}: e-mails {events} to {}",
+                            hook.id,
+                            hook.url.trim_start_matches(ferry_core::chat::MAILTO)
+                        )?,
+                        "cloudevents" => {
+                            writeln!(
+                                out,
+                                "{GOOD}Created{GOOD:#} webhook {}: posts {events} to {}",
+                                hook.id, hook.url
+                            )?;
+                            writeln!(
+                                out,
+                                "signing secret (shown once; give it to the receiver): {}",
+                                created.secret
+                            )?;
+                        }
+                        format => writeln!(
+                            out,
+                            "{GOOD}Created{GOOD:#} webhook {}: posts {events} as {format} messages to {}",
+                            hook.id, hook.url
+                        )?,
+                    }
                 }
             }
         }
@@ -139,11 +205,15 @@ pub async fn webhook(args: WebhookArgs) -> Result<ExitCode> {
             match format {
                 OutputFormat::Json => output::json(&page.items)?,
                 OutputFormat::Table => output::table(
-                    &["ID", "URL", "EVENTS", "SERVICE", "ENV", "BY"],
+                    &[
+                        "ID", "NAME", "URL", "FORMAT", "EVENTS", "SERVICE", "ENV", "BY",
+                    ],
                     page.items.iter().map(|hook| {
                         vec![
                             hook.id.to_string(),
+                            hook.name.as_ref().map_or("—".into(), ToString::to_string),
                             hook.url.clone(),
+                            hook.format.clone(),
                             hook.events.join(","),
                             hook.service
                                 .as_ref()

@@ -983,3 +983,163 @@ pub fn postgres_url(what: &str) -> Option<String> {
         }
     }
 }
+
+/// A git repository built commit by commit with the git CLI, with fixed
+/// authors and dates so ids are the same on every run: the history a
+/// release is made from (`ferry release create SERVICE --git DIR`).
+pub struct Repo {
+    pub dir: PathBuf,
+    clock: std::cell::Cell<i64>,
+}
+
+impl Repo {
+    /// A new repository at `dir`, on branch `main`.
+    pub fn new(dir: PathBuf) -> Repo {
+        std::fs::create_dir_all(&dir).unwrap();
+        let repo = Repo {
+            dir,
+            clock: std::cell::Cell::new(1_700_000_000),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// `git ARGS` in the repository, as Ada Lovelace at the repository's
+    /// clock; its standard output, trimmed.
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        let time = format!("{} +0000", self.clock.get());
+        let output = Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
+            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
+            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+            .env("GIT_AUTHOR_DATE", &time)
+            .env("GIT_COMMITTER_DATE", &time)
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Writes `path` and commits it with `message`, an hour after the
+    /// commit before; returns the commit id.
+    #[track_caller]
+    pub fn commit(&self, path: &str, message: &str) -> String {
+        self.clock.set(self.clock.get() + 3600);
+        let file = self.dir.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, format!("{message}\n")).unwrap();
+        self.git(&["add", path]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+}
+
+/// An answer read whole, its body as bytes.
+#[derive(Debug)]
+pub struct RawAnswer {
+    pub status: u16,
+    /// The head's lines after the status line, as sent.
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    /// The value of cookie `name` set by the answer.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers.iter().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            if !key.trim().eq_ignore_ascii_case("set-cookie") {
+                return None;
+            }
+            let pair = value.trim().split(';').next()?;
+            let (cookie, value) = pair.split_once('=')?;
+            (cookie == name).then(|| value.to_owned())
+        })
+    }
+}
+
+/// `METHOD path` on `address` by hand, with `headers` (`Name: value`
+/// lines) and `body`: the answer with its body as bytes (an archive, say),
+/// or `None` when nothing answers.
+pub fn http_raw(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &[u8],
+) -> Option<RawAnswer> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for header in headers {
+        head.push_str(header);
+        head.push_str("\r\n");
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.write_all(body).ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).ok()?;
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&response[..end]).into_owned();
+    let mut lines = head.lines();
+    let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(RawAnswer {
+        status,
+        headers: lines.map(str::to_owned).collect(),
+        body: response[end + 4..].to_vec(),
+    })
+}
+
+/// Signs `user` in to the web UI at `address` with `password`, as a
+/// browser would (the sign-in form's CSRF cookie and field): the session
+/// cookie's value.
+#[track_caller]
+pub fn web_session(address: &str, user: &str, password: &str) -> String {
+    let form = http_raw(address, "GET", "/login", &[], b"").expect("the sign-in form");
+    assert_eq!(form.status, 200, "{form:?}");
+    let sign_in = form.cookie("ferry_sign_in").expect("the sign-in cookie");
+    let page = String::from_utf8_lossy(&form.body);
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form's CSRF field")
+        .to_owned();
+    let body = format!(
+        "username={user}&password={}&csrf={csrf}&next=%2F",
+        password.replace(' ', "+")
+    );
+    let cookie = format!("Cookie: ferry_sign_in={sign_in}");
+    let answer = http_raw(
+        address,
+        "POST",
+        "/login",
+        &[&cookie, "Content-Type: application/x-www-form-urlencoded"],
+        body.as_bytes(),
+    )
+    .expect("the sign-in answer");
+    answer
+        .cookie("ferry_session")
+        .unwrap_or_else(|| panic!("no session after signing in: {answer:?}"))
+}
