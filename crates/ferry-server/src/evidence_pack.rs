@@ -64,18 +64,22 @@ pub struct Asked<'a> {
 
 impl Request {
     /// Reads a request: a release, or a period (`since` and `until`), never
-    /// both; a malformed value is a 400 that names it, a period that ends
-    /// before it starts a 422.
+    /// both; a malformed value, or a period that ends before it starts, is a
+    /// 422 that names it.
     pub fn parse(asked: Asked<'_>) -> Result<Request, ApiError> {
         let name = |what: &str, text: Option<&str>| {
-            text.map(|text| crate::convert::name(what, text.trim()))
-                .transpose()
+            text.map(|text| {
+                Name::parse(text.trim()).map_err(|error| {
+                    ApiError::Unprocessable(format!("invalid {what} name: {error}"))
+                })
+            })
+            .transpose()
         };
         let environment = name("environment", asked.environment)?;
         match (asked.release, asked.since, asked.until) {
             (Some(release), None, None) => {
                 if asked.service.is_some() {
-                    return Err(ApiError::BadRequest(
+                    return Err(ApiError::Unprocessable(
                         "service narrows a period's pack; a release's pack is of its own service"
                             .into(),
                     ));
@@ -83,20 +87,20 @@ impl Request {
                 let release = release
                     .trim()
                     .parse::<ReleaseRef>()
-                    .map_err(|error| ApiError::BadRequest(format!("release: {error}")))?;
+                    .map_err(|error| ApiError::Unprocessable(format!("release: {error}")))?;
                 Ok(Request::Release {
                     release,
                     environment,
                 })
             }
-            (Some(_), _, _) => Err(ApiError::BadRequest(
+            (Some(_), _, _) => Err(ApiError::Unprocessable(
                 "ask for a release (release=SERVICE@VERSION) or a period (since= and until=), not both"
                     .into(),
             )),
             (None, Some(since), Some(until)) => {
                 let period = Period::parse(since, until).map_err(|error| match error {
                     ferry_core::evidence_pack::ScopeError::BadTime { .. } => {
-                        ApiError::BadRequest(error.to_string())
+                        ApiError::Unprocessable(error.to_string())
                     }
                     ferry_core::evidence_pack::ScopeError::Empty { .. } => {
                         ApiError::Unprocessable(error.to_string())
@@ -108,11 +112,11 @@ impl Request {
                     environment,
                 })
             }
-            (None, None, None) => Err(ApiError::BadRequest(
+            (None, None, None) => Err(ApiError::Unprocessable(
                 "name what the pack covers: a release (release=SERVICE@VERSION), or a period (since= and until=)"
                     .into(),
             )),
-            (None, _, _) => Err(ApiError::BadRequest(
+            (None, _, _) => Err(ApiError::Unprocessable(
                 "a period needs both since and until (each a date such as 2026-07-01, or an RFC 3339 time)"
                     .into(),
             )),
@@ -671,16 +675,16 @@ mod tests {
                     release: Some("api-1.4.0"),
                     ..Asked::default()
                 },
-                400,
+                422,
                 "SERVICE@VERSION",
             ),
-            (Asked::default(), 400, "name what the pack covers"),
+            (Asked::default(), 422, "name what the pack covers"),
             (
                 Asked {
                     since: Some("2026-07-01"),
                     ..Asked::default()
                 },
-                400,
+                422,
                 "both since and until",
             ),
             (
@@ -690,7 +694,7 @@ mod tests {
                     until: Some("2026-07-02"),
                     ..Asked::default()
                 },
-                400,
+                422,
                 "not both",
             ),
             (
@@ -699,7 +703,7 @@ mod tests {
                     until: Some("2026-08-01"),
                     ..Asked::default()
                 },
-                400,
+                422,
                 "neither a date",
             ),
             (
@@ -717,7 +721,7 @@ mod tests {
                     environment: Some("Prod!"),
                     ..Asked::default()
                 },
-                400,
+                422,
                 "environment",
             ),
         ];

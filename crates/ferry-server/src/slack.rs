@@ -168,8 +168,9 @@ fn cause(error: &reqwest::Error) -> String {
     cause
 }
 
-/// Answers a request to the interactivity Request URL: 404 when Slack is
-/// not set up, 401 (audited) when the request is not signed by Slack within
+/// Answers a request to the interactivity Request URL: 401 without Slack's
+/// signature headers, 404 when Slack is not set up, 401 (audited) when the
+/// request is not signed by Slack within
 /// the replay window, 400 when it holds no payload; otherwise the message
 /// Slack shows the person who clicked, saying what ferry did or why it
 /// refused.
@@ -178,14 +179,22 @@ pub async fn interaction(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, ApiError> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let Some(app) = &state.slack else {
+        // Unsigned is unsigned, set up or not.
+        for required in ["X-Slack-Signature", "X-Slack-Request-Timestamp"] {
+            if header(required).is_none() {
+                return Err(ApiError::Unauthorized(format!(
+                    "this request is not Slack's: it has no {required} header"
+                )));
+            }
+        }
         return Err(ApiError::NotFound(
             "approving from Slack is not set up on this server: start it with \
              --slack-signing-secret-file and --slack-bot-token-file"
                 .to_owned(),
         ));
     };
-    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     if let Err(refused) = slack::verify(
         &app.signing_secret,
         header("x-slack-request-timestamp"),

@@ -915,8 +915,8 @@ fn rows() -> Vec<Row> {
             "/api/v1/integrations/slack/interactions",
             "/api/v1/integrations/slack/interactions",
             None,
-            404,
-            "404 404 404 404 404 404 404 404 404 404 404 404 404 404 404 404",
+            401,
+            "401 401 401 401 401 401 401 401 401 401 401 401 401 401 401 401",
         ),
         // Release trains.
         get("/api/v1/trains", "/api/v1/trains"),

@@ -20,6 +20,7 @@ pub mod agents;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod blobs;
 pub mod calendar_feeds;
 pub mod changes;

@@ -298,15 +298,27 @@ fn slack_and_teams_subscriptions_get_the_messages_people_read() {
             && refused.stderr.contains("--smtp-url"),
         "{refused:#?}"
     );
-    // Nor is Slack set up: its callback route says so.
+    // Nor is Slack set up: its callback route says so to a request that
+    // looks like Slack's, and refuses an unsigned one as ever.
+    let (status, body) = post(
+        &server,
+        "/api/v1/integrations/slack/interactions",
+        &[
+            ("X-Slack-Request-Timestamp", "1700000000".to_owned()),
+            ("X-Slack-Signature", "v0=00".to_owned()),
+        ],
+        "payload=%7B%7D",
+    );
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("not set up"), "{body}");
     let (status, body) = post(
         &server,
         "/api/v1/integrations/slack/interactions",
         &[],
         "payload=%7B%7D",
     );
-    assert_eq!(status, 404, "{body}");
-    assert!(body.contains("not set up"), "{body}");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("no X-Slack-Signature header"), "{body}");
 }
 
 /// The messages the SMTP sink received, as Python's `email` read them.

@@ -47,9 +47,9 @@ pub struct EvidencePackQuery {
 #[utoipa::path(get, path = "/api/v1/evidence-pack", tag = "audit", security(("bearer" = [])), params(EvidencePackQuery),
     responses(
         (status = 200, description = "The pack, a .tar.gz named in Content-Disposition", content_type = "application/gzip", body = Vec<u8>),
-        (status = 400, description = "Neither a release nor a period, both, or a malformed release, name or time", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A query that cannot be read (an unknown parameter)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The release, service or environment does not exist", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The period ends before it starts", body = Problem, content_type = "application/problem+json")
+        (status = 422, description = "Neither a release nor a period, both, a malformed release, name or time, or a period that ends before it starts", body = Problem, content_type = "application/problem+json")
     ))]
 pub async fn evidence_pack(
     State(state): State<AppState>,

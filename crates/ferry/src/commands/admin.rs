@@ -38,6 +38,17 @@ pub enum AdminCommand {
     /// `admin.recover` by `recovery`. The token's secret is printed this
     /// once, alone on the last line.
     Token(AdminTokenArgs),
+    /// Copy an SQLite server's data directory (its database, secret key and
+    /// artifacts) into a new folder, while the server keeps running.
+    ///
+    /// The database is copied as one consistent snapshot; the folder's
+    /// backup.json records the audit trail's head at that moment, which
+    /// `ferry admin restore` checks. A server on PostgreSQL is backed up
+    /// with pg_dump instead (docs/operations.md).
+    Backup(crate::commands::backup::BackupArgs),
+    /// Put a backup into an empty data directory, after checking its audit
+    /// trail; then start the server on it.
+    Restore(crate::commands::backup::RestoreArgs),
 }
 
 /// `ferry admin token`.
@@ -77,6 +88,8 @@ pub fn run(args: AdminArgs) -> Result<ExitCode> {
                 .context("cannot start the async runtime")?;
             runtime.block_on(recover(token))
         }
+        AdminCommand::Backup(backup) => crate::commands::backup::backup(backup),
+        AdminCommand::Restore(restore) => crate::commands::backup::restore(restore),
     }
 }
 

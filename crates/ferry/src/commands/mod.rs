@@ -5,6 +5,7 @@ pub mod admin;
 pub mod agent;
 pub mod apply;
 pub mod audit;
+pub mod backup;
 pub mod calendar;
 pub mod change;
 pub mod changelog;
