@@ -5,7 +5,6 @@
 use ferry_core::subscription::{SecretSource, WebhookSpec};
 use serde_json::json;
 use sqlx::AnyConnection;
-use sqlx::AssertSqlSafe;
 
 use crate::audit::append;
 use crate::rows::{int, now, opt_text, text};
@@ -67,22 +66,8 @@ impl Store {
         let format = spec.format().map_err(StoreError::Invalid)?;
         let events =
             serde_json::to_string(&spec.selection().map_err(StoreError::Invalid)?.names())?;
-        let mut ids = [None, None];
-        for (slot, (table, what, wanted)) in ids.iter_mut().zip([
-            ("services", "service", spec.service.as_ref()),
-            ("environments", "environment", spec.environment.as_ref()),
-        ]) {
-            if let Some(wanted) = wanted {
-                let row = sqlx::query(AssertSqlSafe(format!(
-                    "SELECT id FROM {table} WHERE name = $1"
-                )))
-                .bind(wanted.as_str())
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("there is no {what} {wanted:?}")))?;
-                *slot = Some(int(&row, "id")?);
-            }
-        }
+        let ids = crate::webhooks::scope_ids(tx, spec.service.as_ref(), spec.environment.as_ref())
+            .await?;
         // Nothing checks a chat or e-mail delivery's signature: without a
         // place named, there is no secret.
         let secret = spec

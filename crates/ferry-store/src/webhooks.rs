@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::audit::append;
 use crate::rows::{int, name, now, opt_text, opt_time, text, time};
-use crate::{Backend, Result, Store, StoreError};
+use crate::{Backend, Result, Store, StoreError, Tx};
 
 /// A subscription.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,30 +177,10 @@ impl Store {
     /// Makes a subscription; it is told of the events after its making.
     pub async fn create_webhook(&self, actor: &str, new: NewWebhook<'_>) -> Result<WebhookRecord> {
         let mut tx = self.write().await?;
-        let mut ids = [None, None];
-        for (slot, (table, wanted)) in ids
-            .iter_mut()
-            .zip([("services", new.service), ("environments", new.environment)])
-        {
-            if let Some(wanted) = wanted {
-                let row = sqlx::query(AssertSqlSafe(format!(
-                    "SELECT id FROM {table} WHERE name = $1"
-                )))
-                .bind(wanted.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some(row) = row else {
-                    let what = if table == "services" {
-                        "service"
-                    } else {
-                        "environment"
-                    };
-                    let error = StoreError::NotFound(format!("there is no {what} {wanted:?}"));
-                    return Store::abandon(tx, Err(error)).await;
-                };
-                *slot = Some(int(&row, "id")?);
-            }
-        }
+        let ids = match scope_ids(&mut tx, new.service, new.environment).await {
+            Ok(ids) => ids,
+            Err(error) => return Store::abandon(tx, Err(error)).await,
+        };
         let events = serde_json::to_string(&new.events.names())?;
         let row = sqlx::query(
             "INSERT INTO webhooks (url, events, service_id, environment_id, secret_sealed, created_by, created_at, after_seq, format) \
@@ -699,4 +679,30 @@ fn delivery(row: &sqlx::any::AnyRow) -> Result<DeliveryRecord> {
         created_at: time(row, "created_at")?,
         delivered_at: opt_time(row, "delivered_at")?,
     })
+}
+
+/// The ids of the service and the environment a subscription is limited
+/// to; a name that is nobody's is "not found".
+pub(crate) async fn scope_ids(
+    tx: &mut Tx,
+    service: Option<&Name>,
+    environment: Option<&Name>,
+) -> Result<[Option<i64>; 2]> {
+    let mut ids = [None, None];
+    for (slot, (table, what, wanted)) in ids.iter_mut().zip([
+        ("services", "service", service),
+        ("environments", "environment", environment),
+    ]) {
+        if let Some(wanted) = wanted {
+            let row = sqlx::query(AssertSqlSafe(format!(
+                "SELECT id FROM {table} WHERE name = $1"
+            )))
+            .bind(wanted.as_str())
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("there is no {what} {wanted:?}")))?;
+            *slot = Some(int(&row, "id")?);
+        }
+    }
+    Ok(ids)
 }
