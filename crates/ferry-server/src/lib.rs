@@ -312,6 +312,10 @@ impl Server {
         let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
         let webhooks = tokio::spawn(webhooks::run(state.clone(), stop.clone()));
         let upkeep = tokio::spawn(telemetry::upkeep());
+        let read_models = {
+            let store = store.clone();
+            tokio::spawn(async move { store.watch().await })
+        };
         let traces = telemetry::Traces::start();
         let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));
         let served = axum::serve(
@@ -323,6 +327,7 @@ impl Server {
         .map_err(Error::Serve);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         upkeep.abort();
+        read_models.abort();
         if let Err(error) = orchestrator.await {
             tracing::warn!(%error, "the orchestrator stopped abnormally");
         }

@@ -47,6 +47,10 @@ pub struct AppState {
     pub webhooks: crate::webhooks::WebhookSettings,
     /// The Slack app whose button clicks approve, when set up.
     pub slack: Option<Arc<crate::slack::SlackApp>>,
+    /// The status matrix, kept between writes.
+    pub status: Arc<crate::overview::StatusModel>,
+    /// Tokens already checked, kept until access changes.
+    pub tokens: Arc<crate::auth::TokenCache>,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -72,6 +76,8 @@ impl AppState {
             last_audit_check: std::sync::Arc::default(),
             webhooks: crate::webhooks::WebhookSettings::default(),
             slack: None,
+            status: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 }

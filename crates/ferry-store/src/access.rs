@@ -11,6 +11,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::append;
 use crate::auth::user_by_name;
+use crate::freshness::Topic;
 use crate::rows::{int, now, opt_text, text, time};
 use crate::{Result, Store, StoreError, Tx};
 
@@ -227,7 +228,7 @@ impl Store {
         let created = find_grant(&mut tx, ids, grant)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a grant vanished while created".into()))?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(created)
     }
 
@@ -270,7 +271,7 @@ impl Store {
             json!({ "before": grant }),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(found)
     }
 
@@ -331,7 +332,7 @@ impl Store {
         )
         .await?;
         let created = group_record(&mut tx, id).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(created)
     }
 
@@ -396,7 +397,7 @@ impl Store {
         )
         .await?;
         let updated = group_record(&mut tx, group_id).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(updated)
     }
 

@@ -17,6 +17,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
+use crate::freshness::Topic;
 use crate::rows::{int, now, opt_text, opt_time, text, time};
 use crate::{Result, Store, StoreError, Tx};
 
@@ -103,6 +104,8 @@ pub struct Authenticated {
     pub rights: Rights,
     /// The groups the user belongs to.
     pub groups: Vec<String>,
+    /// When the token stops working, if it does.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A CI workload's token to store.
@@ -202,7 +205,7 @@ impl Store {
             return Ok(None);
         }
         let created = self.insert_user(&mut tx, "system", new).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(Some(created))
     }
 
@@ -236,7 +239,7 @@ impl Store {
             }
         }
         let created = self.insert_user(&mut tx, actor, new).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(created)
     }
 
@@ -332,7 +335,7 @@ impl Store {
     pub async fn create_token(&self, owner: &UserRecord, new: NewToken<'_>) -> Result<TokenRecord> {
         let mut tx = self.write().await?;
         let created = self.insert_token(&mut tx, &owner.name, owner, new).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(created)
     }
 
@@ -341,7 +344,7 @@ impl Store {
     pub async fn authenticate(&self, secret_hash: &str) -> Result<Option<Authenticated>> {
         let at = now();
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS}, t.id AS token_id, t.last_used_at, t.grants \
+            "SELECT {USER_COLUMNS}, t.id AS token_id, t.last_used_at, t.grants, t.expires_at AS token_expires_at \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.secret_hash = $2 AND {LIVE} AND u.disabled_at IS NULL"
         )))
@@ -372,6 +375,7 @@ impl Store {
             },
             groups,
             user: Some(user),
+            expires_at: opt_time(&row, "token_expires_at")?,
         }))
     }
 
@@ -413,7 +417,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(WorkloadTokenRecord {
             id,
             issuer: workload.issuer.to_owned(),
@@ -426,7 +430,7 @@ impl Store {
     /// The CI workload whose live token has this secret hash.
     pub async fn authenticate_workload(&self, secret_hash: &str) -> Result<Option<Authenticated>> {
         let row = sqlx::query(
-            "SELECT id, subject, grants FROM workload_tokens WHERE secret_hash = $1 AND expires_at > $2",
+            "SELECT id, subject, grants, expires_at FROM workload_tokens WHERE secret_hash = $1 AND expires_at > $2",
         )
         .bind(secret_hash)
         .bind(now())
@@ -440,6 +444,7 @@ impl Store {
             token_id: int(&row, "id")?,
             rights: Rights::of(grants),
             groups: Vec::new(),
+            expires_at: Some(time(&row, "expires_at")?),
         }))
     }
 
@@ -503,7 +508,7 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         token(&row)
     }
 
@@ -598,7 +603,7 @@ impl Store {
         )
         .await?;
         let updated = user_by_id(&mut tx, found.id).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(updated)
     }
 
@@ -687,7 +692,7 @@ impl Store {
         )
         .await?;
         let created = self.insert_token(&mut tx, "recovery", &user, token).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok((user, created))
     }
 }

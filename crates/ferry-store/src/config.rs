@@ -17,6 +17,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
+use crate::freshness::Topic;
 use crate::rows::{json, name, now, opt_text, text, time};
 use crate::{Result, Store, StoreError, Tx};
 
@@ -298,7 +299,7 @@ impl Store {
             }
             tracing::debug!(kind = ?change.kind, name, action = ?change.action, "applied");
         }
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Catalog, Topic::Access]).await?;
         Ok(changes)
     }
 
@@ -551,7 +552,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         let created = freeze(&row)?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Catalog, Topic::Access]).await?;
         Ok(created)
     }
 
@@ -580,7 +581,7 @@ impl Store {
             json!({ "before": before }),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Catalog, Topic::Access]).await?;
         Ok(before)
     }
 }

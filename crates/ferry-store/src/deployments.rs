@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
+use crate::freshness::Topic;
 use crate::releases::service_id;
 use crate::rows::{int, now, opt_text, opt_time, text, time};
 use crate::{Result, Store, StoreError};
@@ -214,7 +215,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?,
         )?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok((created, true))
     }
 
@@ -333,7 +334,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok(Some(created))
     }
 
@@ -417,7 +418,7 @@ impl Store {
         )
         .await?;
         crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         let updated_at = ferry_core::time::parse_time(&stamp).map_err(StoreError::Corrupt)?;
         Ok(DeploymentRecord {
             status: to,

@@ -30,6 +30,7 @@ mod error;
 pub mod evidence;
 pub mod evidence_pack;
 pub mod freeze_watch;
+pub mod freshness;
 pub mod gate_facts;
 pub mod idempotency;
 pub mod incidents;
@@ -80,6 +81,12 @@ pub struct Store {
     /// The SQLite file, for the readiness probe (`None` on PostgreSQL and for
     /// an in-memory database).
     sqlite_file: Option<PathBuf>,
+    /// The PostgreSQL server's URL, to listen for other replicas' writes.
+    postgres_url: Option<String>,
+    /// What this process's read models were built from (see [`freshness`]).
+    generations: std::sync::Arc<freshness::Generations>,
+    /// The read model of the status matrix (see [`status`]).
+    status_model: std::sync::Arc<freshness::Cached<status::StatusFacts>>,
 }
 
 /// An open write transaction.
@@ -150,6 +157,9 @@ impl Store {
             pool,
             backend,
             sqlite_file,
+            postgres_url: (backend == Backend::Postgres).then(|| url.clone()),
+            generations: std::sync::Arc::default(),
+            status_model: std::sync::Arc::default(),
         };
         migrations::run(&store).await?;
         Ok(store)
@@ -421,6 +431,9 @@ mod tests {
             pool: AnyPool::connect(&url).await.unwrap(),
             backend: Backend::Postgres,
             sqlite_file: None,
+            postgres_url: Some(url.clone()),
+            generations: std::sync::Arc::default(),
+            status_model: std::sync::Arc::default(),
         };
         postgres.ready().await.unwrap();
         postgres.close().await;

@@ -159,6 +159,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0025_webhook_names.sql"),
         include_str!("../migrations/postgres/0025_webhook_names.sql"),
     ),
+    (
+        26,
+        "current state",
+        include_str!("../migrations/sqlite/0026_current_state.sql"),
+        include_str!("../migrations/postgres/0026_current_state.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

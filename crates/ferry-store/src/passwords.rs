@@ -15,6 +15,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::audit::append;
 use crate::auth::{USER_COLUMNS, UserRecord, user, user_by_name};
+use crate::freshness::Topic;
 use crate::rows::{now, opt_text};
 use crate::{Result, Store, StoreError};
 
@@ -69,7 +70,7 @@ impl Store {
             json!({}),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(found)
     }
 
@@ -118,7 +119,7 @@ impl Store {
             json!({ "expires_at": expires }),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(found)
     }
 
@@ -182,7 +183,7 @@ impl Store {
             json!({ "by": "invitation" }),
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(Some(found))
     }
 }

@@ -10,6 +10,7 @@ use ferry_core::time::format_time;
 use serde_json::json;
 
 use crate::audit::append;
+use crate::freshness::Topic;
 use crate::jobs::JobKind;
 use crate::progress::locked;
 use crate::rows::{int, opt_text, text};
@@ -65,7 +66,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok(true)
     }
 
@@ -239,7 +240,7 @@ impl Store {
         )
         .await?;
         crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         if let Some((next, agents)) = next_jobs {
             self.create_jobs(id, next, &agents, JobKind::Deploy).await?;
         }

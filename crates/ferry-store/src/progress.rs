@@ -23,6 +23,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::append;
 use crate::deployments::DeploymentRecord;
+use crate::freshness::Topic;
 use crate::jobs::JobKind;
 use crate::rows::{int, opt_text, opt_time, text, time};
 use crate::{Backend, Result, Store, StoreError, Tx};
@@ -283,7 +284,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         self.create_jobs(id, 0, &plan[0], kind).await?;
         Ok(true)
     }
@@ -343,7 +344,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         if next_at.is_none() {
             self.create_jobs(id, next, &agents, kind).await?;
         }
@@ -387,7 +388,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok(true)
     }
 
@@ -490,7 +491,7 @@ impl Store {
             .await?;
         }
         crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok(true)
     }
 
@@ -532,7 +533,7 @@ impl Store {
                     details,
                 )
                 .await?;
-                tx.commit().await?;
+                self.commit(tx, &[Topic::Deployments]).await?;
                 Ok(CancelOutcome::Requested)
             }
             DeploymentStatus::Queued
@@ -569,7 +570,7 @@ impl Store {
                 )
                 .await?;
                 crate::reviews::append_opened(&mut tx, self.backend(), reviews).await?;
-                tx.commit().await?;
+                self.commit(tx, &[Topic::Deployments]).await?;
                 Ok(CancelOutcome::Cancelled)
             }
             ended => {
@@ -689,7 +690,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok(self.progress(id).await?.deployment)
     }
 
@@ -777,7 +778,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         self.create_jobs(id, 0, agent_ids, JobKind::Rollback)
             .await?;
         self.progress(id).await

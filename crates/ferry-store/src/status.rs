@@ -2,7 +2,11 @@
 
 use ferry_core::status::DeploymentFact;
 use ferry_core::{DeploymentStatus, Name, Tier};
+use std::sync::Arc;
+
 use sqlx::AssertSqlSafe;
+
+use crate::freshness::Topic;
 
 use crate::rows::{int, json, name, text};
 use crate::{Backend, Result, Store, StoreError};
@@ -39,10 +43,62 @@ fn fact(
 }
 
 impl Store {
-    /// Reads what [`ferry_core::status::matrix`] needs (for service `only`
-    /// when given), without reading the whole deployment history.
-    pub async fn status_facts(&self, only: Option<&Name>) -> Result<StatusFacts> {
-        let only = only.map_or("", Name::as_str);
+    /// What [`ferry_core::status::matrix`] needs (for service `only` when
+    /// given), from the in-memory read model: built from the current-state
+    /// table (one row per service and environment, never the history) after
+    /// a write of deployments, services or environments, here or on another
+    /// replica (see [`crate::freshness`]).
+    pub async fn status_facts(&self, only: Option<&Name>) -> Result<Arc<StatusFacts>> {
+        let stamp = self.stamp(&[Topic::Deployments, Topic::Catalog]);
+        let all = match self.status_model.get(&stamp) {
+            Some(kept) => kept,
+            None => {
+                let built = Arc::new(self.status_facts_from_heads().await?);
+                self.status_model.put(stamp, built.clone());
+                built
+            }
+        };
+        Ok(match only {
+            None => all,
+            Some(service) => Arc::new(StatusFacts {
+                environments: all.environments.clone(),
+                services: all
+                    .services
+                    .iter()
+                    .filter(|s| *s == service)
+                    .cloned()
+                    .collect(),
+                deployments: all
+                    .deployments
+                    .iter()
+                    .filter(|d| &d.service == service)
+                    .cloned()
+                    .collect(),
+            }),
+        })
+    }
+
+    /// What the read model is built from: the current-state table.
+    pub async fn status_facts_from_heads(&self) -> Result<StatusFacts> {
+        self.read_status_facts(
+            "SELECT latest_id FROM deployment_heads \
+             UNION SELECT current_id FROM deployment_heads WHERE current_id IS NOT NULL",
+        )
+        .await
+    }
+
+    /// The same facts worked out from the whole deployment history, the way
+    /// the current-state table must agree with (tests compare the two).
+    pub async fn status_facts_from_history(&self) -> Result<StatusFacts> {
+        self.read_status_facts(
+            "SELECT MAX(id) FROM deployments GROUP BY service_id, environment_id \
+             UNION SELECT MAX(id) FROM deployments WHERE status = 'succeeded' \
+             GROUP BY service_id, environment_id",
+        )
+        .await
+    }
+
+    async fn read_status_facts(&self, ids: &str) -> Result<StatusFacts> {
         let mut connection = self.pool().acquire().await?;
         let environments = sqlx::query("SELECT name, tier FROM environments")
             .fetch_all(&mut *connection)
@@ -56,18 +112,14 @@ impl Store {
                 ))
             })
             .collect::<Result<Vec<_>>>()?;
-        let services =
-            sqlx::query("SELECT name FROM services WHERE ($1 = '' OR name = $1) ORDER BY name")
-                .bind(only)
-                .fetch_all(&mut *connection)
-                .await?
-                .iter()
-                .map(|row| name(row, "name"))
-                .collect::<Result<Vec<_>>>()?;
-        // For each service and environment, the newest deployment and the
-        // newest success: one lookup each in an index of their own; the
-        // answer comes back as one JSON document (thousands of rows handed
-        // over one by one cost more than finding them).
+        let services = sqlx::query("SELECT name FROM services ORDER BY name")
+            .fetch_all(&mut *connection)
+            .await?
+            .iter()
+            .map(|row| name(row, "name"))
+            .collect::<Result<Vec<_>>>()?;
+        // The answer comes back as one JSON document: thousands of rows
+        // handed over one by one cost more than finding them.
         let list = match self.backend() {
             Backend::Sqlite => {
                 "COALESCE(json_group_array(json_array(d.id, s.name, e.name, r.version, d.status, \
@@ -82,17 +134,8 @@ impl Store {
             "SELECT {list} AS items \
              FROM deployments d JOIN releases r ON r.id = d.release_id \
              JOIN services s ON s.id = d.service_id JOIN environments e ON e.id = d.environment_id \
-             WHERE d.id IN ( \
-               SELECT (SELECT MAX(h.id) FROM deployments h \
-                       WHERE h.service_id = s2.id AND h.environment_id = e2.id) \
-               FROM services s2 CROSS JOIN environments e2 WHERE ($1 = '' OR s2.name = $1) \
-               UNION \
-               SELECT (SELECT MAX(h.id) FROM deployments h \
-                       WHERE h.service_id = s2.id AND h.environment_id = e2.id \
-                       AND h.status = 'succeeded') \
-               FROM services s2 CROSS JOIN environments e2 WHERE ($1 = '' OR s2.name = $1))"
+             WHERE d.id IN ({ids})"
         )))
-        .bind(only)
         .fetch_one(&mut *connection)
         .await?;
         let rows: Vec<FactRow> = json(&row, "items")?;

@@ -11,6 +11,7 @@ use serde_json::json;
 use sqlx::AssertSqlSafe;
 
 use crate::audit::append;
+use crate::freshness::Topic;
 use crate::rows::{int, name, now, opt_text, text, time};
 use crate::{Result, Store, StoreError};
 
@@ -184,7 +185,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         self.train(train).await
     }
 
@@ -312,7 +313,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         self.run(id).await
     }
 
@@ -434,7 +435,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Deployments]).await?;
         Ok(true)
     }
 }

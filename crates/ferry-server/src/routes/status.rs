@@ -12,6 +12,10 @@ use crate::state::AppState;
 pub async fn status(
     State(state): State<AppState>,
     _reader: Reader,
-) -> ApiResult<axum::Json<Status>> {
-    Ok(axum::Json(crate::overview::status(&state, None).await?))
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let json = crate::overview::status_json(&state).await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json,
+    ))
 }

@@ -336,7 +336,7 @@ fn in_state(cell: &Cell, state: &str) -> bool {
 
 /// What the dashboard reads: each part on its own, all at once.
 struct Read {
-    status: ferry_api::Status,
+    status: std::sync::Arc<ferry_api::Status>,
     locks: locks::Locks,
     in_force: Vec<ferry_store::marks::MarkRecord>,
     moving: Vec<Moving>,
