@@ -312,9 +312,18 @@ impl Server {
         let orchestrator = tokio::spawn(orchestrator::run(state.clone(), stop.clone()));
         let webhooks = tokio::spawn(webhooks::run(state.clone(), stop.clone()));
         let upkeep = tokio::spawn(telemetry::upkeep());
+        // Read models learn of other replicas' writes; waiters for jobs
+        // and log lines hear of them too.
         let read_models = {
-            let store = store.clone();
-            tokio::spawn(async move { store.watch().await })
+            let (store, wake) = (store.clone(), state.wake.clone());
+            tokio::spawn(async move {
+                store
+                    .watch(move |heard| match heard {
+                        ferry_store::freshness::Heard::Logs => wake.logs(),
+                        ferry_store::freshness::Heard::Jobs(agents) => wake.agents(agents),
+                    })
+                    .await;
+            })
         };
         let traces = telemetry::Traces::start();
         let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));

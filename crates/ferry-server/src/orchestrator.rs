@@ -5,7 +5,10 @@
 //! the store, decides, and makes each step through a store call that is
 //! guarded in SQL by the state it expects. Two replicas ticking at once, or a
 //! server that restarts after a crash, therefore do every step once, and a
-//! pass that dies half-way is finished by the next one.
+//! pass that dies half-way is finished by the next one. Replicas sharing a
+//! database also lease the deployments they drive ([`DRIVE_LEASE`]), so each
+//! deployment has one driver at a time, and a dead replica's deployments
+//! move to a live one when its leases run out.
 //!
 //! One pass:
 //! 1. expired leases fail their jobs; a job whose steps are all idempotent
@@ -46,6 +49,11 @@ use crate::telemetry;
 
 /// How often the orchestrator looks for work.
 pub const TICK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How long a replica's lease on a deployment it drives lasts: renewed at
+/// every pass, it runs out this long after its replica died, and another
+/// replica takes the deployment over.
+pub const DRIVE_LEASE: chrono::Duration = chrono::Duration::seconds(10);
 
 /// How many attempts a job of idempotent steps gets when leases run out.
 pub const MAX_ATTEMPTS: i64 = 3;
@@ -165,6 +173,10 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
         }
     }
     let to_drive = store.deployments_to_drive(now).await?;
+    // The deployments this replica drives: those whose lease it holds.
+    let mine = store
+        .claim_deployments(&state.replica, now, DRIVE_LEASE)
+        .await?;
     // One deployment at a time per service and environment: the running
     // ones, and those started in this pass, hold the later ones back.
     let mut busy: HashMap<(String, String), i64> = to_drive
@@ -174,6 +186,9 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
         .collect();
     for progress in to_drive {
         let id = progress.deployment.id;
+        if !mine.contains(&id) {
+            continue;
+        }
         let result = match progress.deployment.status {
             // Waiting for a person's decision, not for its turn.
             DeploymentStatus::Waiting if progress.is_paused() => Ok(()),
@@ -269,7 +284,13 @@ pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
                 }
                 if report.made_jobs() {
                     match state.store.agents_with_pending_jobs().await {
-                        Ok(agents) => state.wake.agents(agents),
+                        Ok(agents) => {
+                            // Agents waiting on other replicas hear of it too.
+                            if let Err(error) = state.store.announce_jobs(&agents).await {
+                                tracing::warn!(%error, "telling other replicas of new jobs failed");
+                            }
+                            state.wake.agents(agents);
+                        }
                         Err(error) => tracing::warn!(%error, "finding the agents to wake failed"),
                     }
                 }
@@ -300,6 +321,10 @@ pub async fn run(state: AppState, stop: Arc<AtomicBool>) {
             () = state.wake.orchestrator.notified() => {}
             () = tokio::time::sleep(TICK) => {}
         }
+    }
+    // Another replica takes this one's deployments over at its next pass.
+    if let Err(error) = state.store.release_deployments(&state.replica).await {
+        tracing::warn!(%error, "giving up the leases on deployments failed; they run out");
     }
 }
 

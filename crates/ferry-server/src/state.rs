@@ -51,6 +51,9 @@ pub struct AppState {
     pub status: Arc<crate::overview::StatusModel>,
     /// Tokens already checked, kept until access changes.
     pub tokens: Arc<crate::auth::TokenCache>,
+    /// This process among the replicas sharing the database: the name its
+    /// leases on deployments are held under.
+    pub replica: Arc<str>,
 }
 
 /// The default job lease: an agent that misses heartbeats this long has lost
@@ -60,7 +63,9 @@ pub const DEFAULT_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 impl AppState {
     /// A state with the default lease and fresh caches.
     pub fn new(store: Store, blobs: BlobStore, max_artifact_bytes: u64) -> Self {
+        let replica = replica_name(store.backend()).into();
         Self {
+            replica,
             store,
             blobs,
             max_artifact_bytes,
@@ -80,6 +85,21 @@ impl AppState {
             tokens: Arc::default(),
         }
     }
+}
+
+/// A name for this process that no other replica has: the host's, the
+/// process id and the time it started. An SQLite database has one server
+/// process, whose leases a restart after a crash takes back at once.
+fn replica_name(backend: ferry_store::Backend) -> String {
+    if backend == ferry_store::Backend::Sqlite {
+        return "local".to_owned();
+    }
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "ferry".to_owned());
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|since| since.as_nanos())
+        .unwrap_or_default();
+    format!("{host}/{}/{started:x}", std::process::id())
 }
 
 /// The HTTP client that fetches OIDC issuers' keys: bounded in time, no

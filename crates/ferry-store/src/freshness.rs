@@ -10,10 +10,16 @@
 //!
 //! Other replicas hear of a write through PostgreSQL's `NOTIFY` on the
 //! channel [`CHANNEL`], sent inside the writing transaction (so it is
-//! delivered exactly when the write commits); [`Store::listen`] turns what
+//! delivered exactly when the write commits); [`Store::watch`] turns what
 //! arrives into bumps, and bumps every topic when its connection is made
 //! again, since notifications sent while it was down are lost. SQLite has
-//! one server process, so the bump after commit is all it needs.
+//! one server process, so the bump after commit is all it needs. As a
+//! safety net, the deployments' newest change is looked at every second.
+//!
+//! The same channel carries wake-ups for waiters ([`Heard`]): new log lines
+//! (followers of a log on any replica read again) and jobs for agents (an
+//! agent waiting on another replica than the one that made its job looks at
+//! once). Waiters also poll, so a lost wake-up only costs time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +64,15 @@ impl Topic {
     fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|topic| topic.as_str() == text)
     }
+}
+
+/// What a replica heard of that its waiters should look at again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// Log lines were stored.
+    Logs,
+    /// These agents have jobs waiting.
+    Jobs(Vec<i64>),
 }
 
 /// The generation of each topic in this process.
@@ -157,8 +172,43 @@ impl Store {
     /// listens for other replicas' writes, and, as a safety net for a write
     /// that was not announced, looks at the newest deployment and the newest
     /// change of one every second.
-    pub async fn watch(&self) {
-        tokio::join!(self.listen(), self.poll_deployments());
+    ///
+    /// `heard` is told of what waiters on this replica should look at again
+    /// because another replica (or this one) wrote it: new log lines, or
+    /// jobs for some agents.
+    pub async fn watch(&self, heard: impl Fn(Heard) + Send + Sync) {
+        tokio::join!(self.listen(&heard), self.poll_deployments());
+    }
+
+    /// Tells every replica (this one too) that log lines were stored, so
+    /// followers of a log read again (PostgreSQL only).
+    pub(crate) async fn announce_logs(&self, tx: &mut Tx) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, 'logs')")
+                .bind(CHANNEL)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Tells every replica that `agents` have jobs waiting, so that those
+    /// waiting for one on any replica look at once (PostgreSQL only; on
+    /// SQLite the one server wakes its own waiters).
+    pub async fn announce_jobs(&self, agents: &[i64]) -> Result<()> {
+        if self.backend != Backend::Postgres || agents.is_empty() {
+            return Ok(());
+        }
+        // A notification carries at most 8,000 bytes.
+        for chunk in agents.chunks(500) {
+            let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(format!("agents:{}", list.join(",")))
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
     }
 
     async fn poll_deployments(&self) {
@@ -177,7 +227,7 @@ impl Store {
     /// Listens for other replicas' writes until the process ends (PostgreSQL
     /// only; on SQLite it returns at once). A lost connection is made again
     /// after a second, and every read model is marked out of date.
-    pub async fn listen(&self) {
+    async fn listen(&self, heard: &(impl Fn(Heard) + Send + Sync)) {
         let Some(url) = self.postgres_url.clone() else {
             return;
         };
@@ -187,14 +237,25 @@ impl Store {
                     if let Err(error) = listener.listen(CHANNEL).await {
                         tracing::warn!(%error, "listening for other replicas' writes failed");
                     } else {
-                        // Whatever was told while nobody listened is lost.
+                        // Whatever was told while nobody listened is lost;
+                        // waiters poll, and read models are built again.
                         self.generations.bump_all();
+                        heard(Heard::Logs);
                         loop {
                             match listener.try_recv().await {
                                 Ok(Some(notification)) => {
-                                    match Topic::parse(notification.payload()) {
-                                        Some(topic) => self.generations.bump(topic),
-                                        None => self.generations.bump_all(),
+                                    let payload = notification.payload();
+                                    if payload == "logs" {
+                                        heard(Heard::Logs);
+                                    } else if let Some(list) = payload.strip_prefix("agents:") {
+                                        let agents =
+                                            list.split(',').filter_map(|id| id.parse().ok());
+                                        heard(Heard::Jobs(agents.collect()));
+                                    } else {
+                                        match Topic::parse(payload) {
+                                            Some(topic) => self.generations.bump(topic),
+                                            None => self.generations.bump_all(),
+                                        }
                                     }
                                 }
                                 // The connection was lost: it is made

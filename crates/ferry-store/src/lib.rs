@@ -26,6 +26,7 @@ pub mod calendar_feeds;
 pub mod changes;
 pub mod config;
 pub mod deployments;
+pub mod drivers;
 mod error;
 pub mod evidence;
 pub mod evidence_pack;

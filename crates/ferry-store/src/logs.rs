@@ -165,6 +165,7 @@ impl Store {
             }
             stored += query.execute(&mut *tx).await?.rows_affected();
         }
+        self.announce_logs(&mut tx).await?;
         tx.commit().await?;
         Ok(stored)
     }

@@ -165,6 +165,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0026_current_state.sql"),
         include_str!("../migrations/postgres/0026_current_state.sql"),
     ),
+    (
+        27,
+        "deployment drivers",
+        include_str!("../migrations/sqlite/0027_deployment_drivers.sql"),
+        include_str!("../migrations/postgres/0027_deployment_drivers.sql"),
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<()> {

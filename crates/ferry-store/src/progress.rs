@@ -201,6 +201,15 @@ pub enum CancelOutcome {
 /// (so a crash between halting and rolling back loses nothing).
 pub const ROLLBACK_GRACE: chrono::Duration = chrono::Duration::hours(1);
 
+/// Which deployments the orchestrator looks at (`$1` is now, `$2` now
+/// less [`ROLLBACK_GRACE`]); see [`Store::deployments_to_drive`].
+pub(crate) const DRIVABLE: &str = "((d.status IN ('queued', 'waiting') \
+     AND (d.scheduled_at IS NULL OR d.scheduled_at <= $1)) \
+     OR d.status = 'running' \
+     OR (d.status = 'failed' AND d.rollback_of IS NULL AND d.plan IS NOT NULL \
+     AND d.updated_at >= $2 \
+     AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.rollback_of = d.id)))";
+
 impl Store {
     /// Deployment `id` with its progress.
     pub async fn progress(&self, id: i64) -> Result<Progress> {
@@ -218,13 +227,7 @@ impl Store {
     /// less than [`ROLLBACK_GRACE`] ago.
     pub async fn deployments_to_drive(&self, now: DateTime<Utc>) -> Result<Vec<Progress>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{SELECT} WHERE (d.status IN ('queued', 'waiting') \
-             AND (d.scheduled_at IS NULL OR d.scheduled_at <= $1)) \
-             OR d.status = 'running' \
-             OR (d.status = 'failed' AND d.rollback_of IS NULL AND d.plan IS NOT NULL \
-             AND d.updated_at >= $2 \
-             AND NOT EXISTS (SELECT 1 FROM deployments x WHERE x.rollback_of = d.id)) \
-             ORDER BY d.id"
+            "{SELECT} WHERE {DRIVABLE} ORDER BY d.id"
         )))
         .bind(format_time(now))
         .bind(format_time(now - ROLLBACK_GRACE))

@@ -72,6 +72,7 @@ contract!(
     log_lines_are_stored_once_in_order,
     an_evidence_pack_reads_its_records_and_their_events_at_one_head,
     a_cancel_is_immediate_before_the_start_and_deferred_after,
+    a_deployment_has_one_driver_at_a_time,
     a_deployment_is_rolled_back_by_hand_once,
     an_automatic_promotion_happens_once,
     a_job_never_started_goes_back_to_pending_when_its_lease_runs_out,
@@ -2705,6 +2706,78 @@ async fn an_evidence_pack_reads_its_records_and_their_events_at_one_head(f: Fixt
         let error = f.store.evidence_pack(scope).await.unwrap_err();
         assert!(matches!(error, StoreError::NotFound(_)), "{error}");
     }
+}
+
+async fn a_deployment_has_one_driver_at_a_time(f: Fixture) {
+    let (queued, _agents) = deployment_with_agents(&f, 1).await;
+    let lease = chrono::Duration::seconds(10);
+    let now = chrono::Utc::now();
+    // Two replicas look at once: one of them drives it.
+    let (one, two) = tokio::join!(
+        f.store.claim_deployments("replica-a", now, lease),
+        f.store.claim_deployments("replica-b", now, lease)
+    );
+    let (one, two) = (one.unwrap(), two.unwrap());
+    assert_eq!(
+        usize::from(one.contains(&queued)) + usize::from(two.contains(&queued)),
+        1,
+        "exactly one replica holds the lease: {one:?} {two:?}"
+    );
+    let (holder, other) = if one.contains(&queued) {
+        ("replica-a", "replica-b")
+    } else {
+        ("replica-b", "replica-a")
+    };
+    // The holder renews it; the other gets it only once it has run out.
+    let later = now + chrono::Duration::seconds(5);
+    assert!(
+        f.store
+            .claim_deployments(holder, later, lease)
+            .await
+            .unwrap()
+            .contains(&queued)
+    );
+    assert!(
+        !f.store
+            .claim_deployments(other, later, lease)
+            .await
+            .unwrap()
+            .contains(&queued)
+    );
+    let after_death = later + lease + chrono::Duration::seconds(1);
+    assert!(
+        f.store
+            .claim_deployments(other, after_death, lease)
+            .await
+            .unwrap()
+            .contains(&queued)
+    );
+    assert_eq!(
+        f.store
+            .deployment_driver(queued)
+            .await
+            .unwrap()
+            .map(|(who, _)| who),
+        Some(other.to_owned())
+    );
+    // A replica that stops gives its leases up at once.
+    assert_eq!(f.store.release_deployments(other).await.unwrap(), 1);
+    assert!(
+        f.store
+            .claim_deployments(holder, after_death, lease)
+            .await
+            .unwrap()
+            .contains(&queued)
+    );
+    // A deployment that ended is no one's work.
+    f.store.cancel_deployment("bob", queued).await.unwrap();
+    assert!(
+        f.store
+            .claim_deployments(holder, after_death, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_cancel_is_immediate_before_the_start_and_deferred_after(f: Fixture) {

@@ -839,7 +839,9 @@ async fn fill_statements(base: &str, template: &str) -> String {
         );
     }
     let quoted = |schema: &str, table: &str| format!("\"{schema}\".\"{table}\"");
-    let mut sql = String::from("BEGIN;\n");
+    // Triggers stay quiet: what they would keep (the current-state table)
+    // is copied from the template too.
+    let mut sql = String::from("BEGIN;\nSET LOCAL session_replication_role = replica;\n");
     // DELETE, children first: TRUNCATE makes new files for every table and
     // index, tens of times slower on tables this small.
     for table in ordered.iter().rev() {

@@ -20,8 +20,11 @@ FROM deployments WHERE service_id IS NOT NULL GROUP BY service_id, environment_i
 -- Two transactions may write deployments of one service and environment at
 -- once: each takes the row's lock first, and works the heads out in
 -- statements that start after it has the lock, so they see what the other
--- committed (READ COMMITTED takes a snapshot per statement).
-CREATE FUNCTION deployment_heads_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+-- committed (READ COMMITTED takes a snapshot per statement). The function
+-- keeps the search path it was made with, so it finds its table whatever
+-- the path of the session that writes.
+CREATE FUNCTION deployment_heads_keep() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     IF NEW.service_id IS NULL THEN
         RETURN NULL;
