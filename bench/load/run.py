@@ -40,7 +40,8 @@ warms up with wrk for --warmup seconds, and times
 or the session cookie) against:
   * ceiling `GET /`;
   * `GET /healthz`;
-  * `GET /api/v1/status` (the status matrix of every service);
+  * `GET /api/v1/status` (the status matrix of every service), as JSON and
+    gzipped (`Accept-Encoding: gzip`, as browsers send);
   * `GET /api/v1/services/<svc>/releases/<version>` (one release);
   * `GET /api/v1/services/<svc>/releases/<version>/check?environment=prod`
     (every gate of a promotion to prod);
@@ -537,6 +538,8 @@ def endpoints(ceiling_port, ferry_port, token, cookie, target):
         ("ceiling GET /", ceiling_port, "/", [], None),
         ("GET /healthz", ferry_port, "/healthz", [], "/healthz"),
         ("GET /api/v1/status", ferry_port, "/api/v1/status", bearer, "/api/v1/status"),
+        ("GET /api/v1/status (gzip)", ferry_port, "/api/v1/status", bearer + ["Accept-Encoding: gzip"],
+         "/api/v1/status"),
         (f"GET /api/v1/services/{{svc}}/releases/{{version}}", ferry_port,
          f"/api/v1/services/{service}/releases/{version}", bearer,
          "/api/v1/services/{service}/releases/{version}"),

@@ -21,7 +21,22 @@ use crate::state::AppState;
 #[derive(Debug, Default)]
 pub struct StatusModel {
     whole: Cached<Status>,
-    json: Cached<Bytes>,
+    json: Cached<StatusJson>,
+}
+
+/// The whole matrix as the API sends it: its JSON, the same gzipped (for
+/// clients that accept it: a thousand services make a JSON of most of a
+/// megabyte, a twentieth of that gzipped), and an entity tag of its content
+/// (the same on every replica, so `If-None-Match` works behind a load
+/// balancer).
+#[derive(Debug, Clone)]
+pub struct StatusJson {
+    /// The JSON.
+    pub json: Bytes,
+    /// The JSON, gzipped.
+    pub gzip: Bytes,
+    /// `"` + the JSON's SHA-256, shortened + `"`.
+    pub etag: String,
 }
 
 /// What the matrix depends on.
@@ -44,17 +59,37 @@ pub async fn status(state: &AppState, only: Option<&Name>) -> ApiResult<Arc<Stat
 }
 
 /// The whole matrix as the API sends it.
-pub async fn status_json(state: &AppState) -> ApiResult<Bytes> {
+pub async fn status_json(state: &AppState) -> ApiResult<Arc<StatusJson>> {
     let stamp = state.store.stamp(&TOPICS);
     if let Some(kept) = state.status.json.get(&stamp) {
-        return Ok((*kept).clone());
+        return Ok(kept);
     }
     let status = status(state, None).await?;
-    let json = serde_json::to_vec(&*status)
-        .map(Bytes::from)
-        .map_err(|error| ApiError::Internal(format!("the status cannot be written: {error}")))?;
-    state.status.json.put(stamp, Arc::new(json.clone()));
-    Ok(json)
+    let written = tokio::task::spawn_blocking(move || encode(&status))
+        .await
+        .map_err(|error| ApiError::Internal(format!("writing the status failed: {error}")))??;
+    let written = Arc::new(written);
+    state.status.json.put(stamp, written.clone());
+    Ok(written)
+}
+
+/// The JSON of `status`, gzipped too, and its entity tag.
+fn encode(status: &Status) -> ApiResult<StatusJson> {
+    use sha2::Digest as _;
+    use std::io::Write as _;
+    let failed = |error: &dyn std::fmt::Display| {
+        ApiError::Internal(format!("the status cannot be written: {error}"))
+    };
+    let json = serde_json::to_vec(status).map_err(|e| failed(&e))?;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(&json).map_err(|e| failed(&e))?;
+    let gzip = gzip.finish().map_err(|e| failed(&e))?;
+    let digest = sha2::Sha256::digest(&json);
+    Ok(StatusJson {
+        etag: format!("\"{}\"", hex::encode(&digest[..16])),
+        json: Bytes::from(json),
+        gzip: Bytes::from(gzip),
+    })
 }
 
 fn build(facts: &StatusFacts) -> Status {

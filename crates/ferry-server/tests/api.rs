@@ -172,6 +172,68 @@ async fn an_invalid_configuration_is_unprocessable_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn the_status_is_gzipped_on_request_and_not_sent_again_unchanged() {
+    let api = Api::new().await.with_config().await;
+    let (status, plain_headers, plain) = api.get_raw("/api/v1/status", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(plain_headers.get(header::CONTENT_ENCODING).is_none());
+    let matrix: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(matrix["services"], json!(["api"]));
+    let etag = plain_headers[header::ETAG].to_str().unwrap().to_owned();
+
+    // A browser's Accept-Encoding gets the same JSON, gzipped.
+    let (status, headers, gzipped) = api
+        .get_raw(
+            "/api/v1/status",
+            &[("accept-encoding", "gzip, deflate, br")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(headers[header::VARY], "accept-encoding");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gzipped[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain);
+    // gzip refused with q=0 is not sent.
+    let (_, headers, _) = api
+        .get_raw(
+            "/api/v1/status",
+            &[("accept-encoding", "gzip;q=0, identity")],
+        )
+        .await;
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+
+    // Nothing changed: 304 without a body.
+    let (status, _, body) = api
+        .get_raw("/api/v1/status", &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+
+    // A new environment changes the matrix, and so its tag.
+    let config = ferry_core::config::parse(
+        "[[environment]]\nname = \"dev\"\ntier = \"development\"\n[[environment]]\nname = \"prod\"\ntier = \"production\"\n[lifecycle.default]\nphases = [[\"dev\"], [\"prod\"]]\n[[service]]\nname = \"api\"\n",
+    )
+    .unwrap();
+    let body = serde_json::to_string(&json!({ "config": config })).unwrap();
+    assert_eq!(
+        api.post("/api/v1/apply", &body).await.status,
+        StatusCode::OK
+    );
+    let (status, headers, changed) = api
+        .get_raw("/api/v1/status", &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(headers[header::ETAG].to_str().unwrap(), etag);
+    let matrix: serde_json::Value = serde_json::from_slice(&changed).unwrap();
+    assert_eq!(matrix["environments"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
 async fn unknown_paths_and_methods_are_problems() {
     let api = Api::new().await;
     problem(

@@ -350,6 +350,31 @@ impl Api {
         }
     }
 
+    /// A `GET` as the administrator with `headers`: the answer's status,
+    /// headers and bytes as sent (not decoded).
+    pub async fn get_raw(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, axum::body::Bytes) {
+        let mut request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .app
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, bytes)
+    }
+
     /// Like [`Api::send`], but a server-sent event stream is answered
     /// with its status and headers only (it would run until its deployment
     /// ends).
