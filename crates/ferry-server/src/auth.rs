@@ -4,16 +4,11 @@
 //! SHA-256 is stored: the secret is high-entropy, so a slow hash would add
 //! nothing but latency to every request.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use chrono::Utc;
 use ferry_core::access::Rights;
-use ferry_store::Store;
 use ferry_store::auth::{Authenticated, NewToken, UserRecord};
 use ferry_store::freshness::Topic;
 use sha2::{Digest, Sha256};
@@ -161,7 +156,8 @@ impl FromRequestParts<AppState> for Caller {
             "this endpoint needs an API token: send `Authorization: Bearer <token>` (see `ferry login` and `ferry token create`)",
         )?;
         let hash = hash_secret(secret);
-        let found = match state.tokens.get(&state.store, &hash) {
+        let live = |found: &Authenticated| found.expires_at.is_none_or(|end| end > Utc::now());
+        let found = match state.tokens.get(&state.store, &hash, live) {
             Some(known) => Some(known),
             None => {
                 let stamp = state.store.stamp(&[Topic::Access]);
@@ -171,7 +167,7 @@ impl FromRequestParts<AppState> for Caller {
                     state.store.authenticate(&hash).await?
                 };
                 if let Some(found) = &found {
-                    state.tokens.put(stamp, hash, found.clone());
+                    state.tokens.put(&stamp, hash, found.clone());
                 }
                 found
             }
@@ -191,63 +187,6 @@ impl FromRequestParts<AppState> for Caller {
                 "the API token is unknown, revoked or expired, or its user is disabled".into(),
             )),
         }
-    }
-}
-
-/// Tokens already checked, so that a request does not go to the database
-/// to learn who sent it. Whatever changes users, tokens, groups or grants
-/// (a revocation, here or on another replica) empties it at once (see
-/// `ferry_store::freshness`); an entry is also dropped after
-/// [`TokenCache::TTL`], so a token's last use is still recorded about once a
-/// minute, and when its token expires.
-#[derive(Debug, Default)]
-pub struct TokenCache(Mutex<KnownTokens>);
-
-#[derive(Debug, Default)]
-struct KnownTokens {
-    /// The access generation the entries were read at.
-    generation: u64,
-    by_hash: HashMap<String, (Instant, Authenticated)>,
-}
-
-impl TokenCache {
-    /// How long a checked token is kept.
-    const TTL: Duration = Duration::from_secs(60);
-    /// The most tokens kept; past it the cache starts afresh.
-    const CAPACITY: usize = 10_000;
-
-    /// The token whose secret hashes to `hash`, if it was checked since
-    /// access last changed and is still live.
-    fn get(&self, store: &Store, hash: &str) -> Option<Authenticated> {
-        let generation = store.generations().of(Topic::Access);
-        let mut known = self.0.lock().ok()?;
-        if known.generation != generation {
-            known.by_hash.clear();
-            known.generation = generation;
-            return None;
-        }
-        let (at, found) = known.by_hash.get(hash)?;
-        let live = at.elapsed() < Self::TTL && found.expires_at.is_none_or(|end| end > Utc::now());
-        if live {
-            Some(found.clone())
-        } else {
-            known.by_hash.remove(hash);
-            None
-        }
-    }
-
-    /// Keeps `found`, read at access generation `stamp`.
-    fn put(&self, stamp: Vec<u64>, hash: String, found: Authenticated) {
-        let Ok(mut known) = self.0.lock() else { return };
-        if stamp.first() != Some(&known.generation) {
-            // Read before a change this cache has already seen (or one it
-            // has not seen yet): not kept.
-            return;
-        }
-        if known.by_hash.len() >= Self::CAPACITY {
-            known.by_hash.clear();
-        }
-        known.by_hash.insert(hash, (Instant::now(), found));
     }
 }
 

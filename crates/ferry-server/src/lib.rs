@@ -17,6 +17,7 @@ mod comparison;
 mod connection;
 mod control;
 mod convert;
+mod credential_cache;
 mod demo;
 mod deployments;
 mod dora;

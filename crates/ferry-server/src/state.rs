@@ -49,8 +49,14 @@ pub struct AppState {
     pub slack: Option<Arc<crate::slack::SlackApp>>,
     /// The status matrix, kept between writes.
     pub status: Arc<crate::overview::StatusModel>,
-    /// Tokens already checked, kept until access changes.
-    pub tokens: Arc<crate::auth::TokenCache>,
+    /// API tokens already checked, kept until access changes.
+    pub tokens: Arc<crate::credential_cache::CredentialCache<ferry_store::auth::Authenticated>>,
+    /// Agent tokens already checked, kept until access changes.
+    pub agent_tokens:
+        Arc<crate::credential_cache::CredentialCache<ferry_store::agents::AgentRecord>>,
+    /// When this process last recorded each agent's contact: it is written
+    /// at most once a minute, without reading the database in between.
+    pub agents_heard: Arc<Mutex<HashMap<i64, std::time::Instant>>>,
     /// This process among the replicas sharing the database: the name its
     /// leases on deployments are held under.
     pub replica: Arc<str>,
@@ -83,6 +89,8 @@ impl AppState {
             slack: None,
             status: Arc::default(),
             tokens: Arc::default(),
+            agent_tokens: Arc::default(),
+            agents_heard: Arc::default(),
         }
     }
 }

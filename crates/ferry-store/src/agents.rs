@@ -15,6 +15,7 @@ use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
 use crate::audit::append;
+use crate::freshness::Topic;
 use crate::rows::{int, json, now, opt_time, text, time};
 use crate::{Result, Store, StoreError, Tx};
 
@@ -141,7 +142,7 @@ impl Store {
                         .fetch_one(&mut *tx)
                         .await?,
                 )?;
-                tx.commit().await?;
+                self.commit(tx, &[Topic::Access]).await?;
                 return Ok(created);
             }
             existing = by_name(&mut tx, environment_id, name).await?;
@@ -184,7 +185,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(AgentRecord {
             tags: tags.clone(),
             ..found
@@ -240,7 +241,7 @@ impl Store {
             details,
         )
         .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         Ok(found)
     }
 
@@ -383,7 +384,7 @@ impl Store {
             .bind(id)
             .fetch_one(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(tx, &[Topic::Access]).await?;
         agent(&row)
     }
 }

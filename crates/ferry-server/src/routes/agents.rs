@@ -268,10 +268,7 @@ pub async fn next_job(
         }
     };
     let deadline = tokio::time::Instant::now() + wait;
-    state
-        .store
-        .touch_agent(record.id, chrono::Utc::now())
-        .await?;
+    heard_from(&state, record.id, chrono::Utc::now()).await?;
     let bell = state.wake.agent_bell(record.id);
     loop {
         // Listen before looking, so a job created while we look still wakes us.
@@ -319,6 +316,32 @@ pub async fn next_job(
             () = tokio::time::sleep(POLL_INTERVAL.min(deadline - now)) => {}
         }
     }
+}
+
+/// Records that agent `id` was heard from, when this process has not done
+/// so for a minute (the store keeps the time to the minute anyway): an
+/// agent's requests do not each read the database for it.
+async fn heard_from(
+    state: &AppState,
+    id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let due = match state.agents_heard.lock() {
+        Ok(mut heard) => {
+            let due = heard
+                .get(&id)
+                .is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(60));
+            if due {
+                heard.insert(id, std::time::Instant::now());
+            }
+            due
+        }
+        Err(_) => true,
+    };
+    if due {
+        state.store.touch_agent(id, now).await?;
+    }
+    Ok(())
 }
 
 /// The job as the agent runs it.
@@ -504,7 +527,7 @@ pub async fn heartbeat(
         .store
         .heartbeat_job(id, request.attempt, state.lease, now)
         .await?;
-    state.store.touch_agent(record.id, now).await?;
+    heard_from(&state, record.id, now).await?;
     Ok(axum::Json(HeartbeatAck { ok }))
 }
 
@@ -542,7 +565,7 @@ pub async fn finish(
         .store
         .finish_job(id, request.attempt, request.succeeded, &result, now)
         .await?;
-    state.store.touch_agent(record.id, now).await?;
+    heard_from(&state, record.id, now).await?;
     if matches!(outcome, FinishOutcome::Finished(_)) {
         state.wake.orchestrator();
     }
