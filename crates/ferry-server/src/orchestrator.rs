@@ -38,6 +38,7 @@ use ferry_core::process::{
     plan_batches, selects, should_halt,
 };
 use ferry_store::agents::AgentRecord;
+use ferry_store::freshness::Topic;
 use ferry_store::jobs::{JobRecord, JobState};
 use ferry_store::progress::Progress;
 use ferry_store::{Store, StoreError};
@@ -102,13 +103,22 @@ impl TickReport {
 
 /// What a pass reads once.
 struct World {
-    processes: HashMap<String, Result<DeployProcess, String>>,
-    /// Each service's lifecycle, by service name.
-    lifecycles: HashMap<String, LifecycleSpec>,
+    /// The services' deploy processes and lifecycles, kept between passes
+    /// until the configuration changes.
+    catalog: Arc<Catalog>,
     agents: Vec<AgentRecord>,
 }
 
-impl World {
+/// Each service's deploy process (or why it is invalid) and lifecycle, by
+/// service name: read and parsed again only after a configuration change,
+/// not at every pass (a thousand services make a thousand processes).
+#[derive(Debug, Default)]
+pub struct Catalog {
+    processes: HashMap<String, Result<DeployProcess, String>>,
+    lifecycles: HashMap<String, LifecycleSpec>,
+}
+
+impl Catalog {
     async fn load(store: &Store) -> Result<Self, StoreError> {
         let services = store.services().await?;
         let processes = services
@@ -132,16 +142,33 @@ impl World {
                 Some((service.spec.name.as_str().to_owned(), lifecycle.clone()))
             })
             .collect();
-        let agents = store.agents(None).await?;
         Ok(Self {
             processes,
             lifecycles,
-            agents,
         })
+    }
+}
+
+impl World {
+    async fn load(state: &AppState) -> Result<Self, StoreError> {
+        let store = &state.store;
+        let stamp = store.stamp(&[Topic::Catalog]);
+        let catalog = match state.catalog.get(&stamp) {
+            Some(kept) => kept,
+            None => {
+                let loaded = Arc::new(Catalog::load(store).await?);
+                state.catalog.put(stamp, loaded.clone());
+                loaded
+            }
+        };
+        // Agents are read at every pass: whether each was heard from lately
+        // decides who gets work.
+        let agents = store.agents(None).await?;
+        Ok(Self { catalog, agents })
     }
 
     fn process(&self, service: &str) -> Result<&DeployProcess, String> {
-        match self.processes.get(service) {
+        match self.catalog.processes.get(service) {
             Some(Ok(process)) => Ok(process),
             Some(Err(reason)) => Err(format!(
                 "the deploy process of {service} is invalid: {reason}"
@@ -164,7 +191,7 @@ impl World {
 pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, StoreError> {
     let store = &state.store;
     let mut report = TickReport::default();
-    let world = World::load(store).await?;
+    let world = World::load(state).await?;
     let mut expired = store.expire_jobs(now).await?;
     expired.extend(store.fail_unclaimed_jobs(now - AGENT_GONE).await?);
     for job in expired {
@@ -706,7 +733,7 @@ async fn promote_next_phase(
     succeeded: &ferry_store::deployments::DeploymentRecord,
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
-    let Some(lifecycle) = world.lifecycles.get(&succeeded.service) else {
+    let Some(lifecycle) = world.catalog.lifecycles.get(&succeeded.service) else {
         return Ok(());
     };
     let Ok(environment) = ferry_core::Name::parse(&succeeded.environment) else {

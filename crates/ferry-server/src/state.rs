@@ -47,6 +47,12 @@ pub struct AppState {
     pub webhooks: crate::webhooks::WebhookSettings,
     /// The Slack app whose button clicks approve, when set up.
     pub slack: Option<Arc<crate::slack::SlackApp>>,
+    /// The services' deploy processes and lifecycles as the orchestrator
+    /// reads them, kept until the configuration changes.
+    pub catalog: Arc<ferry_store::freshness::Cached<crate::orchestrator::Catalog>>,
+    /// Which agent each job belongs to (that never changes), as agents'
+    /// reports are checked against it.
+    pub job_owners: Arc<Mutex<HashMap<i64, i64>>>,
     /// The status matrix, kept between writes.
     pub status: Arc<crate::overview::StatusModel>,
     /// API tokens already checked, kept until access changes.
@@ -88,6 +94,8 @@ impl AppState {
             webhooks: crate::webhooks::WebhookSettings::default(),
             slack: None,
             status: Arc::default(),
+            catalog: Arc::default(),
+            job_owners: Arc::default(),
             tokens: Arc::default(),
             agent_tokens: Arc::default(),
             agents_heard: Arc::default(),

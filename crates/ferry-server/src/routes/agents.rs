@@ -283,6 +283,7 @@ pub async fn next_job(
                 .await?
         {
             let claimed = job;
+            remember_owner(&state, claimed.id, record.id);
             let job = match agent_job(&state, &claimed).await {
                 Ok(job) => job,
                 Err(error) => {
@@ -467,11 +468,41 @@ fn job_id(text: &str) -> Result<i64, ApiError> {
 /// Job `id` when it is the agent's own; 404 otherwise (another agent's job
 /// is not shown to exist).
 async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobRecord, ApiError> {
-    state
-        .store
-        .agent_job(record.id, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("agent {:?} has no job {id}", record.name)))
+    let job =
+        state.store.agent_job(record.id, id).await?.ok_or_else(|| {
+            ApiError::NotFound(format!("agent {:?} has no job {id}", record.name))
+        })?;
+    remember_owner(state, id, record.id);
+    Ok(job)
+}
+
+/// Checks that job `id` is agent `record`'s, from memory when this process
+/// has seen the job already (a job's agent never changes).
+async fn owns_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<(), ApiError> {
+    let known = state
+        .job_owners
+        .lock()
+        .ok()
+        .and_then(|owners| owners.get(&id).copied());
+    match known {
+        Some(owner) if owner == record.id => Ok(()),
+        Some(_) => Err(ApiError::NotFound(format!(
+            "agent {:?} has no job {id}",
+            record.name
+        ))),
+        None => own_job(state, record, id).await.map(|_| ()),
+    }
+}
+
+/// Keeps in memory that job `id` is agent `agent`'s.
+fn remember_owner(state: &AppState, id: i64, agent: i64) {
+    if let Ok(mut owners) = state.job_owners.lock() {
+        // Jobs end within minutes: past this many the map starts afresh.
+        if owners.len() >= 100_000 {
+            owners.clear();
+        }
+        owners.insert(id, agent);
+    }
 }
 
 /// Says the agent starts running a job it claimed, before it runs
@@ -495,7 +526,7 @@ pub async fn start(
     Json(request): Json<AgentHeartbeat>,
 ) -> ApiResult<axum::Json<HeartbeatAck>> {
     let id = job_id(&id)?;
-    own_job(&state, &record, id).await?;
+    owns_job(&state, &record, id).await?;
     let ok = state
         .store
         .start_job(id, request.attempt, chrono::Utc::now())
@@ -521,7 +552,7 @@ pub async fn heartbeat(
     Json(request): Json<AgentHeartbeat>,
 ) -> ApiResult<axum::Json<HeartbeatAck>> {
     let id = job_id(&id)?;
-    own_job(&state, &record, id).await?;
+    owns_job(&state, &record, id).await?;
     let now = chrono::Utc::now();
     let ok = state
         .store
@@ -554,7 +585,7 @@ pub async fn finish(
             "a report has at most 1000 steps and 1000 log lines".into(),
         ));
     }
-    own_job(&state, &record, id).await?;
+    owns_job(&state, &record, id).await?;
     let result = json!({
         "steps": request.steps,
         "health": request.health,
