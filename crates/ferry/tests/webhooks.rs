@@ -298,7 +298,13 @@ fn a_failing_receiver_is_tried_again_with_growing_waits_even_across_a_server_kil
             .as_array()
             .unwrap()
             .iter()
-            .find(|d| d["state"] == "pending" && d["attempts"].as_i64() >= Some(1));
+            // An attempt under way counts once it has failed (its error
+            // is recorded when the receiver does not answer).
+            .find(|d| {
+                d["state"] == "pending"
+                    && d["attempts"].as_i64() >= Some(1)
+                    && d["last_error"].is_string()
+            });
         if let Some(waiting) = waiting {
             assert!(
                 waiting["last_error"]
