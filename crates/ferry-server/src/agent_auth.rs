@@ -8,7 +8,6 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use ferry_store::agents::AgentRecord;
-use ferry_store::freshness::Topic;
 
 use crate::auth::{Secret, bearer, hash_secret};
 
@@ -53,20 +52,15 @@ impl FromRequestParts<AppState> for AgentCaller {
             ));
         }
         let token_hash = hash_secret(secret);
-        let known = state.agent_tokens.get(&state.store, &token_hash, |_| true);
-        let found = match known {
-            Some(agent) => Some(agent),
-            None => {
-                let stamp = state.store.stamp(&[Topic::Access]);
-                let found = state.store.agent_by_token(&token_hash).await?;
-                if let Some(agent) = &found {
-                    state
-                        .agent_tokens
-                        .put(&stamp, token_hash.clone(), agent.clone());
-                }
-                found
-            }
-        };
+        let found = state
+            .agent_tokens
+            .get_or_read(
+                &state.store,
+                &token_hash,
+                |_| true,
+                state.store.agent_by_token(&token_hash),
+            )
+            .await?;
         match found {
             Some(agent) => Ok(AgentCaller { agent, token_hash }),
             None => Err(ApiError::Unauthorized(

@@ -10,7 +10,6 @@ use axum::http::request::Parts;
 use chrono::Utc;
 use ferry_core::access::Rights;
 use ferry_store::auth::{Authenticated, NewToken, UserRecord};
-use ferry_store::freshness::Topic;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
@@ -157,21 +156,17 @@ impl FromRequestParts<AppState> for Caller {
         )?;
         let hash = hash_secret(secret);
         let live = |found: &Authenticated| found.expires_at.is_none_or(|end| end > Utc::now());
-        let found = match state.tokens.get(&state.store, &hash, live) {
-            Some(known) => Some(known),
-            None => {
-                let stamp = state.store.stamp(&[Topic::Access]);
-                let found = if secret.starts_with(WORKLOAD_TOKEN_PREFIX) {
-                    state.store.authenticate_workload(&hash).await?
-                } else {
-                    state.store.authenticate(&hash).await?
-                };
-                if let Some(found) = &found {
-                    state.tokens.put(&stamp, hash, found.clone());
-                }
-                found
+        let read = async {
+            if secret.starts_with(WORKLOAD_TOKEN_PREFIX) {
+                state.store.authenticate_workload(&hash).await
+            } else {
+                state.store.authenticate(&hash).await
             }
         };
+        let found = state
+            .tokens
+            .get_or_read(&state.store, &hash, live, read)
+            .await?;
         match found {
             Some(found) => Ok(Caller {
                 credential: match found.user {

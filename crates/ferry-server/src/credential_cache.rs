@@ -44,7 +44,7 @@ impl<T: Clone> CredentialCache<T> {
 
     /// What the credential whose secret hashes to `hash` was found to be,
     /// if it was checked since access last changed and `live` still holds.
-    pub fn get(&self, store: &Store, hash: &str, live: impl Fn(&T) -> bool) -> Option<T> {
+    fn get(&self, store: &Store, hash: &str, live: impl Fn(&T) -> bool) -> Option<T> {
         let generation = store.generations().of(Topic::Access);
         let mut known = self.0.lock().ok()?;
         if known.generation != generation {
@@ -61,9 +61,30 @@ impl<T: Clone> CredentialCache<T> {
         }
     }
 
+    /// What the credential whose secret hashes to `hash` is: from memory
+    /// (see [`CredentialCache::get`]), or as `read` finds it in the
+    /// database, which is kept when it is found.
+    pub async fn get_or_read<E>(
+        &self,
+        store: &Store,
+        hash: &str,
+        live: impl Fn(&T) -> bool,
+        read: impl Future<Output = Result<Option<T>, E>>,
+    ) -> Result<Option<T>, E> {
+        if let Some(known) = self.get(store, hash, live) {
+            return Ok(Some(known));
+        }
+        let stamp = store.stamp(&[Topic::Access]);
+        let found = read.await?;
+        if let Some(found) = &found {
+            self.put(&stamp, hash.to_owned(), found.clone());
+        }
+        Ok(found)
+    }
+
     /// Keeps `found`, read at the access generations `stamp` (taken with
     /// `store.stamp(&[Topic::Access])` before reading).
-    pub fn put(&self, stamp: &[u64], hash: String, found: T) {
+    fn put(&self, stamp: &[u64], hash: String, found: T) {
         let Ok(mut known) = self.0.lock() else { return };
         if stamp.first() != Some(&known.generation) {
             // Read before a change this cache has already seen (or one it

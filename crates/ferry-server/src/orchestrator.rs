@@ -26,7 +26,7 @@
 //! 5. a post-implementation review past its due time, still open, is
 //!    reminded of once (`review.remind`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -153,14 +153,10 @@ impl World {
     async fn load(state: &AppState) -> Result<Self, StoreError> {
         let store = &state.store;
         let stamp = store.stamp(&[Topic::Catalog]);
-        let catalog = match state.catalog.get(&stamp) {
-            Some(kept) => kept,
-            None => {
-                let loaded = Arc::new(Catalog::load(store).await?);
-                state.catalog.put(stamp, loaded.clone());
-                loaded
-            }
-        };
+        let catalog = state
+            .catalog
+            .get_or_build(stamp, Catalog::load(store))
+            .await?;
         // Agents are read at every pass: whether each was heard from lately
         // decides who gets work.
         let agents = store.agents(None).await?;
@@ -200,10 +196,15 @@ pub async fn tick(state: &AppState, now: DateTime<Utc>) -> Result<TickReport, St
         }
     }
     let to_drive = store.deployments_to_drive(now).await?;
-    // The deployments this replica drives: those whose lease it holds.
-    let mine = store
-        .claim_deployments(&state.replica, now, DRIVE_LEASE)
-        .await?;
+    // The deployments this replica drives: those whose lease it holds (an
+    // idle pass takes no write lock for it).
+    let mine = if to_drive.is_empty() {
+        HashSet::new()
+    } else {
+        store
+            .claim_deployments(&state.replica, now, DRIVE_LEASE)
+            .await?
+    };
     // One deployment at a time per service and environment: the running
     // ones, and those started in this pass, hold the later ones back.
     let mut busy: HashMap<(String, String), i64> = to_drive

@@ -50,27 +50,30 @@ pub async fn status(state: &AppState, only: Option<&Name>) -> ApiResult<Arc<Stat
         return Ok(Arc::new(build(&*state.store.status_facts(only).await?)));
     }
     let stamp = state.store.stamp(&TOPICS);
-    if let Some(kept) = state.status.whole.get(&stamp) {
-        return Ok(kept);
-    }
-    let built = Arc::new(build(&*state.store.status_facts(None).await?));
-    state.status.whole.put(stamp, built.clone());
-    Ok(built)
+    state
+        .status
+        .whole
+        .get_or_build(stamp, async {
+            Ok::<_, ApiError>(build(&*state.store.status_facts(None).await?))
+        })
+        .await
 }
 
 /// The whole matrix as the API sends it.
 pub async fn status_json(state: &AppState) -> ApiResult<Arc<StatusJson>> {
     let stamp = state.store.stamp(&TOPICS);
-    if let Some(kept) = state.status.json.get(&stamp) {
-        return Ok(kept);
-    }
-    let status = status(state, None).await?;
-    let written = tokio::task::spawn_blocking(move || encode(&status))
+    state
+        .status
+        .json
+        .get_or_build(stamp, async {
+            let status = status(state, None).await?;
+            tokio::task::spawn_blocking(move || encode(&status))
+                .await
+                .map_err(|error| {
+                    ApiError::Internal(format!("writing the status failed: {error}"))
+                })?
+        })
         .await
-        .map_err(|error| ApiError::Internal(format!("writing the status failed: {error}")))??;
-    let written = Arc::new(written);
-    state.status.json.put(stamp, written.clone());
-    Ok(written)
 }
 
 /// The JSON of `status`, gzipped too, and its entity tag.

@@ -121,6 +121,21 @@ impl<T> Cached<T> {
             .map(|(_, value)| value.clone())
     }
 
+    /// The value kept at `stamp` (the generations of the topics it depends
+    /// on, read before building), or the one `build` makes, which is kept.
+    pub async fn get_or_build<E>(
+        &self,
+        stamp: Vec<u64>,
+        build: impl Future<Output = std::result::Result<T, E>>,
+    ) -> std::result::Result<Arc<T>, E> {
+        if let Some(kept) = self.get(&stamp) {
+            return Ok(kept);
+        }
+        let built = Arc::new(build.await?);
+        self.put(stamp, built.clone());
+        Ok(built)
+    }
+
     /// Keeps `value`, built at `stamp`, unless a newer one is kept.
     pub fn put(&self, stamp: Vec<u64>, value: Arc<T>) {
         if let Ok(mut slot) = self.slot.write() {

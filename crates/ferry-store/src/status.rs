@@ -1,13 +1,12 @@
 //! The facts behind the status matrix.
 
-use ferry_core::status::DeploymentFact;
-use ferry_core::{DeploymentStatus, Name, Tier};
 use std::sync::Arc;
 
+use ferry_core::status::DeploymentFact;
+use ferry_core::{DeploymentStatus, Name, Tier};
 use sqlx::AssertSqlSafe;
 
 use crate::freshness::Topic;
-
 use crate::rows::{int, json, name, text};
 use crate::{Backend, Result, Store, StoreError};
 
@@ -50,14 +49,10 @@ impl Store {
     /// replica (see [`crate::freshness`]).
     pub async fn status_facts(&self, only: Option<&Name>) -> Result<Arc<StatusFacts>> {
         let stamp = self.stamp(&[Topic::Deployments, Topic::Catalog]);
-        let all = match self.status_model.get(&stamp) {
-            Some(kept) => kept,
-            None => {
-                let built = Arc::new(self.status_facts_from_heads().await?);
-                self.status_model.put(stamp, built.clone());
-                built
-            }
-        };
+        let all = self
+            .status_model
+            .get_or_build(stamp, self.status_facts_from_heads())
+            .await?;
         Ok(match only {
             None => all,
             Some(service) => Arc::new(StatusFacts {

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{FERRY, Run, START_TIMEOUT, Server};
+use support::{FERRY, Repo, Run, START_TIMEOUT, Server};
 
 const CONFIG: &str = r#"
 [[environment]]
@@ -772,59 +772,6 @@ fn completions_print_a_shell_script() {
 }
 
 // --- Releases from git -----------------------------------------------------
-
-/// A git repository built commit by commit with the git CLI, with fixed
-/// authors and dates so ids are the same on every run.
-struct Repo {
-    dir: PathBuf,
-    clock: std::cell::Cell<i64>,
-}
-
-impl Repo {
-    fn new(dir: PathBuf) -> Repo {
-        std::fs::create_dir_all(&dir).unwrap();
-        let repo = Repo {
-            dir,
-            clock: std::cell::Cell::new(1_700_000_000),
-        };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo
-    }
-
-    fn git(&self, args: &[&str]) -> String {
-        let time = format!("{} +0000", self.clock.get());
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(&self.dir)
-            .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "Ada Lovelace")
-            .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-            .env("GIT_COMMITTER_NAME", "Ada Lovelace")
-            .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-            .env("GIT_AUTHOR_DATE", &time)
-            .env("GIT_COMMITTER_DATE", &time)
-            .output()
-            .expect("git runs");
-        assert!(
-            output.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    }
-
-    /// Writes `path` and commits it with `message`; returns the commit id.
-    fn commit(&self, path: &str, message: &str) -> String {
-        self.clock.set(self.clock.get() + 3600);
-        let file = self.dir.join(path);
-        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-        std::fs::write(&file, format!("{message}\n")).unwrap();
-        self.git(&["add", path]);
-        self.git(&["commit", "-q", "-m", message]);
-        self.git(&["rev-parse", "HEAD"])
-    }
-}
 
 #[test]
 fn a_release_from_git_records_its_commits_version_and_artifact() {

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use support::{Server, free_port};
+use support::{Server, free_port, wait_until};
 
 /// The media type of problem details.
 const PROBLEM_JSON: &str = "application/problem+json";
@@ -500,20 +500,6 @@ fn first_acknowledged_after(attempts: &Mutex<Vec<Attempt>>, after: Duration) -> 
         .filter(|attempt| attempt.answered >= after && attempt.answer.ok())
         .map(|attempt| attempt.answered)
         .min()
-}
-
-/// Polls `done` every 20 ms until it holds; fails with `what` after `timeout`.
-#[track_caller]
-fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < timeout,
-            "{what}: not within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    started.elapsed()
 }
 
 #[test]

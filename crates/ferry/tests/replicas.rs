@@ -6,9 +6,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{Agent, Schema, Server, postgres_url};
+use support::{Agent, Schema, Server, postgres_url, wait_until};
 
 const CONFIG: &str = r#"
 [[environment]]
@@ -25,16 +25,6 @@ deploy.steps = [{ name = "work", run = "sleep 2" }]
 [[service]]
 name = "web"
 "#;
-
-/// Waits until `check` holds, for at most `within`.
-#[track_caller]
-fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !check() {
-        assert!(Instant::now() < deadline, "{what} within {within:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn replicas_see_each_others_writes_and_take_over_each_others_deployments() {
@@ -72,7 +62,7 @@ fn replicas_see_each_others_writes_and_take_over_each_others_deployments() {
     let token_id = created["token"]["id"].as_i64().unwrap().to_string();
     b.ferry_as(Some(&secret), &["whoami"]).success();
     a.ferry(&["token", "revoke", &token_id]).success();
-    eventually(
+    wait_until(
         Duration::from_secs(2),
         "B refuses the revoked token",
         || b.ferry_as(Some(&secret), &["whoami"]).code != 0,
@@ -80,7 +70,7 @@ fn replicas_see_each_others_writes_and_take_over_each_others_deployments() {
 
     // A deployment promoted on A shows on B's matrix at once.
     let web = a.promote("web@1.0.0", "dev");
-    eventually(
+    wait_until(
         Duration::from_secs(2),
         "B's matrix shows the deployment",
         || web_in_dev(&b.json(&["status"])) == web,
@@ -94,7 +84,7 @@ fn replicas_see_each_others_writes_and_take_over_each_others_deployments() {
     std::thread::sleep(Duration::from_secs(1));
     b.restart();
     let agent = Agent::start(&b, "dev", "web-1", &[]);
-    eventually(Duration::from_secs(20), "the deployment runs", || {
+    wait_until(Duration::from_secs(20), "the deployment runs", || {
         b.deployment(api)["status"] == "running"
     });
     a.kill();

@@ -468,10 +468,11 @@ fn job_id(text: &str) -> Result<i64, ApiError> {
 /// Job `id` when it is the agent's own; 404 otherwise (another agent's job
 /// is not shown to exist).
 async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobRecord, ApiError> {
-    let job =
-        state.store.agent_job(record.id, id).await?.ok_or_else(|| {
-            ApiError::NotFound(format!("agent {:?} has no job {id}", record.name))
-        })?;
+    let job = state
+        .store
+        .agent_job(record.id, id)
+        .await?
+        .ok_or_else(|| not_its_job(record, id))?;
     remember_owner(state, id, record.id);
     Ok(job)
 }
@@ -486,12 +487,13 @@ async fn owns_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<(),
         .and_then(|owners| owners.get(&id).copied());
     match known {
         Some(owner) if owner == record.id => Ok(()),
-        Some(_) => Err(ApiError::NotFound(format!(
-            "agent {:?} has no job {id}",
-            record.name
-        ))),
+        Some(_) => Err(not_its_job(record, id)),
         None => own_job(state, record, id).await.map(|_| ()),
     }
+}
+
+fn not_its_job(record: &AgentRecord, id: i64) -> ApiError {
+    ApiError::NotFound(format!("agent {:?} has no job {id}", record.name))
 }
 
 /// Keeps in memory that job `id` is agent `agent`'s.

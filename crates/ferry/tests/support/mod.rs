@@ -1143,3 +1143,17 @@ pub fn web_session(address: &str, user: &str, password: &str) -> String {
         .cookie("ferry_session")
         .unwrap_or_else(|| panic!("no session after signing in: {answer:?}"))
 }
+
+/// Polls `done` every 20 ms until it holds; fails with `what` after `timeout`.
+#[track_caller]
+pub fn wait_until(timeout: Duration, what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < timeout,
+            "{what}: not within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    started.elapsed()
+}
