@@ -149,6 +149,62 @@ impl<T> Cached<T> {
     }
 }
 
+/// Values built from the store, each kept with the audit trail's head at the
+/// time it was built (see [`Store::change_stamp`]): every change of state
+/// appends an audit event in its own transaction, so a value is current
+/// exactly while the head has not moved, on any replica. For reads of many
+/// tables that no [`Topic`] covers (the facts a gate judges): one read of
+/// the head instead of all of them. At most `capacity` values are kept;
+/// past that, the oldest half of the stamps is dropped.
+#[derive(Debug)]
+pub struct Stamped<K, V> {
+    slots: std::sync::RwLock<std::collections::HashMap<K, (i64, Arc<V>)>>,
+    capacity: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V> Stamped<K, V> {
+    /// An empty cache of at most `capacity` values.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            slots: std::sync::RwLock::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// The value of `key` kept at `stamp`, or the one `build` makes, which
+    /// is kept. `stamp` must be read before building.
+    pub async fn get_or_build<E>(
+        &self,
+        key: K,
+        stamp: i64,
+        build: impl Future<Output = std::result::Result<V, E>>,
+    ) -> std::result::Result<Arc<V>, E> {
+        let kept = self.slots.read().ok().and_then(|slots| {
+            slots
+                .get(&key)
+                .filter(|(built_at, _)| *built_at == stamp)
+                .map(|(_, value)| value.clone())
+        });
+        if let Some(kept) = kept {
+            return Ok(kept);
+        }
+        let built = Arc::new(build.await?);
+        if let Ok(mut slots) = self.slots.write() {
+            if slots.len() >= self.capacity && !slots.contains_key(&key) {
+                let mut stamps: Vec<i64> = slots.values().map(|(at, _)| *at).collect();
+                stamps.sort_unstable();
+                let median = stamps[stamps.len() / 2];
+                slots.retain(|_, (at, _)| *at > median);
+            }
+            let newer = slots.get(&key).is_some_and(|(at, _)| *at > stamp);
+            if !newer {
+                slots.insert(key, (stamp, built.clone()));
+            }
+        }
+        Ok(built)
+    }
+}
+
 impl Store {
     /// The generations of this process's read models.
     pub fn generations(&self) -> &Generations {

@@ -9,6 +9,7 @@ use ferry_core::{DeploymentStatus, Name};
 use crate::approvals::{DecisionRecord, release_and_environment};
 use crate::changes::{ChangeFilter, ChangeRecord};
 use crate::evidence::LatestEvidence;
+use crate::freshness::Stamped;
 use crate::releases::ReleaseRecord;
 use crate::rows::{int, name, text, time};
 use crate::{Result, Store, StoreError};
@@ -67,6 +68,24 @@ pub struct GateContext {
     pub locks: Vec<ferry_core::lock::LockFact>,
 }
 
+/// Facts read before, each kept while nothing has changed (see
+/// [`crate::freshness::Stamped`]): a gate check of an unchanged promotion
+/// reads only the audit trail's head.
+#[derive(Debug)]
+pub(crate) struct KeptFacts {
+    facts: Stamped<(Name, String, Name), GateFacts>,
+    context: Stamped<(), GateContext>,
+}
+
+impl Default for KeptFacts {
+    fn default() -> Self {
+        Self {
+            facts: Stamped::new(4096),
+            context: Stamped::new(1),
+        }
+    }
+}
+
 /// The facts of one release and environment, before the shared context
 /// completes them.
 struct ReleaseReads {
@@ -94,11 +113,20 @@ impl Store {
         version: &semver::Version,
         environment: &Name,
     ) -> Result<GateFacts> {
-        let (context, reads) = tokio::try_join!(
-            self.gate_context(),
-            self.release_reads(service, version, environment)
-        )?;
-        assemble(&context, reads, service, environment)
+        let stamp = self.change_stamp().await?;
+        let key = (service.clone(), version.to_string(), environment.clone());
+        let facts = self
+            .gate_facts_kept
+            .facts
+            .get_or_build(key, stamp, async {
+                let (context, reads) = tokio::try_join!(
+                    self.context_at(stamp),
+                    self.release_reads(service, version, environment)
+                )?;
+                assemble(&context, reads, service, environment)
+            })
+            .await?;
+        Ok(GateFacts::clone(&facts))
     }
 
     /// The facts for promoting `service@version` into `environment`, with
@@ -117,6 +145,21 @@ impl Store {
     /// What every judgement shares: environments, lifecycles, group
     /// memberships, freezes and the locks in force.
     pub async fn gate_context(&self) -> Result<GateContext> {
+        let stamp = self.change_stamp().await?;
+        let context = self.context_at(stamp).await?;
+        Ok(GateContext::clone(&context))
+    }
+
+    /// [`Store::gate_context`] kept at `stamp`, read before.
+    async fn context_at(&self, stamp: i64) -> Result<std::sync::Arc<GateContext>> {
+        self.gate_facts_kept
+            .context
+            .get_or_build((), stamp, self.read_gate_context())
+            .await
+    }
+
+    /// [`Store::gate_context`] read from the database.
+    async fn read_gate_context(&self) -> Result<GateContext> {
         let (environments, lifecycles, memberships, freezes, locks) = tokio::try_join!(
             self.environments(),
             self.lifecycles(),

@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
-use crate::audit::append;
+use crate::audit::{Events, append};
+use crate::group::{Write, Written};
 use crate::rows::{int, now, opt_text, opt_time, text, time};
 use crate::{Backend, Result, Store, StoreError, Tx};
 
@@ -284,19 +285,13 @@ impl Store {
                 created.push((int(&inserted, "id")?, agent_id));
             }
         }
+        let mut events = Events::default();
         for (id, agent_id) in created {
             let details = json!({ "after": { "deployment": deployment_id, "agent": agent_id,
                 "batch": batch, "kind": kind.as_str(), "state": JobState::Pending.as_str() } });
-            append(
-                &mut tx,
-                self.backend(),
-                "system",
-                "job.create",
-                &format!("job:{id}"),
-                details,
-            )
-            .await?;
+            events.push("system", "job.create", &format!("job:{id}"), details);
         }
+        events.append(&mut tx, self.backend()).await?;
         let mut jobs = Vec::with_capacity(agent_ids.len());
         for &agent_id in agent_ids {
             let row = sqlx::query(AssertSqlSafe(format!(
@@ -342,73 +337,27 @@ impl Store {
         lease: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<Option<JobRecord>> {
-        let mut tx = self.write().await?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
-             lease_owner = 'agent:' || CAST(agent_id AS TEXT) || ':' || CAST(attempt + 1 AS TEXT), \
-             lease_expires_at = $2, started_at = NULL, updated_at = $3 \
-             WHERE state = 'pending' AND id = (SELECT id FROM jobs \
-             WHERE agent_id = $1 AND state = 'pending' ORDER BY id LIMIT 1{}) \
-             RETURNING {COLUMNS}",
-            skip_locked(self.backend())
-        )))
-        .bind(agent_id)
-        .bind(format_time(now + lease))
-        .bind(format_time(now))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let claimed = job(&row)?;
-        let details = json!({ "before": { "state": JobState::Pending.as_str() },
-            "after": { "state": JobState::Running.as_str(), "attempt": claimed.attempt,
-                "lease_owner": claimed.lease_owner, "lease_expires_at": claimed.lease_expires_at } });
-        append(
-            &mut tx,
-            self.backend(),
-            &format!("agent:{agent_id}"),
-            "job.claim",
-            &format!("job:{}", claimed.id),
-            details,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(claimed))
+        match self
+            .in_group(Write::Claim {
+                agent_id,
+                lease,
+                now,
+            })
+            .await?
+        {
+            Written::Claimed(job) => Ok(job),
+            other => Err(other.mismatch()),
+        }
     }
 
     /// Records that `attempt` of job `id` starts running: its agent says so
     /// before it runs anything. `false` when the attempt no longer holds the
     /// job: the agent must not run it. Saying it again answers `true`.
     pub async fn start_job(&self, id: i64, attempt: i64, now: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let current = job_in(&mut tx, self.backend(), id, true).await?;
-        if current.attempt != attempt || current.state != JobState::Running {
-            return Store::abandon(tx, Ok(false)).await;
+        match self.in_group(Write::Start { id, attempt, now }).await? {
+            Written::Started(started) => Ok(started),
+            other => Err(other.mismatch()),
         }
-        if current.started_at.is_some() {
-            return Store::abandon(tx, Ok(true)).await;
-        }
-        sqlx::query(
-            "UPDATE jobs SET started_at = $1, updated_at = $1 WHERE id = $2 AND attempt = $3",
-        )
-        .bind(format_time(now))
-        .bind(id)
-        .bind(attempt)
-        .execute(&mut *tx)
-        .await?;
-        let details = json!({ "after": { "attempt": attempt, "started_at": format_time(now) } });
-        append(
-            &mut tx,
-            self.backend(),
-            &owner(current.agent_id, attempt),
-            "job.start",
-            &format!("job:{id}"),
-            details,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     /// Extends the lease of job `id` to `now + lease`, only while it is
@@ -448,55 +397,17 @@ impl Store {
         result: &Value,
         now: DateTime<Utc>,
     ) -> Result<FinishOutcome> {
-        let to = if succeeded {
-            JobState::Succeeded
-        } else {
-            JobState::Failed
+        let write = Write::Finish {
+            id,
+            attempt,
+            succeeded,
+            result: result.clone(),
+            now,
         };
-        let mut tx = self.write().await?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE jobs SET state = $1, result = $2, updated_at = $3 \
-             WHERE id = $4 AND attempt = $5 AND state = 'running' RETURNING {COLUMNS}"
-        )))
-        .bind(to.as_str())
-        .bind(result.to_string())
-        .bind(format_time(now))
-        .bind(id)
-        .bind(attempt)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            let current = job_in(&mut tx, self.backend(), id, false).await?;
-            // The attempt finished the job itself only if it still names the
-            // lease owner: an expired lease clears it.
-            let finished_by_this_attempt = current.attempt == attempt
-                && matches!(current.state, JobState::Succeeded | JobState::Failed)
-                && current.lease_owner.as_deref() == Some(&owner(current.agent_id, attempt));
-            return if !finished_by_this_attempt {
-                Ok(FinishOutcome::Stale(current))
-            } else if current.state == to {
-                Ok(FinishOutcome::AlreadyDone(current))
-            } else {
-                Err(StoreError::Conflict(format!(
-                    "attempt {attempt} of job {id} already reported {}",
-                    current.state
-                )))
-            };
-        };
-        let finished = job(&row)?;
-        let details = json!({ "before": { "state": JobState::Running.as_str() },
-            "after": { "state": to.as_str(), "attempt": attempt, "result": result } });
-        append(
-            &mut tx,
-            self.backend(),
-            &owner(finished.agent_id, attempt),
-            &format!("job.{}", to.as_str()),
-            &format!("job:{id}"),
-            details,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(FinishOutcome::Finished(finished))
+        match self.in_group(write).await? {
+            Written::Finished(outcome) => Ok(outcome),
+            other => Err(other.mismatch()),
+        }
     }
 
     /// Fails every running job whose lease ran out before `now` (its agent
@@ -676,4 +587,138 @@ impl Store {
         .await?;
         row.as_ref().map(job).transpose()
     }
+}
+
+/// [`Store::claim_job`] inside `tx`, its audit event added to `events`.
+pub(crate) async fn claim_in(
+    tx: &mut Tx,
+    backend: Backend,
+    events: &mut Events,
+    agent_id: i64,
+    lease: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<JobRecord>> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE jobs SET state = 'running', attempt = attempt + 1, \
+         lease_owner = 'agent:' || CAST(agent_id AS TEXT) || ':' || CAST(attempt + 1 AS TEXT), \
+         lease_expires_at = $2, started_at = NULL, updated_at = $3 \
+         WHERE state = 'pending' AND id = (SELECT id FROM jobs \
+         WHERE agent_id = $1 AND state = 'pending' ORDER BY id LIMIT 1{}) \
+         RETURNING {COLUMNS}",
+        skip_locked(backend)
+    )))
+    .bind(agent_id)
+    .bind(format_time(now + lease))
+    .bind(format_time(now))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let claimed = job(&row)?;
+    let details = json!({ "before": { "state": JobState::Pending.as_str() },
+        "after": { "state": JobState::Running.as_str(), "attempt": claimed.attempt,
+            "lease_owner": claimed.lease_owner, "lease_expires_at": claimed.lease_expires_at } });
+    events.push(
+        &format!("agent:{agent_id}"),
+        "job.claim",
+        &format!("job:{}", claimed.id),
+        details,
+    );
+    Ok(Some(claimed))
+}
+
+/// [`Store::start_job`] inside `tx`, its audit event added to `events`.
+pub(crate) async fn start_in(
+    tx: &mut Tx,
+    backend: Backend,
+    events: &mut Events,
+    id: i64,
+    attempt: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    // The guarded update is the whole change when the attempt holds the job;
+    // only otherwise is the job read to tell a repeat from a lost lease.
+    let started = sqlx::query(
+        "UPDATE jobs SET started_at = $1, updated_at = $1 \
+         WHERE id = $2 AND attempt = $3 AND state = 'running' AND started_at IS NULL \
+         RETURNING agent_id",
+    )
+    .bind(format_time(now))
+    .bind(id)
+    .bind(attempt)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(started) = started else {
+        let current = job_in(tx, backend, id, false).await?;
+        return Ok(current.attempt == attempt
+            && current.state == JobState::Running
+            && current.started_at.is_some());
+    };
+    let details = json!({ "after": { "attempt": attempt, "started_at": format_time(now) } });
+    events.push(
+        &owner(int(&started, "agent_id")?, attempt),
+        "job.start",
+        &format!("job:{id}"),
+        details,
+    );
+    Ok(true)
+}
+
+/// [`Store::finish_job`] inside `tx`, its audit event added to `events`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn finish_in(
+    tx: &mut Tx,
+    backend: Backend,
+    events: &mut Events,
+    id: i64,
+    attempt: i64,
+    succeeded: bool,
+    result: &Value,
+    now: DateTime<Utc>,
+) -> Result<FinishOutcome> {
+    let to = if succeeded {
+        JobState::Succeeded
+    } else {
+        JobState::Failed
+    };
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE jobs SET state = $1, result = $2, updated_at = $3 \
+         WHERE id = $4 AND attempt = $5 AND state = 'running' RETURNING {COLUMNS}"
+    )))
+    .bind(to.as_str())
+    .bind(result.to_string())
+    .bind(format_time(now))
+    .bind(id)
+    .bind(attempt)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else {
+        let current = job_in(tx, backend, id, false).await?;
+        // The attempt finished the job itself only if it still names the
+        // lease owner: an expired lease clears it.
+        let finished_by_this_attempt = current.attempt == attempt
+            && matches!(current.state, JobState::Succeeded | JobState::Failed)
+            && current.lease_owner.as_deref() == Some(&owner(current.agent_id, attempt));
+        return if !finished_by_this_attempt {
+            Ok(FinishOutcome::Stale(current))
+        } else if current.state == to {
+            Ok(FinishOutcome::AlreadyDone(current))
+        } else {
+            Err(StoreError::Conflict(format!(
+                "attempt {attempt} of job {id} already reported {}",
+                current.state
+            )))
+        };
+    };
+    let finished = job(&row)?;
+    let details = json!({ "before": { "state": JobState::Running.as_str() },
+        "after": { "state": to.as_str(), "attempt": attempt, "result": result } });
+    events.push(
+        &owner(finished.agent_id, attempt),
+        &format!("job.{}", to.as_str()),
+        &format!("job:{id}"),
+        details,
+    );
+    Ok(FinishOutcome::Finished(finished))
 }

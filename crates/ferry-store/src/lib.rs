@@ -33,6 +33,7 @@ pub mod evidence_pack;
 pub mod freeze_watch;
 pub mod freshness;
 pub mod gate_facts;
+mod group;
 pub mod idempotency;
 pub mod incidents;
 pub mod jobs;
@@ -88,6 +89,10 @@ pub struct Store {
     generations: std::sync::Arc<freshness::Generations>,
     /// The read model of the status matrix (see [`status`]).
     status_model: std::sync::Arc<freshness::Cached<status::StatusFacts>>,
+    /// Agents' job writes waiting to be written together (see [`group`]).
+    group: std::sync::Arc<group::Group>,
+    /// The facts gates judged, by promotion (see [`gate_facts`]).
+    gate_facts_kept: std::sync::Arc<gate_facts::KeptFacts>,
 }
 
 /// An open write transaction.
@@ -161,6 +166,8 @@ impl Store {
             postgres_url: (backend == Backend::Postgres).then(|| url.clone()),
             generations: std::sync::Arc::default(),
             status_model: std::sync::Arc::default(),
+            group: std::sync::Arc::default(),
+            gate_facts_kept: std::sync::Arc::default(),
         };
         migrations::run(&store).await?;
         Ok(store)
@@ -435,6 +442,8 @@ mod tests {
             postgres_url: Some(url.clone()),
             generations: std::sync::Arc::default(),
             status_model: std::sync::Arc::default(),
+            group: std::sync::Arc::default(),
+            gate_facts_kept: std::sync::Arc::default(),
         };
         postgres.ready().await.unwrap();
         postgres.close().await;

@@ -12,8 +12,9 @@ use ferry_core::time::format_time;
 use sqlx::AssertSqlSafe;
 use sqlx::any::AnyRow;
 
+use crate::group::{Write, Written};
 use crate::rows::{int, opt_text, text, time};
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, Tx};
 
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,55 +120,15 @@ impl Store {
                 lines.len()
             )));
         }
-        let job = sqlx::query("SELECT deployment_id, attempt FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("there is no job {job_id}")))?;
-        if attempt < 1 || attempt > int(&job, "attempt")? {
-            return Err(StoreError::Invalid(format!(
-                "job {job_id} has had no attempt {attempt}"
-            )));
+        let write = Write::Logs {
+            job_id,
+            attempt,
+            lines: lines.to_vec(),
+        };
+        match self.in_group(write).await? {
+            Written::Logged(stored) => Ok(stored),
+            other => Err(other.mismatch()),
         }
-        let deployment_id = int(&job, "deployment_id")?;
-        let mut stored = 0;
-        let mut tx = self.write().await?;
-        for chunk in lines.chunks(CHUNK) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = 4 + i * 5;
-                    format!(
-                        "($1, $2, $3, ${}, ${}, ${}, ${}, ${})",
-                        p,
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO deployment_logs (deployment_id, job_id, attempt, seq, at, stream, \
-                 step, line) VALUES {} ON CONFLICT (job_id, attempt, seq) DO NOTHING",
-                values.join(", ")
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql))
-                .bind(deployment_id)
-                .bind(job_id)
-                .bind(attempt);
-            for line in chunk {
-                query = query
-                    .bind(line.seq)
-                    .bind(format_time(line.at))
-                    .bind(line.stream.as_str())
-                    .bind(line.step.clone())
-                    .bind(line.line.clone());
-            }
-            stored += query.execute(&mut *tx).await?.rows_affected();
-        }
-        self.announce_logs(&mut tx).await?;
-        tx.commit().await?;
-        Ok(stored)
     }
 
     /// Up to `limit` lines of deployment `deployment_id` with ids above
@@ -192,4 +153,59 @@ impl Store {
         .await?;
         rows.iter().map(record).collect()
     }
+}
+
+/// [`Store::append_logs`] inside `tx`.
+pub(crate) async fn append_in(
+    tx: &mut Tx,
+    job_id: i64,
+    attempt: i64,
+    lines: &[NewLogLine],
+) -> Result<u64> {
+    let job = sqlx::query("SELECT deployment_id, attempt FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("there is no job {job_id}")))?;
+    if attempt < 1 || attempt > int(&job, "attempt")? {
+        return Err(StoreError::Invalid(format!(
+            "job {job_id} has had no attempt {attempt}"
+        )));
+    }
+    let deployment_id = int(&job, "deployment_id")?;
+    let mut stored = 0;
+    for chunk in lines.chunks(CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = 4 + i * 5;
+                format!(
+                    "($1, $2, $3, ${}, ${}, ${}, ${}, ${})",
+                    p,
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO deployment_logs (deployment_id, job_id, attempt, seq, at, stream, \
+             step, line) VALUES {} ON CONFLICT (job_id, attempt, seq) DO NOTHING",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(deployment_id)
+            .bind(job_id)
+            .bind(attempt);
+        for line in chunk {
+            query = query
+                .bind(line.seq)
+                .bind(format_time(line.at))
+                .bind(line.stream.as_str())
+                .bind(line.step.clone())
+                .bind(line.line.clone());
+        }
+        stored += query.execute(&mut **tx).await?.rows_affected();
+    }
+    Ok(stored)
 }

@@ -61,6 +61,7 @@ contract!(
     agents_register_idempotently_and_refuse_another_token,
     a_replaced_agent_token_stops_the_old_one,
     a_pending_job_is_claimed_once,
+    agents_writing_at_once_each_get_their_own_answer,
     agents_never_get_each_others_jobs,
     heartbeats_extend_only_the_current_attempt,
     an_expired_lease_fails_the_job_and_refuses_the_stale_agent,
@@ -1502,8 +1503,23 @@ async fn reports_are_idempotent(f: Fixture) {
     assert!(matches!(late, StoreError::Invalid(_)));
 }
 
+/// The facts of `api@1.0.0` for `prod` as `store` reads them.
+async fn prod_facts(store: &Store) -> ferry_store::gate_facts::GateFacts {
+    store
+        .gate_facts(&name("api"), &version("1.0.0"), &name("prod"))
+        .await
+        .unwrap()
+}
+
 async fn gate_facts_gather_everything(f: Fixture) {
     let users = release_with_users(&f, 1).await;
+    // Another server on the same database, which has read the facts before
+    // the changes: what it kept must not hide them.
+    let replica = Store::connect(&f.url).await.unwrap();
+    for store in [&f.store, &replica] {
+        let before = prod_facts(store).await;
+        assert!(before.succeeded_in.is_empty() && before.decisions.is_empty());
+    }
     let deployment = f
         .store
         .create_deployment(
@@ -1530,24 +1546,22 @@ async fn gate_facts_gather_everything(f: Fixture) {
         )
         .await
         .unwrap();
-    let facts = f
-        .store
-        .gate_facts(&name("api"), &version("1.0.0"), &name("prod"))
-        .await
-        .unwrap();
-    assert_eq!(facts.environment.name.as_str(), "prod");
-    assert_eq!(facts.lifecycle.phases.len(), 2);
-    assert_eq!(
-        facts
-            .succeeded_in
-            .iter()
-            .map(|(e, _)| e.as_str())
-            .collect::<Vec<_>>(),
-        ["dev"]
-    );
-    assert_eq!(facts.decisions.len(), 1);
-    assert_eq!(facts.recent_outcomes, [true]);
-    assert_eq!(facts.freezes.len(), 1);
+    for store in [&f.store, &replica] {
+        let facts = prod_facts(store).await;
+        assert_eq!(facts.environment.name.as_str(), "prod");
+        assert_eq!(facts.lifecycle.phases.len(), 2);
+        assert_eq!(
+            facts
+                .succeeded_in
+                .iter()
+                .map(|(e, _)| e.as_str())
+                .collect::<Vec<_>>(),
+            ["dev"]
+        );
+        assert_eq!(facts.decisions.len(), 1);
+        assert_eq!(facts.recent_outcomes, [true]);
+        assert_eq!(facts.freezes.len(), 1);
+    }
 }
 
 fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -1852,6 +1866,122 @@ async fn a_pending_job_is_claimed_once(f: Fixture) {
         .filter(|e| e.action == "job.claim")
         .count();
     assert_eq!(claims_audited, 1);
+    assert!(matches!(
+        f.store.verify_audit().await.unwrap(),
+        Verification::Intact { .. }
+    ));
+}
+
+/// The answers of calls made at once, in the order they were made.
+async fn at_once<T>(calls: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut answers = Vec::with_capacity(calls.len());
+    for call in calls {
+        answers.push(call.await.unwrap());
+    }
+    answers
+}
+
+/// Many agents claim, start, log and report at the same moment, as in a
+/// wide deployment: their writes share transactions, yet each gets the
+/// answer it would have got alone, a bad write fails only itself, and the
+/// audit trail has each change once, chained.
+async fn agents_writing_at_once_each_get_their_own_answer(f: Fixture) {
+    let (deployment, agents) = deployment_with_agents(&f, 24).await;
+    let ids: Vec<i64> = agents.iter().map(|a| a.id).collect();
+    let created = f
+        .store
+        .create_jobs(deployment, 0, &ids, JobKind::Deploy)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+
+    // Every agent claims twice at once: one claim each gets the job.
+    let claims = at_once(
+        ids.iter()
+            .chain(ids.iter())
+            .map(|&agent| {
+                let store = f.store.clone();
+                tokio::spawn(async move { (agent, store.claim_job(agent, lease(), now).await) })
+            })
+            .collect(),
+    )
+    .await;
+    let mut claimed: BTreeMap<i64, JobRecord> = BTreeMap::new();
+    for (agent, claim) in claims {
+        if let Some(job) = claim.unwrap() {
+            assert_eq!(job.agent_id, agent, "an agent gets its own job");
+            assert!(
+                claimed.insert(agent, job).is_none(),
+                "one claim each gets it"
+            );
+        }
+    }
+    assert_eq!(claimed.len(), ids.len());
+
+    // Starts of the attempt held, beside starts of an attempt that is not.
+    let starts = at_once(
+        claimed
+            .values()
+            .flat_map(|job| [(job.id, job.attempt), (job.id, job.attempt + 1)])
+            .map(|(id, attempt)| {
+                let store = f.store.clone();
+                tokio::spawn(async move { (attempt, store.start_job(id, attempt, now).await) })
+            })
+            .collect(),
+    )
+    .await;
+    for (attempt, started) in starts {
+        assert_eq!(started.unwrap(), attempt == 1, "attempt {attempt}");
+    }
+
+    // Logs and reports at once, with a report of a job that does not exist
+    // in their midst: it alone is refused.
+    let reports = at_once(
+        claimed
+            .values()
+            .map(|job| (job.id, job.attempt))
+            .chain([(i64::MAX, 1)])
+            .map(|(id, attempt)| {
+                let store = f.store.clone();
+                tokio::spawn(async move {
+                    let logged = store.append_logs(id, attempt, &[log_line(1, "done")]).await;
+                    let finished = store
+                        .finish_job(id, attempt, true, &serde_json::json!({}), now)
+                        .await;
+                    (id, logged, finished)
+                })
+            })
+            .collect(),
+    )
+    .await;
+    for (id, logged, finished) in reports {
+        if id == i64::MAX {
+            assert!(matches!(logged, Err(StoreError::NotFound(_))), "{logged:?}");
+            assert!(
+                matches!(finished, Err(StoreError::NotFound(_))),
+                "{finished:?}"
+            );
+        } else {
+            assert_eq!(logged.unwrap(), 1);
+            assert!(matches!(finished.unwrap(), FinishOutcome::Finished(_)));
+        }
+    }
+    let jobs = f.store.jobs(deployment).await.unwrap();
+    assert_eq!(jobs.len(), created.len());
+    assert!(jobs.iter().all(|j| j.state == JobState::Succeeded));
+    let lines = f.store.deployment_logs(deployment, 0, 1000).await.unwrap();
+    assert_eq!(lines.len(), ids.len(), "one line per job, stored once");
+
+    let events = f.store.audit_events(0, 10_000).await.unwrap();
+    for action in ["job.create", "job.claim", "job.start", "job.succeeded"] {
+        let objects: HashSet<&str> = events
+            .iter()
+            .filter(|e| e.action == action)
+            .map(|e| e.object.as_str())
+            .collect();
+        let count = events.iter().filter(|e| e.action == action).count();
+        assert_eq!((count, objects.len()), (ids.len(), ids.len()), "{action}");
+    }
     assert!(matches!(
         f.store.verify_audit().await.unwrap(),
         Verification::Intact { .. }

@@ -125,11 +125,7 @@ pub async fn agent_logs(
             request.lines.len()
         )));
     }
-    state
-        .store
-        .agent_job(record.id, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("agent {:?} has no job {id}", record.name)))?;
+    super::agents::owns_job(&state, &record, id).await?;
     let lines = request
         .lines
         .into_iter()

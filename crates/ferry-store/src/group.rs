@@ -1,0 +1,223 @@
+//! Group commit of the writes agents make for their jobs: claims, starts,
+//! reports and log lines.
+//!
+//! A deployment to many agents brings many of these at the same moment, each
+//! small. Made one transaction each, they queue for the database's write
+//! lock and pay a commit (an `fsync` on SQLite), a lock of the audit head and
+//! three audit statements apiece. Here they are put in a queue instead; one
+//! caller at a time takes its turn, and on its turn writes everything queued
+//! so far in one transaction, its audit events appended together
+//! ([`Events`]). Every other caller finds its answer waiting when its turn
+//! comes.
+//!
+//! Rules it keeps:
+//! - each write's answer is what it would have been alone: the writes run
+//!   in the order they were queued, each on the data the previous ones left;
+//! - when a grouped transaction fails, nothing of it stays and each write is
+//!   tried again alone, so one bad write cannot fail its neighbours;
+//! - a group is written by a task of its own: a caller that goes away (its
+//!   client hung up) does not abandon the others' writes.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::audit::Events;
+use crate::jobs::{self, FinishOutcome, JobRecord};
+use crate::logs::{self, NewLogLine};
+use crate::{Result, Store, StoreError};
+
+/// A write that can share a transaction with others.
+#[derive(Debug, Clone)]
+pub(crate) enum Write {
+    /// [`Store::claim_job`].
+    Claim {
+        agent_id: i64,
+        lease: chrono::Duration,
+        now: DateTime<Utc>,
+    },
+    /// [`Store::start_job`].
+    Start {
+        id: i64,
+        attempt: i64,
+        now: DateTime<Utc>,
+    },
+    /// [`Store::finish_job`].
+    Finish {
+        id: i64,
+        attempt: i64,
+        succeeded: bool,
+        result: Value,
+        now: DateTime<Utc>,
+    },
+    /// [`Store::append_logs`].
+    Logs {
+        job_id: i64,
+        attempt: i64,
+        lines: Vec<NewLogLine>,
+    },
+}
+
+/// What a [`Write`] answers.
+#[derive(Debug)]
+pub(crate) enum Written {
+    Claimed(Option<JobRecord>),
+    Started(bool),
+    Finished(FinishOutcome),
+    Logged(u64),
+}
+
+impl Written {
+    /// The error for an answer of another kind than its write's, which the
+    /// group never gives.
+    pub(crate) fn mismatch(self) -> StoreError {
+        StoreError::Corrupt(format!(
+            "a grouped write got the answer of another: {self:?}"
+        ))
+    }
+}
+
+/// A write waiting for its group, and where its answer goes.
+struct Queued {
+    write: Write,
+    answer: oneshot::Sender<Result<Written>>,
+}
+
+/// The queue of writes and the turn to write them.
+#[derive(Default)]
+pub(crate) struct Group {
+    queue: Mutex<Vec<Queued>>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl std::fmt::Debug for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Group").finish_non_exhaustive()
+    }
+}
+
+/// The error of a write whose group stopped without answering it.
+fn unanswered() -> StoreError {
+    StoreError::Database(sqlx::Error::WorkerCrashed)
+}
+
+impl Store {
+    /// Writes `write` with whatever else is queued, and answers it.
+    pub(crate) async fn in_group(&self, write: Write) -> Result<Written> {
+        let (answer, mut answered) = oneshot::channel();
+        self.group
+            .queue
+            .lock()
+            .map_err(|_| unanswered())?
+            .push(Queued { write, answer });
+        let turn = self.group.turn.clone().lock_owned().await;
+        match answered.try_recv() {
+            Ok(written) => return written,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(unanswered()),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        let queued = std::mem::take(&mut *self.group.queue.lock().map_err(|_| unanswered())?);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let _turn = turn;
+            store.write_group(queued).await;
+        });
+        answered.await.unwrap_or_else(|_| Err(unanswered()))
+    }
+
+    /// Writes `queued` in one transaction, or each alone when that fails,
+    /// and sends every answer.
+    async fn write_group(&self, queued: Vec<Queued>) {
+        if queued.len() > 1 {
+            let writes: Vec<&Write> = queued.iter().map(|q| &q.write).collect();
+            if let Ok(answers) = self.write_together(&writes).await {
+                for (queued, answer) in queued.into_iter().zip(answers) {
+                    // A caller that went away no longer wants its answer.
+                    let _ = queued.answer.send(Ok(answer));
+                }
+                return;
+            }
+        }
+        for queued in queued {
+            let answer = self
+                .write_together(&[&queued.write])
+                .await
+                .and_then(|mut answers| answers.pop().ok_or_else(unanswered));
+            let _ = queued.answer.send(answer);
+        }
+    }
+
+    /// Writes `writes` in order in one transaction.
+    async fn write_together(&self, writes: &[&Write]) -> Result<Vec<Written>> {
+        let mut tx = self.write().await?;
+        let mut events = Events::default();
+        let mut answers = Vec::with_capacity(writes.len());
+        let mut logged = false;
+        for write in writes {
+            let answer = match write {
+                Write::Claim {
+                    agent_id,
+                    lease,
+                    now,
+                } => jobs::claim_in(
+                    &mut tx,
+                    self.backend(),
+                    &mut events,
+                    *agent_id,
+                    *lease,
+                    *now,
+                )
+                .await
+                .map(Written::Claimed),
+                Write::Start { id, attempt, now } => {
+                    jobs::start_in(&mut tx, self.backend(), &mut events, *id, *attempt, *now)
+                        .await
+                        .map(Written::Started)
+                }
+                Write::Finish {
+                    id,
+                    attempt,
+                    succeeded,
+                    result,
+                    now,
+                } => jobs::finish_in(
+                    &mut tx,
+                    self.backend(),
+                    &mut events,
+                    *id,
+                    *attempt,
+                    *succeeded,
+                    result,
+                    *now,
+                )
+                .await
+                .map(Written::Finished),
+                Write::Logs {
+                    job_id,
+                    attempt,
+                    lines,
+                } => {
+                    logged = true;
+                    logs::append_in(&mut tx, *job_id, *attempt, lines)
+                        .await
+                        .map(Written::Logged)
+                }
+            };
+            match answer {
+                Ok(answer) => answers.push(answer),
+                Err(error) => return Store::abandon(tx, Err(error)).await,
+            }
+        }
+        let mut ended = events.append(&mut tx, self.backend()).await.map(|_| ());
+        if logged && ended.is_ok() {
+            ended = self.announce_logs(&mut tx).await;
+        }
+        if let Err(error) = ended {
+            return Store::abandon(tx, Err(error)).await;
+        }
+        tx.commit().await?;
+        Ok(answers)
+    }
+}
