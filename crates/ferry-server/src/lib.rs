@@ -326,6 +326,13 @@ impl Server {
                     .await;
             })
         };
+        let job_poll = {
+            let (store, wake) = (store.clone(), state.wake.clone());
+            tokio::spawn(async move {
+                wake.poll_pending_jobs(store, routes::agents::POLL_INTERVAL)
+                    .await;
+            })
+        };
         let traces = telemetry::Traces::start();
         let demo = demo_loaded.then(|| tokio::spawn(demo::promote(store.clone(), stop.clone())));
         let served = axum::serve(
@@ -338,6 +345,7 @@ impl Server {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         upkeep.abort();
         read_models.abort();
+        job_poll.abort();
         if let Err(error) = orchestrator.await {
             tracing::warn!(%error, "the orchestrator stopped abnormally");
         }

@@ -221,6 +221,30 @@ impl Wake {
         }
     }
 
+    /// Every `interval`, until the process ends, wakes the agents waiting
+    /// here that have pending jobs: one read for all of them, the safety
+    /// net for a job whose wake-up was lost (made by another replica whose
+    /// notification did not arrive, say).
+    pub async fn poll_pending_jobs(
+        &self,
+        store: ferry_store::Store,
+        interval: std::time::Duration,
+    ) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let waiting = self.agents.lock().is_ok_and(|bells| !bells.is_empty());
+            if !waiting {
+                continue;
+            }
+            match store.agents_with_pending_jobs().await {
+                Ok(agents) => self.agents(agents),
+                Err(error) => tracing::debug!(%error, "looking for pending jobs failed"),
+            }
+        }
+    }
+
     /// Wakes every follower of a log.
     pub fn logs(&self) {
         self.logs.notify_waiters();

@@ -29,9 +29,10 @@ use ferry_core::access::{Action, Target};
 
 /// The longest a `jobs/next` request waits for a job.
 const MAX_WAIT_SECONDS: u64 = 30;
-/// The pause between two claims while waiting, unless woken first by a job
-/// created in this process; it bounds the wait for jobs another replica made.
-const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the process looks for pending jobs of the agents waiting on it
+/// (one read for all of them), in case a wake-up was lost; it bounds the
+/// wait for a job another replica made when its notification did not come.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 fn agent(record: AgentRecord) -> Agent {
     Agent {
@@ -312,9 +313,11 @@ pub async fn next_job(
         if now >= deadline {
             return Ok(StatusCode::NO_CONTENT.into_response());
         }
+        // Woken by a job made here, by another replica's notification, or
+        // by the process's poll ([`POLL_INTERVAL`]).
         tokio::select! {
             () = woken => {}
-            () = tokio::time::sleep(POLL_INTERVAL.min(deadline - now)) => {}
+            () = tokio::time::sleep(deadline - now) => {}
         }
     }
 }
@@ -479,7 +482,11 @@ async fn own_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<JobR
 
 /// Checks that job `id` is agent `record`'s, from memory when this process
 /// has seen the job already (a job's agent never changes).
-async fn owns_job(state: &AppState, record: &AgentRecord, id: i64) -> Result<(), ApiError> {
+pub(super) async fn owns_job(
+    state: &AppState,
+    record: &AgentRecord,
+    id: i64,
+) -> Result<(), ApiError> {
     let known = state
         .job_owners
         .lock()

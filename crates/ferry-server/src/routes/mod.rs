@@ -2,7 +2,7 @@
 //! OpenAPI document is generated from the handlers' annotations.
 
 mod access;
-mod agents;
+pub(crate) mod agents;
 pub(crate) mod artifacts;
 mod audit;
 mod calendar;
