@@ -6,11 +6,27 @@ fresh PostgreSQL database made for the run and dropped after it),
 applies one environment `fleet` and one service `noop` whose deploy process
 is one step `true`, rolling in batches of 25%, health `{ command = "true" }`;
 creates N agent tokens and starts N `ferry agent` processes (each with its
-own work dir, all on this machine), waits until every one has said hello,
-then for each run creates a release `noop@1.0.<run>` and times
+own work dir, all on this machine; with --simulated, one process of N
+simulated agents instead), waits until every one has said hello, then for
+each run creates a release `noop@1.0.<run>` and times
 `ferry promote noop@1.0.<run> --to fleet` until the deployment (polled every
 50 ms at `/api/v1/deployments/{id}`) is `succeeded`: from spawning the
 promote command to seeing the terminal state.
+
+Simulated agents (--simulated): for fleets larger than fit on this machine as
+processes. One process, the `swarm` example of ferry-agent (built with
+`cargo build --release -p ferry-agent --example swarm`, see its doc comment),
+runs N agents, each with its own token and connection, which make the
+requests `ferry agent` makes in the same order with the same bodies (hello,
+long poll, start, log lines, finish), but spawn nothing: every step and
+health check passes at once. The server does all of its work. Its figure is
+labelled "simulated agents (no processes spawned)"; real processes stay the
+measure up to 1,000 agents. The agents' memory and CPU are then those of the
+swarm process (and its share per agent); the floor stays what spawning the
+steps and checks costs, which the simulated agents do not do. The tokens are
+created through the API as for real agents, a few requests at a time. The
+server and the swarm each need an open file per agent: the open-files limit
+(`ulimit -n`, which both inherit) must exceed N by a thousand or so.
 
 Ansible: ansible-core, installed with pip into a venv cached at --venv,
 runs the same no-op task and the same no-op health check
@@ -37,10 +53,14 @@ server.log; `--perf FILE` records the server during the deployments.
 
 Usage: cargo build --release -p ferry && bench/fanout/run.py [--agents 200] [--runs 3] [--skip-ansible]
        [--forks 50] [--postgres [URL]] [--binary target/release/ferry] [--venv DIR]
-       [--log-level warn] [--perf FILE] [--keep]
+       [--log-level warn] [--perf FILE] [--keep] [--deploy-timeout 600]
+       [--simulated [--swarm-binary target/release/examples/swarm]]
 Example: bench/fanout/run.py --agents 1000 --skip-ansible
+         cargo build --release -p ferry-agent --example swarm &&
+         bench/fanout/run.py --agents 10000 --runs 1 --skip-ansible --simulated --deploy-timeout 1200
 """
 import argparse
+import concurrent.futures
 import http.client
 import json
 import math
@@ -62,6 +82,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 ENVIRONMENT = "fleet"
 SERVICE = "noop"
 TERMINAL = {"succeeded", "failed", "rolled_back", "cancelled"}
+SWARM_LOG = "swarm.log"
 
 CONFIG = f'''
 [[environment]]
@@ -182,7 +203,7 @@ class CpuMeter:
 
     def __init__(self, server, agents):
         self.server = server
-        self.agents = [process for _, process, _ in agents]
+        self.agents = agent_processes(agents)
 
     def sample(self):
         return (cpu_seconds(self.server.pid),
@@ -202,13 +223,21 @@ def mib(kib):
     return kib / 1024
 
 
-def raise_open_files(agents):
+def agent_processes(agents):
+    """The processes of [(name, process, log path)], each once (simulated
+    agents all share the swarm's)."""
+    return list({process.pid: process for _, process, _ in agents}.values())
+
+
+def raise_open_files(agents, simulated=False):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * agents + 1024)) if hard != resource.RLIM_INFINITY else max(soft, 4 * agents + 1024)
     if want > soft:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < 2 * agents + 256:
+    # The server and the swarm each hold a connection per agent, each under
+    # its own limit (inherited from this process).
+    if soft < (agents + 1024 if simulated else 2 * agents + 256):
         sys.exit(f"the open-files limit is {soft} (hard {hard}): too low for {agents} agents; raise `ulimit -Hn`")
 
 
@@ -265,11 +294,15 @@ def start_server(processes, args, data_dir):
     return server, port, token
 
 
+def agent_name(i, agents):
+    return f"agent-{i:0{max(4, len(str(agents - 1)))}d}"
+
+
 def start_agents(processes, args, data_dir, api, port):
     """Creates the tokens and starts the agents; answers [(name, process, log path)]."""
     agents = []
     for i in range(args.agents):
-        name = f"agent-{i:04d}"
+        name = agent_name(i, args.agents)
         created = api.call("POST", "/api/v1/agent-tokens", {"environment": ENVIRONMENT, "name": name})
         work_dir = os.path.join(data_dir, "agents", name)
         os.makedirs(work_dir)
@@ -282,6 +315,50 @@ def start_agents(processes, args, data_dir, api, port):
                 env={**os.environ, "FERRY_AGENT_TOKEN": created["secret"], "RUST_LOG": "warn"})
         agents.append((name, process, log_path))
     return agents
+
+
+def create_tokens(port, token, names, threads=8):
+    """Creates an agent token per name, a few at a time; answers the secrets in order."""
+    local = threading.local()
+
+    def create(name):
+        if not hasattr(local, "api"):
+            local.api = Api(port, token)
+        return local.api.call("POST", "/api/v1/agent-tokens", {"environment": ENVIRONMENT, "name": name})["secret"]
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(create, names))
+
+
+def start_swarm(processes, args, data_dir, port, token):
+    """Creates the tokens and starts one swarm of simulated agents; answers
+    [(name, swarm process, swarm log path)] and the path of its ready file."""
+    names = [agent_name(i, args.agents) for i in range(args.agents)]
+    began = time.perf_counter()
+    secrets = create_tokens(port, token, names)
+    print(f"ferry: {args.agents} agent tokens created in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    tokens_path = os.path.join(data_dir, "agent-tokens")
+    with open(os.open(tokens_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as tokens:
+        tokens.write("".join(f"{secret}\n" for secret in secrets))
+    log_path = os.path.join(data_dir, SWARM_LOG)
+    ready_path = os.path.join(data_dir, "swarm.ready")
+    with open(log_path, "w") as log:
+        swarm = processes.start(
+            [args.swarm_binary, "--server", f"http://127.0.0.1:{port}", "--tokens", tokens_path,
+             "--ready-file", ready_path],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    return [(name, swarm, log_path) for name in names], ready_path
+
+
+def wait_for_swarm(agents, ready_path, timeout):
+    _, swarm, log_path = agents[0]
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(ready_path):
+        if swarm.poll() is not None:
+            raise RuntimeError(f"the swarm exited with {swarm.returncode}; see {log_path}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the simulated agents did not all say hello within {timeout} s; see {log_path}")
+        time.sleep(0.2)
 
 
 def wait_for_hellos(agents, timeout):
@@ -333,24 +410,48 @@ def deploy_once(args, api, env, version):
 LOG_TIME = r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ferry agent: "
 CLAIMED = re.compile(LOG_TIME + r"job (\d+) \(attempt \d+\): \S+ " + SERVICE + r"@(\S+) in ", re.M)
 REPORTED = re.compile(LOG_TIME + r"job (\d+) succeeded; reported", re.M)
+# The swarm's lines name the agent.
+SWARM_TIME = r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z ferry swarm: agent (\S+): "
+SWARM_CLAIMED = re.compile(SWARM_TIME + r"job (\d+) \(attempt \d+, deployment \d+\): \S+ " + SERVICE + r"@(\S+) in ",
+                           re.M)
+SWARM_REPORTED = re.compile(SWARM_TIME + r"job (\d+) succeeded; reported", re.M)
 
 
 def stamp(text):
     return datetime.fromisoformat(text + "+00:00").timestamp()
 
 
+def agent_events(agents, version):
+    """Per agent name: its claims of jobs of `version` ({job: time}) and its
+    reports ([(time, job)]), from the agents' logs or the swarm's."""
+    events = {name: ({}, []) for name, _, _ in agents}
+    if agents and os.path.basename(agents[0][2]) == SWARM_LOG:  # one log for all
+        text = open(agents[0][2]).read()
+        for at, name, job, v in SWARM_CLAIMED.findall(text):
+            if v == version and name in events:
+                events[name][0][job] = at
+        for at, name, job in SWARM_REPORTED.findall(text):
+            if name in events:
+                events[name][1].append((at, job))
+        return events
+    for name, _, path in agents:
+        text = open(path).read()
+        events[name] = ({job: at for at, job, v in CLAIMED.findall(text) if v == version}, REPORTED.findall(text))
+    return events
+
+
 def timeline(agents, version, promoted_at, batch_size):
     """Per batch (agents in name order, as the orchestrator plans them): seconds
     from the promote to its first claim, last claim and last report."""
     rows = []
+    events = agent_events(agents, version)
     for start in range(0, len(agents), batch_size):
         claims, reports = [], []
-        for name, _, path in agents[start:start + batch_size]:
-            text = open(path).read()
-            jobs = {job: at for at, job, v in CLAIMED.findall(text) if v == version}
+        for name, _, _ in agents[start:start + batch_size]:
+            jobs, reported = events[name]
             for at in jobs.values():
                 claims.append(stamp(at) - promoted_at)
-            for at, job in REPORTED.findall(text):
+            for at, job in reported:
                 if job in jobs:
                     reports.append(stamp(at) - promoted_at)
         if claims and reports:
@@ -375,16 +476,21 @@ def run_ferry(processes, args):
                        stdout=subprocess.DEVNULL, env=env)
         api = Api(port, token)
         began = time.perf_counter()
-        agents = start_agents(processes, args, data_dir, api, port)
-        wait_for_hellos(agents, timeout=max(120, args.agents // 2))
-        print(f"ferry: {args.agents} agents started and said hello in {time.perf_counter() - began:.1f} s",
-              file=sys.stderr)
+        if args.simulated:
+            agents, ready_path = start_swarm(processes, args, data_dir, port, token)
+            wait_for_swarm(agents, ready_path, timeout=max(120, args.agents // 2))
+        else:
+            agents = start_agents(processes, args, data_dir, api, port)
+            wait_for_hellos(agents, timeout=max(120, args.agents // 2))
+        print(f"ferry: {args.agents} {'simulated ' if args.simulated else ''}agents started and said hello "
+              f"in {time.perf_counter() - began:.1f} s", file=sys.stderr)
 
         time.sleep(2.0)  # idle: every agent is in its long poll
-        result["agent_idle_rss"] = [proc_status(p.pid, "VmRSS") for _, p, _ in agents]
-        result["agent_idle_anon"] = [proc_status(p.pid, "RssAnon") for _, p, _ in agents]
+        own = agent_processes(agents)
+        result["agent_idle_rss"] = [proc_status(p.pid, "VmRSS") for p in own]
+        result["agent_idle_anon"] = [proc_status(p.pid, "RssAnon") for p in own]
         result["server_idle_rss"] = proc_status(server.pid, "VmRSS")
-        pids = [server.pid] + [p.pid for _, p, _ in agents]
+        pids = [server.pid] + [p.pid for p in own]
         before = [cpu_seconds(pid) for pid in pids]
         idle_window = 5.0
         time.sleep(idle_window)
@@ -409,8 +515,9 @@ def run_ferry(processes, args):
             cpu.append(used)
             server_side = (datetime.fromisoformat(deployment["updated_at"].replace("Z", "+00:00"))
                            - datetime.fromisoformat(deployment["created_at"].replace("Z", "+00:00"))).total_seconds()
-            print(f"ferry: run {run + 1}: {elapsed:.3f} s (server: created to succeeded {server_side:.3f} s); "
-                  f"CPU: server {used['server']:.2f} s, agents {used['agents']:.2f} s, "
+            print(f"ferry{' (simulated agents)' if args.simulated else ''}: run {run + 1}: {elapsed:.3f} s "
+                  f"(server: created to succeeded {server_side:.3f} s); CPU: server {used['server']:.2f} s, "
+                  f"{'swarm' if args.simulated else 'agents'} {used['agents']:.2f} s, "
                   f"whole machine {used['busy']:.2f} s of {used['capacity']:.2f} s",
                   file=sys.stderr)
             for i, (first, last, done) in enumerate(timeline(agents, version, wall, batch)):
@@ -421,7 +528,7 @@ def run_ferry(processes, args):
             recorder.wait()
         result["cpu"] = {key: sum(used[key] for used in cpu) for key in cpu[0]}
         result["times"] = times
-        result["agent_peak_rss"] = [proc_status(p.pid, "VmHWM") for _, p, _ in agents]
+        result["agent_peak_rss"] = [proc_status(p.pid, "VmHWM") for p in own]
         result["server_peak_rss"] = proc_status(server.pid, "VmHWM")
         result["server_rss_after"] = proc_status(server.pid, "VmRSS")
         return result
@@ -521,10 +628,16 @@ def main():
     parser.add_argument("--deploy-timeout", type=float, default=600)
     parser.add_argument("--perf", metavar="FILE", help="record a perf profile of the server during the deployments")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and the logs")
+    parser.add_argument("--simulated", action="store_true",
+                        help="one swarm process of N simulated agents (no processes spawned) instead of N "
+                             "`ferry agent` processes")
+    parser.add_argument("--swarm-binary", default=os.path.join(ROOT, "target", "release", "examples", "swarm"))
     args = parser.parse_args()
     if not os.path.exists(args.binary):
         sys.exit(f"{args.binary} not found: run `cargo build --release -p ferry` first")
-    raise_open_files(args.agents)
+    if args.simulated and not os.path.exists(args.swarm_binary):
+        sys.exit(f"{args.swarm_binary} not found: run `cargo build --release -p ferry-agent --example swarm` first")
+    raise_open_files(args.agents, args.simulated)
     # SIGTERM cleans up like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -541,9 +654,15 @@ def main():
 
     median = statistics.median(ferry["times"])
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{args.agents} agents, rolling 25%, {args.runs} runs each, server on {backend}"
+    simulated = " simulated agents (no processes spawned)" if args.simulated else ""
+    kind = "simulated agents (one swarm process, no processes spawned)" if args.simulated else "agents"
+    print(f"{args.agents} {kind}, rolling 25%, {args.runs} runs each, server on {backend}"
           + ("" if ansible is None else f"; {ansible['version']}, forks {args.forks}") + "\n")
-    print("| agents | floor | ferry | ferry, runs | Ansible | Ansible, runs | Ansible ÷ ferry |")
+    if args.simulated:
+        print("The floor is what spawning the steps and checks of real agents costs; the simulated agents "
+              "spawn nothing.\n")
+    print(f"| agents | floor | ferry{',' + simulated if simulated else ''} | ferry, runs | Ansible | Ansible, runs "
+          f"| Ansible ÷ ferry |")
     print("|---|---|---|---|---|---|---|")
     runs = lambda times: ", ".join(f"{t:.2f}" for t in times)
     floor_median = statistics.median(floor)
@@ -554,13 +673,21 @@ def main():
     else:
         print(f"| {args.agents} | {floor_median:.2f} s | {median:.2f} s | {runs(ferry['times'])} | — | — | — |")
     idle, anon, peak = ferry["agent_idle_rss"], ferry["agent_idle_anon"], ferry["agent_peak_rss"]
-    memory = lambda kib: f"{mib(statistics.median(kib)):.1f} MiB | {mib(max(kib)):.1f} MiB"
     print()
-    print(f"| agent memory ({args.agents} agents) | median | max |")
-    print("|---|---|---|")
-    print(f"| idle RSS | {memory(idle)} |")
-    print(f"| idle, of which its own (RssAnon) | {memory(anon)} |")
-    print(f"| peak RSS (VmHWM) after the deployments | {memory(peak)} |")
+    if args.simulated:
+        each = lambda kib: f"{mib(kib[0]):.1f} MiB | {kib[0] / args.agents:.1f} KiB"
+        print(f"| swarm process memory ({args.agents} simulated agents) | the process | per agent |")
+        print("|---|---|---|")
+        print(f"| idle RSS | {each(idle)} |")
+        print(f"| idle, of which its own (RssAnon) | {each(anon)} |")
+        print(f"| peak RSS (VmHWM) after the deployments | {each(peak)} |")
+    else:
+        memory = lambda kib: f"{mib(statistics.median(kib)):.1f} MiB | {mib(max(kib)):.1f} MiB"
+        print(f"| agent memory ({args.agents} agents) | median | max |")
+        print("|---|---|---|")
+        print(f"| idle RSS | {memory(idle)} |")
+        print(f"| idle, of which its own (RssAnon) | {memory(anon)} |")
+        print(f"| peak RSS (VmHWM) after the deployments | {memory(peak)} |")
     print()
     print("| server memory | RSS |")
     print("|---|---|")
@@ -568,11 +695,13 @@ def main():
     print(f"| after the deployments | {mib(ferry['server_rss_after']):.1f} MiB |")
     print(f"| peak (VmHWM) | {mib(ferry['server_peak_rss']):.1f} MiB |")
     print()
-    print(f"Idle CPU with {args.agents} agents long-polling: server {100 * ferry['server_idle_cpu']:.1f}% of a core, "
-          f"agents together {100 * ferry['agents_idle_cpu']:.1f}%.")
+    agents = "the swarm" if args.simulated else "agents together"
+    print(f"Idle CPU with {args.agents}{' simulated' if args.simulated else ''} agents long-polling: "
+          f"server {100 * ferry['server_idle_cpu']:.1f}% of a core, {agents} {100 * ferry['agents_idle_cpu']:.1f}%.")
     cpu, total = ferry["cpu"], sum(ferry["times"])
     print(f"CPU during the {args.runs} deployments ({total:.2f} s): server {cpu['server']:.2f} s, "
-          f"agents {cpu['agents']:.2f} s; the machine (steps, checks and anything else running included) was "
+          f"{'the swarm' if args.simulated else 'agents'} {cpu['agents']:.2f} s; the machine (steps, checks and "
+          f"anything else running included) was "
           f"{100 * cpu['busy'] / cpu['capacity']:.0f}% busy ({os.cpu_count()} cores).")
 
 
