@@ -34,7 +34,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ferry_agent::pull::stop_on_signals;
+use ferry_agent::pull::{next_backoff, pause, stop_on_signals, transient};
 use ferry_api::{AgentHello, AgentJob, AgentLogLine, AgentLogs, CreateAgentToken, FinishJob};
 use ferry_api::{HealthReport, StepReport};
 use ferry_client::{Client, Error as ClientError};
@@ -43,8 +43,6 @@ use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// The longest pause between two tries to reach the server.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long one long poll waits for a job.
 const POLL_SECONDS: u64 = 30;
 /// How many times a log request is tried, as `ferry agent` tries a batch.
@@ -234,29 +232,6 @@ async fn create_agents(
         tokens.push(created.secret);
     }
     Ok(tokens)
-}
-
-/// Whether the error means the server is away (or overloaded) rather than
-/// that it refused the request, as `ferry agent` tells them apart.
-fn transient(error: &ClientError) -> bool {
-    match error {
-        ClientError::Unreachable { .. } | ClientError::Transport { .. } => true,
-        ClientError::Api(problem) => problem.status >= 500 || problem.status == 408,
-        ClientError::UnexpectedStatus { status, .. } => *status >= 500 || *status == 408,
-        _ => false,
-    }
-}
-
-fn next_backoff(backoff: Duration) -> Duration {
-    (backoff * 2).min(MAX_BACKOFF)
-}
-
-/// Sleeps `duration` unless `stop` is set first; answers whether it was.
-async fn pause(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(duration) => false,
-        _ = stop.wait_for(|stop| *stop) => true,
-    }
 }
 
 /// One simulated agent (number `number`): the loop of `ferry agent`, until

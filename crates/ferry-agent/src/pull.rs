@@ -92,7 +92,7 @@ fn say(message: &str) {
 
 /// Whether the error means the server is away (or overloaded) rather than
 /// that it refused the request.
-fn transient(error: &ClientError) -> bool {
+pub fn transient(error: &ClientError) -> bool {
     match error {
         ClientError::Unreachable { .. } | ClientError::Transport { .. } => true,
         ClientError::Api(problem) => problem.status >= 500 || problem.status == 408,
@@ -101,12 +101,13 @@ fn transient(error: &ClientError) -> bool {
     }
 }
 
-fn next_backoff(backoff: Duration) -> Duration {
+/// The pause after `backoff`: twice as long, at most [`MAX_BACKOFF`].
+pub fn next_backoff(backoff: Duration) -> Duration {
     (backoff * 2).min(MAX_BACKOFF)
 }
 
 /// Sleeps `duration` unless `stop` is set first; answers whether it was.
-async fn pause(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+pub async fn pause(duration: Duration, stop: &mut watch::Receiver<bool>) -> bool {
     if *stop.borrow() {
         return true;
     }
