@@ -106,7 +106,10 @@ struct World {
     /// The services' deploy processes and lifecycles, kept between passes
     /// until the configuration changes.
     catalog: Arc<Catalog>,
-    agents: Vec<AgentRecord>,
+    /// The agents, read when the pass first needs them (to start a
+    /// deployment or name failed targets): whether each was heard from
+    /// lately decides who gets work, so they are not kept between passes.
+    agents: tokio::sync::OnceCell<Vec<AgentRecord>>,
 }
 
 /// Each service's deploy process (or why it is invalid) and lifecycle, by
@@ -157,10 +160,18 @@ impl World {
             .catalog
             .get_or_build(stamp, Catalog::load(store))
             .await?;
-        // Agents are read at every pass: whether each was heard from lately
-        // decides who gets work.
-        let agents = store.agents(None).await?;
-        Ok(Self { catalog, agents })
+        Ok(Self {
+            catalog,
+            agents: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// Every agent, sorted by environment and name.
+    async fn agents(&self, store: &Store) -> Result<&[AgentRecord], StoreError> {
+        self.agents
+            .get_or_try_init(|| store.agents(None))
+            .await
+            .map(Vec::as_slice)
     }
 
     fn process(&self, service: &str) -> Result<&DeployProcess, String> {
@@ -173,11 +184,25 @@ impl World {
         }
     }
 
-    fn agent_name(&self, id: i64) -> String {
-        self.agents
+    /// The names of the agents of `jobs`, in their order.
+    async fn agent_names(
+        &self,
+        store: &Store,
+        jobs: &[&JobRecord],
+    ) -> Result<Vec<String>, StoreError> {
+        let agents = self.agents(store).await?;
+        Ok(jobs
             .iter()
-            .find(|agent| agent.id == id)
-            .map_or_else(|| format!("agent {id}"), |agent| agent.name.clone())
+            .map(|job| {
+                agents
+                    .iter()
+                    .find(|agent| agent.id == job.agent_id)
+                    .map_or_else(
+                        || format!("agent {}", job.agent_id),
+                        |agent| agent.name.clone(),
+                    )
+            })
+            .collect())
     }
 }
 
@@ -405,7 +430,8 @@ async fn start(
     }
     // `agents` is sorted by environment and name.
     let targets: Vec<&AgentRecord> = world
-        .agents
+        .agents(store)
+        .await?
         .iter()
         .filter(|agent| {
             agent.environment == deployment.environment
@@ -497,12 +523,7 @@ async fn drive(
     }
     let kind = progress.job_kind();
     let current = progress.current_batch();
-    let jobs: Vec<JobRecord> = store
-        .jobs(id)
-        .await?
-        .into_iter()
-        .filter(|job| job.kind == kind)
-        .collect();
+    let jobs = store.jobs_to_judge(id, kind, batch).await?;
     let in_batch: Vec<&JobRecord> = jobs.iter().filter(|job| job.batch == batch).collect();
     if let Some(by) = &progress.cancel_requested_by
         && in_batch
@@ -555,16 +576,10 @@ async fn drive(
     if should_halt(failed_count.saturating_sub(accepted), tolerate) {
         if asks && process.is_some_and(|process| process.on_failure == OnFailure::Ask) {
             let mut pause = Pause::new(PauseKind::Failure, batch);
-            pause.failed = failed
-                .iter()
-                .map(|job| world.agent_name(job.agent_id))
-                .collect();
+            pause.failed = world.agent_names(store, &failed).await?;
             return pause_for(store, progress, &pause, report).await;
         }
-        let names: Vec<String> = failed
-            .iter()
-            .map(|job| world.agent_name(job.agent_id))
-            .collect();
+        let names = world.agent_names(store, &failed).await?;
         let reason = format!(
             "halted: failed on {} (tolerated: {tolerate})",
             names.join(", ")

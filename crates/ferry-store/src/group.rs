@@ -44,12 +44,13 @@ pub(crate) enum Write {
         attempt: i64,
         now: DateTime<Utc>,
     },
-    /// [`Store::finish_job`].
+    /// [`Store::finish_job_logged`]: the lines first, then the report.
     Finish {
         id: i64,
         attempt: i64,
         succeeded: bool,
         result: Value,
+        lines: Vec<NewLogLine>,
         now: DateTime<Utc>,
     },
     /// [`Store::append_logs`].
@@ -181,19 +182,31 @@ impl Store {
                     attempt,
                     succeeded,
                     result,
+                    lines,
                     now,
-                } => jobs::finish_in(
-                    &mut tx,
-                    self.backend(),
-                    &mut events,
-                    *id,
-                    *attempt,
-                    *succeeded,
-                    result,
-                    *now,
-                )
-                .await
-                .map(Written::Finished),
+                } => {
+                    let logs = if lines.is_empty() {
+                        Ok(0)
+                    } else {
+                        logged = true;
+                        logs::append_in(&mut tx, *id, *attempt, lines).await
+                    };
+                    match logs {
+                        Ok(_) => jobs::finish_in(
+                            &mut tx,
+                            self.backend(),
+                            &mut events,
+                            *id,
+                            *attempt,
+                            *succeeded,
+                            result,
+                            *now,
+                        )
+                        .await
+                        .map(Written::Finished),
+                        Err(error) => Err(error),
+                    }
+                }
                 Write::Logs {
                     job_id,
                     attempt,

@@ -29,6 +29,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{Events, append};
 use crate::group::{Write, Written};
+use crate::logs::{MAX_LINES, NewLogLine};
 use crate::rows::{int, now, opt_text, opt_time, text, time};
 use crate::{Backend, Result, Store, StoreError, Tx};
 
@@ -146,8 +147,15 @@ pub struct JobRecord {
 /// The outcome of [`Store::finish_job`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FinishOutcome {
-    /// The report was recorded; the job as it is now.
-    Finished(JobRecord),
+    /// The report was recorded: the job as it is now, and whether no job
+    /// of its batch is left pending or running (the batch is over, for the
+    /// orchestrator to judge).
+    Finished {
+        /// The job, finished.
+        job: JobRecord,
+        /// Whether it was the last of its batch to finish.
+        batch_over: bool,
+    },
     /// The same attempt already reported the same outcome: nothing changed
     /// (a retried report after a lost response).
     AlreadyDone(JobRecord),
@@ -215,6 +223,18 @@ async fn job_in(tx: &mut Tx, backend: Backend, id: i64, lock: bool) -> Result<Jo
     job(&row)
 }
 
+/// How many agents one statement of [`Store::create_jobs`] covers: far
+/// below the bound parameters either database allows.
+const SET_CHUNK: usize = 500;
+
+/// `$first, $first+1, …`: `count` numbered parameters.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The row-locking clause that lets concurrent claimers pass each other.
 fn skip_locked(backend: Backend) -> &'static str {
     match backend {
@@ -250,60 +270,107 @@ impl Store {
         let stamp = now();
         // Rows are inserted in agent order, and all of them before the audit
         // head is locked, so concurrent creations cannot wait on each other
-        // in a circle.
+        // in a circle. Each statement covers a chunk of agents, not one.
         let mut ordered = agent_ids.to_vec();
         ordered.sort_unstable();
         ordered.dedup();
-        let mut created = Vec::new();
-        for &agent_id in &ordered {
-            let agent = sqlx::query("SELECT environment_id, revoked_at FROM agents WHERE id = $1")
-                .bind(agent_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("there is no agent {agent_id}")))?;
-            if int(&agent, "environment_id")? != environment_id {
-                return Err(StoreError::Invalid(format!(
-                    "agent {agent_id} does not deploy into the environment of deployment {deployment_id}"
-                )));
+        let mut created: Vec<(i64, i64)> = Vec::new();
+        for chunk in ordered.chunks(SET_CHUNK) {
+            let agents = sqlx::query(AssertSqlSafe(format!(
+                "SELECT id, environment_id, revoked_at FROM agents WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            )));
+            let agents = chunk
+                .iter()
+                .fold(agents, |query, id| query.bind(*id))
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut found = std::collections::HashMap::with_capacity(agents.len());
+            for agent in &agents {
+                found.insert(
+                    int(agent, "id")?,
+                    (
+                        int(agent, "environment_id")?,
+                        opt_text(agent, "revoked_at")?.is_some(),
+                    ),
+                );
             }
-            if opt_text(&agent, "revoked_at")?.is_some() {
-                return Err(StoreError::Invalid(format!("agent {agent_id} is revoked")));
+            for &agent_id in chunk {
+                match found.get(&agent_id) {
+                    None => {
+                        return Err(StoreError::NotFound(format!(
+                            "there is no agent {agent_id}"
+                        )));
+                    }
+                    Some(&(environment, _)) if environment != environment_id => {
+                        return Err(StoreError::Invalid(format!(
+                            "agent {agent_id} does not deploy into the environment of deployment {deployment_id}"
+                        )));
+                    }
+                    Some((_, true)) => {
+                        return Err(StoreError::Invalid(format!("agent {agent_id} is revoked")));
+                    }
+                    Some(_) => {}
+                }
             }
-            let inserted = sqlx::query(
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, ${}, $2, $3, 'pending', $4, $4)", i + 5))
+                .collect();
+            let insert = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO jobs (deployment_id, agent_id, batch, kind, state, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $5) \
-                 ON CONFLICT (deployment_id, agent_id, kind) DO NOTHING RETURNING id",
-            )
+                 VALUES {} ON CONFLICT (deployment_id, agent_id, kind) DO NOTHING RETURNING id, agent_id",
+                rows.join(", ")
+            )))
             .bind(deployment_id)
-            .bind(agent_id)
             .bind(batch)
             .bind(kind.as_str())
-            .bind(&stamp)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(inserted) = inserted {
-                created.push((int(&inserted, "id")?, agent_id));
+            .bind(&stamp);
+            for row in chunk
+                .iter()
+                .fold(insert, |query, id| query.bind(*id))
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                created.push((int(&row, "agent_id")?, int(&row, "id")?));
             }
         }
+        // Audited in agent order, whatever order the database returned.
+        created.sort_unstable();
         let mut events = Events::default();
-        for (id, agent_id) in created {
+        for (agent_id, id) in created {
             let details = json!({ "after": { "deployment": deployment_id, "agent": agent_id,
                 "batch": batch, "kind": kind.as_str(), "state": JobState::Pending.as_str() } });
             events.push("system", "job.create", &format!("job:{id}"), details);
         }
         events.append(&mut tx, self.backend()).await?;
-        let mut jobs = Vec::with_capacity(agent_ids.len());
-        for &agent_id in agent_ids {
-            let row = sqlx::query(AssertSqlSafe(format!(
-                "SELECT {COLUMNS} FROM jobs WHERE deployment_id = $1 AND agent_id = $2 AND kind = $3"
+        let mut by_agent = std::collections::HashMap::with_capacity(ordered.len());
+        for chunk in ordered.chunks(SET_CHUNK) {
+            let read = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM jobs WHERE deployment_id = $1 AND kind = $2 AND agent_id IN ({})",
+                placeholders(3, chunk.len())
             )))
             .bind(deployment_id)
-            .bind(agent_id)
-            .bind(kind.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-            jobs.push(job(&row)?);
+            .bind(kind.as_str());
+            for row in chunk
+                .iter()
+                .fold(read, |query, id| query.bind(*id))
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                let job = job(&row)?;
+                by_agent.insert(job.agent_id, job);
+            }
         }
+        let jobs = agent_ids
+            .iter()
+            .map(|agent_id| {
+                by_agent.get(agent_id).cloned().ok_or_else(|| {
+                    StoreError::Corrupt(format!(
+                        "the job of agent {agent_id} in deployment {deployment_id} was not written"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         tx.commit().await?;
         Ok(jobs)
     }
@@ -397,11 +464,34 @@ impl Store {
         result: &Value,
         now: DateTime<Utc>,
     ) -> Result<FinishOutcome> {
+        self.finish_job_logged(id, attempt, succeeded, result, &[], now)
+            .await
+    }
+
+    /// [`Store::finish_job`] with the last `lines` of the attempt's log
+    /// (stored as [`Store::append_logs`] stores them) in the same
+    /// transaction: the log is whole when the job is seen finished.
+    pub async fn finish_job_logged(
+        &self,
+        id: i64,
+        attempt: i64,
+        succeeded: bool,
+        result: &Value,
+        lines: &[NewLogLine],
+        now: DateTime<Utc>,
+    ) -> Result<FinishOutcome> {
+        if lines.len() > MAX_LINES {
+            return Err(StoreError::Invalid(format!(
+                "at most {MAX_LINES} log lines are stored at once, not {}",
+                lines.len()
+            )));
+        }
         let write = Write::Finish {
             id,
             attempt,
             succeeded,
             result: result.clone(),
+            lines: lines.to_vec(),
             now,
         };
         match self.in_group(write).await? {
@@ -576,6 +666,27 @@ impl Store {
         rows.iter().map(job).collect()
     }
 
+    /// The jobs of `kind` of deployment `deployment_id` that the
+    /// orchestrator judges it by: those of batch `batch` and every failed
+    /// one, oldest first (not the whole deployment's, pass after pass).
+    pub async fn jobs_to_judge(
+        &self,
+        deployment_id: i64,
+        kind: JobKind,
+        batch: i64,
+    ) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM jobs WHERE deployment_id = $1 AND kind = $2 \
+             AND (batch = $3 OR state = 'failed') ORDER BY id"
+        )))
+        .bind(deployment_id)
+        .bind(kind.as_str())
+        .bind(batch)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(job).collect()
+    }
+
     /// Job `id` if it is `agent_id`'s: an agent never learns of another's jobs.
     pub async fn agent_job(&self, agent_id: i64, id: i64) -> Result<Option<JobRecord>> {
         let row = sqlx::query(AssertSqlSafe(format!(
@@ -712,6 +823,15 @@ pub(crate) async fn finish_in(
         };
     };
     let finished = job(&row)?;
+    let left = sqlx::query(
+        "SELECT 1 AS found FROM jobs WHERE deployment_id = $1 AND batch = $2 AND kind = $3 \
+         AND state IN ('pending', 'running') LIMIT 1",
+    )
+    .bind(finished.deployment_id)
+    .bind(finished.batch)
+    .bind(finished.kind.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
     let details = json!({ "before": { "state": JobState::Running.as_str() },
         "after": { "state": to.as_str(), "attempt": attempt, "result": result } });
     events.push(
@@ -720,5 +840,8 @@ pub(crate) async fn finish_in(
         &format!("job:{id}"),
         details,
     );
-    Ok(FinishOutcome::Finished(finished))
+    Ok(FinishOutcome::Finished {
+        job: finished,
+        batch_over: left.is_none(),
+    })
 }

@@ -1954,6 +1954,7 @@ async fn agents_writing_at_once_each_get_their_own_answer(f: Fixture) {
             .collect(),
     )
     .await;
+    let mut batch_over = 0;
     for (id, logged, finished) in reports {
         if id == i64::MAX {
             assert!(matches!(logged, Err(StoreError::NotFound(_))), "{logged:?}");
@@ -1963,9 +1964,16 @@ async fn agents_writing_at_once_each_get_their_own_answer(f: Fixture) {
             );
         } else {
             assert_eq!(logged.unwrap(), 1);
-            assert!(matches!(finished.unwrap(), FinishOutcome::Finished(_)));
+            let FinishOutcome::Finished {
+                batch_over: last, ..
+            } = finished.unwrap()
+            else {
+                panic!("job {id} was not finished");
+            };
+            batch_over += usize::from(last);
         }
     }
+    assert_eq!(batch_over, 1, "the last report alone ends the batch");
     let jobs = f.store.jobs(deployment).await.unwrap();
     assert_eq!(jobs.len(), created.len());
     assert!(jobs.iter().all(|j| j.state == JobState::Succeeded));
@@ -2121,7 +2129,7 @@ async fn heartbeats_extend_only_the_current_attempt(f: Fixture) {
         .finish_job(claimed.id, 1, true, &serde_json::json!({ "exit": 0 }), t2)
         .await
         .unwrap();
-    assert!(matches!(done, FinishOutcome::Finished(_)));
+    assert!(matches!(done, FinishOutcome::Finished { .. }));
     assert!(
         !f.store
             .heartbeat_job(claimed.id, 1, lease(), t2)
@@ -2211,7 +2219,11 @@ async fn a_repeated_finish_is_already_done(f: Fixture) {
         .finish_job(claimed.id, 1, false, &result, t0)
         .await
         .unwrap();
-    let FinishOutcome::Finished(finished) = first else {
+    let FinishOutcome::Finished {
+        job: finished,
+        batch_over: true,
+    } = first
+    else {
         panic!("{first:?}")
     };
     assert_eq!(finished.state, JobState::Failed);
@@ -2309,7 +2321,7 @@ async fn a_retried_job_is_claimed_again_as_attempt_two(f: Fixture) {
         .finish_job(claimed.id, 2, true, &serde_json::json!({ "exit": 0 }), t1)
         .await
         .unwrap();
-    let FinishOutcome::Finished(done) = done else {
+    let FinishOutcome::Finished { job: done, .. } = done else {
         panic!("{done:?}")
     };
     assert_eq!((done.state, done.attempt), (JobState::Succeeded, 2));
