@@ -6,8 +6,9 @@
 //! and makes the requests `ferry agent` makes, in the same order and with the
 //! same bodies: a hello (no tags), long polls of 30 s, and for a job: `start`
 //! (if the attempt no longer holds the job, it is neither run nor reported),
-//! the log lines `ferry agent` ships for a step that prints nothing and for a
-//! passing health check, a request each, and the finish report. A server
+//! and the finish report, which carries the log lines `ferry agent` ships
+//! for a step that prints nothing and for a passing health check (as it does
+//! for any job shorter than `ferry_agent::ship::LINGER`). A server
 //! that is away is waited for with backoff from 1 to 30 s, as `ferry agent`
 //! does. What it does not do: it spawns no process and downloads no artifact.
 //! Every step exits 0 at once (taking 0 s), with one log line besides its
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferry_agent::pull::{next_backoff, pause, stop_on_signals, transient};
-use ferry_api::{AgentHello, AgentJob, AgentLogLine, AgentLogs, CreateAgentToken, FinishJob};
+use ferry_api::{AgentHello, AgentJob, AgentLogLine, CreateAgentToken, FinishJob};
 use ferry_api::{HealthReport, StepReport};
 use ferry_client::{Client, Error as ClientError};
 use ferry_core::Name;
@@ -45,8 +46,6 @@ use tokio::task::JoinSet;
 
 /// How long one long poll waits for a job.
 const POLL_SECONDS: u64 = 30;
-/// How many times a log request is tried, as `ferry agent` tries a batch.
-const LOG_TRIES: u32 = 3;
 
 const USAGE: &str = "usage: swarm --server URL (--tokens FILE | --create N --admin-token TOKEN \
                      --environment ENV) [--ready-file PATH] [--stagger SECONDS]";
@@ -323,33 +322,14 @@ async fn confirm_start(
     }
 }
 
-/// Ships one line of the agent's own in a request of its own, tried as
-/// `ferry agent` tries a batch; a line that cannot be sent is dropped.
-async fn ship(client: &Client, job: &AgentJob, seq: i64, step: Option<&str>, line: String) {
-    let line = AgentLogLine {
-        seq,
+/// A line of the agent's own, numbered `seq`.
+fn own_line(seq: usize, step: Option<&str>, line: String) -> AgentLogLine {
+    AgentLogLine {
+        seq: i64::try_from(seq).unwrap_or(i64::MAX),
         at: chrono::Utc::now(),
         stream: "ferry".to_owned(),
         step: step.map(str::to_owned),
         line,
-    };
-    let logs = AgentLogs {
-        attempt: job.attempt,
-        lines: vec![line],
-    };
-    let mut pause = Duration::from_millis(200);
-    for tried in 1..=LOG_TRIES {
-        match client.agent_logs(job.job_id, &logs).await {
-            Ok(()) => return,
-            Err(error) if tried == LOG_TRIES => {
-                let id = job.job_id;
-                say(&format!("job {id}: a log line could not be sent: {error}"));
-            }
-            Err(_) => {
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-            }
-        }
     }
 }
 
@@ -371,16 +351,14 @@ async fn run_job(client: &Client, name: &str, job: AgentJob, stop: &watch::Recei
     if let Some(why) = why {
         return say(&format!("agent {name}: job {id}: {why}; not running it"));
     }
-    let mut seq = 0;
+    let mut lines = Vec::new();
     let mut steps = Vec::new();
     for step in &job.steps {
-        let lines = [
+        for line in [
             format!("step {:?} started", step.name),
             format!("step {:?} succeeded in 0.000s", step.name),
-        ];
-        for line in lines {
-            ship(client, &job, seq, Some(&step.name), line).await;
-            seq += 1;
+        ] {
+            lines.push(own_line(lines.len(), Some(&step.name), line));
         }
         steps.push(StepReport {
             name: step.name.clone(),
@@ -406,7 +384,7 @@ async fn run_job(client: &Client, name: &str, job: AgentJob, stop: &watch::Recei
     let mut log_tail = Vec::new();
     if let Some(health) = &health {
         let line = format!("health check passed after 1 attempt(s): {}", health.last);
-        ship(client, &job, seq, None, line).await;
+        lines.push(own_line(lines.len(), None, line));
         log_tail.push(format!("health: {}", health.last));
     }
     let report = FinishJob {
@@ -415,6 +393,7 @@ async fn run_job(client: &Client, name: &str, job: AgentJob, stop: &watch::Recei
         steps,
         health,
         log_tail,
+        lines,
     };
     let mut backoff = Duration::from_secs(1);
     for tried in 1.. {

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 use crate::executor::{LogLine, Outcome, StepRun, Stream, run_step};
 use crate::health::{CheckContext, run_check};
 use crate::mask::Masker;
-use crate::ship::{LogSink, Shipper};
+use crate::ship::{self, LogSink, Shipper};
 
 /// How many log lines a report carries.
 const LOG_TAIL_LINES: usize = 200;
@@ -392,13 +392,18 @@ async fn run_job(
     };
     let ended = execute(&runner, &job, stop, &mut lost, &log).await;
     drop(log);
-    // The log is complete on the server before the job is reported ended.
-    shipper.finish().await;
-    heartbeat.abort();
-    let report = match ended {
+    // The log is complete on the server when the job is seen ended: the
+    // lines not sent yet go with the report.
+    let mut report = match ended {
         Ended::Report(report) => report,
-        Ended::LeaseLost => return,
+        Ended::LeaseLost => {
+            shipper.finish_and_send().await;
+            heartbeat.abort();
+            return;
+        }
     };
+    report.lines = shipper.finish().await;
+    heartbeat.abort();
     let verdict = if report.succeeded {
         "succeeded"
     } else {
@@ -413,6 +418,18 @@ async fn run_job(
                     job.job_id, ack.outcome
                 ));
                 return;
+            }
+            Err(ferry_client::Error::Api(problem))
+                if !report.lines.is_empty() && matches!(problem.status, 400 | 422) =>
+            {
+                // A server older than this agent takes no log lines in a
+                // report: they are sent on their own, before it.
+                let lines = std::mem::take(&mut report.lines);
+                say(&format!(
+                    "job {}: the server refused log lines with the report ({}); sending them apart",
+                    job.job_id, problem.detail
+                ));
+                ship::send(client, job.job_id, job.attempt, lines).await;
             }
             Err(error) if transient(&error) && attempt < 20 => {
                 say(&format!(
@@ -468,6 +485,7 @@ async fn execute(
             steps,
             health: None,
             log_tail: tail.lines(),
+            lines: Vec::new(),
         })
     };
     let dir = settings
@@ -649,6 +667,7 @@ async fn execute(
         steps,
         health,
         log_tail: tail.lines(),
+        lines: Vec::new(),
     })
 }
 

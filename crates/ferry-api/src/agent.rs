@@ -6,6 +6,8 @@ use utoipa::ToSchema;
 
 use ferry_core::Name;
 
+use crate::logs::AgentLogLine;
+
 /// The body of `POST /api/v1/agent-tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -204,6 +206,11 @@ pub struct FinishJob {
     /// The last lines of the log (masked), or why the job failed.
     #[serde(default)]
     pub log_tail: Vec<String>,
+    /// Lines of the log not sent yet (at most 1000), numbered as in
+    /// `POST /api/v1/agent/jobs/{id}/logs`: stored with the report, so a
+    /// short job's whole log comes with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<AgentLogLine>,
 }
 
 /// The answer to a finish report.

@@ -580,7 +580,8 @@ pub async fn heartbeat(
         (status = 200, body = FinishAck),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")
     ))]
 pub async fn finish(
     State(state): State<AppState>,
@@ -594,6 +595,7 @@ pub async fn finish(
             "a report has at most 1000 steps and 1000 log lines".into(),
         ));
     }
+    let lines = super::logs::new_lines(request.lines)?;
     owns_job(&state, &record, id).await?;
     let result = json!({
         "steps": request.steps,
@@ -603,14 +605,22 @@ pub async fn finish(
     let now = chrono::Utc::now();
     let outcome = state
         .store
-        .finish_job(id, request.attempt, request.succeeded, &result, now)
+        .finish_job_logged(id, request.attempt, request.succeeded, &result, &lines, now)
         .await?;
     heard_from(&state, record.id, now).await?;
-    if matches!(outcome, FinishOutcome::Finished(_)) {
+    if !lines.is_empty() {
+        state.wake.logs();
+    }
+    // The orchestrator has something to judge once the batch is over; until
+    // then its passes would find jobs still running.
+    if let FinishOutcome::Finished {
+        batch_over: true, ..
+    } = outcome
+    {
         state.wake.orchestrator();
     }
     let outcome = match outcome {
-        FinishOutcome::Finished(_) => "finished",
+        FinishOutcome::Finished { .. } => "finished",
         FinishOutcome::AlreadyDone(_) => "already_done",
         FinishOutcome::Stale(_) => "stale",
     };

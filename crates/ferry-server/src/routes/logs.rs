@@ -5,7 +5,7 @@ use std::convert::Infallible;
 
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use ferry_api::{AgentLogs, LogLine, LogPage, Problem};
+use ferry_api::{AgentLogLine, AgentLogs, LogLine, LogPage, Problem};
 use ferry_store::logs::{LogRecord, LogStream, MAX_LINES, NewLogLine};
 use futures_util::stream::Stream;
 use serde::Deserialize;
@@ -105,29 +105,16 @@ pub async fn follow_logs(
     Ok(Sse::new(crate::log_follow::events(state, id, after)).keep_alive(KeepAlive::default()))
 }
 
-/// Stores lines a job's steps printed. Lines are numbered by the agent
-/// within the attempt; a line sent again is stored once.
-#[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/logs", tag = "agents", security(("bearer" = [])),
-    params(("id" = crate::openapi::Id, Path, description = "The job's id")),
-    request_body = AgentLogs,
-    responses((status = 204, description = "Stored"), (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn agent_logs(
-    State(state): State<AppState>,
-    AgentCaller { agent: record, .. }: AgentCaller,
-    Path(id): Path<String>,
-    Json(request): Json<AgentLogs>,
-) -> ApiResult<axum::http::StatusCode> {
-    let id = crate::convert::id("job", &id)?;
-    if request.lines.len() > MAX_LINES {
+/// The lines an agent sent, checked: at most [`MAX_LINES`], each of a
+/// known stream.
+pub(crate) fn new_lines(lines: Vec<AgentLogLine>) -> Result<Vec<NewLogLine>, ApiError> {
+    if lines.len() > MAX_LINES {
         return Err(ApiError::Unprocessable(format!(
             "at most {MAX_LINES} lines at once, not {}",
-            request.lines.len()
+            lines.len()
         )));
     }
-    super::agents::owns_job(&state, &record, id).await?;
-    let lines = request
-        .lines
+    lines
         .into_iter()
         .map(|l| {
             let stream = LogStream::parse(&l.stream).ok_or_else(|| {
@@ -144,7 +131,26 @@ pub async fn agent_logs(
                 line: l.line,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect()
+}
+
+/// Stores lines a job's steps printed. Lines are numbered by the agent
+/// within the attempt; a line sent again is stored once.
+#[utoipa::path(post, path = "/api/v1/agent/jobs/{id}/logs", tag = "agents", security(("bearer" = [])),
+    params(("id" = crate::openapi::Id, Path, description = "The job's id")),
+    request_body = AgentLogs,
+    responses((status = 204, description = "Stored"), (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn agent_logs(
+    State(state): State<AppState>,
+    AgentCaller { agent: record, .. }: AgentCaller,
+    Path(id): Path<String>,
+    Json(request): Json<AgentLogs>,
+) -> ApiResult<axum::http::StatusCode> {
+    let id = crate::convert::id("job", &id)?;
+    let lines = new_lines(request.lines)?;
+    super::agents::owns_job(&state, &record, id).await?;
     state.store.append_logs(id, request.attempt, &lines).await?;
     state.wake.logs();
     Ok(axum::http::StatusCode::NO_CONTENT)
