@@ -40,8 +40,10 @@ warms up with wrk for --warmup seconds, and times
 or the session cookie) against:
   * ceiling `GET /`;
   * `GET /healthz`;
-  * `GET /api/v1/status` (the status matrix of every service), as JSON and
-    gzipped (`Accept-Encoding: gzip`, as browsers send);
+  * `GET /api/v1/status` (the status matrix of every service), as JSON,
+    gzipped (`Accept-Encoding: gzip`, as browsers send), and unchanged
+    (`If-None-Match` with the ETag it answered: `304`, as a dashboard that
+    polls gets while nothing changes);
   * `GET /api/v1/services/<svc>/releases/<version>` (one release);
   * `GET /api/v1/services/<svc>/releases/<version>/check?environment=prod`
     (every gate of a promotion to prod);
@@ -51,7 +53,8 @@ or the session cookie) against:
 From wrk: requests/s, p50 and p99 (its --latency distribution), non-2xx
 (wrk counts only >= 400 as errors, so for ferry's endpoints the answers by
 status are also read from the server's /metrics before and after each run:
-any status outside 2xx counts, 3xx included), socket errors and bytes per
+any status outside 2xx counts, 3xx included, but for the `304` row, where
+any status but 304 counts), socket errors and bytes per
 answer. A run with a non-2xx answer or a socket error measured errors, not
 the endpoint: the script says so and exits 1. The ferry server's RSS
 (VmRSS) is sampled every 0.2 s during the wrk runs; its peak is reported.
@@ -530,24 +533,36 @@ def answers_during(before, after):
 
 # ---------------------------------------------------------------- the run
 
+def status_etag(port, token):
+    """The ETag of the status matrix as it is now."""
+    status, headers, _ = request(port, "GET", "/api/v1/status", headers={"Authorization": f"Bearer {token}"})
+    etag = next((value for name, value in headers if name.lower() == "etag"), None)
+    if status != 200 or etag is None:
+        raise SystemExit(f"GET /api/v1/status answered {status} without an ETag")
+    return etag
+
+
 def endpoints(ceiling_port, ferry_port, token, cookie, target):
-    """(label, port, path, headers, metrics route or None)."""
+    """(label, port, path, headers, metrics route or None, the status every answer must have)."""
     bearer = [f"Authorization: Bearer {token}"]
     service, version, deployment = target["service"], target["version"], target["deployment"]
     return [
-        ("ceiling GET /", ceiling_port, "/", [], None),
-        ("GET /healthz", ferry_port, "/healthz", [], "/healthz"),
-        ("GET /api/v1/status", ferry_port, "/api/v1/status", bearer, "/api/v1/status"),
+        ("ceiling GET /", ceiling_port, "/", [], None, 200),
+        ("GET /healthz", ferry_port, "/healthz", [], "/healthz", 200),
+        ("GET /api/v1/status", ferry_port, "/api/v1/status", bearer, "/api/v1/status", 200),
         ("GET /api/v1/status (gzip)", ferry_port, "/api/v1/status", bearer + ["Accept-Encoding: gzip"],
-         "/api/v1/status"),
+         "/api/v1/status", 200),
+        ("GET /api/v1/status (unchanged: If-None-Match)", ferry_port, "/api/v1/status",
+         bearer + ["Accept-Encoding: gzip", f"If-None-Match: {status_etag(ferry_port, token)}"],
+         "/api/v1/status", 304),
         (f"GET /api/v1/services/{{svc}}/releases/{{version}}", ferry_port,
          f"/api/v1/services/{service}/releases/{version}", bearer,
-         "/api/v1/services/{service}/releases/{version}"),
+         "/api/v1/services/{service}/releases/{version}", 200),
         (f"GET /api/v1/services/{{svc}}/releases/{{version}}/check?environment=prod", ferry_port,
          f"/api/v1/services/{service}/releases/{version}/check?environment=prod", bearer,
-         "/api/v1/services/{service}/releases/{version}/check"),
+         "/api/v1/services/{service}/releases/{version}/check", 200),
         ("GET /deployments/{id} (web)", ferry_port, f"/deployments/{deployment}", [f"Cookie: {cookie}"],
-         "/deployments/{id}"),
+         "/deployments/{id}", 200),
     ]
 
 
@@ -568,13 +583,13 @@ def pick_target(args, data_dir, database_url):
     return {"service": service, "version": version, "deployment": int(row[0])}
 
 
-def warm_up(label, port, path, headers, count=5):
-    """A few requests, each of which must answer 200; answers the last body's size."""
+def warm_up(label, port, path, headers, expect, count=5):
+    """A few requests, each of which must answer `expect`; answers the last body's size."""
     header_map = dict(h.split(": ", 1) for h in headers)
     for _ in range(count):
         status, _, body = request(port, "GET", path, headers=header_map)
-        if status != 200:
-            raise SystemExit(f"{label}: GET {path} answered {status}, not 200: {body[:300]!r}")
+        if status != expect:
+            raise SystemExit(f"{label}: GET {path} answered {status}, not {expect}: {body[:300]!r}")
     return len(body)
 
 
@@ -587,8 +602,9 @@ def run_benchmark(processes, args, data_dir, database_url):
     log(f"target: {target['service']}@{target['version']}, deployment {target['deployment']}")
     idle_rss = vm_rss(ferry.process.pid)
     rows, samples = [], 0
-    for label, port, path, headers, route in endpoints(ceiling_port, ferry.port, ferry.token, cookie, target):
-        body_size = warm_up(label, port, path, headers)
+    for label, port, path, headers, route, expect in endpoints(ceiling_port, ferry.port, ferry.token, cookie,
+                                                               target):
+        body_size = warm_up(label, port, path, headers, expect)
         url = f"http://127.0.0.1:{port}{path}"
         if args.warmup > 0:
             warm = parse_wrk(wrk(url, headers, args.warmup))
@@ -612,7 +628,7 @@ def run_benchmark(processes, args, data_dir, database_url):
                 raise SystemExit(f"{label}: wrk counted {result['requests']} answers, the server's /metrics "
                                  f"only {seen}: cannot tell the statuses")
             server_non_2xx = sum(n for statuses in routes.values() for status, n in statuses.items()
-                                 if not status.startswith("2"))
+                                 if status != str(expect) and not (expect == 200 and status.startswith("2")))
             result["non_2xx"] = max(result["non_2xx"], server_non_2xx)
         result["rss_peak_kib"] = sampler.peak
         rows.append(result)
