@@ -71,6 +71,7 @@ contract!(
     batches_advance_only_from_the_expected_one,
     a_rollback_is_linked_and_restores_the_failed_deployment,
     log_lines_are_stored_once_in_order,
+    a_report_brings_the_last_lines_of_the_log,
     an_evidence_pack_reads_its_records_and_their_events_at_one_head,
     a_cancel_is_immediate_before_the_start_and_deferred_after,
     a_deployment_has_one_driver_at_a_time,
@@ -2737,6 +2738,67 @@ async fn log_lines_are_stored_once_in_order(f: Fixture) {
         .await
         .unwrap_err();
     assert!(error.to_string().contains("no attempt 2"), "{error}");
+}
+
+/// A short job's log comes with its report: the lines are there when the
+/// job is seen finished, a line sent before too is stored once, and a
+/// report that cannot be taken stores none of its lines.
+async fn a_report_brings_the_last_lines_of_the_log(f: Fixture) {
+    let job = claimed_job(&f, chrono::Utc::now()).await;
+    f.store
+        .append_logs(job.id, 1, &[log_line(0, "step started")])
+        .await
+        .unwrap();
+    let rest = [log_line(0, "step started"), log_line(1, "step succeeded")];
+    let finished = f
+        .store
+        .finish_job_logged(
+            job.id,
+            1,
+            true,
+            &serde_json::json!({}),
+            &rest,
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        finished,
+        FinishOutcome::Finished {
+            batch_over: true,
+            ..
+        }
+    ));
+    let texts = |lines: Vec<ferry_store::logs::LogRecord>| -> Vec<String> {
+        lines.into_iter().map(|line| line.line).collect()
+    };
+    let log = f
+        .store
+        .deployment_logs(job.deployment_id, 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(texts(log), ["step started", "step succeeded"]);
+
+    // The other outcome from the same attempt is refused, lines and all.
+    let refused = f
+        .store
+        .finish_job_logged(
+            job.id,
+            1,
+            false,
+            &serde_json::json!({}),
+            &[log_line(2, "late line")],
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+    let log = f
+        .store
+        .deployment_logs(job.deployment_id, 0, 1000)
+        .await
+        .unwrap();
+    assert_eq!(texts(log), ["step started", "step succeeded"]);
 }
 
 async fn an_evidence_pack_reads_its_records_and_their_events_at_one_head(f: Fixture) {
