@@ -131,6 +131,17 @@ impl Store {
     /// Writes `queued` in one transaction, or each alone when that fails,
     /// and sends every answer.
     async fn write_group(&self, queued: Vec<Queued>) {
+        let began = std::time::Instant::now();
+        let writes = queued.len();
+        self.write_group_now(queued).await;
+        tracing::debug!(
+            writes,
+            micros = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "a group of writes committed"
+        );
+    }
+
+    async fn write_group_now(&self, queued: Vec<Queued>) {
         if queued.len() > 1 {
             let writes: Vec<&Write> = queued.iter().map(|q| &q.write).collect();
             if let Ok(answers) = self.write_together(&writes).await {
