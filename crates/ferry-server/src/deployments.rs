@@ -4,8 +4,6 @@
 //! who may cancel or roll back, and what a rollback restores, read the same
 //! from either.
 
-use std::collections::HashMap;
-
 use ferry_api::{Deployment, DeploymentProgress, DeploymentTarget, HealthReport, StepReport};
 use ferry_core::Name;
 use ferry_core::access::Action;
@@ -24,15 +22,7 @@ use crate::state::AppState;
 /// Deployment `id` with its progress and its targets.
 pub async fn full(state: &AppState, id: i64) -> Result<Deployment, ApiError> {
     let progress = state.store.progress(id).await?;
-    let jobs = state.store.jobs(id).await?;
-    let environment = name("environment", &progress.deployment.environment)?;
-    let names: HashMap<i64, String> = state
-        .store
-        .agents(Some(&environment))
-        .await?
-        .into_iter()
-        .map(|agent| (agent.id, agent.name))
-        .collect();
+    let jobs = state.store.jobs_with_targets(id).await?;
     let mut deployment = convert::deployment(progress.deployment.clone());
     if let (Some(plan), Some(batch)) = (&progress.plan, progress.batch) {
         deployment.progress = Some(DeploymentProgress {
@@ -45,7 +35,7 @@ pub async fn full(state: &AppState, id: i64) -> Result<Deployment, ApiError> {
     }
     let mut targets: Vec<DeploymentTarget> = jobs
         .iter()
-        .map(|job| target(job, names.get(&job.agent_id)))
+        .map(|(job, name)| target(job, Some(name)))
         .collect();
     targets.sort_by(|a, b| (a.batch, &a.target).cmp(&(b.batch, &b.target)));
     deployment.targets = targets;

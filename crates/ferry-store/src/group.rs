@@ -18,6 +18,7 @@
 //! - a group is written by a task of its own: a caller that goes away (its
 //!   client hung up) does not abandon the others' writes.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -25,9 +26,9 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::audit::Events;
-use crate::jobs::{self, FinishOutcome, JobRecord};
+use crate::jobs::{self, FinishOutcome, JobKind, JobRecord};
 use crate::logs::{self, NewLogLine};
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, Tx};
 
 /// A write that can share a transaction with others.
 #[derive(Debug, Clone)]
@@ -161,6 +162,26 @@ impl Store {
         }
     }
 
+    /// Marks the last report of each batch the group finished jobs of with
+    /// whether that batch is over: one read a batch, not one a report.
+    async fn tell_batches_over(&self, tx: &mut Tx, answers: &mut [Written]) -> Result<()> {
+        let mut last: HashMap<(i64, i64, JobKind), usize> = HashMap::new();
+        for (index, answer) in answers.iter().enumerate() {
+            if let Written::Finished(FinishOutcome::Finished { job, .. }) = answer {
+                last.insert((job.deployment_id, job.batch, job.kind), index);
+            }
+        }
+        for ((deployment_id, batch, kind), index) in last {
+            let over = jobs::batch_over_in(tx, deployment_id, batch, kind).await?;
+            if let Some(Written::Finished(FinishOutcome::Finished { batch_over, .. })) =
+                answers.get_mut(index)
+            {
+                *batch_over = over;
+            }
+        }
+        Ok(())
+    }
+
     /// Writes `writes` in order in one transaction.
     async fn write_together(&self, writes: &[&Write]) -> Result<Vec<Written>> {
         let mut tx = self.write().await?;
@@ -196,26 +217,34 @@ impl Store {
                     lines,
                     now,
                 } => {
-                    let logs = if lines.is_empty() {
-                        Ok(0)
-                    } else {
-                        logged = true;
-                        logs::append_in(&mut tx, *id, *attempt, lines).await
-                    };
-                    match logs {
-                        Ok(_) => jobs::finish_in(
-                            &mut tx,
-                            self.backend(),
-                            &mut events,
-                            *id,
-                            *attempt,
-                            *succeeded,
-                            result,
-                            *now,
-                        )
-                        .await
-                        .map(Written::Finished),
-                        Err(error) => Err(error),
+                    let finished = jobs::finish_in(
+                        &mut tx,
+                        self.backend(),
+                        &mut events,
+                        *id,
+                        *attempt,
+                        *succeeded,
+                        result,
+                        *now,
+                    )
+                    .await;
+                    match finished {
+                        // The report read the job: its lines need no read of their own.
+                        Ok(outcome) if !lines.is_empty() => {
+                            logged = true;
+                            let job = outcome.job();
+                            logs::append_to(
+                                &mut tx,
+                                job.deployment_id,
+                                job.id,
+                                job.attempt,
+                                *attempt,
+                                lines,
+                            )
+                            .await
+                            .map(|_| Written::Finished(outcome))
+                        }
+                        other => other.map(Written::Finished),
                     }
                 }
                 Write::Logs {
@@ -233,6 +262,9 @@ impl Store {
                 Ok(answer) => answers.push(answer),
                 Err(error) => return Store::abandon(tx, Err(error)).await,
             }
+        }
+        if let Err(error) = self.tell_batches_over(&mut tx, &mut answers).await {
+            return Store::abandon(tx, Err(error)).await;
         }
         let mut ended = events.append(&mut tx, self.backend()).await.map(|_| ());
         if logged && ended.is_ok() {

@@ -153,7 +153,8 @@ pub enum FinishOutcome {
     Finished {
         /// The job, finished.
         job: JobRecord,
-        /// Whether it was the last of its batch to finish.
+        /// Whether it was the last of its batch to finish: of the reports
+        /// committed together, only the last of a batch can say so.
         batch_over: bool,
     },
     /// The same attempt already reported the same outcome: nothing changed
@@ -162,6 +163,17 @@ pub enum FinishOutcome {
     /// The report is for an attempt that no longer holds the job (an older
     /// attempt, or one whose lease expired): nothing changed.
     Stale(JobRecord),
+}
+
+impl FinishOutcome {
+    /// The job as it is after the report.
+    pub fn job(&self) -> &JobRecord {
+        match self {
+            FinishOutcome::Finished { job, .. }
+            | FinishOutcome::AlreadyDone(job)
+            | FinishOutcome::Stale(job) => job,
+        }
+    }
 }
 
 /// What a job whose lease ran out records as its result.
@@ -666,6 +678,26 @@ impl Store {
         rows.iter().map(job).collect()
     }
 
+    /// The jobs of deployment `deployment_id`, oldest first, each with the
+    /// name of its agent (one read, not the jobs and then every agent).
+    pub async fn jobs_with_targets(&self, deployment_id: i64) -> Result<Vec<(JobRecord, String)>> {
+        let columns: Vec<String> = COLUMNS
+            .split(", ")
+            .map(|c| format!("j.{}", c.trim()))
+            .collect();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {}, a.name AS target FROM jobs j JOIN agents a ON a.id = j.agent_id \
+             WHERE j.deployment_id = $1 ORDER BY j.id",
+            columns.join(", ")
+        )))
+        .bind(deployment_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((job(row)?, text(row, "target")?)))
+            .collect()
+    }
+
     /// The jobs of `kind` of deployment `deployment_id` that the
     /// orchestrator judges it by: those of batch `batch` and every failed
     /// one, oldest first (not the whole deployment's, pass after pass).
@@ -823,15 +855,6 @@ pub(crate) async fn finish_in(
         };
     };
     let finished = job(&row)?;
-    let left = sqlx::query(
-        "SELECT 1 AS found FROM jobs WHERE deployment_id = $1 AND batch = $2 AND kind = $3 \
-         AND state IN ('pending', 'running') LIMIT 1",
-    )
-    .bind(finished.deployment_id)
-    .bind(finished.batch)
-    .bind(finished.kind.as_str())
-    .fetch_optional(&mut **tx)
-    .await?;
     let details = json!({ "before": { "state": JobState::Running.as_str() },
         "after": { "state": to.as_str(), "attempt": attempt, "result": result } });
     events.push(
@@ -840,8 +863,29 @@ pub(crate) async fn finish_in(
         &format!("job:{id}"),
         details,
     );
+    // Whether the batch is over is asked once a group (`batch_over_in`).
     Ok(FinishOutcome::Finished {
         job: finished,
-        batch_over: left.is_none(),
+        batch_over: false,
     })
+}
+
+/// Whether no job of `kind` in batch `batch` of deployment `deployment_id`
+/// is pending or running, inside `tx`.
+pub(crate) async fn batch_over_in(
+    tx: &mut Tx,
+    deployment_id: i64,
+    batch: i64,
+    kind: JobKind,
+) -> Result<bool> {
+    let left = sqlx::query(
+        "SELECT 1 AS found FROM jobs WHERE deployment_id = $1 AND batch = $2 AND kind = $3 \
+         AND state IN ('pending', 'running') LIMIT 1",
+    )
+    .bind(deployment_id)
+    .bind(batch)
+    .bind(kind.as_str())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(left.is_none())
 }

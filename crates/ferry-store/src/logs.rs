@@ -167,12 +167,26 @@ pub(crate) async fn append_in(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("there is no job {job_id}")))?;
-    if attempt < 1 || attempt > int(&job, "attempt")? {
+    let deployment_id = int(&job, "deployment_id")?;
+    let attempts = int(&job, "attempt")?;
+    append_to(tx, deployment_id, job_id, attempts, attempt, lines).await
+}
+
+/// [`append_in`] for a job already read: job `job_id` of deployment
+/// `deployment_id`, which has had `attempts` attempts.
+pub(crate) async fn append_to(
+    tx: &mut Tx,
+    deployment_id: i64,
+    job_id: i64,
+    attempts: i64,
+    attempt: i64,
+    lines: &[NewLogLine],
+) -> Result<u64> {
+    if attempt < 1 || attempt > attempts {
         return Err(StoreError::Invalid(format!(
             "job {job_id} has had no attempt {attempt}"
         )));
     }
-    let deployment_id = int(&job, "deployment_id")?;
     let mut stored = 0;
     for chunk in lines.chunks(CHUNK) {
         let values: Vec<String> = (0..chunk.len())

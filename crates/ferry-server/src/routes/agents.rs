@@ -271,13 +271,15 @@ pub async fn next_job(
     let deadline = tokio::time::Instant::now() + wait;
     heard_from(&state, record.id, chrono::Utc::now()).await?;
     let bell = state.wake.agent_bell(record.id);
+    // Rung: a job was made for this agent, so no read need look for it first.
+    let mut rung = false;
     loop {
         // Listen before looking, so a job created while we look still wakes us.
         let woken = bell.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
         // Reading first keeps idle agents from taking SQLite's write lock.
-        if state.store.has_pending_job(record.id).await?
+        if (rung || state.store.has_pending_job(record.id).await?)
             && let Some(job) = state
                 .store
                 .claim_job(record.id, state.lease, chrono::Utc::now())
@@ -315,10 +317,10 @@ pub async fn next_job(
         }
         // Woken by a job made here, by another replica's notification, or
         // by the process's poll ([`POLL_INTERVAL`]).
-        tokio::select! {
-            () = woken => {}
-            () = tokio::time::sleep(deadline - now) => {}
-        }
+        rung = tokio::select! {
+            () = woken => true,
+            () = tokio::time::sleep(deadline - now) => false,
+        };
     }
 }
 
