@@ -117,28 +117,17 @@ pub(super) fn deployment_ended(
     tokio::spawn(async move {
         // The jobs say what ran where; without them the trace is the
         // deployment alone.
-        let jobs = match store.jobs(deployment.id).await {
+        let jobs = match store.jobs_with_targets(deployment.id).await {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::debug!(deployment = deployment.id, %error, "the trace has no jobs");
                 Vec::new()
             }
         };
-        let environment = ferry_core::Name::parse(&deployment.environment).ok();
-        let agents = match &environment {
-            Some(environment) => store.agents(Some(environment)).await.unwrap_or_default(),
-            None => Vec::new(),
-        };
-        let target = |job: &JobRecord| {
-            agents
-                .iter()
-                .find(|agent| agent.id == job.agent_id)
-                .map_or_else(
-                    || format!("agent {}", job.agent_id),
-                    |agent| agent.name.clone(),
-                )
-        };
-        let named: Vec<(String, &JobRecord)> = jobs.iter().map(|job| (target(job), job)).collect();
+        let named: Vec<(String, &JobRecord)> = jobs
+            .iter()
+            .map(|(job, target)| (target.clone(), job))
+            .collect();
         send(&tracer, &deployment, outcome, ended, &named);
     });
 }
