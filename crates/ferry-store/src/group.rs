@@ -28,7 +28,7 @@ use tokio::sync::oneshot;
 use crate::audit::Events;
 use crate::jobs::{self, FinishOutcome, JobKind, JobRecord};
 use crate::logs::{self, NewLogLine};
-use crate::{Result, Store, StoreError, Tx};
+use crate::{Backend, Result, Store, StoreError, Tx};
 
 /// A write that can share a transaction with others.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub(crate) enum Write {
         attempt: i64,
         now: DateTime<Utc>,
     },
-    /// [`Store::finish_job_logged`]: the lines first, then the report.
+    /// [`Store::finish_job_logged`]: the report, then its lines.
     Finish {
         id: i64,
         attempt: i64,
@@ -69,6 +69,17 @@ pub(crate) enum Written {
     Started(bool),
     Finished(FinishOutcome),
     Logged(u64),
+}
+
+impl Write {
+    /// Whether it stores log lines (which followers of live logs are told of).
+    fn logs(&self) -> bool {
+        match self {
+            Write::Logs { .. } => true,
+            Write::Finish { lines, .. } => !lines.is_empty(),
+            Write::Claim { .. } | Write::Start { .. } => false,
+        }
+    }
 }
 
 impl Written {
@@ -162,112 +173,22 @@ impl Store {
         }
     }
 
-    /// Marks the last report of each batch the group finished jobs of with
-    /// whether that batch is over: one read a batch, not one a report.
-    async fn tell_batches_over(&self, tx: &mut Tx, answers: &mut [Written]) -> Result<()> {
-        let mut last: HashMap<(i64, i64, JobKind), usize> = HashMap::new();
-        for (index, answer) in answers.iter().enumerate() {
-            if let Written::Finished(FinishOutcome::Finished { job, .. }) = answer {
-                last.insert((job.deployment_id, job.batch, job.kind), index);
-            }
-        }
-        for ((deployment_id, batch, kind), index) in last {
-            let over = jobs::batch_over_in(tx, deployment_id, batch, kind).await?;
-            if let Some(Written::Finished(FinishOutcome::Finished { batch_over, .. })) =
-                answers.get_mut(index)
-            {
-                *batch_over = over;
-            }
-        }
-        Ok(())
-    }
-
     /// Writes `writes` in order in one transaction.
     async fn write_together(&self, writes: &[&Write]) -> Result<Vec<Written>> {
         let mut tx = self.write().await?;
         let mut events = Events::default();
         let mut answers = Vec::with_capacity(writes.len());
-        let mut logged = false;
         for write in writes {
-            let answer = match write {
-                Write::Claim {
-                    agent_id,
-                    lease,
-                    now,
-                } => jobs::claim_in(
-                    &mut tx,
-                    self.backend(),
-                    &mut events,
-                    *agent_id,
-                    *lease,
-                    *now,
-                )
-                .await
-                .map(Written::Claimed),
-                Write::Start { id, attempt, now } => {
-                    jobs::start_in(&mut tx, self.backend(), &mut events, *id, *attempt, *now)
-                        .await
-                        .map(Written::Started)
-                }
-                Write::Finish {
-                    id,
-                    attempt,
-                    succeeded,
-                    result,
-                    lines,
-                    now,
-                } => {
-                    let finished = jobs::finish_in(
-                        &mut tx,
-                        self.backend(),
-                        &mut events,
-                        *id,
-                        *attempt,
-                        *succeeded,
-                        result,
-                        *now,
-                    )
-                    .await;
-                    match finished {
-                        // The report read the job: its lines need no read of their own.
-                        Ok(outcome) if !lines.is_empty() => {
-                            logged = true;
-                            let job = outcome.job();
-                            logs::append_to(
-                                &mut tx,
-                                job.deployment_id,
-                                job.id,
-                                job.attempt,
-                                *attempt,
-                                lines,
-                            )
-                            .await
-                            .map(|_| Written::Finished(outcome))
-                        }
-                        other => other.map(Written::Finished),
-                    }
-                }
-                Write::Logs {
-                    job_id,
-                    attempt,
-                    lines,
-                } => {
-                    logged = true;
-                    logs::append_in(&mut tx, *job_id, *attempt, lines)
-                        .await
-                        .map(Written::Logged)
-                }
-            };
-            match answer {
+            match write_in(&mut tx, self.backend(), &mut events, write).await {
                 Ok(answer) => answers.push(answer),
                 Err(error) => return Store::abandon(tx, Err(error)).await,
             }
         }
-        if let Err(error) = self.tell_batches_over(&mut tx, &mut answers).await {
+        if let Err(error) = tell_batches_over(&mut tx, &mut answers).await {
             return Store::abandon(tx, Err(error)).await;
         }
         let mut ended = events.append(&mut tx, self.backend()).await.map(|_| ());
-        if logged && ended.is_ok() {
+        if ended.is_ok() && writes.iter().any(|write| write.logs()) {
             ended = self.announce_logs(&mut tx).await;
         }
         if let Err(error) = ended {
@@ -276,4 +197,73 @@ impl Store {
         tx.commit().await?;
         Ok(answers)
     }
+}
+
+/// One write inside `tx`, its audit events added to `events`.
+async fn write_in(
+    tx: &mut Tx,
+    backend: Backend,
+    events: &mut Events,
+    write: &Write,
+) -> Result<Written> {
+    match write {
+        Write::Claim {
+            agent_id,
+            lease,
+            now,
+        } => jobs::claim_in(tx, backend, events, *agent_id, *lease, *now)
+            .await
+            .map(Written::Claimed),
+        Write::Start { id, attempt, now } => {
+            jobs::start_in(tx, backend, events, *id, *attempt, *now)
+                .await
+                .map(Written::Started)
+        }
+        Write::Finish {
+            id,
+            attempt,
+            succeeded,
+            result,
+            lines,
+            now,
+        } => {
+            let outcome =
+                jobs::finish_in(tx, backend, events, *id, *attempt, *succeeded, result, *now)
+                    .await?;
+            if !lines.is_empty() {
+                // The report read the job: its lines need no read of their own.
+                let job = outcome.job();
+                logs::append_to(tx, job.deployment_id, job.id, job.attempt, *attempt, lines)
+                    .await?;
+            }
+            Ok(Written::Finished(outcome))
+        }
+        Write::Logs {
+            job_id,
+            attempt,
+            lines,
+        } => logs::append_in(tx, *job_id, *attempt, lines)
+            .await
+            .map(Written::Logged),
+    }
+}
+
+/// Marks the last report of each batch the group finished jobs of with
+/// whether that batch is over: one read a batch, not one a report.
+async fn tell_batches_over(tx: &mut Tx, answers: &mut [Written]) -> Result<()> {
+    let mut last: HashMap<(i64, i64, JobKind), usize> = HashMap::new();
+    for (index, answer) in answers.iter().enumerate() {
+        if let Written::Finished(FinishOutcome::Finished { job, .. }) = answer {
+            last.insert((job.deployment_id, job.batch, job.kind), index);
+        }
+    }
+    for ((deployment_id, batch, kind), index) in last {
+        let over = jobs::batch_over_in(tx, deployment_id, batch, kind).await?;
+        if let Some(Written::Finished(FinishOutcome::Finished { batch_over, .. })) =
+            answers.get_mut(index)
+        {
+            *batch_over = over;
+        }
+    }
+    Ok(())
 }

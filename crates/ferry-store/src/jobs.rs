@@ -29,7 +29,7 @@ use sqlx::any::AnyRow;
 
 use crate::audit::{Events, append};
 use crate::group::{Write, Written};
-use crate::logs::{MAX_LINES, NewLogLine};
+use crate::logs::{NewLogLine, at_most_max};
 use crate::rows::{int, now, opt_text, opt_time, text, time};
 use crate::{Backend, Result, Store, StoreError, Tx};
 
@@ -492,12 +492,7 @@ impl Store {
         lines: &[NewLogLine],
         now: DateTime<Utc>,
     ) -> Result<FinishOutcome> {
-        if lines.len() > MAX_LINES {
-            return Err(StoreError::Invalid(format!(
-                "at most {MAX_LINES} log lines are stored at once, not {}",
-                lines.len()
-            )));
-        }
+        at_most_max(lines)?;
         let write = Write::Finish {
             id,
             attempt,

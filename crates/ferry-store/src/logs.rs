@@ -114,12 +114,7 @@ impl Store {
         attempt: i64,
         lines: &[NewLogLine],
     ) -> Result<u64> {
-        if lines.len() > MAX_LINES {
-            return Err(StoreError::Invalid(format!(
-                "at most {MAX_LINES} log lines are stored at once, not {}",
-                lines.len()
-            )));
-        }
+        at_most_max(lines)?;
         let write = Write::Logs {
             job_id,
             attempt,
@@ -153,6 +148,17 @@ impl Store {
         .await?;
         rows.iter().map(record).collect()
     }
+}
+
+/// Refuses more than [`MAX_LINES`] lines at once.
+pub(crate) fn at_most_max(lines: &[NewLogLine]) -> Result<()> {
+    if lines.len() > MAX_LINES {
+        return Err(StoreError::Invalid(format!(
+            "at most {MAX_LINES} log lines are stored at once, not {}",
+            lines.len()
+        )));
+    }
+    Ok(())
 }
 
 /// [`Store::append_logs`] inside `tx`.
